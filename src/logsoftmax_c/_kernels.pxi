@@ -1,0 +1,336 @@
+# Log-softmax drivers: map an n-d array and a set of reduced axes onto strided slices
+# and split the slices across OpenMP threads.  The per-slice arithmetic is C
+# (lsc_kernels.h); this file decides the walk.
+#
+# Compiled once per instruction-set level (_kernels_baseline.pyx, _kernels_avx2.pyx,
+# _kernels_avx512.pyx each include it); logsoftmax_c._dispatch imports the best one.
+
+cimport numpy as cnp
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdlib cimport free, malloc
+
+cnp.import_array()
+
+cdef extern from "lsc_kernels.h" nogil:
+    ctypedef struct lsc_stats:
+        double m
+        double rest
+        double count
+    enum:
+        LSC_CHUNK_F32
+        LSC_CHUNK_F64
+        LSC_BMAX
+    void lsc_combine(const lsc_stats *st, Py_ssize_t nc, double *mc)
+    void lsc_row_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n)
+    void lsc_row_f64(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n)
+    lsc_stats lsc_chunk_stats_f32(const char *x, Py_ssize_t sx, Py_ssize_t n)
+    lsc_stats lsc_chunk_stats_f64(const char *x, Py_ssize_t sx, Py_ssize_t n)
+    void lsc_chunk_write_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy,
+                             Py_ssize_t n, float m, float c)
+    void lsc_chunk_write_f64(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy,
+                             Py_ssize_t n, double m, double c)
+    void lsc_cols_f32(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
+                      Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b)
+    void lsc_cols_f64(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
+                      Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b)
+    int lsc_cpu_level()
+    const char *LSC_ISA_NAME
+
+cdef enum:
+    MAXDIMS = 64
+    # a column block's rows should stay in L2 between the block's three passes
+    COL_BLOCK_BYTES = 131072
+
+
+cdef struct Layout:
+    # the reduced axes, merged into one: length and byte strides in x and y
+    Py_ssize_t n, sxn, syn
+    # the other axis with the smallest x stride ("inner"), and the rest ("outer")
+    Py_ssize_t inner, sxi, syi
+    Py_ssize_t outer
+    int nouter
+    Py_ssize_t oshape[MAXDIMS]
+    Py_ssize_t osx[MAXDIMS]
+    Py_ssize_t osy[MAXDIMS]
+
+
+cdef struct Offsets:
+    Py_ssize_t x, y
+
+
+cdef inline Py_ssize_t _abs(Py_ssize_t v) noexcept nogil:
+    return -v if v < 0 else v
+
+
+cdef void _sort_by_stride(int *dims, int nd, const cnp.npy_intp *sx) noexcept nogil:
+    """Insertion sort of axis numbers by decreasing |x stride| (stable)."""
+    cdef int i, j, d
+    for i in range(1, nd):
+        d = dims[i]
+        j = i - 1
+        while j >= 0 and _abs(sx[dims[j]]) < _abs(sx[d]):
+            dims[j + 1] = dims[j]
+            j -= 1
+        dims[j + 1] = d
+
+
+cdef inline bint _mergeable(int a, int b, const cnp.npy_intp *shape,
+                            const cnp.npy_intp *sx, const cnp.npy_intp *sy) noexcept nogil:
+    """Axis a followed by axis b walk memory as one axis, in both arrays."""
+    return sx[a] == sx[b] * shape[b] and sy[a] == sy[b] * shape[b]
+
+
+cdef bint _build_layout(cnp.ndarray x, cnp.ndarray y, unsigned long long mask,
+                        Layout *L) noexcept:
+    """Describe x (and y, same shape) as slices along one merged reduced axis.
+
+    Returns False when the reduced axes cannot be walked as a single strided axis
+    (the caller then gathers each slice).  Axes of length 1 are dropped; the other
+    axes are merged where memory allows and ordered by stride so that the
+    smallest-stride one becomes `inner`.
+    """
+    cdef int nd = cnp.PyArray_NDIM(x)
+    cdef const cnp.npy_intp *shape = cnp.PyArray_DIMS(x)
+    cdef const cnp.npy_intp *sx = cnp.PyArray_STRIDES(x)
+    cdef const cnp.npy_intp *sy = cnp.PyArray_STRIDES(y)
+    cdef int red[MAXDIMS]
+    cdef int oth[MAXDIMS]
+    cdef int nr = 0, no = 0, d, i, g
+    cdef Py_ssize_t gshape[MAXDIMS]
+    cdef Py_ssize_t gsx[MAXDIMS]
+    cdef Py_ssize_t gsy[MAXDIMS]
+    for d in range(nd):
+        if shape[d] == 1:
+            continue
+        if (mask >> d) & 1:
+            red[nr] = d
+            nr += 1
+        else:
+            oth[no] = d
+            no += 1
+
+    _sort_by_stride(red, nr, sx)
+    L.n = 1
+    L.sxn = 0
+    L.syn = 0
+    for i in range(nr):
+        if i > 0 and not _mergeable(red[i - 1], red[i], shape, sx, sy):
+            return False
+        L.n *= shape[red[i]]
+        L.sxn = sx[red[i]]
+        L.syn = sy[red[i]]
+
+    _sort_by_stride(oth, no, sx)
+    g = -1
+    for i in range(no):
+        d = oth[i]
+        if g >= 0 and gsx[g] == sx[d] * shape[d] and gsy[g] == sy[d] * shape[d]:
+            gshape[g] *= shape[d]
+            gsx[g] = sx[d]
+            gsy[g] = sy[d]
+        else:
+            g += 1
+            gshape[g] = shape[d]
+            gsx[g] = sx[d]
+            gsy[g] = sy[d]
+    L.inner = 1
+    L.sxi = 0
+    L.syi = 0
+    if g >= 0:
+        L.inner = gshape[g]
+        L.sxi = gsx[g]
+        L.syi = gsy[g]
+        g -= 1
+    L.nouter = g + 1
+    L.outer = 1
+    for i in range(L.nouter):
+        L.oshape[i] = gshape[i]
+        L.osx[i] = gsx[i]
+        L.osy[i] = gsy[i]
+        L.outer *= gshape[i]
+    return True
+
+
+cdef inline Offsets _outer_offsets(const Layout *L, Py_ssize_t o) noexcept nogil:
+    """Byte offsets in x and y of outer index o (last outer axis fastest)."""
+    cdef Offsets off
+    cdef Py_ssize_t q
+    cdef int d
+    off.x = 0
+    off.y = 0
+    for d in range(L.nouter - 1, -1, -1):
+        q = o % L.oshape[d]
+        o = o // L.oshape[d]
+        off.x += q * L.osx[d]
+        off.y += q * L.osy[d]
+    return off
+
+
+# ---- row mode: the reduced axis is the most contiguous one --------------------------
+
+cdef inline void _one_row(const floating *tag, const char *xp, char *yp, const Layout *L,
+                          Py_ssize_t r) noexcept nogil:
+    cdef Offsets off = _outer_offsets(L, r // L.inner)
+    cdef Py_ssize_t i = r % L.inner
+    if floating is float:
+        lsc_row_f32(xp + off.x + i * L.sxi, L.sxn, yp + off.y + i * L.syi, L.syn, L.n)
+    else:
+        lsc_row_f64(xp + off.x + i * L.sxi, L.sxn, yp + off.y + i * L.syi, L.syn, L.n)
+
+
+cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Layout *L,
+                        int nt) noexcept nogil:
+    """Few long rows: threads share out the chunks of each row.
+
+    Same chunk boundaries and combine order as `lsc_row`, so the result is
+    bit-identical to the one-thread path.
+    """
+    cdef Py_ssize_t chunk = LSC_CHUNK_F32 if floating is float else LSC_CHUNK_F64
+    cdef Py_ssize_t nchunks = (L.n + chunk - 1) // chunk
+    cdef Py_ssize_t nrows = L.outer * L.inner
+    cdef Py_ssize_t ntask = nrows * nchunks
+    cdef Py_ssize_t t, r, c, ln
+    cdef Offsets off
+    cdef lsc_stats *st = <lsc_stats *>malloc(ntask * sizeof(lsc_stats))
+    cdef double *mc = <double *>malloc(2 * nrows * sizeof(double))
+    if st == NULL or mc == NULL:
+        free(st)
+        free(mc)
+        for r in range(nrows):
+            _one_row(tag, xp, yp, L, r)
+        return
+    for t in prange(ntask, schedule='static', num_threads=nt):
+        r = t // nchunks
+        c = t % nchunks
+        off = _outer_offsets(L, r // L.inner)
+        ln = L.n - c * chunk
+        if ln > chunk:
+            ln = chunk
+        if floating is float:
+            st[t] = lsc_chunk_stats_f32(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn,
+                                        L.sxn, ln)
+        else:
+            st[t] = lsc_chunk_stats_f64(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn,
+                                        L.sxn, ln)
+    for r in range(nrows):
+        lsc_combine(st + r * nchunks, nchunks, mc + 2 * r)
+    for t in prange(ntask, schedule='static', num_threads=nt):
+        r = t // nchunks
+        c = t % nchunks
+        off = _outer_offsets(L, r // L.inner)
+        ln = L.n - c * chunk
+        if ln > chunk:
+            ln = chunk
+        if floating is float:
+            lsc_chunk_write_f32(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn, L.sxn,
+                                yp + off.y + (r % L.inner) * L.syi + c * chunk * L.syn, L.syn,
+                                ln, <float>mc[2 * r], <float>mc[2 * r + 1])
+        else:
+            lsc_chunk_write_f64(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn, L.sxn,
+                                yp + off.y + (r % L.inner) * L.syi + c * chunk * L.syn, L.syn,
+                                ln, mc[2 * r], mc[2 * r + 1])
+    free(st)
+    free(mc)
+
+
+cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout *L,
+                    int nt) noexcept nogil:
+    cdef Py_ssize_t chunk = LSC_CHUNK_F32 if floating is float else LSC_CHUNK_F64
+    cdef Py_ssize_t nrows = L.outer * L.inner
+    cdef Py_ssize_t nchunks = (L.n + chunk - 1) // chunk
+    cdef Py_ssize_t r
+    if nt > 1 and nrows < 4 * nt and nchunks > 1:
+        _rows_chunked(tag, xp, yp, L, nt)
+    elif nt > 1 and nrows > 1:
+        if nt > nrows:
+            nt = <int>nrows
+        for r in prange(nrows, schedule='static', num_threads=nt):
+            _one_row(tag, xp, yp, L, r)
+    else:
+        for r in range(nrows):
+            _one_row(tag, xp, yp, L, r)
+
+
+# ---- column mode: another axis is more contiguous than the reduced one ---------------
+
+cdef inline void _one_block(const floating *tag, const char *xp, char *yp, const Layout *L,
+                            Py_ssize_t t, Py_ssize_t nb, Py_ssize_t bw) noexcept nogil:
+    cdef Offsets off = _outer_offsets(L, t // nb)
+    cdef Py_ssize_t k0 = (t % nb) * bw
+    cdef Py_ssize_t width = L.inner - k0
+    if width > bw:
+        width = bw
+    if floating is float:
+        lsc_cols_f32(xp + off.x + k0 * L.sxi, L.sxn, L.sxi,
+                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width)
+    else:
+        lsc_cols_f64(xp + off.x + k0 * L.sxi, L.sxn, L.sxi,
+                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width)
+
+
+cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout *L,
+                    int nt) noexcept nogil:
+    # block width: as many columns as keep n rows of the block within COL_BLOCK_BYTES,
+    # a multiple of 16 (a cache line of float32), at most LSC_BMAX
+    cdef Py_ssize_t bw = COL_BLOCK_BYTES // (L.n * <Py_ssize_t>sizeof(floating))
+    bw -= bw % 16
+    if bw < 16:
+        bw = 16
+    if bw > LSC_BMAX:
+        bw = LSC_BMAX
+    if bw > L.inner:
+        bw = L.inner
+    cdef Py_ssize_t nb = (L.inner + bw - 1) // bw
+    cdef Py_ssize_t ntask = L.outer * nb
+    cdef Py_ssize_t t
+    if nt > ntask:
+        nt = <int>ntask
+    if nt > 1:
+        for t in prange(ntask, schedule='static', num_threads=nt):
+            _one_block(tag, xp, yp, L, t, nb, bw)
+    else:
+        for t in range(ntask):
+            _one_block(tag, xp, yp, L, t, nb, bw)
+
+
+cdef void _run(const floating *tag, const char *xp, char *yp, const Layout *L,
+               int nt) noexcept nogil:
+    if L.inner > 1 and _abs(L.sxi) < _abs(L.sxn):
+        _run_cols(tag, xp, yp, L, nt)
+    else:
+        _run_rows(tag, xp, yp, L, nt)
+
+
+def log_softmax_axes(cnp.ndarray x, cnp.ndarray y, unsigned long long mask, int nthreads):
+    """y[...] = log_softmax(x) jointly over the axes whose bits are set in `mask`.
+
+    x and y: aligned float32 or float64 arrays of one dtype and one shape, any
+    strides; y may be x itself.  Returns False, having written nothing, when the
+    reduced axes cannot be walked as one strided axis of both arrays.
+    """
+    cdef Layout L
+    if not _build_layout(x, y, mask, &L):
+        return False
+    if L.n == 0 or L.outer == 0 or L.inner == 0:
+        return True
+    cdef const char *xp = <const char *>cnp.PyArray_DATA(x)
+    cdef char *yp = <char *>cnp.PyArray_DATA(y)
+    cdef int typenum = cnp.PyArray_TYPE(x)
+    if typenum != cnp.PyArray_TYPE(y) or typenum not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64):
+        raise TypeError("log_softmax_axes needs float32 or float64 arrays of one dtype")
+    with nogil:
+        if typenum == cnp.NPY_FLOAT32:
+            _run(<const float *>NULL, xp, yp, &L, nthreads)
+        else:
+            _run(<const double *>NULL, xp, yp, &L, nthreads)
+    return True
+
+
+def cpu_level():
+    """0 baseline, 1 x86-64-v3 (AVX2, FMA), 2 x86-64-v4 (AVX-512): what this CPU runs."""
+    return lsc_cpu_level()
+
+
+ISA = (<bytes>LSC_ISA_NAME).decode()
+CHUNK = {"float32": LSC_CHUNK_F32, "float64": LSC_CHUNK_F64}

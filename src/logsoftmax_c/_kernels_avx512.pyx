@@ -1,0 +1,2 @@
+# The avx512 build of the kernels: see _kernels.pxi and setup.py.
+include "_kernels.pxi"

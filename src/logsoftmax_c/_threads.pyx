@@ -1,0 +1,81 @@
+# The one place that decides how many threads a call uses.
+
+import os
+
+cdef extern from "lsc_omp.h" nogil:
+    int lsc_omp_max_threads()
+
+cdef extern from *:
+    """
+    #ifndef LSC_HAVE_OPENMP
+    #define LSC_HAVE_OPENMP 0
+    #endif
+    """
+    int LSC_HAVE_OPENMP
+
+OPENMP = bool(LSC_HAVE_OPENMP)
+
+# Below this many elements a call runs on one thread: starting a parallel region
+# costs more than the work it would share (measured with `python -m logsoftmax_c bench`).
+MIN_PARALLEL_ELEMENTS = 32768
+
+
+def _cgroup_cpu_quota():
+    """CPUs allowed by a cgroup CPU quota (v2 cpu.max or v1 cfs), or None."""
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            return max(1, int(quota) // int(period))
+        return None
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") as f:
+            quota = int(f.read())
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as f:
+            period = int(f.read())
+        if quota > 0 and period > 0:
+            return max(1, quota // period)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def usable_cpus():
+    """CPUs this process may run on: affinity mask, capped by a cgroup quota."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    return min(n, quota) if quota else n
+
+
+_USABLE_CPUS = usable_cpus()
+
+
+def default_threads():
+    """Threads used when the caller does not say.
+
+    OpenMP's own limit, which reflects OMP_NUM_THREADS and threadpoolctl's
+    threadpool_limits; without OMP_NUM_THREADS also capped by the usable CPUs
+    (OpenMP itself ignores cgroup quotas).
+    """
+    if not LSC_HAVE_OPENMP:
+        return 1
+    n = lsc_omp_max_threads()
+    if "OMP_NUM_THREADS" not in os.environ:
+        n = min(n, _USABLE_CPUS)
+    return max(1, n)
+
+
+def threads_for(num_threads, Py_ssize_t size):
+    """Threads for one call on `size` elements; num_threads is None or an int >= 1."""
+    if num_threads is None:
+        if size < MIN_PARALLEL_ELEMENTS or not LSC_HAVE_OPENMP:
+            return 1
+        return default_threads()
+    if not LSC_HAVE_OPENMP:
+        return 1
+    return num_threads

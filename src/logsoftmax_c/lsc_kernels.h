@@ -1,0 +1,100 @@
+/*
+ * The log-softmax kernels in C: per-row and per-column-block work functions for
+ * float and double, called from the Cython drivers in _kernels.pxi (which split
+ * the work across OpenMP threads).  Compiled once per instruction-set level.
+ */
+#ifndef LSC_KERNELS_H
+#define LSC_KERNELS_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "lsc_expf.h"
+
+/* elements per row chunk: 16 KiB, so a chunk's max and sum passes stay in L1 */
+#define LSC_CHUNK_F32 4096
+#define LSC_CHUNK_F64 2048
+/* widest column block of the column kernels */
+#define LSC_BMAX 512
+
+/* what a chunk contributes to its row: its max, the sum of exp(x - max) over the
+   elements below the max, and the number of elements equal to the max */
+typedef struct {
+    double m;
+    double rest;
+    double count;
+} lsc_stats;
+
+/* Combine chunk statistics in index order into mc = {max, log1p(s)}, where s is the
+   row's sum of exp(x - max) without one occurrence of the max. */
+static void lsc_combine(const lsc_stats *st, ptrdiff_t nc, double *mc)
+{
+    double m = -INFINITY;
+    for (ptrdiff_t c = 0; c < nc; c++) {
+        m = st[c].m > m ? st[c].m : m;
+    }
+    if (!(m > -INFINITY && m < INFINITY)) {
+        /* only -inf / NaN, or a +inf: the whole row is NaN */
+        mc[0] = m;
+        mc[1] = NAN;
+        return;
+    }
+    double rest = 0.0, count = 0.0;
+    for (ptrdiff_t c = 0; c < nc; c++) {
+        if (st[c].m == m) {
+            rest += st[c].rest;
+            count += st[c].count;
+        }
+        else {
+            rest += exp(st[c].m - m) * (st[c].rest + st[c].count);
+        }
+    }
+    mc[0] = m;
+    mc[1] = log1p(rest + (count - 1.0));
+}
+
+#define LSC_T float
+#define LSC_SFX f32
+#define LSC_EXP lsc_exp_f32
+#define LSC_CHUNK LSC_CHUNK_F32
+#include "lsc_kernels_impl.h"
+#undef LSC_T
+#undef LSC_SFX
+#undef LSC_EXP
+#undef LSC_CHUNK
+
+#define LSC_T double
+#define LSC_SFX f64
+#define LSC_EXP lsc_exp_f64
+#define LSC_CHUNK LSC_CHUNK_F64
+#include "lsc_kernels_impl.h"
+#undef LSC_T
+#undef LSC_SFX
+#undef LSC_EXP
+#undef LSC_CHUNK
+
+#if defined(__AVX512F__)
+#define LSC_ISA_NAME "avx512"
+#elif defined(__AVX2__)
+#define LSC_ISA_NAME "avx2"
+#else
+#define LSC_ISA_NAME "baseline"
+#endif
+
+/* ---- instruction-set level of this CPU: 0 baseline, 1 x86-64-v3, 2 x86-64-v4 ---- */
+static int lsc_cpu_level(void)
+{
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__)
+    __builtin_cpu_init();
+    int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+             __builtin_cpu_supports("bmi2");
+    int v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    return v4 ? 2 : (v3 ? 1 : 0);
+#else
+    return 0;
+#endif
+}
+
+#endif

@@ -1,0 +1,244 @@
+/*
+ * Log-softmax kernels for one floating type.  Included by lsc_kernels.h once per type
+ * with LSC_T (the type), LSC_SFX (name suffix), LSC_EXP (vectorisable exp) and
+ * LSC_CHUNK (elements per row chunk) defined.
+ *
+ * Algorithm for one slice x[0..n) (a row, or a column of a block):
+ *   m    = max_j x_j
+ *   s    = sum over j of exp(x_j - m), leaving out ONE occurrence of the maximum
+ *   y_j  = (x_j - m) - log1p(s)
+ * Leaving out the maximum's term (which is exactly 1) and using log1p keeps the
+ * dominant class's log-probability -log1p(s) accurate in relative terms when s is
+ * tiny (Blanchard, Higham & Higham 2021), where log(1 + s) would round to 0.
+ * The sum is accumulated without the maximum by counting the elements equal to m
+ * (x_j - m == 0 exactly iff x_j == m) instead of adding their exp: s = rest + (count - 1).
+ *
+ * Rows are cut into chunks of LSC_CHUNK elements at fixed positions; each chunk gives
+ * (max, rest, count) and chunks are combined in index order.  The arithmetic is thus
+ * the same whichever thread handles which chunk: results do not depend on the
+ * number of threads.
+ *
+ * Special values fall out of the arithmetic: a NaN makes its chunk's rest NaN; a +inf
+ * maximum gives inf - inf = NaN; -inf entries give exp(-inf) = 0 and y = -inf.  A
+ * slice with no finite maximum (only -inf and NaN) is all NaN.
+ */
+
+#define LSC_CAT_(a, b) a##_##b
+#define LSC_CAT(a, b) LSC_CAT_(a, b)
+#define LSC_FN(name) LSC_CAT(name, LSC_SFX)
+
+/* Column blocks accumulate each lane's sum in LSC_T for this many rows, then fold
+ * it into a double: float accuracy over 256 terms, double across the blocks. */
+#define LSC_COL_FOLD 256
+
+/* ---- contiguous building blocks ------------------------------------------- */
+
+LSC_INLINE LSC_T LSC_FN(lsc_max)(const LSC_T *restrict x, ptrdiff_t n)
+{
+    LSC_T m = -INFINITY;
+#pragma omp simd reduction(max:m)
+    for (ptrdiff_t j = 0; j < n; j++) {
+        m = x[j] > m ? x[j] : m;
+    }
+    return m;
+}
+
+/* sum of exp(x_j - m) over x_j != m, and the number of x_j == m */
+LSC_INLINE void LSC_FN(lsc_sumexp)(const LSC_T *restrict x, ptrdiff_t n, LSC_T m,
+                                   LSC_T *rest_out, LSC_T *count_out)
+{
+    LSC_T rest = 0, count = 0;
+#pragma omp simd reduction(+:rest, count)
+    for (ptrdiff_t j = 0; j < n; j++) {
+        LSC_T d = x[j] - m;
+        LSC_T e = LSC_EXP(d);
+        rest += d == 0 ? (LSC_T)0 : e;
+        count += d == 0 ? (LSC_T)1 : (LSC_T)0;
+    }
+    *rest_out = rest;
+    *count_out = count;
+}
+
+/* y = (x - m) - c; y may be x itself */
+LSC_INLINE void LSC_FN(lsc_shift)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m, LSC_T c)
+{
+#pragma omp simd
+    for (ptrdiff_t j = 0; j < n; j++) {
+        y[j] = (x[j] - m) - c;
+    }
+}
+
+/* a chunk with no finite maximum: only -inf (contributes nothing) or a NaN (poisons) */
+static lsc_stats LSC_FN(lsc_nonfinite_chunk)(const LSC_T *x, ptrdiff_t n, LSC_T m)
+{
+    lsc_stats st = {(double)m, 0.0, 0.0};
+    for (ptrdiff_t j = 0; j < n; j++) {
+        if (x[j] != x[j]) {
+            st.rest = NAN;
+            break;
+        }
+    }
+    return st;
+}
+
+static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t n)
+{
+    LSC_T m = LSC_FN(lsc_max)(x, n);
+    if (m == -INFINITY) {
+        return LSC_FN(lsc_nonfinite_chunk)(x, n, m);
+    }
+    LSC_T rest, count;
+    LSC_FN(lsc_sumexp)(x, n, m, &rest, &count);
+    lsc_stats st = {(double)m, (double)rest, (double)count};
+    return st;
+}
+
+/* ---- strided access through a chunk-sized buffer ---------------------------- */
+
+static inline void LSC_FN(lsc_gather)(const char *x, ptrdiff_t sx, ptrdiff_t n, LSC_T *buf)
+{
+    for (ptrdiff_t j = 0; j < n; j++) {
+        buf[j] = *(const LSC_T *)(x + j * sx);
+    }
+}
+
+/* statistics of one chunk x[0..n), n <= LSC_CHUNK, at byte stride sx */
+static lsc_stats LSC_FN(lsc_chunk_stats)(const char *x, ptrdiff_t sx, ptrdiff_t n)
+{
+    if (sx == (ptrdiff_t)sizeof(LSC_T)) {
+        return LSC_FN(lsc_chunk_stats_contig)((const LSC_T *)x, n);
+    }
+    LSC_T buf[LSC_CHUNK];
+    LSC_FN(lsc_gather)(x, sx, n, buf);
+    return LSC_FN(lsc_chunk_stats_contig)(buf, n);
+}
+
+/* y[j] = (x[j] - m) - c for one chunk, any strides (y may alias x exactly) */
+static void LSC_FN(lsc_chunk_write)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy,
+                                    ptrdiff_t n, LSC_T m, LSC_T c)
+{
+    if (sx == (ptrdiff_t)sizeof(LSC_T) && sy == (ptrdiff_t)sizeof(LSC_T)) {
+        LSC_FN(lsc_shift)((const LSC_T *)x, (LSC_T *)y, n, m, c);
+        return;
+    }
+    LSC_T buf[LSC_CHUNK];
+    LSC_FN(lsc_gather)(x, sx, n, buf);
+    LSC_FN(lsc_shift)(buf, buf, n, m, c);
+    for (ptrdiff_t j = 0; j < n; j++) {
+        *(LSC_T *)(y + j * sy) = buf[j];
+    }
+}
+
+/* ---- whole rows ------------------------------------------------------------ */
+
+static inline ptrdiff_t LSC_FN(lsc_nchunks)(ptrdiff_t n)
+{
+    return (n + LSC_CHUNK - 1) / LSC_CHUNK;
+}
+
+/* one row of n >= 1 elements: x at byte stride sx into y at byte stride sy */
+static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, ptrdiff_t n)
+{
+    ptrdiff_t nc = LSC_FN(lsc_nchunks)(n);
+    lsc_stats local[64];
+    lsc_stats *st = nc <= 64 ? local : (lsc_stats *)malloc((size_t)nc * sizeof(lsc_stats));
+    double mc[2];
+    if (st == NULL) {
+        /* out of memory for the chunk table: the row is still computed,
+           as NaN, rather than crashing a worker thread */
+        mc[0] = 0.0;
+        mc[1] = NAN;
+    }
+    else {
+        for (ptrdiff_t c = 0; c < nc; c++) {
+            ptrdiff_t len = c == nc - 1 ? n - c * LSC_CHUNK : LSC_CHUNK;
+            st[c] = LSC_FN(lsc_chunk_stats)(x + c * LSC_CHUNK * sx, sx, len);
+        }
+        lsc_combine(st, nc, mc);
+        if (st != local) {
+            free(st);
+        }
+    }
+    for (ptrdiff_t c = 0; c < nc; c++) {
+        ptrdiff_t len = c == nc - 1 ? n - c * LSC_CHUNK : LSC_CHUNK;
+        LSC_FN(lsc_chunk_write)(x + c * LSC_CHUNK * sx, sx, y + c * LSC_CHUNK * sy, sy,
+                                len, (LSC_T)mc[0], (LSC_T)mc[1]);
+    }
+}
+
+/* ---- column blocks: the reduced axis is not the contiguous one ---------------
+ *
+ * x is a block of n rows (byte stride sxn) by b <= LSC_BMAX columns (byte stride
+ * sxi); the slices are the columns.  Each pass walks the rows and updates b running
+ * values, so the inner loop runs along the contiguous columns and vectorises.
+ */
+
+LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
+                                      char *y, ptrdiff_t syn, ptrdiff_t syi,
+                                      ptrdiff_t n, ptrdiff_t b)
+{
+    LSC_T mx[LSC_BMAX], part[LSC_BMAX], count[LSC_BMAX], off[LSC_BMAX];
+    double acc[LSC_BMAX];
+    for (ptrdiff_t k = 0; k < b; k++) {
+        mx[k] = -INFINITY;
+        part[k] = 0;
+        count[k] = 0;
+        acc[k] = 0.0;
+    }
+    for (ptrdiff_t j = 0; j < n; j++) {
+        const char *xr = x + j * sxn;
+#pragma omp simd
+        for (ptrdiff_t k = 0; k < b; k++) {
+            LSC_T v = *(const LSC_T *)(xr + k * sxi);
+            mx[k] = v > mx[k] ? v : mx[k];
+        }
+    }
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_COL_FOLD) {
+        ptrdiff_t j1 = j0 + LSC_COL_FOLD < n ? j0 + LSC_COL_FOLD : n;
+        for (ptrdiff_t j = j0; j < j1; j++) {
+            const char *xr = x + j * sxn;
+#pragma omp simd
+            for (ptrdiff_t k = 0; k < b; k++) {
+                LSC_T d = *(const LSC_T *)(xr + k * sxi) - mx[k];
+                LSC_T e = LSC_EXP(d);
+                part[k] += d == 0 ? (LSC_T)0 : e;
+                count[k] += d == 0 ? (LSC_T)1 : (LSC_T)0;
+            }
+        }
+        for (ptrdiff_t k = 0; k < b; k++) {
+            acc[k] += (double)part[k];
+            part[k] = 0;
+        }
+    }
+    for (ptrdiff_t k = 0; k < b; k++) {
+        lsc_stats st = {(double)mx[k], acc[k], (double)count[k]};
+        double mc[2];
+        lsc_combine(&st, 1, mc);
+        off[k] = (LSC_T)mc[1];
+    }
+    for (ptrdiff_t j = 0; j < n; j++) {
+        const char *xr = x + j * sxn;
+        char *yr = y + j * syn;
+#pragma omp simd
+        for (ptrdiff_t k = 0; k < b; k++) {
+            *(LSC_T *)(yr + k * syi) = (*(const LSC_T *)(xr + k * sxi) - mx[k]) - off[k];
+        }
+    }
+}
+
+static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
+                             char *y, ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b)
+{
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
+    if (sxi == es && syi == es) {
+        /* constant strides let gcc emit packed loads and stores */
+        LSC_FN(lsc_cols_body)(x, sxn, es, y, syn, es, n, b);
+    }
+    else {
+        LSC_FN(lsc_cols_body)(x, sxn, sxi, y, syn, syi, n, b);
+    }
+}
+
+#undef LSC_FN
+#undef LSC_CAT
+#undef LSC_CAT_
