@@ -6,13 +6,14 @@
  * from integer bits) that gcc turns into packed SSE2/AVX2/AVX-512 code
  * inside `#pragma omp simd` loops.
  *
- * Contract, for the arguments the kernels pass (x - max <= 0, or NaN):
+ * Contract, for the arguments the kernels pass (x - max <= 0, or NaN); valid
+ * for x <= 88 (float) / 709 (double):
  *   - relative error about 1 ulp for results in the normal range;
  *   - exp(-inf) == 0, exp(NaN) is NaN, exp(0) == 1 exactly;
- *   - results that would be subnormal are flushed to +0 (they are below
- *     2**-126 (float) / 2**-1022 (double) of the row maximum, far below one
- *     ulp of any log-sum-exp).
- * Positive arguments are clamped at 88 (float) / 709 (double).
+ *   - results that would be subnormal (x below about -87.3 / -708.4) are 0 or,
+ *     near the threshold, a subnormal: they are below 2**-126 (float) /
+ *     2**-1022 (double) of the row maximum, far below one ulp of any
+ *     log-sum-exp.
  */
 #ifndef LSC_EXPF_H
 #define LSC_EXPF_H
@@ -29,47 +30,44 @@
 LSC_INLINE float lsc_exp_f32(float x)
 {
     /* exp(x) = 2**k * exp(r), k = round(x / ln2), |r| <= ln2 / 2 */
-    const float lo = -87.33654f;          /* below: result < FLT_MIN -> 0 */
-    const float hi = 88.0f;                /* keeps k <= 127 */
+    const float lo = -88.0f;              /* k = -127 here: the scale below is +0 */
     const float shifter = 12582912.0f;    /* 1.5 * 2**23: add/sub rounds to an integer */
     const float log2e = 1.44269504088896341f;
     const float ln2_hi = 0.693359375f;    /* few bits: k * ln2_hi is exact */
     const float ln2_lo = -2.12194440e-4f;
-    float xc = x < lo ? lo : x;           /* NaN passes through both clamps */
-    xc = xc > hi ? hi : xc;
+    float xc = x < lo ? lo : x;           /* -inf -> lo; NaN passes through */
     float t = xc * log2e + shifter;
     float k = t - shifter;
     float r = xc - k * ln2_hi;
     r = r - k * ln2_lo;
-    /* exp(r) - 1 - r on |r| <= ln2/2 (Cephes expf coefficients) */
+    /* exp(r) = 1 + r + r**2/2 + ... (Cephes expf minimax coefficients), Horner */
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
-    float e = p * (r * r) + r + 1.0f;
-    /* the low bits of t hold k; shifting them into the exponent field
-       drops the shifter's own bits (they overflow out of 32 bits) */
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    /* The low bits of t hold k; shifted into the exponent field they give 2**k (the
+       shifter's own bits overflow out of 32 bits).  k = -127 gives the bits of +0,
+       so arguments below about -87.7 come out as exactly 0. */
     uint32_t tb;
     memcpy(&tb, &t, sizeof tb);
     uint32_t sb = (tb + 127u) << 23;
     float scale;
     memcpy(&scale, &sb, sizeof scale);
-    float res = e * scale;
-    return x < lo ? 0.0f : res;
+    return p * scale;
 }
 
 LSC_INLINE double lsc_exp_f64(double x)
 {
-    const double lo = -708.39641853226408;   /* below: result < DBL_MIN -> 0 */
-    const double hi = 709.0;                  /* keeps k <= 1023 */
+    const double lo = -709.0;                  /* k = -1023 here: the scale is +0 */
     const double shifter = 6755399441055744.0;  /* 1.5 * 2**52 */
     const double log2e = 1.4426950408889634074;
     const double ln2_hi = 6.93147180369123816490e-01;  /* fdlibm split */
     const double ln2_lo = 1.90821492927058770002e-10;
     double xc = x < lo ? lo : x;
-    xc = xc > hi ? hi : xc;
     double t = xc * log2e + shifter;
     double k = t - shifter;
     double r = xc - k * ln2_hi;
@@ -87,14 +85,14 @@ LSC_INLINE double lsc_exp_f64(double x)
     p = p * r + 1.0 / 24.0;
     p = p * r + 1.0 / 6.0;
     p = p * r + 0.5;
-    double e = p * (r * r) + r + 1.0;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
     uint64_t tb;
     memcpy(&tb, &t, sizeof tb);
     uint64_t sb = (tb + 1023u) << 52;
     double scale;
     memcpy(&scale, &sb, sizeof scale);
-    double res = e * scale;
-    return x < lo ? 0.0 : res;
+    return p * scale;
 }
 
 #endif

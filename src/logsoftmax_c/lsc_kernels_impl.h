@@ -201,8 +201,10 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
             for (ptrdiff_t k = 0; k < b; k++) {
                 LSC_T d = *(const LSC_T *)(xr + k * sxi) - mx[k];
                 LSC_T e = LSC_EXP(d);
-                part[k] += d == 0 ? (LSC_T)0 : e;
-                count[k] += d == 0 ? (LSC_T)1 : (LSC_T)0;
+                LSC_T p = part[k] + (d == 0 ? (LSC_T)0 : e);
+                LSC_T c = count[k] + (d == 0 ? (LSC_T)1 : (LSC_T)0);
+                part[k] = p;  /* unconditional stores: no masked store needed */
+                count[k] = c;
             }
         }
         for (ptrdiff_t k = 0; k < b; k++) {
