@@ -22,6 +22,8 @@ _F16 = np.dtype(np.float16)
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _KERNEL_DTYPES = (_F32, _F64)
+# inputs up to this size run on one thread: the C fast path takes them
+_SMALL = _threads.MIN_PARALLEL_ELEMENTS - 1
 
 
 def _result_dtype(xdtype, dtype, name):
@@ -115,6 +117,10 @@ def log_softmax(x, axis=-1, *, out=None, dtype=None, num_threads=None):
     ndarray
         Log-probabilities, `out` if given.
     """
+    if out is None and dtype is None and num_threads is None:
+        y = _dispatch.kernels.log_softmax_small(x, axis, _SMALL)
+        if y is not None:
+            return y
     name = "log_softmax"
     x = np.asarray(x)
     rt = _result_dtype(x.dtype, dtype, name)

@@ -21,6 +21,8 @@ cdef extern from "lsc_kernels.h" nogil:
         LSC_CHUNK_F32
         LSC_CHUNK_F64
         LSC_BMAX
+        LSC_SMALL_N
+        LSC_TILE
     void lsc_combine(const lsc_stats *st, Py_ssize_t nc, double *mc)
     void lsc_row_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n)
     void lsc_row_f64(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n)
@@ -34,6 +36,10 @@ cdef extern from "lsc_kernels.h" nogil:
                       Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b)
     void lsc_cols_f64(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
                       Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b)
+    void lsc_rows_tile_f32(const char *x, Py_ssize_t sxr, Py_ssize_t sx, char *y,
+                           Py_ssize_t syr, Py_ssize_t sy, Py_ssize_t n, Py_ssize_t g)
+    void lsc_rows_tile_f64(const char *x, Py_ssize_t sxr, Py_ssize_t sx, char *y,
+                           Py_ssize_t syr, Py_ssize_t sy, Py_ssize_t n, Py_ssize_t g)
     int lsc_cpu_level()
     const char *LSC_ISA_NAME
 
@@ -234,13 +240,46 @@ cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Lay
     free(mc)
 
 
+cdef inline void _one_tile(const floating *tag, const char *xp, char *yp, const Layout *L,
+                           Py_ssize_t t, Py_ssize_t ntile) noexcept nogil:
+    """Tile t: LSC_TILE consecutive rows along `inner` of one outer index."""
+    cdef Offsets off = _outer_offsets(L, t // ntile)
+    cdef Py_ssize_t i0 = (t % ntile) * LSC_TILE
+    cdef Py_ssize_t g = L.inner - i0
+    if g > LSC_TILE:
+        g = LSC_TILE
+    if floating is float:
+        lsc_rows_tile_f32(xp + off.x + i0 * L.sxi, L.sxi, L.sxn,
+                          yp + off.y + i0 * L.syi, L.syi, L.syn, L.n, g)
+    else:
+        lsc_rows_tile_f64(xp + off.x + i0 * L.sxi, L.sxi, L.sxn,
+                          yp + off.y + i0 * L.syi, L.syi, L.syn, L.n, g)
+
+
+cdef void _run_tiles(const floating *tag, const char *xp, char *yp, const Layout *L,
+                     int nt) noexcept nogil:
+    cdef Py_ssize_t ntile = (L.inner + LSC_TILE - 1) // LSC_TILE
+    cdef Py_ssize_t ntask = L.outer * ntile
+    cdef Py_ssize_t t
+    if nt > ntask:
+        nt = <int>ntask
+    if nt > 1:
+        for t in prange(ntask, schedule='static', num_threads=nt):
+            _one_tile(tag, xp, yp, L, t, ntile)
+    else:
+        for t in range(ntask):
+            _one_tile(tag, xp, yp, L, t, ntile)
+
+
 cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout *L,
                     int nt) noexcept nogil:
     cdef Py_ssize_t chunk = LSC_CHUNK_F32 if floating is float else LSC_CHUNK_F64
     cdef Py_ssize_t nrows = L.outer * L.inner
     cdef Py_ssize_t nchunks = (L.n + chunk - 1) // chunk
     cdef Py_ssize_t r
-    if nt > 1 and nrows < 4 * nt and nchunks > 1:
+    if L.n <= LSC_SMALL_N and L.inner > 1:
+        _run_tiles(tag, xp, yp, L, nt)
+    elif nt > 1 and nrows < 4 * nt and nchunks > 1:
         _rows_chunked(tag, xp, yp, L, nt)
     elif nt > 1 and nrows > 1:
         if nt > nrows:
@@ -325,6 +364,49 @@ def log_softmax_axes(cnp.ndarray x, cnp.ndarray y, unsigned long long mask, int 
         else:
             _run(<const double *>NULL, xp, yp, &L, nthreads)
     return True
+
+
+cdef extern from "numpy/arrayobject.h":
+    # declared here with a void* descr: NULL means "the prototype's dtype"
+    object _new_like_array "PyArray_NewLikeArray"(cnp.ndarray proto, cnp.NPY_ORDER order,
+                                                   void *descr, int subok)
+
+
+def log_softmax_small(x, axis, Py_ssize_t max_size):
+    """The common small call, log_softmax(x, axis) with nothing else, done in C.
+
+    Applies to an aligned native float32/float64 ndarray of 1 to `max_size` elements
+    and an int axis in range: returns the new result array, computed on one thread.
+    Returns None for anything else, which the caller then handles in full.
+    """
+    if type(x) is not cnp.ndarray or type(axis) is not int:
+        return None
+    cdef cnp.ndarray a = <cnp.ndarray>x
+    cdef int typenum = cnp.PyArray_TYPE(a)
+    if typenum != cnp.NPY_FLOAT32 and typenum != cnp.NPY_FLOAT64:
+        return None
+    if not cnp.PyArray_ISALIGNED(a) or not cnp.PyArray_ISNOTSWAPPED(a):
+        return None
+    cdef int nd = cnp.PyArray_NDIM(a)
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(a)
+    if nd == 0 or size == 0 or size > max_size:
+        return None
+    if not -nd <= axis < nd:
+        return None
+    cdef int ax = <int>axis
+    if ax < 0:
+        ax += nd
+    cdef cnp.ndarray y = _new_like_array(a, cnp.NPY_KEEPORDER, NULL, 0)
+    cdef Layout L
+    _build_layout(a, y, 1ULL << ax, &L)
+    cdef const char *xp = <const char *>cnp.PyArray_DATA(a)
+    cdef char *yp = <char *>cnp.PyArray_DATA(y)
+    with nogil:
+        if typenum == cnp.NPY_FLOAT32:
+            _run(<const float *>NULL, xp, yp, &L, 1)
+        else:
+            _run(<const double *>NULL, xp, yp, &L, 1)
+    return y
 
 
 def cpu_level():

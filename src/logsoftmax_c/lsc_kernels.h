@@ -10,13 +10,16 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "lsc_expf.h"
+#include "lsc_math.h"
 
 /* elements per row chunk: 16 KiB, so a chunk's max and sum passes stay in L1 */
 #define LSC_CHUNK_F32 4096
 #define LSC_CHUNK_F64 2048
 /* widest column block of the column kernels */
 #define LSC_BMAX 512
+/* rows up to this long go through lsc_rows_tile, LSC_TILE rows at a time */
+#define LSC_SMALL_N 64
+#define LSC_TILE 16
 
 /* what a chunk contributes to its row: its max, the sum of exp(x - max) over the
    elements below the max, and the number of elements equal to the max */

@@ -212,11 +212,12 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
             part[k] = 0;
         }
     }
+#pragma omp simd
     for (ptrdiff_t k = 0; k < b; k++) {
-        lsc_stats st = {(double)mx[k], acc[k], (double)count[k]};
-        double mc[2];
-        lsc_combine(&st, 1, mc);
-        off[k] = (LSC_T)mc[1];
+        /* lsc_combine for one chunk, vectorised over the columns */
+        double m = (double)mx[k];
+        double lse = lsc_log1p_f64(acc[k] + ((double)count[k] - 1.0));
+        off[k] = (LSC_T)(m > -INFINITY && m < INFINITY ? lse : NAN);
     }
     for (ptrdiff_t j = 0; j < n; j++) {
         const char *xr = x + j * sxn;
@@ -238,6 +239,34 @@ static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
     }
     else {
         LSC_FN(lsc_cols_body)(x, sxn, sxi, y, syn, syi, n, b);
+    }
+}
+
+/* ---- tiles of short rows ---------------------------------------------------------
+ *
+ * Rows of n <= LSC_SMALL_N elements cost more in per-row overhead (loop set-up, one
+ * log1p each) than in arithmetic.  g <= LSC_TILE such rows (row r at x + r * sxr,
+ * elements at byte stride sx) are transposed into a buffer whose columns are the rows,
+ * and go through the column kernel, vectorised across the rows.
+ */
+static void LSC_FN(lsc_rows_tile)(const char *x, ptrdiff_t sxr, ptrdiff_t sx,
+                                  char *y, ptrdiff_t syr, ptrdiff_t sy,
+                                  ptrdiff_t n, ptrdiff_t g)
+{
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
+    LSC_T buf[LSC_SMALL_N * LSC_TILE];
+    for (ptrdiff_t r = 0; r < g; r++) {
+        const char *xr = x + r * sxr;
+        for (ptrdiff_t j = 0; j < n; j++) {
+            buf[j * g + r] = *(const LSC_T *)(xr + j * sx);
+        }
+    }
+    LSC_FN(lsc_cols_body)((const char *)buf, g * es, es, (char *)buf, g * es, es, n, g);
+    for (ptrdiff_t r = 0; r < g; r++) {
+        char *yr = y + r * syr;
+        for (ptrdiff_t j = 0; j < n; j++) {
+            *(LSC_T *)(yr + j * sy) = buf[j * g + r];
+        }
     }
 }
 

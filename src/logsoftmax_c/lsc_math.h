@@ -1,5 +1,5 @@
 /*
- * Vectorisable exp for the kernels' inner loops.
+ * Vectorisable exp and log1p for the kernels' inner loops.
  *
  * libm's exp is a call gcc cannot vectorise; these are plain branch-free
  * inline functions (Cody-Waite range reduction, polynomial, exponent built
@@ -15,8 +15,8 @@
  *     2**-1022 (double) of the row maximum, far below one ulp of any
  *     log-sum-exp.
  */
-#ifndef LSC_EXPF_H
-#define LSC_EXPF_H
+#ifndef LSC_MATH_H
+#define LSC_MATH_H
 
 #include <stdint.h>
 #include <string.h>
@@ -93,6 +93,53 @@ LSC_INLINE double lsc_exp_f64(double x)
     double scale;
     memcpy(&scale, &sb, sizeof scale);
     return p * scale;
+}
+
+/* log1p(s) for s >= 0 (or NaN), vectorisable: the column and tile kernels take one
+ * per slice, and there the slices are the vector lanes.  About 1 ulp.
+ * u = 1 + s rounds; c = (u - 1) - s is that rounding error and
+ * log1p(s) = log(u) - c / u to first order.  log(u) = e ln2 + log(f) with
+ * u = 2**e f, f in [sqrt(1/2), sqrt(2)), and log(f) = 2 atanh(z), z = (f-1)/(f+1).
+ */
+LSC_INLINE double lsc_log1p_f64(double s)
+{
+    const double ln2_hi = 6.93147180369123816490e-01;
+    const double ln2_lo = 1.90821492927058770002e-10;
+    double u = 1.0 + s;
+    double c = (u - 1.0) - s;
+    uint64_t ub;
+    memcpy(&ub, &u, sizeof ub);
+    /* move the cut between exponents to sqrt(2) (the offset of sqrt(1/2)'s bits) */
+    uint64_t hx = ub + (0x3ff0000000000000ULL - 0x3fe6a09e667f3bcdULL);
+    uint64_t fb = (hx & 0x000fffffffffffffULL) + 0x3fe6a09e667f3bcdULL;
+    double f;
+    memcpy(&f, &fb, sizeof f);
+    /* e as a double without an int64 -> double conversion: 2**52 + E - (2**52 + 1023) */
+    uint64_t eb = (hx >> 52) | 0x4330000000000000ULL;
+    double e;
+    memcpy(&e, &eb, sizeof e);
+    e -= 4503599627371519.0;  /* 2**52 + 1023 */
+    /* below u = sqrt(2) (e == 0) f - 1 is s itself, known exactly: no correction */
+    int small = s < 0.41421356237309503;
+    double z = small ? s / (2.0 + s) : (f - 1.0) / (f + 1.0);
+    c = small ? 0.0 : c;
+    double z2 = z * z;
+    /* 2 atanh(z) = 2z (1 + z2/3 + z2**2/5 + ...); |z| < 0.172, z2 < 0.0295: to z**25 */
+    double p = 2.0 / 25.0;
+    p = p * z2 + 2.0 / 23.0;
+    p = p * z2 + 2.0 / 21.0;
+    p = p * z2 + 2.0 / 19.0;
+    p = p * z2 + 2.0 / 17.0;
+    p = p * z2 + 2.0 / 15.0;
+    p = p * z2 + 2.0 / 13.0;
+    p = p * z2 + 2.0 / 11.0;
+    p = p * z2 + 2.0 / 9.0;
+    p = p * z2 + 2.0 / 7.0;
+    p = p * z2 + 2.0 / 5.0;
+    p = p * z2 + 2.0 / 3.0;
+    double logf = 2.0 * z + z * (z2 * p);
+    double res = e * ln2_hi + (logf + (e * ln2_lo - c / u));
+    return s == s ? res : s;
 }
 
 #endif

@@ -1,0 +1,825 @@
+"""Side-by-side benchmark: ``python -m logsoftmax_c bench``.
+
+Our ``log_softmax`` against NumPy (the reference twin), SciPy, PyTorch, ONNX Runtime
+and JAX, each only when installed, plus a copy baseline: ``np.copyto`` into a
+preallocated array reads the input once and writes the output once, as log-softmax
+must, so its time is the memory-bandwidth floor.
+
+Method.  All contenders run interleaved in one process, so that a drift of the
+machine (frequency, other load) hits them alike.  For each case every contender is
+warmed up (JIT compilation and session creation are not timed) and given an inner
+loop of n calls long enough that one timing takes at least ``--min-time``.  Then R
+rounds each time every contender once (mean time per call over its inner loop), in
+an order rotated from round to round; a contender's result is the median over rounds.
+Single-threaded contenders (NumPy, SciPy, the copy) and JAX (whose thread pool is
+fixed at import) are measured once per round and shown in every thread row.
+
+Nothing is imported from the peers until a benchmark runs.
+"""
+import argparse
+import datetime
+import functools
+import gc
+import importlib
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# NumPy and SciPy are skipped on inputs above this size unless --slow.
+SLOW_LIMIT_BYTES = 64 * 2**20
+# The project's goal: our time / min(torch, ORT) time at most this.
+GOAL_RATIO = 0.8
+
+
+# ---- cases -------------------------------------------------------------------------
+
+_DTYPE_ABBREV = {"float32": "f32", "float64": "f64"}
+
+
+@dataclass(frozen=True)
+class Case:
+    shape: tuple
+    axis: int
+    dtype: str
+
+    @property
+    def label(self):
+        dims = "x".join(str(d) for d in self.shape)
+        return f"{dims} ax{self.axis} {_DTYPE_ABBREV.get(self.dtype, self.dtype)}"
+
+    @property
+    def nbytes(self):
+        return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize
+
+    def make_input(self, seed=0):
+        """Logits-like data: normal with a spread of 4, so exp covers a wide range."""
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal(self.shape, dtype=np.float32) * 4
+        return x.astype(self.dtype, copy=False)
+
+    def to_json(self):
+        return {"label": self.label, "shape": list(self.shape), "axis": self.axis,
+                "dtype": self.dtype, "nbytes": self.nbytes}
+
+
+# The project's goal list.
+CASES = (
+    Case((64, 10), -1, "float32"),
+    Case((1024, 1000), -1, "float32"),
+    Case((8, 128256), -1, "float32"),
+    Case((4096, 4096), -1, "float32"),
+    Case((2048, 32000), -1, "float32"),
+    Case((32, 81, 8732), 1, "float32"),
+    Case((1024, 1000), -1, "float64"),
+    Case((1, 1000000), -1, "float32"),
+    Case((16, 384, 384), -1, "float32"),
+    Case((4096, 4096), 0, "float32"),
+    Case((2048, 8192), -1, "float64"),
+)
+
+
+def select_cases(spec, cases=CASES):
+    """Cases picked by a comma-separated list of indices and label substrings."""
+    if not spec:
+        return list(cases)
+    picked = []
+    for token in (t.strip() for t in spec.split(",")):
+        if not token:
+            continue
+        if token.lstrip("-").isdigit():
+            i = int(token)
+            if not -len(cases) <= i < len(cases):
+                raise ValueError(f"case index {i} out of range 0..{len(cases) - 1}")
+            matches = [cases[i]]
+        else:
+            matches = [c for c in cases if token in c.label]
+            if not matches:
+                raise ValueError(f"no case label contains {token!r} "
+                                 "(--list shows the labels)")
+        picked += [c for c in matches if c not in picked]
+    return picked
+
+
+# ---- contenders --------------------------------------------------------------------
+
+# How a contender relates to the thread counts being compared.
+PER_THREADS = "per-threads"   # runs with each thread count k
+SINGLE = "single"             # always one thread: measured once, shown in every row
+OWN_POOL = "own-pool"         # its own pool, fixed at import: measured once
+
+
+class Contender:
+    """One implementation under test.
+
+    Subclasses set `key` (the name --peers uses), `name` (the column header) and
+    `threading`, and implement `setup`.  `available` imports what the contender
+    needs, so nothing is imported before a benchmark asks for it.
+    """
+    key = ""
+    name = ""
+    threading = PER_THREADS
+    peer = True        # a peer: the table shows our speed-up over it
+    slow = False       # skipped on inputs above SLOW_LIMIT_BYTES unless --slow
+    checked = True     # its result is compared with ours after the warm-up
+    unavailable_reason = None
+
+    def available(self):
+        """True when the contender can run here; else sets `unavailable_reason`."""
+        return True
+
+    def version(self):
+        return None
+
+    def setup(self, x, axis, threads):
+        """A callable of no arguments that computes log_softmax(x, axis) once.
+
+        `threads` is an int for PER_THREADS contenders (None: the library default),
+        None for the others.  Everything costly and one-off (compilation, sessions,
+        transfers) happens here, not in the callable.
+        """
+        raise NotImplementedError
+
+    def activate(self, threads):
+        """Make process-wide state (a thread pool size) match `threads` before a timing."""
+
+    def teardown(self):
+        """Release the case's resources and restore process-wide state."""
+
+    def as_array(self, result):
+        return np.asarray(result)
+
+
+def _try_import(contender, *modules):
+    """Import `modules` for `contender`; record why not when one is missing."""
+    try:
+        return [importlib.import_module(m) for m in modules]
+    except Exception as exc:  # ImportError, or a broken install raising anything
+        contender.unavailable_reason = f"{type(exc).__name__}: {exc}"
+        return None
+
+
+class Ours(Contender):
+    key = "ours"
+    name = "ours"
+    peer = False
+
+    def __init__(self, out=False):
+        self.out = out
+        if out:
+            self.key, self.name = "ours_out", "ours out="
+
+    def version(self):
+        return importlib.import_module(__package__).__version__
+
+    def setup(self, x, axis, threads):
+        from ._api import log_softmax
+        if self.out:
+            return functools.partial(log_softmax, x, axis, out=np.empty_like(x),
+                                     num_threads=threads)
+        return functools.partial(log_softmax, x, axis, num_threads=threads)
+
+
+class Copy(Contender):
+    key = "copy"
+    name = "copy"
+    threading = SINGLE
+    peer = False
+    checked = False
+
+    def version(self):
+        return np.__version__
+
+    def setup(self, x, axis, threads):
+        return functools.partial(np.copyto, np.empty_like(x), x)
+
+
+class NumPyRef(Contender):
+    key = "numpy"
+    name = "NumPy"
+    threading = SINGLE
+    slow = True
+
+    def version(self):
+        return np.__version__
+
+    def setup(self, x, axis, threads):
+        from .reference import log_softmax
+        return functools.partial(log_softmax, x, axis)
+
+
+class SciPy(Contender):
+    key = "scipy"
+    name = "SciPy"
+    threading = SINGLE
+    slow = True
+
+    def available(self):
+        mods = _try_import(self, "scipy", "scipy.special")
+        if mods:
+            self._scipy, self._special = mods
+        return mods is not None
+
+    def version(self):
+        return self._scipy.__version__
+
+    def setup(self, x, axis, threads):
+        return functools.partial(self._special.log_softmax, x, axis=axis)
+
+
+class Torch(Contender):
+    key = "torch"
+    name = "torch"
+
+    def __init__(self):
+        self._saved_threads = None
+
+    def available(self):
+        mods = _try_import(self, "torch")
+        if mods:
+            self._torch = mods[0]
+        return mods is not None
+
+    def version(self):
+        return self._torch.__version__
+
+    def setup(self, x, axis, threads):
+        torch = self._torch
+        if self._saved_threads is None:
+            self._saved_threads = torch.get_num_threads()
+        t = torch.from_numpy(x)  # shares x's memory
+        return functools.partial(torch.log_softmax, t, axis)
+
+    def activate(self, threads):
+        torch = self._torch
+        k = self._saved_threads if threads is None else threads
+        if torch.get_num_threads() != k:
+            torch.set_num_threads(k)
+
+    def teardown(self):
+        if self._saved_threads is not None:
+            self._torch.set_num_threads(self._saved_threads)
+            self._saved_threads = None
+
+    def as_array(self, result):
+        return result.numpy()
+
+
+class OnnxRuntime(Contender):
+    key = "ort"
+    name = "ORT"
+
+    def available(self):
+        mods = _try_import(self, "onnxruntime", "onnx", "onnx.helper")
+        if mods:
+            self._ort, self._onnx, self._helper = mods
+        return mods is not None
+
+    def version(self):
+        return f"{self._ort.__version__} (onnx {self._onnx.__version__})"
+
+    def _model(self, x, axis):
+        """A one-node graph: LogSoftmax (opset 13) along `axis`."""
+        helper, TP = self._helper, self._onnx.TensorProto
+        elem = {np.dtype(np.float32): TP.FLOAT, np.dtype(np.float64): TP.DOUBLE}[x.dtype]
+        graph = helper.make_graph(
+            [helper.make_node("LogSoftmax", ["x"], ["y"], axis=axis)], "log_softmax",
+            [helper.make_tensor_value_info("x", elem, list(x.shape))],
+            [helper.make_tensor_value_info("y", elem, list(x.shape))])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model.ir_version = 8  # opset 13's era: loads in any ORT that runs opset 13
+        return model.SerializeToString()
+
+    def setup(self, x, axis, threads):
+        ort = self._ort
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 0 if threads is None else threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        sess = ort.InferenceSession(self._model(x, axis), sess_options=opts,
+                                    providers=["CPUExecutionProvider"])
+        return functools.partial(sess.run, ["y"], {"x": x})
+
+    def as_array(self, result):
+        return result[0]
+
+
+class Jax(Contender):
+    key = "jax"
+    name = "JAX"
+    threading = OWN_POOL
+
+    def available(self):
+        mods = _try_import(self, "jax", "jax.numpy")
+        if mods:
+            self._jax = mods[0]
+        return mods is not None
+
+    def version(self):
+        return self._jax.__version__
+
+    def setup(self, x, axis, threads):
+        jax = self._jax
+        if x.dtype == np.float64 and not jax.config.jax_enable_x64:
+            jax.config.update("jax_enable_x64", True)  # else JAX computes in float32
+        xj = jax.device_put(x)
+        f = jax.jit(functools.partial(jax.nn.log_softmax, axis=axis))
+        return lambda: f(xj).block_until_ready()
+
+
+def all_contenders():
+    """Every contender, ours first, in table order."""
+    return [Ours(), Ours(out=True), Copy(), NumPyRef(), SciPy(), Torch(), OnnxRuntime(),
+            Jax()]
+
+
+PEER_KEYS = ("numpy", "scipy", "torch", "ort", "jax")
+
+
+# ---- timing ------------------------------------------------------------------------
+
+def _time_per_call(fn, n):
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return (time.perf_counter() - t0) / n
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _calibrate(fn, min_time):
+    """Calls per timing so that one timing lasts at least `min_time` seconds."""
+    n = 1
+    while True:
+        per_call = _time_per_call(fn, n)
+        if per_call * n >= min_time or n >= 10**7:
+            return n
+        grow = int(min_time * 1.2 / max(per_call, 1e-9)) + 1
+        n = max(n + 1, min(10 * n, grow))
+
+
+@dataclass
+class Slot:
+    """One contender at one thread setting, within one case."""
+    contender: Contender
+    threads: object            # int, None (library default), or None for thread-independent
+    fn: object = None
+    n: int = 0
+    times: list = field(default_factory=list)
+    skipped: str = None        # why it was not run
+    too_big: bool = False      # skipped as slow on a big input (shown as "skip")
+    mismatch: str = None       # set when its result disagrees with ours
+
+    @property
+    def median(self):
+        return statistics.median(self.times) if self.times else None
+
+    def to_json(self):
+        return {"contender": self.contender.key, "name": self.contender.name,
+                "threads": self.threads, "threading": self.contender.threading,
+                "median_s": self.median, "round_times_s": self.times,
+                "calls_per_timing": self.n, "skipped": self.skipped,
+                "result_mismatch": self.mismatch}
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    slots: list
+
+    def get(self, key, threads):
+        """The slot of contender `key` for a row of `threads` threads."""
+        for s in self.slots:
+            if s.contender.key == key and (s.contender.threading != PER_THREADS
+                                           or s.threads == threads):
+                return s
+        return None
+
+    def to_json(self):
+        return {"case": self.case.to_json(), "results": [s.to_json() for s in self.slots]}
+
+
+def _agrees(result, expected):
+    if result.shape != expected.shape:
+        return f"shape {result.shape}, expected {expected.shape}"
+    if result.dtype != expected.dtype:
+        return f"dtype {result.dtype}, expected {expected.dtype}"
+    step = max(1, expected.size // 1_000_000)  # a sample: big cases stay quick
+    a, b = result.reshape(-1)[::step], expected.reshape(-1)[::step]
+    tol = 1e-4 if expected.dtype == np.float32 else 1e-10
+    if not np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True):
+        return f"max |difference| {float(np.nanmax(np.abs(a - b))):.3g}"
+    return None
+
+
+def measure_case(case, contenders, threads, rounds, min_time, slow=False, log=None):
+    """Time every contender on one case; returns a CaseResult.
+
+    `threads`: the thread counts of the PER_THREADS contenders (None: the library
+    default).  `log(msg)` reports progress.
+    """
+    x = case.make_input()
+    axis = case.axis
+    slots = []
+    for c in contenders:
+        for k in (threads if c.threading == PER_THREADS else [None]):
+            slot = Slot(c, k)
+            if c.slow and not slow and case.nbytes > SLOW_LIMIT_BYTES:
+                slot.skipped = f"input > {SLOW_LIMIT_BYTES >> 20} MiB (use --slow)"
+                slot.too_big = True
+            slots.append(slot)
+
+    from ._api import log_softmax
+    try:
+        expected = log_softmax(x, axis)
+    except Exception:  # the ours slots will report it
+        expected = None
+    try:
+        for s in slots:
+            if s.skipped:
+                continue
+            try:
+                s.fn = s.contender.setup(x, axis, s.threads)
+                s.contender.activate(s.threads)
+                result = s.fn()  # the first call compiles / allocates: not timed
+                if s.contender.checked and expected is not None:
+                    s.mismatch = _agrees(s.contender.as_array(result), expected)
+                del result
+                s.fn()
+                s.n = _calibrate(s.fn, min_time)
+            except Exception as exc:
+                s.skipped = f"failed: {type(exc).__name__}: {exc}"
+                s.fn = None
+                if log:
+                    log(f"  {s.contender.name}: {s.skipped}")
+        live = [s for s in slots if s.fn is not None]
+        for r in range(rounds):
+            shift = r % len(live) if live else 0
+            for s in live[shift:] + live[:shift]:
+                s.contender.activate(s.threads)
+                s.times.append(_time_per_call(s.fn, s.n))
+    finally:
+        for s in slots:
+            s.fn = None
+        for c in contenders:
+            c.teardown()
+    return CaseResult(case, slots)
+
+
+def run(cases, contenders, threads, rounds, min_time, slow=False, log=None):
+    results = []
+    for i, case in enumerate(cases):
+        if log:
+            log(f"[{i + 1}/{len(cases)}] {case.label}  ({case.nbytes / 2**20:.1f} MiB)")
+        results.append(measure_case(case, contenders, threads, rounds, min_time, slow, log))
+        gc.collect()
+    return results
+
+
+# ---- formatting --------------------------------------------------------------------
+
+def _micro():
+    enc = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        "\u00b5".encode(enc)
+        return "\u00b5s"
+    except (UnicodeEncodeError, LookupError):
+        return "us"
+
+
+def fmt_time(seconds):
+    """Adaptive units, three significant digits."""
+    if seconds is None:
+        return "-"
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, _micro()), (1e-9, "ns")):
+        if seconds >= scale or unit == "ns":
+            v = seconds / scale
+            return f"{v:.3g} {unit}" if v < 100 else f"{v:.0f} {unit}"
+    raise AssertionError
+
+
+def fmt_ratio(r):
+    if r is None:
+        return "-"
+    if r >= 10:
+        return f"{r:.0f}x"
+    return f"{r:.2g}x" if r >= 1 else f"{r:.2f}x"
+
+
+def markdown_table(header, rows, align):
+    """An aligned markdown table; `align` holds 'l' or 'r' per column."""
+    cols = list(zip(header, *rows))
+    widths = [max(len(str(v)) for v in col) for col in cols]
+
+    def line(cells):
+        out = []
+        for v, w, a in zip(cells, widths, align):
+            out.append(str(v).ljust(w) if a == "l" else str(v).rjust(w))
+        return "| " + " | ".join(out) + " |"
+
+    rule = "|" + "|".join(("-" * (w + 1) + ":" if a == "r" else "-" * (w + 2))
+                          for w, a in zip(widths, align)) + "|"
+    return "\n".join([line(header), rule] + [line(r) for r in rows])
+
+
+def _threads_label(k):
+    if k is None:
+        from ._threads import default_threads
+        return f"default ({default_threads()})"
+    return str(k)
+
+
+def summary_rows(results, threads, peers):
+    """Derived numbers per (case, threads): the rows of the table and of the JSON."""
+    rows = []
+    for res in results:
+        for k in threads:
+            ours = res.get("ours", k)
+            t = ours.median if ours else None
+            out = res.get("ours_out", k)
+            cp = res.get("copy", k)
+            row = {"case": res.case.label, "threads": k, "ours_s": t,
+                   "ours_out_s": out.median if out else None,
+                   "copy_s": cp.median if cp else None,
+                   "ours_gb_per_s": 2 * res.case.nbytes / t / 1e9 if t else None,
+                   "copy_share": cp.median / t if t and cp and cp.median else None,
+                   "peers": {}}
+            best = []
+            for key in peers:
+                s = res.get(key, k)
+                pt = s.median if s else None
+                row["peers"][key] = {"time_s": pt, "speedup": pt / t if pt and t else None,
+                                     "skipped": s.skipped if s else "not installed",
+                                     "too_big": bool(s and s.too_big),
+                                     "mismatch": s.mismatch if s else None}
+                if key in ("torch", "ort") and pt:
+                    best.append(pt)
+            row["best_peer_ratio"] = t / min(best) if best and t else None
+            rows.append(row)
+    return rows
+
+
+def format_table(results, threads, contenders):
+    """The markdown table and its footnotes."""
+    by_key = {c.key: c for c in contenders}
+    peers = [k for k in PEER_KEYS if k in by_key]
+    tags = {SINGLE: " [1]", OWN_POOL: " [2]"}
+    header = ["#", "case", "threads", "ours", "ours out=", "copy [1]", "GB/s", "copy bw"]
+    header += [by_key[k].name + tags.get(by_key[k].threading, "") for k in peers]
+    has_best = "torch" in by_key or "ort" in by_key
+    if has_best:
+        header.append("ours/best")
+    align = ["r", "l", "r"] + ["r"] * (len(header) - 3)
+    index = {c: i for i, c in enumerate(CASES)}
+    table, notes = [], []
+    for row, res in zip(summary_rows(results, threads, peers),
+                        (r for r in results for _ in threads)):
+        cells = [index.get(res.case, ""), row["case"], _threads_label(row["threads"]),
+                 fmt_time(row["ours_s"]), fmt_time(row["ours_out_s"]),
+                 fmt_time(row["copy_s"]),
+                 f"{row['ours_gb_per_s']:.1f}" if row["ours_gb_per_s"] else "-",
+                 f"{100 * row['copy_share']:.0f}%" if row["copy_share"] else "-"]
+        for key in peers:
+            p = row["peers"][key]
+            if p["time_s"] is None:
+                cells.append("skip" if p["too_big"] else "-")
+                continue
+            cell = f"{fmt_time(p['time_s'])} ({fmt_ratio(p['speedup'])})"
+            if p["mismatch"]:
+                cell += " [!]"
+                notes.append(f"[!] {by_key[key].name} on {row['case']}: result differs "
+                             f"from ours ({p['mismatch']})")
+            cells.append(cell)
+        if has_best:
+            b = row["best_peer_ratio"]
+            cells.append("-" if b is None else f"{b:.2f}" + (" *" if b > GOAL_RATIO else ""))
+        table.append(cells)
+
+    from ._threads import default_threads
+    foot = [
+        "Median time per call over the rounds; (Nx) = peer time / our time "
+        "(above 1x we are faster).",
+        "ours: a new output array per call, as users call it; ours out=: into a "
+        "preallocated array.",
+        "GB/s: 2 * input bytes (read + write) / our time.  copy bw: copy time / our "
+        "time (100% = as fast as copying the array).",
+        "[1] single-threaded (np.copyto, NumPy, SciPy): one measurement, shown in "
+        "every thread row.",
+    ]
+    if "jax" in by_key:
+        foot.append("[2] JAX cannot change its thread count after import: XLA's default "
+                    f"pool (this machine: {os.cpu_count()} CPUs) in every thread row.")
+    if any(s.too_big for r in results for s in r.slots):
+        foot.append(f"skip: NumPy/SciPy not run on inputs above {SLOW_LIMIT_BYTES >> 20} "
+                    "MiB (--slow runs them).")
+    if has_best:
+        foot.append(f"ours/best: our time / min(torch, ORT) time; the goal is <= "
+                    f"{GOAL_RATIO}, rows above it are marked *.")
+    from ._threads import OPENMP
+    if not OPENMP:
+        foot.append("This build has no OpenMP: ours runs on one thread whatever the count.")
+    elif max((k or default_threads()) for k in threads) > (os.cpu_count() or 1):
+        foot.append("More threads than CPUs: expect oversubscription.")
+    text = markdown_table(header, table, align)
+    return text + "\n\n" + "\n".join(foot + notes)
+
+
+# ---- JSON and plot -----------------------------------------------------------------
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _load_average():
+    try:
+        return list(os.getloadavg())
+    except (AttributeError, OSError):
+        return None
+
+
+def write_json(path, results, threads, contenders, settings):
+    from ._info import runtime_info
+    peers = [k for k in PEER_KEYS if k in {c.key for c in contenders}]
+    doc = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {**runtime_info(), "platform": platform.platform(),
+                    "cpu": _cpu_model(), "cpu_count": os.cpu_count(),
+                    "load_average_before": settings.get("load_average"),
+                    "load_average_after": _load_average()},
+        "versions": {c.key: c.version() for c in contenders},
+        "settings": settings,
+        "cases": [r.to_json() for r in results],
+        "summary": summary_rows(results, threads, peers),
+    }
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1)
+
+
+def write_plot(path, results, threads, contenders):
+    """Grouped bars: each contender's time relative to the copy, per case; one panel
+    per thread count."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    keys = [c.key for c in contenders if c.key != "copy"]
+    names = {c.key: c.name for c in contenders}
+    colors = {"ours": "#1f77b4", "ours_out": "#9ecae1", "numpy": "#7f7f7f",
+              "scipy": "#bcbd22", "torch": "#d62728", "ort": "#2ca02c", "jax": "#9467bd"}
+    labels = [r.case.label for r in results]
+    width = 0.8 / len(keys)
+    fig = Figure(figsize=(max(8, 1.3 * len(results) + 3), 4.2 * len(threads)),
+                 layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(threads), 1, squeeze=False, sharey=True)[:, 0]
+    for ax, k in zip(axes, threads):
+        for j, key in enumerate(keys):
+            xs, ys = [], []
+            for i, res in enumerate(results):
+                s, cp = res.get(key, k), res.get("copy", k)
+                if s and s.median and cp and cp.median:
+                    xs.append(i + (j - (len(keys) - 1) / 2) * width)
+                    ys.append(s.median / cp.median)
+            if xs:
+                ax.bar(xs, ys, width, label=names[key], color=colors.get(key))
+        ax.axhline(1.0, color="black", lw=1, ls="--", label="copy (memory bound)")
+        ax.set_yscale("log")
+        ax.set_ylabel("time / copy time (lower is better)")
+        ax.set_title(f"log_softmax: threads = {_threads_label(k)}  "
+                     "(NumPy, SciPy, copy: 1 thread; JAX: own pool)", fontsize=10)
+        ax.set_xticks(range(len(labels)))
+        ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=9)
+        ax.grid(axis="y", which="both", alpha=0.3)
+    handles, names = axes[0].get_legend_handles_labels()
+    try:
+        fig.legend(handles, names, loc="outside upper center", ncol=len(names), fontsize=9)
+    except ValueError:  # matplotlib < 3.7: no "outside" placement
+        axes[0].legend(handles, names, ncol=4, fontsize=8, loc="upper left")
+    fig.savefig(path, dpi=110)
+
+
+# ---- command line ------------------------------------------------------------------
+
+def _parse_threads(text):
+    try:
+        ks = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a list like 1,2 (got {text!r})")
+    if not ks or min(ks) < 1:
+        raise argparse.ArgumentTypeError("thread counts must be >= 1")
+    return list(dict.fromkeys(ks))
+
+
+def _parse_peers(text):
+    keys = [t.strip().lower() for t in text.split(",") if t.strip()]
+    if keys == ["all"]:
+        return list(PEER_KEYS)
+    if keys == ["none"]:
+        return []
+    bad = [k for k in keys if k not in PEER_KEYS]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown peer(s) {', '.join(bad)}; choose from "
+                                         f"{', '.join(PEER_KEYS)}, all or none")
+    return keys
+
+
+def add_arguments(parser):
+    """The options of `python -m logsoftmax_c bench`."""
+    parser.add_argument("--threads", type=_parse_threads, metavar="K,K,...",
+                        help="thread counts for ours, torch and ORT "
+                             "(default: 1 and the library's default)")
+    parser.add_argument("--cases", metavar="SEL",
+                        help="comma-separated case indices or label substrings, "
+                             "e.g. 0,3 or 4096,f64 (default: all; --list shows them)")
+    parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    parser.add_argument("--peers", type=_parse_peers, default=list(PEER_KEYS),
+                        metavar="P,P,...",
+                        help=f"peers to run: {', '.join(PEER_KEYS)}, all or none "
+                             "(default: all that are installed)")
+    parser.add_argument("--quick", action="store_true",
+                        help="3 rounds instead of 7 (the whole list in under 2 minutes)")
+    parser.add_argument("--rounds", type=int, metavar="R", help="rounds per case")
+    parser.add_argument("--min-time", type=float, default=0.02, metavar="SEC",
+                        help="minimum duration of one timing (default 0.02 s)")
+    parser.add_argument("--slow", action=argparse.BooleanOptionalAction, default=False,
+                        help=f"run NumPy and SciPy on inputs above "
+                             f"{SLOW_LIMIT_BYTES >> 20} MiB too (default: --no-slow)")
+    parser.add_argument("--json", metavar="FILE", help="write all raw numbers to FILE")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="bar chart of the times relative to the copy "
+                             "(needs matplotlib)")
+    return parser
+
+
+def main(args):
+    """Run `python -m logsoftmax_c bench` with parsed `args`; returns the exit status."""
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    if args.list:
+        for i, c in enumerate(CASES):
+            print(f"{i:2d}  {c.label:24s} {c.nbytes / 2**20:8.1f} MiB")
+        return 0
+    try:
+        cases = select_cases(args.cases)
+    except ValueError as exc:
+        log(f"bench: {exc}")
+        return 2
+    if args.plot:
+        try:
+            importlib.import_module("matplotlib")
+        except ImportError:
+            log("bench: --plot needs matplotlib, which is not installed "
+                "(pip install matplotlib)")
+            return 2
+    from ._threads import default_threads
+    threads = args.threads or list(dict.fromkeys([1, default_threads()]))
+    rounds = args.rounds or (3 if args.quick else 7)
+    if rounds < 1:
+        log("bench: --rounds must be >= 1")
+        return 2
+
+    contenders = []
+    for c in all_contenders():
+        if c.peer and c.key not in args.peers:
+            continue
+        if not c.available():
+            log(f"{c.name}: not available ({c.unavailable_reason}); skipped")
+            continue
+        contenders.append(c)
+
+    load = _load_average()
+    if load and load[0] > 0.5:
+        log(f"note: load average {load[0]:.2f}: other processes are using the CPUs, "
+            "timings will be noisy")
+    log(f"{len(cases)} case(s), threads {threads}, {rounds} rounds, "
+        f">= {args.min_time * 1e3:.0f} ms per timing; peers: "
+        f"{', '.join(c.name for c in contenders if c.peer) or 'none'}")
+    results = run(cases, contenders, threads, rounds, args.min_time, args.slow, log)
+
+    print(format_table(results, threads, contenders))
+    if args.json:
+        settings = {"threads": threads, "rounds": rounds, "min_time_s": args.min_time,
+                    "slow": args.slow, "slow_limit_bytes": SLOW_LIMIT_BYTES,
+                    "load_average": load, "arguments": sys.argv[1:]}
+        write_json(args.json, results, threads, contenders, settings)
+        log(f"raw numbers written to {args.json}")
+    if args.plot:
+        write_plot(args.plot, results, threads, contenders)
+        log(f"plot written to {args.plot}")
+    return 0
