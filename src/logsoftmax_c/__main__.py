@@ -191,7 +191,7 @@ def build_parser():
                                "exit status 1 if a check fails.")
     bench = sub.add_parser(
         "bench", help="side-by-side benchmark with NumPy, SciPy, PyTorch, ORT and JAX",
-        description=_bench.__doc__.split("\n\n", 1)[1].strip(),
+        description=_bench.__doc__.split("\n\n", 1)[1].strip().replace("``", ""),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _bench.add_arguments(bench)
     return parser

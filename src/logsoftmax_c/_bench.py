@@ -85,25 +85,26 @@ CASES = (
 
 
 def select_cases(spec, cases=CASES):
-    """Cases picked by a comma-separated list of indices and label substrings."""
+    """Cases picked by a comma-separated list of indices and label substrings.
+
+    A token that is a valid index picks that case ("3"); any other token picks the
+    cases whose label contains it ("4096", "f64", "ax0").
+    """
     if not spec:
         return list(cases)
     picked = []
     for token in (t.strip() for t in spec.split(",")):
         if not token:
             continue
-        if token.lstrip("-").isdigit():
-            i = int(token)
-            if not -len(cases) <= i < len(cases):
-                raise ValueError(f"case index {i} out of range 0..{len(cases) - 1}")
-            matches = [cases[i]]
+        if token.isdigit() and int(token) < len(cases):
+            matches = [cases[int(token)]]
         else:
             matches = [c for c in cases if token in c.label]
             if not matches:
-                raise ValueError(f"no case label contains {token!r} "
-                                 "(--list shows the labels)")
+                raise ValueError(f"{token!r} is neither a case index (0..{len(cases) - 1}) "
+                                 "nor part of a case label (--list shows them)")
         picked += [c for c in matches if c not in picked]
-    return picked
+    return sorted(picked, key=cases.index)
 
 
 # ---- contenders --------------------------------------------------------------------
@@ -159,7 +160,10 @@ def _try_import(contender, *modules):
     """Import `modules` for `contender`; record why not when one is missing."""
     try:
         return [importlib.import_module(m) for m in modules]
-    except Exception as exc:  # ImportError, or a broken install raising anything
+    except ModuleNotFoundError as exc:
+        contender.unavailable_reason = f"{exc.name or exc} is not installed"
+        return None
+    except Exception as exc:  # a broken install can raise anything
         contender.unavailable_reason = f"{type(exc).__name__}: {exc}"
         return None
 
@@ -725,6 +729,23 @@ def _parse_threads(text):
     return list(dict.fromkeys(ks))
 
 
+def _parse_cases(text):
+    try:
+        return select_cases(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc))
+
+
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return v
+
+
 def _parse_peers(text):
     keys = [t.strip().lower() for t in text.split(",") if t.strip()]
     if keys == ["all"]:
@@ -743,17 +764,19 @@ def add_arguments(parser):
     parser.add_argument("--threads", type=_parse_threads, metavar="K,K,...",
                         help="thread counts for ours, torch and ORT "
                              "(default: 1 and the library's default)")
-    parser.add_argument("--cases", metavar="SEL",
+    parser.add_argument("--cases", type=_parse_cases, metavar="SEL",
                         help="comma-separated case indices or label substrings, "
                              "e.g. 0,3 or 4096,f64 (default: all; --list shows them)")
-    parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    parser.add_argument("--list", action="store_true",
+                        help="list the (selected) cases and exit")
     parser.add_argument("--peers", type=_parse_peers, default=list(PEER_KEYS),
                         metavar="P,P,...",
                         help=f"peers to run: {', '.join(PEER_KEYS)}, all or none "
                              "(default: all that are installed)")
     parser.add_argument("--quick", action="store_true",
                         help="3 rounds instead of 7 (the whole list in under 2 minutes)")
-    parser.add_argument("--rounds", type=int, metavar="R", help="rounds per case")
+    parser.add_argument("--rounds", type=_positive_int, metavar="R",
+                        help="rounds per case (default 7)")
     parser.add_argument("--min-time", type=float, default=0.02, metavar="SEC",
                         help="minimum duration of one timing (default 0.02 s)")
     parser.add_argument("--slow", action=argparse.BooleanOptionalAction, default=False,
@@ -771,15 +794,11 @@ def main(args):
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
+    cases = args.cases or list(CASES)
     if args.list:
-        for i, c in enumerate(CASES):
-            print(f"{i:2d}  {c.label:24s} {c.nbytes / 2**20:8.1f} MiB")
+        for c in cases:
+            print(f"{CASES.index(c):2d}  {c.label:20s} {c.nbytes / 2**20:8.1f} MiB")
         return 0
-    try:
-        cases = select_cases(args.cases)
-    except ValueError as exc:
-        log(f"bench: {exc}")
-        return 2
     if args.plot:
         try:
             importlib.import_module("matplotlib")
@@ -790,16 +809,13 @@ def main(args):
     from ._threads import default_threads
     threads = args.threads or list(dict.fromkeys([1, default_threads()]))
     rounds = args.rounds or (3 if args.quick else 7)
-    if rounds < 1:
-        log("bench: --rounds must be >= 1")
-        return 2
 
     contenders = []
     for c in all_contenders():
         if c.peer and c.key not in args.peers:
             continue
         if not c.available():
-            log(f"{c.name}: not available ({c.unavailable_reason}); skipped")
+            log(f"{c.name}: skipped ({c.unavailable_reason})")
             continue
         contenders.append(c)
 
