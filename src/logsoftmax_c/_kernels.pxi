@@ -24,14 +24,16 @@ cdef extern from "lsc_kernels.h" nogil:
         LSC_SMALL_N
         LSC_TILE
     void lsc_combine(const lsc_stats *st, Py_ssize_t nc, double *mc)
-    void lsc_row_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n)
-    void lsc_row_f64(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n)
+    void lsc_row_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n,
+                     int stream)
+    void lsc_row_f64(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n,
+                     int stream)
     lsc_stats lsc_chunk_stats_f32(const char *x, Py_ssize_t sx, Py_ssize_t n)
     lsc_stats lsc_chunk_stats_f64(const char *x, Py_ssize_t sx, Py_ssize_t n)
     void lsc_chunk_write_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy,
-                             Py_ssize_t n, float m, float c)
+                             Py_ssize_t n, float m, float c, int stream)
     void lsc_chunk_write_f64(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy,
-                             Py_ssize_t n, double m, double c)
+                             Py_ssize_t n, double m, double c, int stream)
     void lsc_cols_f32(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
                       Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b)
     void lsc_cols_f64(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
@@ -47,6 +49,8 @@ cdef enum:
     MAXDIMS = 64
     # a column block's rows should stay in L2 between the block's three passes
     COL_BLOCK_BYTES = 131072
+    # outputs from this size on are written with non-temporal stores
+    STREAM_BYTES = 33554432
 
 
 cdef struct Layout:
@@ -59,6 +63,8 @@ cdef struct Layout:
     Py_ssize_t oshape[MAXDIMS]
     Py_ssize_t osx[MAXDIMS]
     Py_ssize_t osy[MAXDIMS]
+    # write the output with non-temporal stores (it is far larger than the caches)
+    int stream
 
 
 cdef struct Offsets:
@@ -149,6 +155,7 @@ cdef bint _build_layout(cnp.ndarray x, cnp.ndarray y, unsigned long long mask,
         L.syi = gsy[g]
         g -= 1
     L.nouter = g + 1
+    L.stream = cnp.PyArray_NBYTES(y) >= STREAM_BYTES
     L.outer = 1
     for i in range(L.nouter):
         L.oshape[i] = gshape[i]
@@ -180,9 +187,11 @@ cdef inline void _one_row(const floating *tag, const char *xp, char *yp, const L
     cdef Offsets off = _outer_offsets(L, r // L.inner)
     cdef Py_ssize_t i = r % L.inner
     if floating is float:
-        lsc_row_f32(xp + off.x + i * L.sxi, L.sxn, yp + off.y + i * L.syi, L.syn, L.n)
+        lsc_row_f32(xp + off.x + i * L.sxi, L.sxn, yp + off.y + i * L.syi, L.syn, L.n,
+                    L.stream)
     else:
-        lsc_row_f64(xp + off.x + i * L.sxi, L.sxn, yp + off.y + i * L.syi, L.syn, L.n)
+        lsc_row_f64(xp + off.x + i * L.sxi, L.sxn, yp + off.y + i * L.syi, L.syn, L.n,
+                    L.stream)
 
 
 cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Layout *L,
@@ -231,11 +240,11 @@ cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Lay
         if floating is float:
             lsc_chunk_write_f32(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn, L.sxn,
                                 yp + off.y + (r % L.inner) * L.syi + c * chunk * L.syn, L.syn,
-                                ln, <float>mc[2 * r], <float>mc[2 * r + 1])
+                                ln, <float>mc[2 * r], <float>mc[2 * r + 1], L.stream)
         else:
             lsc_chunk_write_f64(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn, L.sxn,
                                 yp + off.y + (r % L.inner) * L.syi + c * chunk * L.syn, L.syn,
-                                ln, mc[2 * r], mc[2 * r + 1])
+                                ln, mc[2 * r], mc[2 * r + 1], L.stream)
     free(st)
     free(mc)
 

@@ -57,6 +57,61 @@ static void lsc_combine(const lsc_stats *st, ptrdiff_t nc, double *mc)
     mc[1] = log1p(rest + (count - 1.0));
 }
 
+/* ---- streaming (non-temporal) stores for the write pass of large outputs ----------
+ * A store that misses the cache first reads the line it writes (read-for-ownership);
+ * for an output far larger than the caches that is a third stream of memory traffic,
+ * which non-temporal stores avoid.  x86 only; elsewhere the plain loop is used. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define LSC_STREAM 1
+#define LSC_VBYTES 64
+typedef __m512 lsc_v_f32;
+typedef __m512d lsc_v_f64;
+#define LSC_VLOADU_f32 _mm512_loadu_ps
+#define LSC_VSET1_f32 _mm512_set1_ps
+#define LSC_VSUB_f32 _mm512_sub_ps
+#define LSC_VSTREAM_f32 _mm512_stream_ps
+#define LSC_VLOADU_f64 _mm512_loadu_pd
+#define LSC_VSET1_f64 _mm512_set1_pd
+#define LSC_VSUB_f64 _mm512_sub_pd
+#define LSC_VSTREAM_f64 _mm512_stream_pd
+#elif defined(__AVX__)
+#include <immintrin.h>
+#define LSC_STREAM 1
+#define LSC_VBYTES 32
+typedef __m256 lsc_v_f32;
+typedef __m256d lsc_v_f64;
+#define LSC_VLOADU_f32 _mm256_loadu_ps
+#define LSC_VSET1_f32 _mm256_set1_ps
+#define LSC_VSUB_f32 _mm256_sub_ps
+#define LSC_VSTREAM_f32 _mm256_stream_ps
+#define LSC_VLOADU_f64 _mm256_loadu_pd
+#define LSC_VSET1_f64 _mm256_set1_pd
+#define LSC_VSUB_f64 _mm256_sub_pd
+#define LSC_VSTREAM_f64 _mm256_stream_pd
+#elif defined(__SSE2__)
+#include <emmintrin.h>
+#define LSC_STREAM 1
+#define LSC_VBYTES 16
+typedef __m128 lsc_v_f32;
+typedef __m128d lsc_v_f64;
+#define LSC_VLOADU_f32 _mm_loadu_ps
+#define LSC_VSET1_f32 _mm_set1_ps
+#define LSC_VSUB_f32 _mm_sub_ps
+#define LSC_VSTREAM_f32 _mm_stream_ps
+#define LSC_VLOADU_f64 _mm_loadu_pd
+#define LSC_VSET1_f64 _mm_set1_pd
+#define LSC_VSUB_f64 _mm_sub_pd
+#define LSC_VSTREAM_f64 _mm_stream_pd
+#else
+#define LSC_STREAM 0
+#endif
+#if LSC_STREAM
+#define LSC_SFENCE() _mm_sfence()
+#else
+#define LSC_SFENCE() ((void)0)
+#endif
+
 #define LSC_T float
 #define LSC_SFX f32
 #define LSC_EXP lsc_exp_f32

@@ -10,8 +10,10 @@
  * Leaving out the maximum's term (which is exactly 1) and using log1p keeps the
  * dominant class's log-probability -log1p(s) accurate in relative terms when s is
  * tiny (Blanchard, Higham & Higham 2021), where log(1 + s) would round to 0.
- * The sum is accumulated without the maximum by counting the elements equal to m
- * (x_j - m == 0 exactly iff x_j == m) instead of adding their exp: s = rest + (count - 1).
+ * Where the maximum dominates, the sum is accumulated without it by counting the
+ * elements equal to m (x_j - m == 0 exactly iff x_j == m) instead of adding their
+ * exp: s = rest + (count - 1).  Row chunks first try the plain sum (see
+ * lsc_chunk_stats_contig); column blocks always count.
  *
  * Rows are cut into chunks of LSC_CHUNK elements at fixed positions; each chunk gives
  * (max, rest, count) and chunks are combined in index order.  The arithmetic is thus
@@ -43,9 +45,20 @@ LSC_INLINE LSC_T LSC_FN(lsc_max)(const LSC_T *restrict x, ptrdiff_t n)
     return m;
 }
 
+/* sum of exp(x_j - m) */
+LSC_INLINE LSC_T LSC_FN(lsc_sumexp)(const LSC_T *restrict x, ptrdiff_t n, LSC_T m)
+{
+    LSC_T s = 0;
+#pragma omp simd reduction(+:s)
+    for (ptrdiff_t j = 0; j < n; j++) {
+        s += LSC_EXP(x[j] - m);
+    }
+    return s;
+}
+
 /* sum of exp(x_j - m) over x_j != m, and the number of x_j == m */
-LSC_INLINE void LSC_FN(lsc_sumexp)(const LSC_T *restrict x, ptrdiff_t n, LSC_T m,
-                                   LSC_T *rest_out, LSC_T *count_out)
+LSC_INLINE void LSC_FN(lsc_sumexp_rest)(const LSC_T *restrict x, ptrdiff_t n, LSC_T m,
+                                        LSC_T *rest_out, LSC_T *count_out)
 {
     LSC_T rest = 0, count = 0;
 #pragma omp simd reduction(+:rest, count)
@@ -68,6 +81,33 @@ LSC_INLINE void LSC_FN(lsc_shift)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m
     }
 }
 
+/* lsc_shift with non-temporal stores (y must not be x: the caller checks) */
+static void LSC_FN(lsc_shift_stream)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m, LSC_T c)
+{
+#if LSC_STREAM
+    const ptrdiff_t w = LSC_VBYTES / (ptrdiff_t)sizeof(LSC_T);
+    ptrdiff_t j = 0;
+    if (((uintptr_t)y) % sizeof(LSC_T) == 0) {
+        for (; j < n && ((uintptr_t)(y + j)) % LSC_VBYTES != 0; j++) {
+            y[j] = (x[j] - m) - c;
+        }
+        LSC_CAT(lsc_v, LSC_SFX) vm = LSC_CAT(LSC_VSET1, LSC_SFX)(m);
+        LSC_CAT(lsc_v, LSC_SFX) vc = LSC_CAT(LSC_VSET1, LSC_SFX)(c);
+        for (; j + w <= n; j += w) {
+            LSC_CAT(lsc_v, LSC_SFX) v = LSC_CAT(LSC_VLOADU, LSC_SFX)(x + j);
+            v = LSC_CAT(LSC_VSUB, LSC_SFX)(LSC_CAT(LSC_VSUB, LSC_SFX)(v, vm), vc);
+            LSC_CAT(LSC_VSTREAM, LSC_SFX)(y + j, v);
+        }
+        LSC_SFENCE();
+    }
+    for (; j < n; j++) {
+        y[j] = (x[j] - m) - c;
+    }
+#else
+    LSC_FN(lsc_shift)(x, y, n, m, c);
+#endif
+}
+
 /* a chunk with no finite maximum: only -inf (contributes nothing) or a NaN (poisons) */
 static lsc_stats LSC_FN(lsc_nonfinite_chunk)(const LSC_T *x, ptrdiff_t n, LSC_T m)
 {
@@ -81,15 +121,24 @@ static lsc_stats LSC_FN(lsc_nonfinite_chunk)(const LSC_T *x, ptrdiff_t n, LSC_T 
     return st;
 }
 
+/* A chunk's statistics.  The plain sum S of exp(x_j - m) includes the max's exact 1;
+ * when the rest S - 1 is >= 1, taking it as S - 1 costs at most a factor 2 in its
+ * relative error.  Below that the max dominates and the rest must keep its digits:
+ * the chunk (still in L1) is summed again without the max's terms. */
 static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t n)
 {
     LSC_T m = LSC_FN(lsc_max)(x, n);
     if (m == -INFINITY) {
         return LSC_FN(lsc_nonfinite_chunk)(x, n, m);
     }
-    LSC_T rest, count;
-    LSC_FN(lsc_sumexp)(x, n, m, &rest, &count);
-    lsc_stats st = {(double)m, (double)rest, (double)count};
+    LSC_T total = LSC_FN(lsc_sumexp)(x, n, m);
+    lsc_stats st = {(double)m, (double)total - 1.0, 1.0};
+    if (!(total >= 2)) {
+        LSC_T rest, count;
+        LSC_FN(lsc_sumexp_rest)(x, n, m, &rest, &count);
+        st.rest = (double)rest;
+        st.count = (double)count;
+    }
     return st;
 }
 
@@ -113,12 +162,18 @@ static lsc_stats LSC_FN(lsc_chunk_stats)(const char *x, ptrdiff_t sx, ptrdiff_t 
     return LSC_FN(lsc_chunk_stats_contig)(buf, n);
 }
 
-/* y[j] = (x[j] - m) - c for one chunk, any strides (y may alias x exactly) */
+/* y[j] = (x[j] - m) - c for one chunk, any strides (y may alias x exactly);
+   stream: use non-temporal stores where y is contiguous and not x */
 static void LSC_FN(lsc_chunk_write)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy,
-                                    ptrdiff_t n, LSC_T m, LSC_T c)
+                                    ptrdiff_t n, LSC_T m, LSC_T c, int stream)
 {
     if (sx == (ptrdiff_t)sizeof(LSC_T) && sy == (ptrdiff_t)sizeof(LSC_T)) {
-        LSC_FN(lsc_shift)((const LSC_T *)x, (LSC_T *)y, n, m, c);
+        if (stream && x != y) {
+            LSC_FN(lsc_shift_stream)((const LSC_T *)x, (LSC_T *)y, n, m, c);
+        }
+        else {
+            LSC_FN(lsc_shift)((const LSC_T *)x, (LSC_T *)y, n, m, c);
+        }
         return;
     }
     LSC_T buf[LSC_CHUNK];
@@ -137,7 +192,8 @@ static inline ptrdiff_t LSC_FN(lsc_nchunks)(ptrdiff_t n)
 }
 
 /* one row of n >= 1 elements: x at byte stride sx into y at byte stride sy */
-static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, ptrdiff_t n)
+static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, ptrdiff_t n,
+                            int stream)
 {
     ptrdiff_t nc = LSC_FN(lsc_nchunks)(n);
     lsc_stats local[64];
@@ -162,7 +218,7 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
     for (ptrdiff_t c = 0; c < nc; c++) {
         ptrdiff_t len = c == nc - 1 ? n - c * LSC_CHUNK : LSC_CHUNK;
         LSC_FN(lsc_chunk_write)(x + c * LSC_CHUNK * sx, sx, y + c * LSC_CHUNK * sy, sy,
-                                len, (LSC_T)mc[0], (LSC_T)mc[1]);
+                                len, (LSC_T)mc[0], (LSC_T)mc[1], stream);
     }
 }
 
