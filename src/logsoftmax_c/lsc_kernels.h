@@ -15,6 +15,8 @@
 /* elements per row chunk: 16 KiB, so a chunk's max and sum passes stay in L1 */
 #define LSC_CHUNK_F32 4096
 #define LSC_CHUNK_F64 2048
+/* elements per vectorised partial sum (see lsc_sumexp) */
+#define LSC_SUM_BLOCK 256
 /* widest column block of the column kernels */
 #define LSC_BMAX 512
 /* rows up to this long go through lsc_rows_tile, LSC_TILE rows at a time */

@@ -45,31 +45,49 @@ LSC_INLINE LSC_T LSC_FN(lsc_max)(const LSC_T *restrict x, ptrdiff_t n)
     return m;
 }
 
+/* Sums run in blocks of LSC_SUM_BLOCK elements, vectorised within a block and added
+ * up across blocks in double: each lane adds at most a few dozen terms, which keeps
+ * the rounding error of a long sum near that of a short one. */
+
 /* sum of exp(x_j - m) */
-LSC_INLINE LSC_T LSC_FN(lsc_sumexp)(const LSC_T *restrict x, ptrdiff_t n, LSC_T m)
+LSC_INLINE double LSC_FN(lsc_sumexp)(const LSC_T *restrict x, ptrdiff_t n, LSC_T m)
 {
-    LSC_T s = 0;
+    double total = 0.0;
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_SUM_BLOCK) {
+        ptrdiff_t j1 = n - j0 < LSC_SUM_BLOCK ? n : j0 + LSC_SUM_BLOCK;
+        LSC_T s = 0;
 #pragma omp simd reduction(+:s)
-    for (ptrdiff_t j = 0; j < n; j++) {
-        s += LSC_EXP(x[j] - m);
+        for (ptrdiff_t j = j0; j < j1; j++) {
+            s += LSC_EXP(x[j] - m);
+        }
+        total += (double)s;
     }
-    return s;
+    return total;
 }
 
-/* sum of exp(x_j - m) over x_j != m, and the number of x_j == m */
+/* sum of exp(x_j - m) over x_j != m, and the number of x_j == m.  In double even
+ * for float input: when the max dominates, the result -log1p(rest) is tiny and its
+ * relative accuracy is that of the terms exp(x_j - m), whose error is the absolute
+ * error of x_j - m (a float difference of two large values rounds at 2**-18 ~ 60). */
 LSC_INLINE void LSC_FN(lsc_sumexp_rest)(const LSC_T *restrict x, ptrdiff_t n, LSC_T m,
-                                        LSC_T *rest_out, LSC_T *count_out)
+                                        double *rest_out, double *count_out)
 {
-    LSC_T rest = 0, count = 0;
+    double rest_total = 0.0, count_total = 0.0;
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_SUM_BLOCK) {
+        ptrdiff_t j1 = n - j0 < LSC_SUM_BLOCK ? n : j0 + LSC_SUM_BLOCK;
+        double rest = 0, count = 0;
 #pragma omp simd reduction(+:rest, count)
-    for (ptrdiff_t j = 0; j < n; j++) {
-        LSC_T d = x[j] - m;
-        LSC_T e = LSC_EXP(d);
-        rest += d == 0 ? (LSC_T)0 : e;
-        count += d == 0 ? (LSC_T)1 : (LSC_T)0;
+        for (ptrdiff_t j = j0; j < j1; j++) {
+            double d = (double)x[j] - (double)m;
+            double e = lsc_exp_f64(d);
+            rest += d == 0 ? 0.0 : e;
+            count += d == 0 ? 1.0 : 0.0;
+        }
+        rest_total += (double)rest;
+        count_total += (double)count;
     }
-    *rest_out = rest;
-    *count_out = count;
+    *rest_out = rest_total;
+    *count_out = count_total;
 }
 
 /* y = (x - m) - c; y may be x itself */
@@ -131,13 +149,10 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
     if (m == -INFINITY) {
         return LSC_FN(lsc_nonfinite_chunk)(x, n, m);
     }
-    LSC_T total = LSC_FN(lsc_sumexp)(x, n, m);
-    lsc_stats st = {(double)m, (double)total - 1.0, 1.0};
-    if (!(total >= 2)) {
-        LSC_T rest, count;
-        LSC_FN(lsc_sumexp_rest)(x, n, m, &rest, &count);
-        st.rest = (double)rest;
-        st.count = (double)count;
+    double total = LSC_FN(lsc_sumexp)(x, n, m);
+    lsc_stats st = {(double)m, total - 1.0, 1.0};
+    if (!(total >= 2.0)) {
+        LSC_FN(lsc_sumexp_rest)(x, n, m, &st.rest, &st.count);
     }
     return st;
 }
