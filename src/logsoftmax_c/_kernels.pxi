@@ -319,12 +319,14 @@ cdef inline void _one_block(const floating *tag, const char *xp, char *yp, const
 
 cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout *L,
                     int nt) noexcept nogil:
-    # block width: as many columns as keep n rows of the block within COL_BLOCK_BYTES,
-    # a multiple of 16 (a cache line of float32), at most LSC_BMAX
+    # block width: as many columns as keep the block's n rows within COL_BLOCK_BYTES
+    # (L2, for the write pass), a multiple of 16, at most LSC_BMAX; and at least
+    # 256 bytes of each row, so that the walk down the rows reads long runs
     cdef Py_ssize_t bw = COL_BLOCK_BYTES // (L.n * <Py_ssize_t>sizeof(floating))
+    cdef Py_ssize_t bw_min = 256 // <Py_ssize_t>sizeof(floating)
     bw -= bw % 16
-    if bw < 16:
-        bw = 16
+    if bw < bw_min:
+        bw = bw_min
     if bw > LSC_BMAX:
         bw = LSC_BMAX
     if bw > L.inner:

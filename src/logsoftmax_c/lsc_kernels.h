@@ -17,8 +17,9 @@
 #define LSC_CHUNK_F64 2048
 /* elements per vectorised partial sum (see lsc_sumexp) */
 #define LSC_SUM_BLOCK 256
-/* widest column block of the column kernels */
+/* widest column block of the column kernels, and the bytes of one row chunk */
 #define LSC_BMAX 512
+#define LSC_COL_CHUNK_BYTES 16384
 /* rows up to this long go through lsc_rows_tile, LSC_TILE rows at a time */
 #define LSC_SMALL_N 64
 #define LSC_TILE 16

@@ -29,10 +29,6 @@
 #define LSC_CAT(a, b) LSC_CAT_(a, b)
 #define LSC_FN(name) LSC_CAT(name, LSC_SFX)
 
-/* Column blocks accumulate each lane's sum in LSC_T for this many rows, then fold
- * it into a double: float accuracy over 256 terms, double across the blocks. */
-#define LSC_COL_FOLD 256
-
 /* ---- contiguous building blocks ------------------------------------------- */
 
 LSC_INLINE LSC_T LSC_FN(lsc_max)(const LSC_T *restrict x, ptrdiff_t n)
@@ -240,37 +236,63 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
 /* ---- column blocks: the reduced axis is not the contiguous one ---------------
  *
  * x is a block of n rows (byte stride sxn) by b <= LSC_BMAX columns (byte stride
- * sxi); the slices are the columns.  Each pass walks the rows and updates b running
- * values, so the inner loop runs along the contiguous columns and vectorises.
+ * sxi); the slices are the columns, and the inner loops run along the contiguous
+ * columns, vectorised.  The rows are taken in chunks of about LSC_COL_CHUNK_BYTES, so
+ * that each chunk's max and sum passes hit L1: per column a running max, a running
+ * sum of exp(x - max) over the elements below it (in double across chunks) and the
+ * count of elements equal to it; when a chunk raises a column's max, the column's sum
+ * is rescaled.  The chunking depends only on n and b, never on the threads.
  */
 
 LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
                                       char *y, ptrdiff_t syn, ptrdiff_t syi,
                                       ptrdiff_t n, ptrdiff_t b)
 {
-    LSC_T mx[LSC_BMAX], part[LSC_BMAX], count[LSC_BMAX], off[LSC_BMAX];
+    LSC_T mx[LSC_BMAX], ms[LSC_BMAX], cm[LSC_BMAX], part[LSC_BMAX], count[LSC_BMAX];
+    LSC_T off[LSC_BMAX];
     double acc[LSC_BMAX];
+    ptrdiff_t rows = LSC_COL_CHUNK_BYTES / (b * (ptrdiff_t)sizeof(LSC_T));
+    if (rows < 1) {
+        rows = 1;
+    }
     for (ptrdiff_t k = 0; k < b; k++) {
         mx[k] = -INFINITY;
-        part[k] = 0;
         count[k] = 0;
         acc[k] = 0.0;
     }
-    for (ptrdiff_t j = 0; j < n; j++) {
-        const char *xr = x + j * sxn;
-#pragma omp simd
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += rows) {
+        ptrdiff_t j1 = n - j0 < rows ? n : j0 + rows;
         for (ptrdiff_t k = 0; k < b; k++) {
-            LSC_T v = *(const LSC_T *)(xr + k * sxi);
-            mx[k] = v > mx[k] ? v : mx[k];
+            cm[k] = -INFINITY;
+            part[k] = 0;
         }
-    }
-    for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_COL_FOLD) {
-        ptrdiff_t j1 = j0 + LSC_COL_FOLD < n ? j0 + LSC_COL_FOLD : n;
         for (ptrdiff_t j = j0; j < j1; j++) {
             const char *xr = x + j * sxn;
 #pragma omp simd
             for (ptrdiff_t k = 0; k < b; k++) {
-                LSC_T d = *(const LSC_T *)(xr + k * sxi) - mx[k];
+                LSC_T v = *(const LSC_T *)(xr + k * sxi);
+                cm[k] = v > cm[k] ? v : cm[k];
+            }
+        }
+#pragma omp simd
+        for (ptrdiff_t k = 0; k < b; k++) {
+            /* a higher max: what was counted as equal to the old max, and the sum,
+               are rescaled to the new one (from -inf: scale 0, all was 0) */
+            int grow = cm[k] > mx[k];
+            double scale = (double)LSC_EXP(mx[k] - cm[k]);
+            double a = grow ? (acc[k] + (double)count[k]) * scale : acc[k];
+            acc[k] = a;
+            count[k] = grow ? (LSC_T)0 : count[k];
+            mx[k] = grow ? cm[k] : mx[k];
+            /* what is subtracted: while the max is still -inf, the column has seen
+               only -inf (whose exp must come out 0, not exp(-inf + inf)) and NaN */
+            ms[k] = mx[k] == -INFINITY ? (LSC_T)0 : mx[k];
+        }
+        for (ptrdiff_t j = j0; j < j1; j++) {
+            const char *xr = x + j * sxn;
+#pragma omp simd
+            for (ptrdiff_t k = 0; k < b; k++) {
+                LSC_T d = *(const LSC_T *)(xr + k * sxi) - ms[k];
                 LSC_T e = LSC_EXP(d);
                 LSC_T p = part[k] + (d == 0 ? (LSC_T)0 : e);
                 LSC_T c = count[k] + (d == 0 ? (LSC_T)1 : (LSC_T)0);
@@ -278,9 +300,9 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
                 count[k] = c;
             }
         }
+#pragma omp simd
         for (ptrdiff_t k = 0; k < b; k++) {
             acc[k] += (double)part[k];
-            part[k] = 0;
         }
     }
 #pragma omp simd
