@@ -168,5 +168,6 @@ def log_softmax(x, axis=-1, *, out=None, dtype=None, num_threads=None):
     if not _dispatch.kernels.log_softmax_axes(src, dst, mask, nt):
         _gather_slices(src, dst, axes, nt)
     if dst is not y:
-        np.copyto(y, dst, casting="unsafe")
+        with np.errstate(over="ignore"):  # float16 results below -65504 are -inf
+            np.copyto(y, dst, casting="unsafe")
     return y

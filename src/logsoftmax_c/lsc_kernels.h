@@ -15,14 +15,27 @@
 /* elements per row chunk: 16 KiB, so a chunk's max and sum passes stay in L1 */
 #define LSC_CHUNK_F32 4096
 #define LSC_CHUNK_F64 2048
-/* elements per vectorised partial sum (see lsc_sumexp) */
-#define LSC_SUM_BLOCK 256
+/* elements per vectorised partial sum (see lsc_sumexp): with 2 to 16 lanes, each
+   lane adds 4 to 32 terms before the sum goes on in double */
+#define LSC_SUM_BLOCK 64
+/* rows a column lane adds up in its own type before folding into double */
+#define LSC_COL_FOLD 16
 /* widest column block of the column kernels, and the bytes of one row chunk */
 #define LSC_BMAX 512
 #define LSC_COL_CHUNK_BYTES 16384
 /* rows up to this long go through lsc_rows_tile, LSC_TILE rows at a time */
 #define LSC_SMALL_N 64
 #define LSC_TILE 16
+
+/* sum += v with Kahan's compensation c (terms >= 0; needs no -ffast-math, which
+   would cancel the compensation away) */
+#define LSC_KAHAN_ADD(sum, c, v)           \
+    do {                                   \
+        double lsc_y_ = (v) - (c);         \
+        double lsc_t_ = (sum) + lsc_y_;    \
+        (c) = (lsc_t_ - (sum)) - lsc_y_;   \
+        (sum) = lsc_t_;                    \
+    } while (0)
 
 /* what a chunk contributes to its row: its max, the sum of exp(x - max) over the
    elements below the max, and the number of elements equal to the max */

@@ -42,13 +42,14 @@ LSC_INLINE LSC_T LSC_FN(lsc_max)(const LSC_T *restrict x, ptrdiff_t n)
 }
 
 /* Sums run in blocks of LSC_SUM_BLOCK elements, vectorised within a block and added
- * up across blocks in double: each lane adds at most a few dozen terms, which keeps
- * the rounding error of a long sum near that of a short one. */
+ * up across blocks in double with Kahan's compensation: each lane adds only a few
+ * dozen terms, and the error of a long sum stays that of a short one, even where
+ * all the terms are equal and their roundings do not cancel. */
 
 /* sum of exp(x_j - m) */
 LSC_INLINE double LSC_FN(lsc_sumexp)(const LSC_T *restrict x, ptrdiff_t n, LSC_T m)
 {
-    double total = 0.0;
+    double total = 0.0, comp = 0.0;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_SUM_BLOCK) {
         ptrdiff_t j1 = n - j0 < LSC_SUM_BLOCK ? n : j0 + LSC_SUM_BLOCK;
         LSC_T s = 0;
@@ -56,7 +57,7 @@ LSC_INLINE double LSC_FN(lsc_sumexp)(const LSC_T *restrict x, ptrdiff_t n, LSC_T
         for (ptrdiff_t j = j0; j < j1; j++) {
             s += LSC_EXP(x[j] - m);
         }
-        total += (double)s;
+        LSC_KAHAN_ADD(total, comp, (double)s);
     }
     return total;
 }
@@ -68,7 +69,7 @@ LSC_INLINE double LSC_FN(lsc_sumexp)(const LSC_T *restrict x, ptrdiff_t n, LSC_T
 LSC_INLINE void LSC_FN(lsc_sumexp_rest)(const LSC_T *restrict x, ptrdiff_t n, LSC_T m,
                                         double *rest_out, double *count_out)
 {
-    double rest_total = 0.0, count_total = 0.0;
+    double rest_total = 0.0, comp = 0.0, count_total = 0.0;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_SUM_BLOCK) {
         ptrdiff_t j1 = n - j0 < LSC_SUM_BLOCK ? n : j0 + LSC_SUM_BLOCK;
         double rest = 0, count = 0;
@@ -79,8 +80,8 @@ LSC_INLINE void LSC_FN(lsc_sumexp_rest)(const LSC_T *restrict x, ptrdiff_t n, LS
             rest += d == 0 ? 0.0 : e;
             count += d == 0 ? 1.0 : 0.0;
         }
-        rest_total += (double)rest;
-        count_total += (double)count;
+        LSC_KAHAN_ADD(rest_total, comp, rest);
+        count_total += count;
     }
     *rest_out = rest_total;
     *count_out = count_total;
@@ -250,7 +251,7 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
 {
     LSC_T mx[LSC_BMAX], ms[LSC_BMAX], cm[LSC_BMAX], part[LSC_BMAX], count[LSC_BMAX];
     LSC_T off[LSC_BMAX];
-    double acc[LSC_BMAX];
+    double acc[LSC_BMAX], comp[LSC_BMAX];
     ptrdiff_t rows = LSC_COL_CHUNK_BYTES / (b * (ptrdiff_t)sizeof(LSC_T));
     if (rows < 1) {
         rows = 1;
@@ -258,13 +259,14 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
     for (ptrdiff_t k = 0; k < b; k++) {
         mx[k] = -INFINITY;
         count[k] = 0;
+        part[k] = 0;
         acc[k] = 0.0;
+        comp[k] = 0.0;
     }
     for (ptrdiff_t j0 = 0; j0 < n; j0 += rows) {
         ptrdiff_t j1 = n - j0 < rows ? n : j0 + rows;
         for (ptrdiff_t k = 0; k < b; k++) {
             cm[k] = -INFINITY;
-            part[k] = 0;
         }
         for (ptrdiff_t j = j0; j < j1; j++) {
             const char *xr = x + j * sxn;
@@ -281,6 +283,7 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
             int grow = cm[k] > mx[k];
             double scale = (double)LSC_EXP(mx[k] - cm[k]);
             double a = grow ? (acc[k] + (double)count[k]) * scale : acc[k];
+            comp[k] = grow ? 0.0 : comp[k];
             acc[k] = a;
             count[k] = grow ? (LSC_T)0 : count[k];
             mx[k] = grow ? cm[k] : mx[k];
@@ -288,21 +291,29 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
                only -inf (whose exp must come out 0, not exp(-inf + inf)) and NaN */
             ms[k] = mx[k] == -INFINITY ? (LSC_T)0 : mx[k];
         }
-        for (ptrdiff_t j = j0; j < j1; j++) {
-            const char *xr = x + j * sxn;
+        /* each lane adds LSC_COL_FOLD terms in LSC_T, then folds them into double */
+        for (ptrdiff_t jf = j0; jf < j1; jf += LSC_COL_FOLD) {
+            ptrdiff_t jf1 = j1 - jf < LSC_COL_FOLD ? j1 : jf + LSC_COL_FOLD;
+            for (ptrdiff_t j = jf; j < jf1; j++) {
+                const char *xr = x + j * sxn;
+#pragma omp simd
+                for (ptrdiff_t k = 0; k < b; k++) {
+                    LSC_T d = *(const LSC_T *)(xr + k * sxi) - ms[k];
+                    LSC_T e = LSC_EXP(d);
+                    LSC_T p = part[k] + (d == 0 ? (LSC_T)0 : e);
+                    LSC_T c = count[k] + (d == 0 ? (LSC_T)1 : (LSC_T)0);
+                    part[k] = p;  /* unconditional stores: no masked store needed */
+                    count[k] = c;
+                }
+            }
 #pragma omp simd
             for (ptrdiff_t k = 0; k < b; k++) {
-                LSC_T d = *(const LSC_T *)(xr + k * sxi) - ms[k];
-                LSC_T e = LSC_EXP(d);
-                LSC_T p = part[k] + (d == 0 ? (LSC_T)0 : e);
-                LSC_T c = count[k] + (d == 0 ? (LSC_T)1 : (LSC_T)0);
-                part[k] = p;  /* unconditional stores: no masked store needed */
-                count[k] = c;
+                double a = acc[k], c = comp[k];
+                LSC_KAHAN_ADD(a, c, (double)part[k]);
+                acc[k] = a;
+                comp[k] = c;
+                part[k] = 0;
             }
-        }
-#pragma omp simd
-        for (ptrdiff_t k = 0; k < b; k++) {
-            acc[k] += (double)part[k];
         }
     }
 #pragma omp simd

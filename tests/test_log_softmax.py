@@ -1,0 +1,849 @@
+"""log_softmax: correctness against the reference twin, and the API's semantics."""
+import numpy as np
+import pytest
+from numpy.exceptions import AxisError
+
+import logsoftmax_c
+from logsoftmax_c import log_softmax, reference
+
+from conftest import (FLOAT_DTYPES, LARGE_SHAPES, LAYOUTS, SMALL_SHAPES, arrays,
+                      assert_ulps, error_scale, make_layout, ref_longdouble, result_dtype,
+                      shape_id, ulp_errors)
+
+ALL_SHAPES = SMALL_SHAPES + list(LARGE_SHAPES)
+CHUNK = {np.float32: 4096, np.float64: 2048}
+
+
+def _same(a, b):
+    """Equal values, NaN where NaN, same dtype and shape."""
+    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+# ---------------------------------------------------------------------------------------
+# the sweep: every dtype, shape, layout and axis against the long-double twin
+
+@pytest.mark.parametrize("shape", ALL_SHAPES, ids=shape_id)
+def test_sweep_matches_longdouble_reference(shape, isa, no_warnings):
+    failures = []
+    for x, axis, label in arrays(shapes=[shape]):
+        before = np.array(x, copy=True)
+        try:
+            y = log_softmax(x, axis=axis)
+            rt = result_dtype(x.dtype)
+            assert isinstance(y, np.ndarray), f"returned {type(y).__name__}"
+            assert y.dtype == rt, f"dtype {y.dtype}, expected {rt}"
+            assert y.shape == x.shape, f"shape {y.shape}, expected {x.shape}"
+            assert _same(np.asarray(x), before), "the input was modified"
+            assert_ulps(y, x, axis, k=4, msg="vs long double")
+        except AssertionError as e:
+            failures.append(f"{label}: {e}")
+        except Exception as e:  # an unexpected exception is a failure of this case too
+            failures.append(f"{label}: raised {type(e).__name__}: {e}")
+    assert not failures, f"{len(failures)} failing cases, e.g.:\n" + "\n".join(failures[:10])
+
+
+@pytest.mark.parametrize("shape", SMALL_SHAPES, ids=shape_id)
+def test_sweep_matches_twin_in_result_dtype(shape, isa):
+    """The twin computed in the result dtype (float64 for ints, float32 for float16)."""
+    failures = []
+    for x, axis, label in arrays(shapes=[shape], seed=1):
+        y = log_softmax(x, axis=axis)
+        r = reference.log_softmax(x, axis=axis)
+        try:
+            assert r.dtype == y.dtype, f"dtype {y.dtype}, twin {r.dtype}"
+            assert np.array_equal(np.isnan(y), np.isnan(r)), "NaN positions differ"
+            # both err by a few eps*scale from the truth
+            assert_ulps(y, x, axis, k=8, ref=r, msg="vs twin")
+        except AssertionError as e:
+            failures.append(f"{label}: {e}")
+    assert not failures, f"{len(failures)} failing cases, e.g.:\n" + "\n".join(failures[:10])
+
+
+def test_default_axis_is_last(isa):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 5, 6))
+    y = log_softmax(x)
+    assert _same(y, log_softmax(x, axis=-1))
+    assert_ulps(y, x, -1, k=4)
+    # and it is not axis 0
+    assert not np.allclose(y, log_softmax(x, axis=0))
+
+
+# ---------------------------------------------------------------------------------------
+# axes
+
+@pytest.mark.parametrize("axis", [(0, 2), (2, 0), (-1, 0), (0, 1, 2), (1, 2), None],
+                         ids=str)
+@pytest.mark.parametrize("layout", ["C", "F", "step", "reversed", "transposed"])
+def test_tuple_axes_normalise_jointly(axis, layout, isa):
+    rng = np.random.default_rng(3)
+    x = make_layout(rng.standard_normal((3, 4, 5)), layout)
+    y = log_softmax(x, axis=axis)
+    assert_ulps(y, x, axis, k=4)
+    # the joint slices sum to one
+    total = np.sum(np.exp(y.astype(np.longdouble)), axis=axis)
+    np.testing.assert_allclose(total.astype(np.float64), 1.0, rtol=1e-13)
+
+
+def test_axis_none_is_all_axes(isa):
+    x = np.random.default_rng(4).standard_normal((3, 4, 5))
+    y = log_softmax(x, axis=None)
+    assert_ulps(y, x, None, k=4)
+    assert_ulps(log_softmax(x, axis=(0, 1, 2)), x, None, k=4)
+    np.testing.assert_allclose(np.exp(y).sum(), 1.0, rtol=1e-13)
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 4)], ids=shape_id)
+def test_empty_axis_tuple_normalises_each_element_alone(shape, isa):
+    x = np.random.default_rng(5).standard_normal(shape) * 100
+    for dt in (np.float16, np.float32, np.float64, np.int64):
+        y = log_softmax(x.astype(dt), axis=())
+        assert y.dtype == result_dtype(dt)
+        assert np.array_equal(y, np.zeros(shape)), (dt, y)
+
+
+@pytest.mark.parametrize("axis", [2, -3, 5, (0, 2), (0, -3)], ids=str)
+def test_axis_out_of_range_raises_axis_error(axis):
+    with pytest.raises(AxisError):
+        log_softmax(np.ones((3, 4)), axis=axis)
+
+
+@pytest.mark.parametrize("axis", [(0, 0), (1, -1), (0, 1, 0)], ids=str)
+def test_repeated_axes_raise_value_error(axis):
+    with pytest.raises(ValueError):
+        log_softmax(np.ones((3, 4)), axis=axis)
+
+
+def test_axis_must_be_an_integer():
+    with pytest.raises(TypeError):
+        log_softmax(np.ones((3, 4)), axis=1.0)
+
+
+def test_numpy_integer_axis(isa):
+    x = np.random.default_rng(6).standard_normal((3, 4))
+    assert _same(log_softmax(x, axis=np.int64(0)), log_softmax(x, axis=0))
+
+
+# ---------------------------------------------------------------------------------------
+# layouts
+
+LAYOUT_NAMES = ["C", "F", "step rows", "step cols", "reversed rows", "reversed both",
+                "transposed", "broadcast rows", "broadcast cols", "broadcast scalar",
+                "view in bigger buffer", "unaligned"]
+
+
+def _layout_case(name, dtype):
+    """A (6, 10) array of `dtype` in the named layout, and the values it holds."""
+    rng = np.random.default_rng(7)
+    base = (rng.standard_normal((6, 10)) * 3).astype(dtype)
+    base[2, 3] = base[2, 7]  # a tie
+    if name == "C":
+        x = base.copy()
+    elif name == "F":
+        x = np.asfortranarray(base)
+    elif name == "step rows":
+        x = np.repeat(base, 2, axis=0)[::2]
+    elif name == "step cols":
+        x = np.repeat(base, 3, axis=1)[:, ::3]
+    elif name == "reversed rows":
+        x = base[::-1].copy()[::-1]
+    elif name == "reversed both":
+        x = base[::-1, ::-1].copy()[::-1, ::-1]
+    elif name == "transposed":
+        x = base.T.copy().T
+    elif name == "broadcast rows":
+        x = np.broadcast_to(base[:1], (6, 10))
+    elif name == "broadcast cols":
+        x = np.broadcast_to(base[:, :1], (6, 10))
+    elif name == "broadcast scalar":
+        x = np.broadcast_to(base[0, 0], (6, 10))
+    elif name == "view in bigger buffer":
+        buf = np.zeros((20, 40), dtype=dtype)
+        x = buf[3:15:2, 5:35:3]
+        x[...] = base
+    elif name == "unaligned":
+        raw = np.zeros(base.nbytes + 1, dtype=np.uint8)
+        x = raw[1:].view(dtype).reshape(base.shape)
+        x[...] = base
+        assert not x.flags.aligned
+    else:
+        raise ValueError(name)
+    if not name.startswith("broadcast"):
+        assert np.array_equal(x, base)
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("axis", [0, 1, -1, None, (0, 1), ()], ids=str)
+@pytest.mark.parametrize("name", LAYOUT_NAMES)
+def test_any_layout(name, axis, dtype, isa):
+    x = _layout_case(name, dtype)
+    y = log_softmax(x, axis=axis)
+    assert y.dtype == dtype and y.shape == x.shape
+    assert_ulps(y, x, axis, k=4, msg=name)
+    out = np.empty(x.shape, dtype=dtype)
+    assert log_softmax(x, axis=axis, out=out) is out
+    assert_ulps(out, x, axis, k=4, msg=f"{name} with out=")
+
+
+@pytest.mark.parametrize("dtype", [">f8", ">f4", ">f2", ">i4", ">i8", "<f8"])
+def test_non_native_byte_order(dtype, isa):
+    rng = np.random.default_rng(8)
+    x = (rng.standard_normal((5, 9)) * 5).astype(dtype)
+    if np.dtype(dtype).kind == "i":
+        x = rng.integers(-9, 9, (5, 9)).astype(dtype)
+    for axis in (0, 1, None):
+        y = log_softmax(x, axis=axis)
+        assert y.dtype == result_dtype(np.dtype(dtype).newbyteorder("="))
+        assert y.dtype.isnative
+        assert_ulps(y, x, axis, k=4, msg=f"{dtype} axis={axis}")
+
+
+# ---------------------------------------------------------------------------------------
+# dtypes
+
+@pytest.mark.parametrize("dtype,expected", [
+    (np.float16, np.float16), (np.float32, np.float32), (np.float64, np.float64),
+    (np.longdouble, np.longdouble), (np.bool_, np.float64), (np.int8, np.float64),
+    (np.int16, np.float64), (np.int32, np.float64), (np.int64, np.float64),
+    (np.uint8, np.float64), (np.uint16, np.float64), (np.uint32, np.float64),
+    (np.uint64, np.float64),
+], ids=lambda d: np.dtype(d).name)
+def test_result_dtype_rules(dtype, expected, isa):
+    x = np.array([[0, 1, 1, 2], [3, 0, 1, 1]]).astype(dtype)
+    y = log_softmax(x)
+    assert y.dtype == np.dtype(expected)
+    assert_ulps(y, x, -1, k=4)
+
+
+def test_float16_computes_in_float32(isa):
+    x = (np.random.default_rng(9).standard_normal((4, 300)) * 3).astype(np.float16)
+    y = log_softmax(x)
+    assert y.dtype == np.float16
+    expected = log_softmax(x.astype(np.float32)).astype(np.float16)
+    # one float32 result rounded to float16: at most one float16 ulp apart
+    assert np.all(np.abs(y.astype(np.float64) - expected.astype(np.float64))
+                  <= np.spacing(np.abs(expected)).astype(np.float64))
+    assert_ulps(y, x, -1, k=2)
+
+
+def test_longdouble_input_gives_longdouble(isa):
+    x = np.array([[1.0, 2.0, 3.0], [1e-3, -5.0, 7.0]], dtype=np.longdouble)
+    y = log_softmax(x, axis=1)
+    assert y.dtype == np.longdouble
+    assert_ulps(y, x, 1, k=4)
+    # more precise than the float64 result where long double is wider
+    assert_ulps(y.astype(np.float64), x, 1, k=4)
+
+
+@pytest.mark.parametrize("xlike,expected", [
+    ([1.0, 2.0, 3.0], np.float64),
+    ([[1, 2], [3, 5]], np.float64),
+    ((1, 2, 2), np.float64),
+    ([True, False], np.float64),
+    (2.5, np.float64),
+    (7, np.float64),
+    (np.float32(2.5), np.float32),
+], ids=["list", "nested int list", "tuple", "bool list", "python float", "python int",
+        "numpy scalar"])
+def test_array_likes_accepted(xlike, expected, isa):
+    y = log_softmax(xlike)
+    assert isinstance(y, np.ndarray)
+    assert y.dtype == expected
+    x = np.asarray(xlike)
+    assert y.shape == x.shape
+    assert_ulps(y, x, -1, k=4)
+
+
+def test_object_with_array_protocol(isa):
+    class Wrapper:
+        def __init__(self, a):
+            self.a = a
+
+        def __array__(self, dtype=None, copy=None):
+            return self.a if dtype is None else self.a.astype(dtype)
+
+    x = np.array([[1.0, 2.0, 4.0], [0.0, 0.0, -1.0]], dtype=np.float32)
+    y = log_softmax(Wrapper(x), axis=1)
+    assert y.dtype == np.float32
+    assert_ulps(y, x, 1, k=4)
+
+
+@pytest.mark.parametrize("x", [
+    np.array([1 + 2j, 3j]),
+    np.array([1 + 2j], dtype=np.complex64),
+    np.array([1.0, "a"], dtype=object),
+    np.array([1.0, 2.0], dtype=object),
+    np.array(["ab", "cd"]),
+    np.array([b"ab"]),
+    np.array(["2020-01-01", "2021-01-01"], dtype="datetime64[D]"),
+    np.array([1, 2], dtype="timedelta64[s]"),
+], ids=lambda a: str(a.dtype))
+def test_unsupported_input_dtype_raises_type_error_naming_it(x):
+    with pytest.raises(TypeError) as info:
+        log_softmax(x)
+    msg = str(info.value)
+    assert str(x.dtype) in msg or x.dtype.name in msg, msg
+
+
+def test_unsupported_list_input_raises_type_error():
+    with pytest.raises(TypeError):
+        log_softmax([1j, 2])
+
+
+@pytest.mark.parametrize("xdtype", [np.float16, np.float32, np.float64, np.int32, np.bool_],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.longdouble, "f4",
+                                   "float64"],
+                         ids=lambda d: np.dtype(d).name)
+def test_dtype_argument_picks_compute_and_result_type(xdtype, dtype, isa):
+    rng = np.random.default_rng(10)
+    x = (rng.standard_normal((3, 50)) * 4).astype(xdtype)
+    for axis in (0, 1):
+        y = log_softmax(x, axis=axis, dtype=dtype)
+        assert y.dtype == np.dtype(dtype)
+        k = 2 if np.dtype(dtype) == np.float16 else 4
+        # computed in `dtype`: the input is converted first
+        xc = x.astype(np.float32 if np.dtype(dtype) == np.float16 else dtype)
+        assert_ulps(y, xc, axis, k=k)
+
+
+def test_dtype_float32_on_float64_input_computes_in_float32(isa):
+    x = np.array([1.0, 1.0 + 1e-12, 0.5])
+    y = log_softmax(x, dtype=np.float32)
+    # in float32 the first two inputs are equal, so are their outputs
+    assert y[0] == y[1]
+    assert_ulps(y, x.astype(np.float32), -1, k=4)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.bool_, np.complex128, object, "U3",
+                                   np.uint8], ids=str)
+def test_non_float_dtype_argument_raises_type_error(dtype):
+    with pytest.raises(TypeError):
+        log_softmax(np.ones(3), dtype=dtype)
+
+
+# ---------------------------------------------------------------------------------------
+# out=
+
+def _out_arrays(shape, dtype):
+    """(name, out) in several layouts, filled with a sentinel."""
+    c = np.full(shape, 7.0, dtype=dtype)
+    f = np.full(shape, 7.0, dtype=dtype, order="F")
+    big = np.full((shape[0] * 2 + 1, shape[1] * 3), 7.0, dtype=dtype)
+    v = big[1::2, ::3]
+    r = np.full(shape, 7.0, dtype=dtype)[::-1, ::-1]
+    return [("C", c), ("F", f), ("strided view", v), ("reversed", r)]
+
+
+@pytest.mark.parametrize("out_layout", ["C", "F", "strided view", "reversed"])
+@pytest.mark.parametrize("xdtype,rdtype", [
+    (np.float32, np.float32), (np.float64, np.float64), (np.float16, np.float16),
+    (np.int32, np.float64), (np.bool_, np.float64), (">f8", np.float64),
+    (np.longdouble, np.longdouble),
+], ids=lambda d: np.dtype(d).str)
+@pytest.mark.parametrize("axis", [0, 1, None], ids=str)
+def test_out_any_strides(out_layout, xdtype, rdtype, axis, isa):
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((9, 13)) * 4).astype(xdtype)
+    if np.dtype(xdtype).kind in "ib":
+        x = rng.integers(0, 2 if np.dtype(xdtype).kind == "b" else 9, (9, 13)).astype(xdtype)
+    out = dict(_out_arrays(x.shape, rdtype))[out_layout]
+    y = log_softmax(x, axis=axis, out=out)
+    assert y is out
+    k = 2 if np.dtype(rdtype) == np.float16 else 4
+    assert_ulps(out, x, axis, k=k)
+    assert_ulps(out, x, axis, k=k, ref=log_softmax(x, axis=axis).astype(np.longdouble))
+
+
+def test_out_with_dtype_argument(isa):
+    x = np.random.default_rng(12).standard_normal((4, 6))
+    out = np.empty((4, 6), dtype=np.float32)
+    assert log_softmax(x, dtype=np.float32, out=out) is out
+    assert_ulps(out, x.astype(np.float32), -1, k=4)
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "step", "reversed", "transposed", "embedded"])
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("axis", [0, 1, -1, None, (0, 2)], ids=str)
+def test_out_in_place(layout, dtype, axis, isa):
+    v = np.random.default_rng(13).standard_normal((4, 7, 5)) * 5
+    v[1, 2, 3] = v[1, 2, 4]  # a tie
+    x = make_layout(v.astype(dtype), layout)
+    original = np.array(x, copy=True)
+    y = log_softmax(x, axis=axis, out=x)
+    assert y is x
+    assert_ulps(x, original, axis, k=4)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_out_same_memory_other_view_object(dtype, isa):
+    buf = (np.random.default_rng(14).standard_normal((6, 11)) * 3).astype(dtype)
+    original = buf.copy()
+    x = buf[:, :]
+    out = buf[...]
+    assert x is not out
+    y = log_softmax(x, axis=1, out=out)
+    assert y is out
+    assert_ulps(buf, original, 1, k=4)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shift", [1, -1, 5, 4096], ids=str)
+def test_out_partially_overlapping_input(dtype, shift, isa):
+    """out shares memory with x, offset: the result is that of the original x."""
+    n = 9000
+    buf = (np.random.default_rng(15).standard_normal(n + abs(shift)) * 3).astype(dtype)
+    if shift > 0:
+        x, out = buf[:n], buf[shift:shift + n]
+    else:
+        x, out = buf[-shift:], buf[:n]
+    original = x.copy()
+    y = log_softmax(x, out=out)
+    assert y is out
+    assert_ulps(out, original, -1, k=4)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_out_overlapping_transposed_input(dtype, isa):
+    """out is the transpose of x (same memory, other strides)."""
+    a = (np.random.default_rng(16).standard_normal((8, 8)) * 3).astype(dtype)
+    original = a.copy()
+    y = log_softmax(a, axis=1, out=a.T)
+    assert y is not None
+    assert_ulps(a.T, original, 1, k=4)
+
+
+def test_out_wrong_shape_raises_value_error_and_writes_nothing():
+    x = np.ones((3, 4))
+    for shape in [(4, 3), (3, 4, 1), (12,), (3, 5)]:
+        out = np.full(shape, 7.0)
+        with pytest.raises(ValueError):
+            log_softmax(x, out=out)
+        assert np.all(out == 7.0)
+
+
+@pytest.mark.parametrize("out_dtype", [np.float32, np.float16, np.int64, np.longdouble,
+                                       np.complex128], ids=lambda d: np.dtype(d).name)
+def test_out_wrong_dtype_raises_type_error_and_writes_nothing(out_dtype):
+    x = np.ones((3, 4))
+    out = np.full((3, 4), 7, dtype=out_dtype)
+    with pytest.raises(TypeError):
+        log_softmax(x, out=out)
+    assert np.all(out == 7)
+
+
+def test_out_dtype_is_checked_against_result_dtype():
+    # integer input computes in float64: a float32 out is refused
+    out = np.full(3, 7.0, dtype=np.float32)
+    with pytest.raises(TypeError):
+        log_softmax(np.array([1, 2, 3]), out=out)
+    assert np.all(out == 7.0)
+    # float32 input with dtype=float64: float32 out refused
+    out = np.full(3, 7.0, dtype=np.float32)
+    with pytest.raises(TypeError):
+        log_softmax(np.ones(3, np.float32), dtype=np.float64, out=out)
+    assert np.all(out == 7.0)
+
+
+def test_out_read_only_raises_value_error_and_writes_nothing():
+    x = np.ones((3, 4))
+    out = np.full((3, 4), 7.0)
+    out.flags.writeable = False
+    with pytest.raises(ValueError):
+        log_softmax(x, out=out)
+    assert np.all(out == 7.0)
+    # in place on a read-only input
+    with pytest.raises(ValueError):
+        log_softmax(out, out=out)
+    assert np.all(out == 7.0)
+    b = np.broadcast_to(np.full(4, 7.0), (3, 4))
+    with pytest.raises(ValueError):
+        log_softmax(x, out=b)
+    assert np.all(b == 7.0)
+
+
+@pytest.mark.parametrize("out", [[7.0] * 4, (7.0,) * 4, 3.0, None.__class__],
+                         ids=["list", "tuple", "float", "type"])
+def test_out_not_ndarray_raises_type_error(out):
+    x = np.ones(4)
+    with pytest.raises(TypeError):
+        log_softmax(x, out=out)
+    if isinstance(out, list):
+        assert out == [7.0] * 4
+
+
+def test_errors_leave_out_unchanged_for_bad_arguments():
+    x = np.ones((3, 4))
+    out = np.full((3, 4), 7.0)
+    with pytest.raises(AxisError):
+        log_softmax(x, axis=3, out=out)
+    with pytest.raises(ValueError):
+        log_softmax(x, num_threads=0, out=out)
+    with pytest.raises(TypeError):
+        log_softmax(x, dtype=np.int64, out=out)
+    assert np.all(out == 7.0)
+
+
+# ---------------------------------------------------------------------------------------
+# the input is never modified
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int32, ">f8"],
+                         ids=str)
+@pytest.mark.parametrize("axis", [0, 1, None], ids=str)
+def test_input_not_modified(dtype, axis, isa):
+    x = (np.random.default_rng(17).standard_normal((50, 70)) * 3).astype(dtype)
+    x[3, 4] = np.nan if x.dtype.kind == "f" else 0
+    before = x.copy()
+    log_softmax(x, axis=axis)
+    log_softmax(x, axis=axis, num_threads=2)
+    log_softmax(x, axis=axis, out=np.empty((50, 70), result_dtype(x.dtype)))
+    assert np.array_equal(x, before, equal_nan=True)
+
+
+# ---------------------------------------------------------------------------------------
+# special values: NaN, +inf, -inf, huge finite; no RuntimeWarning
+
+def _check_special(x, y, axis):
+    """The special-value rules, slice by slice (x, y 2-D, slices along `axis`)."""
+    xs = np.moveaxis(x, axis, -1)
+    ys = np.moveaxis(y, axis, -1)
+    for i in range(xs.shape[0]):
+        row, out = xs[i], ys[i]
+        finite = np.isfinite(row)
+        if np.isnan(row).any() or np.isposinf(row).any() or not finite.any():
+            assert np.all(np.isnan(out)), f"slice {i}: expected all NaN, got {out}"
+            continue
+        ninf = np.isneginf(row)
+        assert not np.isnan(out).any(), (
+            f"slice {i} (finite values and {ninf.sum()} -inf, no NaN/+inf): "
+            f"{np.isnan(out).sum()} of {out.size} outputs are NaN")
+        assert np.all(np.isneginf(out[ninf])), f"slice {i}: -inf entries not -inf"
+        # the rest is exactly the log_softmax of the finite part
+        assert_ulps(out[~ninf], row[~ninf], -1, k=4, msg=f"slice {i} finite part")
+
+
+def _special_rows(n, dtype, rng):
+    """Rows of length n with special values; names for the messages."""
+    dtype = np.dtype(dtype)
+    big = 1e30 if dtype == np.float32 else 1e300
+    chunk = CHUNK[dtype.type]
+    rows = {}
+    base = lambda: (rng.standard_normal(n) * 3).astype(dtype)  # noqa: E731
+    rows["plain"] = base()
+    r = base(); r[n // 2] = np.nan; rows["nan middle"] = r
+    r = base(); r[-1] = np.nan; rows["nan last"] = r
+    r = base(); r[0] = np.inf; rows["+inf first"] = r
+    r = base(); r[n // 3] = np.inf; r[n // 3 + 1] = -np.inf; rows["+inf and -inf"] = r
+    r = base(); r[::3] = -np.inf; rows["-inf every third"] = r
+    r = base(); r[1:] = -np.inf; rows["only first finite"] = r
+    r = base(); r[:-1] = -np.inf; rows["only last finite"] = r
+    rows["all -inf"] = np.full(n, -np.inf, dtype=dtype)
+    r = np.full(n, -np.inf, dtype=dtype); r[n // 2] = np.nan; rows["-inf and nan"] = r
+    r = np.zeros(n, dtype=dtype); r[0] = big; r[-1] = -big; rows["huge"] = r
+    r = np.zeros(n, dtype=dtype); r[:] = -big; r[n // 2] = big; rows["huge negative"] = r
+    r = np.full(n, big, dtype=dtype); rows["all huge"] = r
+    r = np.full(n, -big, dtype=dtype); r[-1] = 0; rows["huge all below"] = r
+    r = base(); r[-1] = 50; rows["max last"] = r
+    r = rng.integers(-3, 4, n).astype(dtype); rows["ties"] = r
+    if n > 3 * chunk:
+        r = base(); r[chunk + 7] = np.nan; rows["nan in chunk 1"] = r
+        r = base(); r[2 * chunk + 1] = np.inf; rows["+inf in chunk 2"] = r
+        r = base(); r[chunk:2 * chunk] = -np.inf; rows["chunk 1 all -inf"] = r
+        r = base(); r[chunk:2 * chunk] = -np.inf; r[chunk + 5] = np.nan
+        rows["nan in an all -inf chunk"] = r
+        r = base(); r[:-5] = -np.inf; rows["finite only in last chunk"] = r
+        r = base(); r[-3] = 40; rows["max in last chunk"] = r
+        r = base(); r[5] = 40; r[-3] = 40; rows["tied max in first and last chunk"] = r
+        r = base(); r[:chunk] = -np.inf; r[-1] = -np.inf; rows["first chunk all -inf"] = r
+        r = base(); r[chunk:] = -big; r[chunk - 1] = big; rows["huge across chunks"] = r
+    names = list(rows)
+    return names, np.stack([rows[k] for k in names])
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [2, 5, 17, 12_347], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("mode", ["rows", "columns"])
+@pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
+def test_special_values(dtype, n, mode, num_threads, isa, no_warnings):
+    """Rows (axis -1) and columns of a C array (axis 0, the column kernels)."""
+    names, x = _special_rows(n, dtype, np.random.default_rng(n))
+    axis = 1
+    if mode == "columns":
+        x = np.ascontiguousarray(x.T)
+        axis = 0
+    before = x.copy()
+    y = log_softmax(x, axis=axis, num_threads=num_threads)
+    assert np.array_equal(x, before, equal_nan=True)
+    try:
+        _check_special(x, y, axis)
+        assert_ulps(y, x, axis, k=4)
+    except AssertionError as e:
+        raise AssertionError(f"rows: {names}\n{e}") from None
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [17, 12_347], ids=lambda n: f"n={n}")
+def test_special_values_one_long_row_at_a_time(dtype, n, isa, no_warnings):
+    """A single row: with 2 threads the chunks of the row are shared out."""
+    names, x = _special_rows(n, dtype, np.random.default_rng(n + 1))
+    for name, row in zip(names, x):
+        for nt in (1, 2):
+            y = log_softmax(row[None, :], num_threads=nt)
+            try:
+                _check_special(row[None, :], y, 1)
+                assert_ulps(y, row[None, :], 1, k=4)
+            except AssertionError as e:
+                raise AssertionError(f"row {name!r}, num_threads={nt}: {e}") from None
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [300, 3000, 12_347], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("width", [2, 16, 37, 600], ids=lambda w: f"width={w}")
+def test_special_values_along_columns_at_every_depth(dtype, n, width, isa, no_warnings):
+    """Axis 0 of a C array (n, width): in column k a special value or an all -inf stretch
+    sits at a depth that grows with k, so every part of a long column is visited."""
+    rng = np.random.default_rng(n + width)
+    x = (rng.standard_normal((n, width)) * 3).astype(dtype)
+    depth = (np.arange(width) * (n - 1)) // max(width - 1, 1)
+    kinds = ("-inf before", "-inf after", "nan", "+inf", "max", "plain")
+    for k in range(width):
+        kind, p = kinds[k % len(kinds)], depth[k]
+        if kind == "-inf before":
+            x[:p, k] = -np.inf          # finite values only from depth p on
+        elif kind == "-inf after":
+            x[p + 1:, k] = -np.inf
+        elif kind == "nan":
+            x[p, k] = np.nan
+        elif kind == "+inf":
+            x[p, k] = np.inf
+        elif kind == "max":
+            x[p, k] = 40
+    y = log_softmax(x, axis=0)
+    try:
+        _check_special(x, y, 0)
+        assert_ulps(y, x, 0, k=4)
+    except AssertionError as e:
+        raise AssertionError(f"columns (kind, depth): "
+                             f"{[(kinds[k % 6], int(depth[k])) for k in range(min(width, 12))]}"
+                             f"\n{e}") from None
+
+
+def test_nan_slice_does_not_affect_other_slices(isa, no_warnings):
+    x = np.random.default_rng(18).standard_normal((4, 6))
+    clean = log_softmax(x, axis=1)
+    x2 = x.copy()
+    x2[2, 3] = np.nan
+    y = log_softmax(x2, axis=1)
+    assert np.all(np.isnan(y[2]))
+    assert np.array_equal(y[[0, 1, 3]], clean[[0, 1, 3]])
+    # along axis 0 only column 3 is affected
+    y0 = log_softmax(x2, axis=0)
+    clean0 = log_softmax(x, axis=0)
+    assert np.all(np.isnan(y0[:, 3]))
+    keep = [0, 1, 2, 4, 5]
+    assert np.array_equal(y0[:, keep], clean0[:, keep])
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_huge_values_exact(dtype, isa, no_warnings):
+    big = dtype(1e30) if dtype == np.float32 else dtype(1e300)
+    x = np.array([big, -big, 0.0], dtype=dtype)
+    y = log_softmax(x)
+    assert np.array_equal(y, np.array([0.0, -2 * np.float64(big), -np.float64(big)]).astype(dtype))
+    x = np.array([big, big], dtype=dtype)
+    np.testing.assert_array_equal(log_softmax(x), np.full(2, -np.log(2), dtype=dtype))
+    x = np.array([-big, -big, -big, -big], dtype=dtype)
+    np.testing.assert_array_equal(log_softmax(x), np.full(4, -np.log(4), dtype=dtype))
+    # columns
+    xc = np.array([[big, 1.0], [-big, 2.0], [0.0, big]], dtype=dtype)
+    yc = log_softmax(xc, axis=0)
+    assert_ulps(yc, xc, 0, k=4)
+    assert yc[0, 0] == 0 and yc[1, 0] == dtype(-2 * np.float64(big))
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_axis_none_and_tuple_with_special_values(dtype, isa, no_warnings):
+    x = np.random.default_rng(19).standard_normal((3, 4, 5)).astype(dtype)
+    x[0, 1, 2] = -np.inf
+    y = log_softmax(x, axis=None)
+    assert np.isneginf(y[0, 1, 2])
+    assert_ulps(y, x, None, k=4)
+    x[2, 0, 0] = np.nan
+    y = log_softmax(x, axis=(0, 2))
+    assert np.all(np.isnan(y[:, 0, :]))
+    assert not np.isnan(y[:, 1:, :]).any()
+    assert_ulps(y, x, (0, 2), k=4)
+
+
+def test_special_values_in_0d_and_each_alone(isa, no_warnings):
+    assert np.isnan(log_softmax(np.nan))
+    assert np.isnan(log_softmax(np.inf))
+    assert np.isnan(log_softmax(-np.inf))
+    y = log_softmax(np.array([1.0, np.nan, -np.inf, np.inf, 1e300]), axis=())
+    assert np.array_equal(y, [0.0, np.nan, np.nan, np.nan, 0.0], equal_nan=True)
+
+
+# ---------------------------------------------------------------------------------------
+# empty and 0-d
+
+@pytest.mark.parametrize("shape", [(0,), (0, 5), (5, 0), (2, 0, 3), (0, 0)], ids=shape_id)
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int64, np.bool_,
+                                   np.longdouble], ids=lambda d: np.dtype(d).name)
+def test_empty(shape, dtype, isa):
+    x = np.zeros(shape, dtype=dtype)
+    nd = len(shape)
+    axes = [None, (), -1, 0, nd - 1, -nd] + ([(0, nd - 1)] if nd > 1 else [])
+    for axis in axes:
+        y = log_softmax(x, axis=axis)
+        assert y.shape == shape and y.dtype == result_dtype(dtype), (axis, y.shape, y.dtype)
+        out = np.empty(shape, dtype=result_dtype(dtype))
+        assert log_softmax(x, axis=axis, out=out) is out
+    for layout in ("F", "reversed", "transposed", "step"):
+        y = log_softmax(make_layout(x, layout), axis=0)
+        assert y.shape == shape and y.dtype == result_dtype(dtype)
+    with pytest.raises(AxisError):
+        log_softmax(x, axis=nd)
+
+
+@pytest.mark.parametrize("x,rt", [
+    (np.float64(3.5), np.float64), (np.array(3.5, np.float32), np.float32),
+    (np.array(2, np.int32), np.float64), (np.array(-1e30, np.float32), np.float32),
+    (np.array(1.0, np.float16), np.float16), (np.array(True), np.float64),
+    (np.array(1.0, np.longdouble), np.longdouble),
+], ids=["float64", "float32", "int32", "-1e30 float32", "float16", "bool", "longdouble"])
+@pytest.mark.parametrize("axis", [None, 0, -1], ids=str)
+def test_0d_input(x, rt, axis, isa):
+    y = log_softmax(x, axis=axis)
+    assert isinstance(y, np.ndarray) and y.ndim == 0
+    assert y.dtype == rt
+    assert y == 0.0
+    out = np.full((), 7.0, dtype=rt)
+    assert log_softmax(x, axis=axis, out=out) is out
+    assert out == 0.0
+
+
+@pytest.mark.parametrize("axis", [1, -2, 2, (0, 1)], ids=str)
+def test_0d_input_other_axes(axis):
+    with pytest.raises(AxisError):
+        log_softmax(np.array(1.0), axis=axis)
+
+
+# ---------------------------------------------------------------------------------------
+# accuracy
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("g", [10, 20, 30, 60])
+@pytest.mark.parametrize("mode", ["row", "column", "long row"])
+def test_dominant_element_relative_accuracy(dtype, g, mode, isa):
+    true = -np.log1p(np.exp(-np.longdouble(g)) + np.exp(-np.longdouble(g) - 1))
+    x = np.array([g, 0, -1], dtype=dtype)
+    if mode == "row":
+        y0 = log_softmax(x)[0]
+    elif mode == "column":
+        y0 = log_softmax(np.repeat(x[:, None], 20, axis=1), axis=0)[0]
+        assert np.all(y0 == y0[0])
+        y0 = y0[0]
+    else:
+        # the dominant element among many -inf (several chunks)
+        long = np.full(20_000, -np.inf, dtype=dtype)
+        long[[0, 9_000, 19_999]] = [0, g, -1]
+        y0 = log_softmax(long, num_threads=2)[9_000]
+    ulp = np.spacing(dtype(abs(true)))
+    err = abs(np.longdouble(y0) - true) / np.longdouble(ulp)
+    assert y0 != 0
+    assert err <= 8, f"got {y0!r}, expected {true!r}: {float(err):.2f} ulps"
+
+
+@pytest.mark.parametrize("dtype,g", [(np.float32, 20), (np.float32, 30), (np.float32, 60),
+                                     (np.float64, 60)], ids=str)
+def test_scipy_contrast_dominant_element(dtype, g, isa):
+    """scipy.special.log_softmax rounds the dominant log-probability to 0 here."""
+    special = pytest.importorskip("scipy.special")
+    x = np.array([g, 0, -1], dtype=dtype)
+    assert special.log_softmax(x)[0] == 0
+    assert log_softmax(x)[0] < 0
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape,axis", [((3, 20_000), 1), ((20_000, 3), 0), ((700, 300), 0),
+                                        ((300, 700), 1), ((64, 64, 64), (0, 2))], ids=str)
+@pytest.mark.parametrize("spread", [1.0, 30.0, 1e4])
+def test_accuracy_large(dtype, shape, axis, spread, isa):
+    rng = np.random.default_rng(20)
+    x = (rng.standard_normal(shape) * spread).astype(dtype)
+    assert_ulps(log_softmax(x, axis=axis), x, axis, k=4)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_accuracy_many_equal_values(dtype, isa):
+    """Long slices of ties: the count of maxima and the sum of equal terms."""
+    for n in (4095, 4096, 4097, 2047, 2049, 100_000):
+        x = np.zeros(n, dtype=dtype)
+        x[::2] = -1
+        assert_ulps(log_softmax(x), x, -1, k=4, msg=f"row n={n}")
+        xc = np.ascontiguousarray(np.repeat(x[:, None], 3, axis=1))
+        assert_ulps(log_softmax(xc, axis=0), xc, 0, k=4, msg=f"column n={n}")
+    x = np.ones(300_000, dtype=dtype)
+    assert_ulps(log_softmax(x), x, -1, k=4, msg="all equal")
+    assert_ulps(log_softmax(x, num_threads=2), x, -1, k=4, msg="all equal, 2 threads")
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [500, 2048, 4096, 20_000], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("mode", ["row", "column"])
+def test_accuracy_one_large_among_many_equal(dtype, n, mode, isa):
+    """[c, 0, 0, ..., 0]: the sum is n - 1 equal terms exp(-c), whose rounding errors
+    do not cancel as those of random terms do (one-hot-like logits)."""
+    for c in (2.0, 3.0, 5.0):
+        x = np.zeros(n, dtype=dtype)
+        x[0] = c
+        if mode == "column":
+            x = np.ascontiguousarray(np.repeat(x[:, None], 16, axis=1))
+        axis = 0 if mode == "column" else -1
+        assert_ulps(log_softmax(x, axis=axis), x, axis, k=4, msg=f"c={c}")
+
+
+def test_ulp_measure_can_fail():
+    """The error measure flags a wrong result (so the sweep's assertion can fail)."""
+    x = np.array([0.0, 1.0, 2.0])
+    y = log_softmax(x)
+    assert ulp_errors(y, x).max() <= 4
+    scale = error_scale(x)
+    bad = y.copy()
+    bad[1] += 6 * np.finfo(np.float64).eps * float(scale[1])
+    assert ulp_errors(bad, x).max() > 4
+    with pytest.raises(AssertionError):
+        assert_ulps(bad, x, -1, k=4)
+    nanbad = y.copy()
+    nanbad[0] = np.nan
+    assert np.isinf(ulp_errors(nanbad, x).max())
+    infbad = np.array([-np.inf, 0.0])
+    assert np.isinf(ulp_errors(infbad, np.array([-np.inf, np.inf])).max())
+
+
+def test_isa_fixture_switches_build(isa):
+    from logsoftmax_c import _dispatch
+    assert _dispatch.current_isa() == isa
+
+
+def test_public_api():
+    assert logsoftmax_c.log_softmax is log_softmax
+    assert "log_softmax" in logsoftmax_c.__all__
+    with pytest.raises(TypeError):
+        log_softmax(np.ones(3), -1, None)  # out and the rest are keyword-only
+
+
+def test_layouts_of_the_generator_are_what_they_claim():
+    v = np.arange(60.0).reshape(3, 4, 5)
+    assert make_layout(v, "C").flags.c_contiguous
+    assert make_layout(v, "F").flags.f_contiguous
+    for name in LAYOUTS:
+        x = make_layout(v, name)
+        if name != "broadcast":
+            assert np.array_equal(x, v), name
+    assert any(s < 0 for s in make_layout(v, "reversed").strides)
+    assert 0 in make_layout(v, "broadcast").strides
+    assert not make_layout(v, "step").flags.c_contiguous
+    assert not make_layout(v, "embedded").flags.forc
+    assert ref_longdouble(v, 1).dtype == np.longdouble

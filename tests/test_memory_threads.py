@@ -1,0 +1,393 @@
+"""Threads (num_threads, determinism, threadpoolctl), the GIL, memory use, ISA selection."""
+import concurrent.futures
+import os
+import subprocess
+import sys
+import threading
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from logsoftmax_c import _dispatch, _threads, log_softmax
+
+from conftest import ISAS, assert_ulps
+
+
+def _run_python(code, **env):
+    full = dict(os.environ)
+    for k, v in env.items():
+        if v is None:
+            full.pop(k, None)
+        else:
+            full[k] = v
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=full, timeout=120)
+
+
+# ---------------------------------------------------------------------------------------
+# num_threads argument
+
+@pytest.mark.parametrize("bad", [0, -1, -8])
+def test_num_threads_not_positive_raises_value_error(bad):
+    with pytest.raises(ValueError):
+        log_softmax(np.ones(5), num_threads=bad)
+
+
+@pytest.mark.parametrize("bad", [1.5, 2.0, "2", [2], np.float64(2.0)], ids=repr)
+def test_num_threads_not_integer_raises_type_error(bad):
+    with pytest.raises(TypeError):
+        log_softmax(np.ones(5), num_threads=bad)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, np.int64(2), np.int32(4)], ids=repr)
+def test_num_threads_values_accepted(k, isa):
+    x = np.random.default_rng(0).standard_normal((40, 1000))
+    assert_ulps(log_softmax(x, num_threads=k), x, -1, k=4)
+
+
+def test_thread_decision():
+    """None: one thread for small inputs, the default for big ones; k >= 1 forces k."""
+    assert _threads.threads_for(None, 10) == 1
+    if not _threads.OPENMP:
+        assert _threads.threads_for(3, 10) == 1
+        return
+    assert _threads.threads_for(3, 10) == 3
+    assert _threads.threads_for(1, 10**8) == 1
+    assert _threads.threads_for(None, 10**8) == _threads.default_threads()
+    assert _threads.default_threads() >= 1
+
+
+def _worker_threads_code(num_threads, shape):
+    return (
+        "import os, numpy as np, logsoftmax_c\n"
+        "n = lambda: len(os.listdir('/proc/self/task'))\n"
+        f"x = np.random.default_rng(0).standard_normal({shape!r})\n"
+        "before = n()\n"
+        f"logsoftmax_c.log_softmax(x, num_threads={num_threads!r})\n"
+        "print(n() - before)\n"
+    )
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs /proc/self/task")
+@pytest.mark.skipif(not _threads.OPENMP, reason="serial build")
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_num_threads_forces_k_os_threads(k):
+    """In a fresh process, a call with num_threads=k starts k - 1 OpenMP workers,
+    also above OMP_NUM_THREADS and the number of CPUs."""
+    r = _run_python(_worker_threads_code(k, (64, 5000)), OMP_NUM_THREADS="1")
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout.strip()) == k - 1
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs /proc/self/task")
+@pytest.mark.skipif(not _threads.OPENMP, reason="serial build")
+def test_num_threads_default_small_input_uses_one_thread():
+    r = _run_python(_worker_threads_code(None, (10, 100)), OMP_NUM_THREADS="4")
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout.strip()) == 0
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs /proc/self/task")
+@pytest.mark.skipif(not _threads.OPENMP, reason="serial build")
+def test_num_threads_default_honours_omp_num_threads():
+    r = _run_python(_worker_threads_code(None, (64, 5000)), OMP_NUM_THREADS="2")
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout.strip()) == 1
+    r = _run_python(_worker_threads_code(None, (64, 5000)), OMP_NUM_THREADS="1")
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout.strip()) == 0
+
+
+# ---------------------------------------------------------------------------------------
+# results do not depend on the number of threads
+
+DETERMINISM_CASES = [
+    ((2000, 300), -1),        # many rows
+    ((7, 3000), -1),          # fewer rows than 4 x threads, several chunks each
+    ((1, 300_001), -1),       # one very long row: its chunks are shared out
+    ((3, 100_003), -1),
+    ((5000, 37), 0),          # column mode
+    ((40_000, 3), 0),
+    ((3, 50_001, 4), 1),
+    ((300, 400), None),
+    ((60, 50, 40), (0, 2)),   # gathered slices
+]
+
+
+def _det_input(shape, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 5).astype(dtype)
+    flat = x.reshape(-1)
+    # special values and ties in a few places
+    idx = rng.choice(flat.size, size=4, replace=False)
+    flat[idx[0]] = np.nan
+    flat[idx[1]] = -np.inf
+    flat[idx[2]] = flat[idx[3]] = 20.0
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape,axis", DETERMINISM_CASES, ids=str)
+def test_bit_identical_across_thread_counts(shape, axis, dtype, isa):
+    x = _det_input(shape, dtype, seed=len(shape) * 1000 + shape[-1])
+    y1 = log_softmax(x, axis=axis, num_threads=1)
+    for nt in (2, 3, None):
+        y = log_softmax(x, axis=axis, num_threads=nt)
+        assert np.array_equal(y, y1, equal_nan=True), f"num_threads={nt} differs from 1"
+    # the rows/columns without the NaN are correct, the NaN slice is all NaN
+    assert np.isnan(y1).any()
+    clean = np.where(np.isnan(x), 0, x)
+    assert_ulps(log_softmax(clean, axis=axis, num_threads=2), clean, axis, k=4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("layout", ["F", "reversed", "strided"])
+def test_bit_identical_across_thread_counts_other_layouts(dtype, layout, isa):
+    x = _det_input((400, 801), dtype, seed=3)
+    if layout == "F":
+        x = np.asfortranarray(x)
+    elif layout == "reversed":
+        x = x[::-1, ::-1]
+    else:
+        x = x[::2, ::3]
+    for axis in (0, 1):
+        y1 = log_softmax(x, axis=axis, num_threads=1)
+        y2 = log_softmax(x, axis=axis, num_threads=2)
+        assert np.array_equal(y1, y2, equal_nan=True), axis
+
+
+def test_threadpoolctl_limits():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    x = _det_input((3, 100_003), np.float64, seed=4)
+    reference = log_softmax(x, num_threads=1)
+    with threadpoolctl.threadpool_limits(1):
+        assert _threads.default_threads() == 1
+        y = log_softmax(x)
+    assert np.array_equal(y, reference, equal_nan=True)
+    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+        y = log_softmax(x, num_threads=2)
+    assert np.array_equal(y, reference, equal_nan=True)
+
+
+# ---------------------------------------------------------------------------------------
+# the GIL
+
+def test_concurrent_calls_from_python_threads(isa):
+    rng = np.random.default_rng(5)
+    cases = [
+        (rng.standard_normal((500, 401)), -1, None),
+        (rng.standard_normal((3, 100_003)).astype(np.float32), -1, 2),
+        (rng.standard_normal((20_000, 7)), 0, None),
+        (np.asfortranarray(rng.standard_normal((300, 300)).astype(np.float32)), 1, 1),
+        (rng.integers(-5, 5, (200, 300)), None, None),
+        (rng.standard_normal((40, 50, 30)), (0, 2), 2),
+        (rng.standard_normal((64, 1000)) * 50, 1, 3),
+        (rng.standard_normal(50), -1, None),
+    ]
+    expected = [log_softmax(x, axis=a, num_threads=1) for x, a, _ in cases]
+
+    def run(i):
+        x, a, nt = cases[i % len(cases)]
+        return i, log_softmax(x, axis=a, num_threads=nt)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(run, range(8 * len(cases))))
+    for i, y in results:
+        x, a, _ = cases[i % len(cases)]
+        assert np.array_equal(y, expected[i % len(cases)]), (i, x.shape, a)
+        assert_ulps(y, x, a, k=4)
+
+
+def test_concurrent_in_place_calls_on_distinct_arrays(isa):
+    rng = np.random.default_rng(6)
+    xs = [rng.standard_normal((200, 1000)) for _ in range(4)]
+    originals = [x.copy() for x in xs]
+
+    def run(i):
+        for _ in range(3):
+            log_softmax(xs[i], out=xs[i])  # log_softmax is idempotent: stays correct
+        return i
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(run, range(4)))
+    for x, x0 in zip(xs, originals):
+        assert_ulps(x, x0, -1, k=8)
+
+
+def test_gil_released_during_the_call():
+    """A long single-threaded call does not stop other Python threads from running."""
+    x = np.random.default_rng(7).standard_normal((4, 2_000_000))
+    t0 = time.perf_counter()
+    log_softmax(x, num_threads=1)
+    call = time.perf_counter() - t0
+    assert call > 0.02, "input too small to measure"
+
+    started = threading.Event()
+    done = threading.Event()
+
+    def worker():
+        started.set()
+        for _ in range(3):
+            log_softmax(x, num_threads=1)
+        done.set()
+
+    th = threading.Thread(target=worker)
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    try:
+        th.start()
+        started.wait()
+        ticks = 0
+        max_gap = 0.0
+        last = time.perf_counter()
+        while not done.is_set():
+            now = time.perf_counter()
+            max_gap = max(max_gap, now - last)
+            last = now
+            ticks += 1
+        th.join()
+    finally:
+        sys.setswitchinterval(old)
+    # with the GIL held the loop would stall for a whole call at a time
+    assert max_gap < 0.5 * call, f"main thread stalled {max_gap:.3f}s, call takes {call:.3f}s"
+    assert ticks > 1000
+
+
+# ---------------------------------------------------------------------------------------
+# memory: apart from the output, O(threads x row)
+
+def _peak_during(fn):
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        result = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+def _mem_input(layout):
+    rng = np.random.default_rng(8)
+    if layout == "C":
+        return rng.standard_normal((2000, 2000))
+    if layout == "F":
+        return np.asfortranarray(rng.standard_normal((2000, 2000)))
+    if layout == "transposed":
+        return rng.standard_normal((2000, 2000)).T
+    if layout == "strided cols":
+        return rng.standard_normal((2000, 4000))[:, ::2]
+    if layout == "strided rows":
+        return rng.standard_normal((4000, 2000))[::2]
+    if layout == "reversed":
+        return rng.standard_normal((2000, 2000))[::-1, ::-1]
+    raise ValueError(layout)
+
+
+MEM_LAYOUTS = ["C", "F", "transposed", "strided cols", "strided rows", "reversed"]
+
+
+def test_tracemalloc_sees_numpy_allocations():
+    """The memory tests rely on NumPy reporting its buffers to tracemalloc."""
+    _, peak = _peak_during(lambda: np.ones((2000, 2000)).sum())
+    assert peak >= 2000 * 2000 * 8
+
+
+@pytest.mark.parametrize("layout", MEM_LAYOUTS)
+@pytest.mark.parametrize("axis", [0, 1])
+@pytest.mark.parametrize("num_threads", [1, 2, None], ids=str)
+def test_no_input_sized_temporaries(layout, axis, num_threads):
+    x = _mem_input(layout)
+    assert x.shape == (2000, 2000) and x.dtype == np.float64
+    y, peak = _peak_during(lambda: log_softmax(x, axis=axis, num_threads=num_threads))
+    extra = peak - y.nbytes
+    assert extra < 0.1 * x.nbytes, f"{extra / 2**20:.1f} MiB extra for a {x.nbytes / 2**20:.0f} MiB input"
+    s = np.exp(y).sum(axis=axis)
+    np.testing.assert_allclose(s, 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("layout", MEM_LAYOUTS)
+@pytest.mark.parametrize("axis", [0, 1])
+@pytest.mark.parametrize("out_layout", ["C", "F", "in place"])
+def test_no_temporaries_with_out(layout, axis, out_layout):
+    x = _mem_input(layout)
+    if out_layout == "in place":
+        out = x
+        x0 = x.copy()
+    else:
+        out = np.empty((2000, 2000), order=out_layout[0])
+        x0 = x
+    y, peak = _peak_during(lambda: log_softmax(x, axis=axis, out=out))
+    assert y is out
+    assert peak < 0.1 * x.nbytes, f"{peak / 2**20:.1f} MiB traced"
+    np.testing.assert_allclose(np.exp(out).sum(axis=axis), 1.0, rtol=1e-12)
+    assert_ulps(out[:, :50] if axis == 0 else out[:50], x0[:, :50] if axis == 0 else x0[:50],
+                axis, k=4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_no_temporaries_float32_and_many_threads(dtype):
+    x = np.random.default_rng(9).standard_normal((1000, 4000)).astype(dtype)
+    for axis in (0, 1):
+        for nt in (1, 4):
+            y, peak = _peak_during(lambda: log_softmax(x, axis=axis, num_threads=nt))
+            assert peak - y.nbytes < 0.1 * x.nbytes, (axis, nt)
+
+
+# ---------------------------------------------------------------------------------------
+# kernel builds
+
+def test_available_isas():
+    assert ISAS[0] == "baseline"
+    assert set(ISAS) <= set(_dispatch.LEVELS)
+    assert _dispatch.current_isa() in ISAS
+
+
+def test_set_isa_returns_previous_and_rejects_unknown():
+    start = _dispatch.current_isa()
+    try:
+        for name in ISAS:
+            prev = _dispatch.current_isa()
+            assert _dispatch.set_isa(name) == prev
+            assert _dispatch.current_isa() == name
+        with pytest.raises(ValueError):
+            _dispatch.set_isa("sse9")
+        assert _dispatch.current_isa() == ISAS[-1]
+    finally:
+        _dispatch.set_isa(start)
+
+
+def test_default_isa_is_best_available():
+    r = _run_python("from logsoftmax_c import _dispatch; print(_dispatch.current_isa())",
+                    LOGSOFTMAX_C_ISA=None)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == ISAS[-1]
+
+
+@pytest.mark.parametrize("name", ISAS)
+def test_isa_environment_variable_selects_build(name):
+    code = ("import numpy as np, logsoftmax_c\n"
+            "from logsoftmax_c import _dispatch\n"
+            "y = logsoftmax_c.log_softmax(np.array([0.0, 0.0]))\n"
+            "assert np.allclose(y, -np.log(2)), y\n"
+            "print(_dispatch.current_isa())\n")
+    r = _run_python(code, LOGSOFTMAX_C_ISA=name)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == name
+
+
+def test_isa_environment_variable_baseline():
+    r = _run_python("from logsoftmax_c import _dispatch; print(_dispatch.current_isa())",
+                    LOGSOFTMAX_C_ISA="baseline")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "baseline"
+
+
+@pytest.mark.parametrize("value", ["sse9", "avx1024", "native"])
+def test_isa_environment_variable_unknown_fails_import(value):
+    r = _run_python("import logsoftmax_c", LOGSOFTMAX_C_ISA=value)
+    assert r.returncode != 0
+    assert "ImportError" in r.stderr
+    assert "LOGSOFTMAX_C_ISA" in r.stderr and value in r.stderr
