@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import tracemalloc
 
 import numpy as np
@@ -217,42 +216,36 @@ def test_concurrent_in_place_calls_on_distinct_arrays(isa):
 
 
 def test_gil_released_during_the_call():
-    """A long single-threaded call does not stop other Python threads from running."""
-    x = np.random.default_rng(7).standard_normal((4, 2_000_000))
-    t0 = time.perf_counter()
-    log_softmax(x, num_threads=1)
-    call = time.perf_counter() - t0
-    assert call > 0.02, "input too small to measure"
+    """Other Python threads run while a call is in progress.
 
-    started = threading.Event()
+    A worker thread makes long single-threaded calls; the main thread counts how
+    often it gets to run while the worker is inside a call.  With the GIL held for
+    the call, that count would stay near zero.
+    """
+    x = np.random.default_rng(7).standard_normal((4, 2_000_000))
+    in_call = threading.Event()
     done = threading.Event()
 
     def worker():
-        started.set()
         for _ in range(3):
+            in_call.set()
             log_softmax(x, num_threads=1)
+            in_call.clear()
         done.set()
 
     th = threading.Thread(target=worker)
     old = sys.getswitchinterval()
     sys.setswitchinterval(0.001)
+    ticks_in_call = 0
     try:
         th.start()
-        started.wait()
-        ticks = 0
-        max_gap = 0.0
-        last = time.perf_counter()
         while not done.is_set():
-            now = time.perf_counter()
-            max_gap = max(max_gap, now - last)
-            last = now
-            ticks += 1
+            if in_call.is_set():
+                ticks_in_call += 1
         th.join()
     finally:
         sys.setswitchinterval(old)
-    # with the GIL held the loop would stall for a whole call at a time
-    assert max_gap < 0.5 * call, f"main thread stalled {max_gap:.3f}s, call takes {call:.3f}s"
-    assert ticks > 1000
+    assert ticks_in_call > 1000, f"main thread ran only {ticks_in_call} times during the calls"
 
 
 # ---------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ Everything here is validation and bookkeeping; the arithmetic is in the kernels
 import operator
 
 import numpy as np
-from numpy.exceptions import AxisError
 
 try:  # NumPy >= 2.0
     from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
