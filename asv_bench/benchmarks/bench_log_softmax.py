@@ -1,0 +1,138 @@
+"""log_softmax: time, peak memory, and figures relative to a copy and to the NumPy twin.
+
+Parameters, as in bottleneck's and NumPy's suites:
+  shape        (64, 10) small: per-call overhead; (64, 32000) and (8, 128256):
+               vocabulary-sized rows of a language model's logits; (4096, 4096):
+               64 MB of float32, bound by memory bandwidth
+  dtype        float32, float64
+  axis, order  the reduced axis last, in the middle or first of a 3-D array, in C and
+               Fortran order: the row and column-block walks of the kernels
+  num_threads  1, and None: the library's default (every usable CPU, for inputs
+               large enough to pay for threads)
+
+Only the public API is used, so the suite runs against every commit in the history.
+"""
+import numpy as np
+
+from logsoftmax_c import log_softmax
+from logsoftmax_c import reference
+
+from .common import cached_output_array, cached_random_array, median_times, random_array
+
+SHAPES = [(64, 10), (64, 32000), (8, 128256), (4096, 4096)]
+DTYPES = ["float32", "float64"]
+THREADS = [1, None]
+
+
+def calls_per_sample(x):
+    """asv times one call per sample when a benchmark has a setup (which it re-runs
+    before every call); a call of a few microseconds is too short to time steadily
+    alone, so a sample of a small input adds up many calls, each timed on its own."""
+    return 1 if x.size >= 65536 else 100
+
+
+class LastAxis:
+    """The common case: the last axis of a C-ordered 2-D array, across sizes."""
+
+    params = [SHAPES, DTYPES, THREADS]
+    param_names = ["shape", "dtype", "num_threads"]
+
+    def setup(self, shape, dtype, num_threads):
+        self.x = cached_random_array(shape, dtype)
+        self.out = cached_output_array(shape, dtype)
+        self.number = calls_per_sample(self.x)
+
+    def time_log_softmax(self, shape, dtype, num_threads):
+        # allocates its result, as most callers do
+        log_softmax(self.x, num_threads=num_threads)
+
+    def time_log_softmax_out(self, shape, dtype, num_threads):
+        # no allocation: the argument checks and the kernels
+        log_softmax(self.x, out=self.out, num_threads=num_threads)
+
+
+class AxisOrder:
+    """Each axis of a 3-D array of 4M elements, in C and Fortran order."""
+
+    shape = (64, 256, 256)
+    params = [DTYPES, [-1, 1, 0], ["C", "F"], THREADS]
+    param_names = ["dtype", "axis", "order", "num_threads"]
+
+    def setup(self, dtype, axis, order, num_threads):
+        self.x = cached_random_array(self.shape, dtype, order)
+        self.out = cached_output_array(self.shape, dtype, order)
+
+    def time_log_softmax(self, dtype, axis, order, num_threads):
+        log_softmax(self.x, axis=axis, out=self.out, num_threads=num_threads)
+
+
+class PeakMemory:
+    """Peak memory of the process around one call on a 64 MB float32 input.
+
+    Compare with peakmem_copy (the input plus one array of its size): log_softmax
+    should need exactly as much (its result, no temporary), in place nothing beyond
+    the input, while the NumPy twin holds several temporaries of the input's size.
+    """
+
+    shape = (4096, 4096)
+    params = [[-1, 0], ["C", "F"]]
+    param_names = ["axis", "order"]
+
+    def setup(self, axis, order):
+        # not cached: the in-place benchmark overwrites it
+        self.x = random_array(self.shape, "float32", order)
+
+    def peakmem_copy(self, axis, order):
+        self.x.copy()
+
+    def peakmem_log_softmax(self, axis, order):
+        log_softmax(self.x, axis=axis)
+
+    def peakmem_log_softmax_inplace(self, axis, order):
+        log_softmax(self.x, axis=axis, out=self.x)
+
+    def peakmem_reference(self, axis, order):
+        reference.log_softmax(self.x, axis=axis)
+
+
+class Relative:
+    """Figures that carry over between machines, measured side by side in one call.
+
+    Larger is better for both, while `asv compare` and `asv continuous` count a larger
+    value as worse: read them in the graphs of `asv publish`, and leave them out of
+    regression gates (see WORKFLOW.md).
+    """
+
+    params = [SHAPES, DTYPES, THREADS]
+    param_names = ["shape", "dtype", "num_threads"]
+    timeout = 180
+
+    def setup(self, shape, dtype, num_threads):
+        self.x = cached_random_array(shape, dtype)
+        self.out = cached_output_array(shape, dtype)
+
+    def track_bandwidth_vs_copy(self, shape, dtype, num_threads):
+        """Memory throughput as a percentage of np.copyto's on the same arrays.
+
+        Both read the input once and write a result of the same size into the same
+        preallocated array, so the ratio of times is the ratio of GB/s.
+        """
+        x, out = self.x, self.out
+        t_ours, t_copy = median_times([
+            lambda: log_softmax(x, out=out, num_threads=num_threads),
+            lambda: np.copyto(out, x),
+        ])
+        return round(100.0 * t_copy / t_ours, 1)
+
+    track_bandwidth_vs_copy.unit = "%"
+
+    def track_speedup_vs_reference(self, shape, dtype, num_threads):
+        """How many times faster than logsoftmax_c.reference.log_softmax (NumPy)."""
+        x = self.x
+        t_ours, t_reference = median_times([
+            lambda: log_softmax(x, num_threads=num_threads),
+            lambda: reference.log_softmax(x),
+        ], repeat=3)
+        return round(t_reference / t_ours, 2)
+
+    track_speedup_vs_reference.unit = "x"
