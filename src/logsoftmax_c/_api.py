@@ -116,7 +116,8 @@ def log_softmax(x, axis=-1, *, out=None, dtype=None, num_threads=None):
     ndarray
         Log-probabilities, `out` if given.
     """
-    if out is None and dtype is None and num_threads is None:
+    if out is None and dtype is None and (num_threads is None or (type(num_threads) is int
+                                                                 and num_threads == 1)):
         y = _dispatch.kernels.log_softmax_small(x, axis, _SMALL)
         if y is not None:
             return y
