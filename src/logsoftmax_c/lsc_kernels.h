@@ -15,9 +15,20 @@
 /* elements per row chunk: 16 KiB, so a chunk's max and sum passes stay in L1 */
 #define LSC_CHUNK_F32 4096
 #define LSC_CHUNK_F64 2048
-/* elements per vectorised partial sum (see lsc_sumexp): with 2 to 16 lanes, each
-   lane adds 4 to 32 terms before the sum goes on in double */
-#define LSC_SUM_BLOCK 64
+/* bytes of the widest vector this build targets */
+#if defined(__AVX512F__)
+#define LSC_SIMD_BYTES 64
+#elif defined(__AVX__)
+#define LSC_SIMD_BYTES 32
+#else
+#define LSC_SIMD_BYTES 16
+#endif
+/* elements per vectorised partial sum (see lsc_sumexp): 16 vectors, so that each
+   lane adds 16 terms before the sum goes on in double.  Fewer make the per-block
+   reduction a visible cost; more let the rounding errors of many equal terms (which
+   do not cancel) exceed a few ulps. */
+#define LSC_SUM_BLOCK_F32 (16 * LSC_SIMD_BYTES / 4)
+#define LSC_SUM_BLOCK_F64 (16 * LSC_SIMD_BYTES / 8)
 /* rows a column lane adds up in its own type before folding into double */
 #define LSC_COL_FOLD 16
 /* widest column block of the column kernels, and the bytes of one row chunk */
@@ -80,7 +91,6 @@ static void lsc_combine(const lsc_stats *st, ptrdiff_t nc, double *mc)
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #define LSC_STREAM 1
-#define LSC_VBYTES 64
 typedef __m512 lsc_v_f32;
 typedef __m512d lsc_v_f64;
 #define LSC_VLOADU_f32 _mm512_loadu_ps
@@ -94,7 +104,6 @@ typedef __m512d lsc_v_f64;
 #elif defined(__AVX__)
 #include <immintrin.h>
 #define LSC_STREAM 1
-#define LSC_VBYTES 32
 typedef __m256 lsc_v_f32;
 typedef __m256d lsc_v_f64;
 #define LSC_VLOADU_f32 _mm256_loadu_ps
@@ -108,7 +117,6 @@ typedef __m256d lsc_v_f64;
 #elif defined(__SSE2__)
 #include <emmintrin.h>
 #define LSC_STREAM 1
-#define LSC_VBYTES 16
 typedef __m128 lsc_v_f32;
 typedef __m128d lsc_v_f64;
 #define LSC_VLOADU_f32 _mm_loadu_ps
@@ -132,21 +140,25 @@ typedef __m128d lsc_v_f64;
 #define LSC_SFX f32
 #define LSC_EXP lsc_exp_f32
 #define LSC_CHUNK LSC_CHUNK_F32
+#define LSC_SUM_BLOCK LSC_SUM_BLOCK_F32
 #include "lsc_kernels_impl.h"
 #undef LSC_T
 #undef LSC_SFX
 #undef LSC_EXP
 #undef LSC_CHUNK
+#undef LSC_SUM_BLOCK
 
 #define LSC_T double
 #define LSC_SFX f64
 #define LSC_EXP lsc_exp_f64
 #define LSC_CHUNK LSC_CHUNK_F64
+#define LSC_SUM_BLOCK LSC_SUM_BLOCK_F64
 #include "lsc_kernels_impl.h"
 #undef LSC_T
 #undef LSC_SFX
 #undef LSC_EXP
 #undef LSC_CHUNK
+#undef LSC_SUM_BLOCK
 
 #if defined(__AVX512F__)
 #define LSC_ISA_NAME "avx512"

@@ -100,10 +100,10 @@ LSC_INLINE void LSC_FN(lsc_shift)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m
 static void LSC_FN(lsc_shift_stream)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m, LSC_T c)
 {
 #if LSC_STREAM
-    const ptrdiff_t w = LSC_VBYTES / (ptrdiff_t)sizeof(LSC_T);
+    const ptrdiff_t w = LSC_SIMD_BYTES / (ptrdiff_t)sizeof(LSC_T);
     ptrdiff_t j = 0;
     if (((uintptr_t)y) % sizeof(LSC_T) == 0) {
-        for (; j < n && ((uintptr_t)(y + j)) % LSC_VBYTES != 0; j++) {
+        for (; j < n && ((uintptr_t)(y + j)) % LSC_SIMD_BYTES != 0; j++) {
             y[j] = (x[j] - m) - c;
         }
         LSC_CAT(lsc_v, LSC_SFX) vm = LSC_CAT(LSC_VSET1, LSC_SFX)(m);
@@ -136,10 +136,12 @@ static lsc_stats LSC_FN(lsc_nonfinite_chunk)(const LSC_T *x, ptrdiff_t n, LSC_T 
     return st;
 }
 
-/* A chunk's statistics.  The plain sum S of exp(x_j - m) includes the max's exact 1;
- * when the rest S - 1 is >= 1, taking it as S - 1 costs at most a factor 2 in its
- * relative error.  Below that the max dominates and the rest must keep its digits:
- * the chunk (still in L1) is summed again without the max's terms. */
+/* A chunk's statistics.  The plain sum S of exp(x_j - m) includes the max's exact 1,
+ * and log(S) is as accurate as S: that serves every element but the max, whose
+ * log-probability is -log1p(S - 1).  With S - 1 >= 1/4 that is still within a few ulps
+ * (the cancellation in S - 1 costs a factor S / log(S) <= 5.6); below, the max
+ * dominates and the rest must keep its own digits: the chunk (still in L1) is summed
+ * again, without the max's terms. */
 static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t n)
 {
     LSC_T m = LSC_FN(lsc_max)(x, n);
@@ -148,7 +150,7 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
     }
     double total = LSC_FN(lsc_sumexp)(x, n, m);
     lsc_stats st = {(double)m, total - 1.0, 1.0};
-    if (!(total >= 2.0)) {
+    if (!(total >= 1.25)) {
         LSC_FN(lsc_sumexp_rest)(x, n, m, &st.rest, &st.count);
     }
     return st;
