@@ -3,8 +3,8 @@
 Cython kernels over OpenMP threads, compiled for several instruction sets and chosen
 at import.  ``python -m logsoftmax_c`` shows the build and checks it.
 """
-from ._api import log_softmax
+from ._api import log_softmax, logsumexp, softmax
 from ._info import show_runtime
 
 __version__ = "0.1.0"
-__all__ = ["log_softmax", "show_runtime", "__version__"]
+__all__ = ["log_softmax", "softmax", "logsumexp", "show_runtime", "__version__"]
