@@ -92,3 +92,69 @@ def logsumexp(x, axis=-1, keepdims=False, dtype=None, where=None):
     if not keepdims:
         r = np.squeeze(r, axis=axis)
     return r.astype(rt)
+
+
+# ---- gradients ---------------------------------------------------------------------
+
+def log_softmax_backward(grad_output, output, axis=-1):
+    """d/dx of sum(g * log_softmax(x)), from y = log_softmax(x): g - exp(y) * sum(g)."""
+    g, y = np.asarray(grad_output), np.asarray(output)
+    return g - np.exp(y) * np.sum(g, axis=axis, keepdims=True)
+
+
+def softmax_backward(grad_output, output, axis=-1):
+    """d/dx of sum(g * softmax(x)), from y = softmax(x): y * (g - sum(g * y))."""
+    g, y = np.asarray(grad_output), np.asarray(output)
+    return y * (g - np.sum(g * y, axis=axis, keepdims=True))
+
+
+# ---- losses (PyTorch's semantics, the class axis moved last) -------------------------
+
+def _reduce(losses, reduction, denom):
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return np.sum(losses)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sum(losses) / denom
+
+
+def nll_loss(log_probs, target, axis=-1, weight=None, ignore_index=-100, reduction="mean"):
+    """-w[t] * log_probs[..., t] per sample (class indices), or -sum_c w_c p_c lp_c
+    (class probabilities); 'mean' divides by the summed weights of the counted targets
+    (indices) or by the number of samples (probabilities)."""
+    lp = np.moveaxis(np.asarray(log_probs), axis, -1)
+    C = lp.shape[-1]
+    w = np.ones(C, dtype=lp.dtype) if weight is None else np.asarray(weight, lp.dtype)
+    t = np.asarray(target)
+    if t.dtype.kind == "f":
+        losses = -np.sum(np.moveaxis(t, axis, -1) * w * lp, axis=-1)
+        return _reduce(losses, reduction, losses.size)
+    keep = t != ignore_index
+    ts = np.where(keep, t, 0)
+    picked = np.take_along_axis(lp, ts[..., None], -1)[..., 0]
+    wt = np.where(keep, w[ts], 0)
+    return _reduce(-wt * picked, reduction, np.sum(wt))
+
+
+def cross_entropy(logits, target, axis=-1, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """nll_loss of log_softmax(logits), with PyTorch's label smoothing: for class indices
+    (1 - eps) * nll + eps / C * (weighted sum over classes of -log_softmax), the second
+    term reduced like the first; for probabilities, the targets mixed with 1 / C."""
+    x = np.asarray(logits)
+    lp = log_softmax(x, axis=axis)
+    C = x.shape[axis]
+    t = np.asarray(target)
+    eps = label_smoothing
+    if t.dtype.kind == "f":
+        return nll_loss(lp, t * (1 - eps) + eps / C, axis, weight, ignore_index, reduction)
+    nll = nll_loss(lp, t, axis, weight, ignore_index, reduction)
+    if not eps:
+        return nll
+    lpm = np.moveaxis(lp, axis, -1)
+    w = np.ones(C, dtype=lp.dtype) if weight is None else np.asarray(weight, lp.dtype)
+    keep = t != ignore_index
+    smooth = np.where(keep, -np.sum(lpm * w, axis=-1), 0)
+    wt = np.where(keep, w[np.where(keep, t, 0)], 0)
+    return (1 - eps) * nll + eps / C * _reduce(smooth, reduction, np.sum(wt))
