@@ -15,7 +15,7 @@ except ImportError:  # NumPy 1.25, 1.26
 
 from . import _dispatch, _threads, reference
 
-__all__ = ["log_softmax"]
+__all__ = ["log_softmax", "softmax", "logsumexp"]
 
 _F16 = np.dtype(np.float16)
 _F32 = np.dtype(np.float32)
@@ -76,7 +76,7 @@ def _same_memory_layout(a, b):
             and a.strides == b.strides)
 
 
-def _gather_slices(src, dst, axes, nthreads):
+def _gather_slices(src, dst, axes, nthreads, op):
     """Slice by slice through a contiguous buffer, for reduced axes that do not form
     one strided axis (axis=(0, 2) of a C array, axis=None of a sliced array, ...).
     Extra memory: one slice."""
@@ -88,21 +88,165 @@ def _gather_slices(src, dst, axes, nthreads):
     red_shape = xs.shape[len(other):]
     buf = np.empty(red_shape, dtype=src.dtype)
     flat = buf.reshape(-1)
+    if op == _OP_LSE:
+        # one value per slice, at stride 0 along the slice
+        one = np.empty(1, dtype=src.dtype)
+        res = np.lib.stride_tricks.as_strided(one, flat.shape, (0,))
     for idx in np.ndindex(*xs.shape[:len(other)]):
         np.copyto(buf, xs[idx])
-        _dispatch.kernels.log_softmax_axes(flat, flat, 1, nthreads)
-        ys[idx] = buf
+        if op == _OP_LSE:
+            _dispatch.kernels.log_softmax_axes(flat, res, 1, nthreads, op)
+            ys[idx] = one[0]  # ys has stride 0 along the reduced axes
+        else:
+            _dispatch.kernels.log_softmax_axes(flat, flat, 1, nthreads, op)
+            ys[idx] = buf
 
 
-def log_softmax(x, axis=-1, *, out=None, dtype=None, num_threads=None):
-    """Logarithm of the softmax along `axis`: ``x - max - log(sum(exp(x - max)))``.
+_OP_LOG_SOFTMAX = 0  # the kernels' OP_LOG_SOFTMAX, OP_SOFTMAX, OP_LOGSUMEXP
+_OP_SOFTMAX = 1
+_OP_LSE = 2
+_NAMES = {_OP_LOG_SOFTMAX: "log_softmax", _OP_SOFTMAX: "softmax", _OP_LSE: "logsumexp"}
+# what a masked-out entry, and a fully masked slice, come out as
+_MASKED_VALUE = {_OP_LOG_SOFTMAX: -np.inf, _OP_SOFTMAX: 0.0, _OP_LSE: -np.inf}
 
-    Parameters
-    ----------
+
+def _where_mask(where, shape, name):
+    """`where` as a read-only boolean view of `shape` (TypeError / ValueError)."""
+    w = np.asarray(where)
+    if w.dtype != np.bool_:
+        raise TypeError(f"{name}: where must be a boolean array, got dtype {w.dtype}")
+    try:
+        return np.broadcast_to(w, shape)
+    except ValueError:
+        raise ValueError(f"{name}: where of shape {w.shape} does not broadcast to the "
+                         f"input's shape {shape}") from None
+
+
+def _reduced_shape(shape, axes, keepdims):
+    if keepdims:
+        return tuple(1 if d in axes else n for d, n in enumerate(shape))
+    return tuple(n for d, n in enumerate(shape) if d not in axes)
+
+
+def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
+    """The one argument layer of log_softmax, softmax and logsumexp (op _OP_*)."""
+    name = _NAMES[op]
+    x = np.asarray(x)
+    rt = _result_dtype(x.dtype, dtype, name)
+    nthreads = _check_threads(num_threads)
+    if x.ndim == 0:
+        _axes(axis, 1)  # a 0-d array is one slice of one element
+        x1 = x.reshape(1)
+        w1 = None if where is None else _where_mask(where, (), name).reshape(1)
+        if out is not None:
+            _check_out(out, (), rt, name)
+        r = _family(op, x1, 0, None, rt, num_threads, w1, keepdims=False)
+        r = r.reshape(())
+        if out is None:
+            return r
+        out[...] = r
+        return out
+    axes = _axes(axis, x.ndim)
+    mask = None if where is None else _where_mask(where, x.shape, name)
+
+    if op == _OP_LSE:
+        oshape = _reduced_shape(x.shape, axes, keepdims)
+    else:
+        oshape = x.shape
+    if out is None:
+        y = np.empty_like(x, dtype=rt) if op != _OP_LSE else np.empty(oshape, dtype=rt)
+    else:
+        _check_out(out, oshape, rt, name)
+        y = out
+    if y.size == 0:
+        return y
+    if x.size == 0:  # logsumexp over a zero-length axis: log(0)
+        y[...] = -np.inf
+        return y
+
+    ct = _F32 if rt == _F16 else rt
+    if ct not in _KERNEL_DTYPES:
+        # np.longdouble: the NumPy twin, which computes in that precision
+        twin = getattr(reference, name)
+        kw = {"keepdims": keepdims} if op == _OP_LSE else {}
+        y[...] = twin(x, axis=axes, dtype=rt, where=mask, **kw)
+        return y
+
+    if op == _OP_LSE:
+        # the result, seen with stride 0 along the reduced axes, as the kernels want it
+        keep = _reduced_shape(x.shape, axes, True)
+        into_y = y.dtype == ct and y.flags.aligned
+        if into_y:
+            res = y if keepdims else np.expand_dims(y, axes)  # a view
+        else:
+            res = np.empty(keep, dtype=ct)
+        strides = tuple(0 if d in axes else s for d, s in enumerate(res.strides))
+        dst = np.lib.stride_tricks.as_strided(res, x.shape, strides, writeable=True)
+        if mask is None and x.dtype == ct and x.flags.aligned:
+            src = x
+        else:
+            src = x.astype(ct)  # a compute-dtype copy (and room for the masked -inf)
+    else:
+        res = None
+        if mask is None and x.dtype == ct and x.flags.aligned:
+            src = x
+            if out is not None and out is not x and np.may_share_memory(out, x) \
+                    and not _same_memory_layout(out, x):
+                src = x.copy()  # partial overlap: read from a snapshot
+        elif y.dtype == ct and y.flags.aligned and not (
+                mask is not None and np.may_share_memory(y, x)
+                and not _same_memory_layout(y, x)):
+            np.copyto(y, x, casting="unsafe")  # convert straight into the output
+            src = y
+        else:
+            src = x.astype(ct)  # float16 (and odd layouts): a compute-dtype copy
+        if y.dtype == ct and y.flags.aligned:
+            dst = y
+        else:
+            dst = src if src is not x else np.empty_like(src)
+    notmask = None
+    if mask is not None:
+        # masked-out entries take no part: -inf adds nothing to the max and the sum
+        notmask = np.logical_not(mask)
+        np.copyto(src, -np.inf, where=notmask)
+
+    bits = 0
+    for a in axes:
+        bits |= 1 << a
+    nt = _threads.threads_for(nthreads, x.size)
+    if not _dispatch.kernels.log_softmax_axes(src, dst, bits, nt, op):
+        _gather_slices(src, dst, axes, nt, op)
+    if notmask is not None and op != _OP_LSE:
+        # whatever their slice gave (NaN for a fully masked one), masked-out entries
+        # are -inf (log_softmax) or 0 (softmax)
+        np.copyto(dst, _MASKED_VALUE[op], where=notmask)
+    if op == _OP_LSE:
+        if not into_y:
+            with np.errstate(over="ignore"):
+                np.copyto(y, res.reshape(oshape), casting="unsafe")
+        if out is None and y.ndim == 0:
+            return y[()]  # a full reduction gives a scalar, as NumPy's reductions
+    elif dst is not y:
+        with np.errstate(over="ignore"):  # float16 results below -65504 are -inf
+            np.copyto(y, dst, casting="unsafe")
+    return y
+
+
+_DOC_COMMON = """
     x : array_like
         Real input (floating, integer or bool).  Integers and bool compute in float64.
     axis : int, tuple of ints or None, default -1
         Axis, or axes normalised jointly; None means all elements.
+    where : array_like of bool, optional
+        Broadcastable to `x`: the entries that take part.  Masked-out entries are left
+        out of the normalisation; a fully masked slice gives no NaN and no warning."""
+
+
+def log_softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=None):
+    """Logarithm of the softmax along `axis`: ``x - max - log(sum(exp(x - max)))``.
+
+    Parameters
+    ----------""" + _DOC_COMMON + """  Masked-out entries come out as -inf.
     out : ndarray, optional
         Where to write the result: the input's shape and the result dtype, any strides.
         May be `x` itself (in place).
@@ -116,58 +260,58 @@ def log_softmax(x, axis=-1, *, out=None, dtype=None, num_threads=None):
     ndarray
         Log-probabilities, `out` if given.
     """
-    if out is None and dtype is None and (num_threads is None or (type(num_threads) is int
-                                                                 and num_threads == 1)):
+    if where is None and out is None and dtype is None and (
+            num_threads is None or (type(num_threads) is int and num_threads == 1)):
         y = _dispatch.kernels.log_softmax_small(x, axis, _SMALL)
         if y is not None:
             return y
-    name = "log_softmax"
-    x = np.asarray(x)
-    rt = _result_dtype(x.dtype, dtype, name)
-    nthreads = _check_threads(num_threads)
-    if x.ndim == 0:
-        axes = _axes(axis, 1)  # a 0-d array is one slice of one element
-    else:
-        axes = _axes(axis, x.ndim)
-    if out is None:
-        y = np.empty_like(x, dtype=rt)
-    else:
-        _check_out(out, x.shape, rt, name)
-        y = out
-    if x.size == 0:
-        return y
-    if x.ndim == 0:
-        log_softmax(x.reshape(1), 0, out=y.reshape(1), dtype=rt, num_threads=num_threads)
-        return y
+    return _family(_OP_LOG_SOFTMAX, x, axis, out, dtype, num_threads, where)
 
-    ct = _F32 if rt == _F16 else rt
-    if ct not in _KERNEL_DTYPES:
-        # np.longdouble: the NumPy twin, which computes in that precision
-        y[...] = reference.log_softmax(x, axis=axes, dtype=rt)
-        return y
 
-    if x.dtype == ct and x.flags.aligned:
-        src = x
-        if out is not None and out is not x and np.may_share_memory(out, x) \
-                and not _same_memory_layout(out, x):
-            src = x.copy()  # partial overlap: read from a snapshot
-    elif y.dtype == ct and y.flags.aligned:
-        np.copyto(y, x, casting="unsafe")  # convert straight into the output
-        src = y
-    else:
-        src = x.astype(ct)  # float16 (and odd layouts): a compute-dtype copy
-    if y.dtype == ct and y.flags.aligned:
-        dst = y
-    else:
-        dst = src if src is not x else np.empty_like(src)
+def softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=None):
+    """Softmax along `axis`: ``exp(log_softmax(x))``, in one pass over the output.
 
-    mask = 0
-    for a in axes:
-        mask |= 1 << a
-    nt = _threads.threads_for(nthreads, x.size)
-    if not _dispatch.kernels.log_softmax_axes(src, dst, mask, nt):
-        _gather_slices(src, dst, axes, nt)
-    if dst is not y:
-        with np.errstate(over="ignore"):  # float16 results below -65504 are -inf
-            np.copyto(y, dst, casting="unsafe")
-    return y
+    The exponential of the accurate log-probability: a dominant class's probability
+    1 - p and the tiny probabilities of the others keep their relative accuracy.
+
+    Parameters
+    ----------""" + _DOC_COMMON + """  Masked-out entries come out as 0.
+    out, dtype, num_threads :
+        As for `log_softmax`.
+
+    Returns
+    -------
+    ndarray
+        Probabilities, `out` if given.
+    """
+    if where is None and out is None and dtype is None and (
+            num_threads is None or (type(num_threads) is int and num_threads == 1)):
+        y = _dispatch.kernels.log_softmax_small(x, axis, _SMALL, _OP_SOFTMAX)
+        if y is not None:
+            return y
+    return _family(_OP_SOFTMAX, x, axis, out, dtype, num_threads, where)
+
+
+def logsumexp(x, axis=-1, *, keepdims=False, where=None, out=None, dtype=None,
+              num_threads=None):
+    """``log(sum(exp(x)))`` along `axis`, as ``max + log1p(sum without the max)``.
+
+    SciPy's values (``scipy.special.logsumexp``) with the accuracy of the log1p form:
+    a slice of only -inf gives -inf, one with +inf (and no NaN) +inf, one with a NaN
+    NaN; an empty reduction gives -inf.
+
+    Parameters
+    ----------""" + _DOC_COMMON + """  A fully masked slice gives -inf.
+    keepdims : bool, default False
+        Keep the reduced axes, with length 1.
+    out : ndarray, optional
+        The reduced shape and the result dtype, any strides.
+    dtype, num_threads :
+        As for `log_softmax`.
+
+    Returns
+    -------
+    ndarray
+        The reduced array (0-d for a full reduction), `out` if given.
+    """
+    return _family(_OP_LSE, x, axis, out, dtype, num_threads, where, keepdims=bool(keepdims))

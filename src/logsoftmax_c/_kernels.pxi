@@ -1,5 +1,5 @@
-# Log-softmax drivers: map an n-d array and a set of reduced axes onto strided slices
-# and split the slices across OpenMP threads.  The per-slice arithmetic is C
+# Softmax-family drivers (log_softmax, softmax, logsumexp): map an n-d array and a set
+# of reduced axes onto strided slices and split the slices across OpenMP threads.  The per-slice arithmetic is C
 # (lsc_kernels.h); this file decides the walk.
 #
 # Compiled once per instruction-set level (_kernels_baseline.pyx, _kernels_avx2.pyx,
@@ -23,25 +23,32 @@ cdef extern from "lsc_kernels.h" nogil:
         LSC_BMAX
         LSC_SMALL_N
         LSC_TILE
+        LSC_OP_LOG_SOFTMAX
+        LSC_OP_SOFTMAX
+        LSC_OP_LOGSUMEXP
     void lsc_combine(const lsc_stats *st, Py_ssize_t nc, double *mc)
     void lsc_row_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n,
-                     int stream)
+                     int stream, int op)
     void lsc_row_f64(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n,
-                     int stream)
+                     int stream, int op)
     lsc_stats lsc_chunk_stats_f32(const char *x, Py_ssize_t sx, Py_ssize_t n)
     lsc_stats lsc_chunk_stats_f64(const char *x, Py_ssize_t sx, Py_ssize_t n)
     void lsc_chunk_write_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy,
-                             Py_ssize_t n, float m, float c, int stream)
+                             Py_ssize_t n, float m, float c, int stream, int op)
     void lsc_chunk_write_f64(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy,
-                             Py_ssize_t n, double m, double c, int stream)
+                             Py_ssize_t n, double m, double c, int stream, int op)
+    float lsc_lse_value_f32(const char *x, Py_ssize_t sx, Py_ssize_t n, const double *mc)
+    double lsc_lse_value_f64(const char *x, Py_ssize_t sx, Py_ssize_t n, const double *mc)
     void lsc_cols_f32(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
-                      Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b)
+                      Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b, int op)
     void lsc_cols_f64(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
-                      Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b)
+                      Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b, int op)
     void lsc_rows_tile_f32(const char *x, Py_ssize_t sxr, Py_ssize_t sx, char *y,
-                           Py_ssize_t syr, Py_ssize_t sy, Py_ssize_t n, Py_ssize_t g)
+                           Py_ssize_t syr, Py_ssize_t sy, Py_ssize_t n, Py_ssize_t g,
+                           int op)
     void lsc_rows_tile_f64(const char *x, Py_ssize_t sxr, Py_ssize_t sx, char *y,
-                           Py_ssize_t syr, Py_ssize_t sy, Py_ssize_t n, Py_ssize_t g)
+                           Py_ssize_t syr, Py_ssize_t sy, Py_ssize_t n, Py_ssize_t g,
+                           int op)
     int lsc_cpu_level()
     const char *LSC_ISA_NAME
 
@@ -65,6 +72,9 @@ cdef struct Layout:
     Py_ssize_t osy[MAXDIMS]
     # write the output with non-temporal stores (it is far larger than the caches)
     int stream
+    # what the write pass produces (LSC_OP_*); for LSC_OP_LOGSUMEXP, y has stride 0
+    # along the reduced axes and each slice's value is written once
+    int op
 
 
 cdef struct Offsets:
@@ -156,6 +166,7 @@ cdef bint _build_layout(cnp.ndarray x, cnp.ndarray y, unsigned long long mask,
         g -= 1
     L.nouter = g + 1
     L.stream = cnp.PyArray_NBYTES(y) >= STREAM_BYTES
+    L.op = LSC_OP_LOG_SOFTMAX
     L.outer = 1
     for i in range(L.nouter):
         L.oshape[i] = gshape[i]
@@ -188,10 +199,10 @@ cdef inline void _one_row(const floating *tag, const char *xp, char *yp, const L
     cdef Py_ssize_t i = r % L.inner
     if floating is float:
         lsc_row_f32(xp + off.x + i * L.sxi, L.sxn, yp + off.y + i * L.syi, L.syn, L.n,
-                    L.stream)
+                    L.stream, L.op)
     else:
         lsc_row_f64(xp + off.x + i * L.sxi, L.sxn, yp + off.y + i * L.syi, L.syn, L.n,
-                    L.stream)
+                    L.stream, L.op)
 
 
 cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Layout *L,
@@ -230,6 +241,18 @@ cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Lay
                                         L.sxn, ln)
     for r in range(nrows):
         lsc_combine(st + r * nchunks, nchunks, mc + 2 * r)
+    if L.op == LSC_OP_LOGSUMEXP:
+        for r in range(nrows):
+            off = _outer_offsets(L, r // L.inner)
+            if floating is float:
+                (<float *>(yp + off.y + (r % L.inner) * L.syi))[0] = lsc_lse_value_f32(
+                    xp + off.x + (r % L.inner) * L.sxi, L.sxn, L.n, mc + 2 * r)
+            else:
+                (<double *>(yp + off.y + (r % L.inner) * L.syi))[0] = lsc_lse_value_f64(
+                    xp + off.x + (r % L.inner) * L.sxi, L.sxn, L.n, mc + 2 * r)
+        free(st)
+        free(mc)
+        return
     for t in prange(ntask, schedule='static', num_threads=nt):
         r = t // nchunks
         c = t % nchunks
@@ -240,11 +263,11 @@ cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Lay
         if floating is float:
             lsc_chunk_write_f32(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn, L.sxn,
                                 yp + off.y + (r % L.inner) * L.syi + c * chunk * L.syn, L.syn,
-                                ln, <float>mc[2 * r], <float>mc[2 * r + 1], L.stream)
+                                ln, <float>mc[2 * r], <float>mc[2 * r + 1], L.stream, L.op)
         else:
             lsc_chunk_write_f64(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn, L.sxn,
                                 yp + off.y + (r % L.inner) * L.syi + c * chunk * L.syn, L.syn,
-                                ln, mc[2 * r], mc[2 * r + 1], L.stream)
+                                ln, mc[2 * r], mc[2 * r + 1], L.stream, L.op)
     free(st)
     free(mc)
 
@@ -259,10 +282,10 @@ cdef inline void _one_tile(const floating *tag, const char *xp, char *yp, const 
         g = LSC_TILE
     if floating is float:
         lsc_rows_tile_f32(xp + off.x + i0 * L.sxi, L.sxi, L.sxn,
-                          yp + off.y + i0 * L.syi, L.syi, L.syn, L.n, g)
+                          yp + off.y + i0 * L.syi, L.syi, L.syn, L.n, g, L.op)
     else:
         lsc_rows_tile_f64(xp + off.x + i0 * L.sxi, L.sxi, L.sxn,
-                          yp + off.y + i0 * L.syi, L.syi, L.syn, L.n, g)
+                          yp + off.y + i0 * L.syi, L.syi, L.syn, L.n, g, L.op)
 
 
 cdef void _run_tiles(const floating *tag, const char *xp, char *yp, const Layout *L,
@@ -311,10 +334,10 @@ cdef inline void _one_block(const floating *tag, const char *xp, char *yp, const
         width = bw
     if floating is float:
         lsc_cols_f32(xp + off.x + k0 * L.sxi, L.sxn, L.sxi,
-                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width)
+                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, L.op)
     else:
         lsc_cols_f64(xp + off.x + k0 * L.sxi, L.sxn, L.sxi,
-                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width)
+                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, L.op)
 
 
 cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout *L,
@@ -352,16 +375,28 @@ cdef void _run(const floating *tag, const char *xp, char *yp, const Layout *L,
         _run_rows(tag, xp, yp, L, nt)
 
 
-def log_softmax_axes(cnp.ndarray x, cnp.ndarray y, unsigned long long mask, int nthreads):
-    """y[...] = log_softmax(x) jointly over the axes whose bits are set in `mask`.
+OP_LOG_SOFTMAX = LSC_OP_LOG_SOFTMAX
+OP_SOFTMAX = LSC_OP_SOFTMAX
+OP_LOGSUMEXP = LSC_OP_LOGSUMEXP
+
+
+def log_softmax_axes(cnp.ndarray x, cnp.ndarray y, unsigned long long mask, int nthreads,
+                     int op=LSC_OP_LOG_SOFTMAX):
+    """y[...] = log_softmax(x) jointly over the axes whose bits are set in `mask`
+    (op OP_LOG_SOFTMAX), or softmax(x) (OP_SOFTMAX), or logsumexp(x) (OP_LOGSUMEXP).
 
     x and y: aligned float32 or float64 arrays of one dtype and one shape, any
-    strides; y may be x itself.  Returns False, having written nothing, when the
-    reduced axes cannot be walked as one strided axis of both arrays.
+    strides; y may be x itself.  For OP_LOGSUMEXP, y has stride 0 along the reduced
+    axes (a keepdims result broadcast to x's shape) and gets one value per slice.
+    Returns False, having written nothing, when the reduced axes cannot be walked as
+    one strided axis of both arrays.
     """
     cdef Layout L
+    if op < LSC_OP_LOG_SOFTMAX or op > LSC_OP_LOGSUMEXP:
+        raise ValueError(f"unknown operation {op}")
     if not _build_layout(x, y, mask, &L):
         return False
+    L.op = op
     if L.n == 0 or L.outer == 0 or L.inner == 0:
         return True
     cdef const char *xp = <const char *>cnp.PyArray_DATA(x)
@@ -383,8 +418,9 @@ cdef extern from "numpy/arrayobject.h":
                                                    void *descr, int subok)
 
 
-def log_softmax_small(x, axis, Py_ssize_t max_size):
-    """The common small call, log_softmax(x, axis) with nothing else, done in C.
+def log_softmax_small(x, axis, Py_ssize_t max_size, int op=LSC_OP_LOG_SOFTMAX):
+    """The common small call, log_softmax(x, axis) or softmax (op OP_SOFTMAX) with
+    nothing else, done in C.
 
     Applies to an aligned native float32/float64 ndarray of 1 to `max_size` elements
     and an int axis in range: returns the new result array, computed on one thread.
@@ -392,6 +428,8 @@ def log_softmax_small(x, axis, Py_ssize_t max_size):
     """
     if type(x) is not cnp.ndarray or type(axis) is not int:
         return None
+    if op != LSC_OP_LOG_SOFTMAX and op != LSC_OP_SOFTMAX:
+        raise ValueError(f"unknown operation {op}")
     cdef cnp.ndarray a = <cnp.ndarray>x
     cdef int typenum = cnp.PyArray_TYPE(a)
     if typenum != cnp.NPY_FLOAT32 and typenum != cnp.NPY_FLOAT64:
@@ -410,6 +448,7 @@ def log_softmax_small(x, axis, Py_ssize_t max_size):
     cdef cnp.ndarray y = _new_like_array(a, cnp.NPY_KEEPORDER, NULL, 0)
     cdef Layout L
     _build_layout(a, y, 1ULL << ax, &L)
+    L.op = op
     cdef const char *xp = <const char *>cnp.PyArray_DATA(a)
     cdef char *yp = <char *>cnp.PyArray_DATA(y)
     with nogil:

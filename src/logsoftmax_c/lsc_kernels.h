@@ -38,6 +38,12 @@
 #define LSC_SMALL_N 64
 #define LSC_TILE 16
 
+/* what the write pass of a slice produces from its (max, log1p(rest)):
+   log-probabilities, probabilities exp(log-probability), or one log-sum-exp value */
+#define LSC_OP_LOG_SOFTMAX 0
+#define LSC_OP_SOFTMAX 1
+#define LSC_OP_LOGSUMEXP 2
+
 /* sum += v with Kahan's compensation c (terms >= 0; needs no -ffast-math, which
    would cancel the compensation away) */
 #define LSC_KAHAN_ADD(sum, c, v)           \

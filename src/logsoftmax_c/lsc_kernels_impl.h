@@ -20,6 +20,11 @@
  * the same whichever thread handles which chunk: results do not depend on the
  * number of threads.
  *
+ * The same statistics feed three write passes (LSC_OP_*): log_softmax writes
+ * (x_j - m) - log1p(s); softmax writes exp of that accurate log-probability (so a
+ * dominant class's 1 - p keeps its digits); logsumexp writes m + log1p(s) once per
+ * slice, into an output whose stride along the slice is 0.
+ *
  * Special values fall out of the arithmetic: a NaN makes its chunk's rest NaN; a +inf
  * maximum gives inf - inf = NaN; -inf entries give exp(-inf) = 0 and y = -inf.  A
  * slice with no finite maximum (only -inf and NaN) is all NaN.
@@ -93,6 +98,15 @@ LSC_INLINE void LSC_FN(lsc_shift)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m
 #pragma omp simd
     for (ptrdiff_t j = 0; j < n; j++) {
         y[j] = (x[j] - m) - c;
+    }
+}
+
+/* y = exp((x - m) - c); y may be x itself */
+LSC_INLINE void LSC_FN(lsc_shift_exp)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m, LSC_T c)
+{
+#pragma omp simd
+    for (ptrdiff_t j = 0; j < n; j++) {
+        y[j] = LSC_EXP((x[j] - m) - c);
     }
 }
 
@@ -176,13 +190,17 @@ static lsc_stats LSC_FN(lsc_chunk_stats)(const char *x, ptrdiff_t sx, ptrdiff_t 
     return LSC_FN(lsc_chunk_stats_contig)(buf, n);
 }
 
-/* y[j] = (x[j] - m) - c for one chunk, any strides (y may alias x exactly);
-   stream: use non-temporal stores where y is contiguous and not x */
+/* y[j] = (x[j] - m) - c (op LSC_OP_LOG_SOFTMAX) or exp of it (LSC_OP_SOFTMAX) for one
+   chunk, any strides (y may alias x exactly); stream: use non-temporal stores where
+   y is contiguous and not x (log-probabilities only) */
 static void LSC_FN(lsc_chunk_write)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy,
-                                    ptrdiff_t n, LSC_T m, LSC_T c, int stream)
+                                    ptrdiff_t n, LSC_T m, LSC_T c, int stream, int op)
 {
     if (sx == (ptrdiff_t)sizeof(LSC_T) && sy == (ptrdiff_t)sizeof(LSC_T)) {
-        if (stream && x != y) {
+        if (op == LSC_OP_SOFTMAX) {
+            LSC_FN(lsc_shift_exp)((const LSC_T *)x, (LSC_T *)y, n, m, c);
+        }
+        else if (stream && x != y) {
             LSC_FN(lsc_shift_stream)((const LSC_T *)x, (LSC_T *)y, n, m, c);
         }
         else {
@@ -192,10 +210,33 @@ static void LSC_FN(lsc_chunk_write)(const char *x, ptrdiff_t sx, char *y, ptrdif
     }
     LSC_T buf[LSC_CHUNK];
     LSC_FN(lsc_gather)(x, sx, n, buf);
-    LSC_FN(lsc_shift)(buf, buf, n, m, c);
+    if (op == LSC_OP_SOFTMAX) {
+        LSC_FN(lsc_shift_exp)(buf, buf, n, m, c);
+    }
+    else {
+        LSC_FN(lsc_shift)(buf, buf, n, m, c);
+    }
     for (ptrdiff_t j = 0; j < n; j++) {
         *(LSC_T *)(y + j * sy) = buf[j];
     }
+}
+
+/* log-sum-exp of a slice from its combined {max, log1p(rest)}.  Without a finite max
+   (only -inf, or a +inf) the statistics hold no sum: the slice is scanned again, and
+   the result is NaN if it holds a NaN, else the max (-inf, or +inf, as SciPy). */
+static LSC_T LSC_FN(lsc_lse_value)(const char *x, ptrdiff_t sx, ptrdiff_t n, const double *mc)
+{
+    double m = mc[0];
+    if (m > -INFINITY && m < INFINITY) {
+        return (LSC_T)(m + mc[1]);
+    }
+    for (ptrdiff_t j = 0; j < n; j++) {
+        LSC_T v = *(const LSC_T *)(x + j * sx);
+        if (v != v) {
+            return (LSC_T)NAN;
+        }
+    }
+    return (LSC_T)m;
 }
 
 /* ---- whole rows ------------------------------------------------------------ */
@@ -207,7 +248,7 @@ static inline ptrdiff_t LSC_FN(lsc_nchunks)(ptrdiff_t n)
 
 /* one row of n >= 1 elements: x at byte stride sx into y at byte stride sy */
 static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, ptrdiff_t n,
-                            int stream)
+                            int stream, int op)
 {
     ptrdiff_t nc = LSC_FN(lsc_nchunks)(n);
     lsc_stats local[64];
@@ -229,10 +270,14 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
             free(st);
         }
     }
+    if (op == LSC_OP_LOGSUMEXP) {
+        *(LSC_T *)y = LSC_FN(lsc_lse_value)(x, sx, n, mc);
+        return;
+    }
     for (ptrdiff_t c = 0; c < nc; c++) {
         ptrdiff_t len = c == nc - 1 ? n - c * LSC_CHUNK : LSC_CHUNK;
         LSC_FN(lsc_chunk_write)(x + c * LSC_CHUNK * sx, sx, y + c * LSC_CHUNK * sy, sy,
-                                len, (LSC_T)mc[0], (LSC_T)mc[1], stream);
+                                len, (LSC_T)mc[0], (LSC_T)mc[1], stream, op);
     }
 }
 
@@ -249,7 +294,7 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
 
 LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
                                       char *y, ptrdiff_t syn, ptrdiff_t syi,
-                                      ptrdiff_t n, ptrdiff_t b)
+                                      ptrdiff_t n, ptrdiff_t b, int op)
 {
     LSC_T mx[LSC_BMAX], ms[LSC_BMAX], cm[LSC_BMAX], part[LSC_BMAX], count[LSC_BMAX];
     LSC_T off[LSC_BMAX];
@@ -318,12 +363,32 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
             }
         }
     }
+    if (op == LSC_OP_LOGSUMEXP) {
+        for (ptrdiff_t k = 0; k < b; k++) {
+            double mc[2] = {(double)mx[k],
+                            lsc_log1p_f64(acc[k] + ((double)count[k] - 1.0))};
+            *(LSC_T *)(y + k * syi) = LSC_FN(lsc_lse_value)(x + k * sxi, sxn, n, mc);
+        }
+        return;
+    }
 #pragma omp simd
     for (ptrdiff_t k = 0; k < b; k++) {
         /* lsc_combine for one chunk, vectorised over the columns */
         double m = (double)mx[k];
         double lse = lsc_log1p_f64(acc[k] + ((double)count[k] - 1.0));
         off[k] = (LSC_T)(m > -INFINITY && m < INFINITY ? lse : NAN);
+    }
+    if (op == LSC_OP_SOFTMAX) {
+        for (ptrdiff_t j = 0; j < n; j++) {
+            const char *xr = x + j * sxn;
+            char *yr = y + j * syn;
+#pragma omp simd
+            for (ptrdiff_t k = 0; k < b; k++) {
+                *(LSC_T *)(yr + k * syi) =
+                    LSC_EXP((*(const LSC_T *)(xr + k * sxi) - mx[k]) - off[k]);
+            }
+        }
+        return;
     }
     for (ptrdiff_t j = 0; j < n; j++) {
         const char *xr = x + j * sxn;
@@ -336,15 +401,16 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
 }
 
 static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
-                             char *y, ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b)
+                             char *y, ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
+                             int op)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
     if (sxi == es && syi == es) {
         /* constant strides let gcc emit packed loads and stores */
-        LSC_FN(lsc_cols_body)(x, sxn, es, y, syn, es, n, b);
+        LSC_FN(lsc_cols_body)(x, sxn, es, y, syn, es, n, b, op);
     }
     else {
-        LSC_FN(lsc_cols_body)(x, sxn, sxi, y, syn, syi, n, b);
+        LSC_FN(lsc_cols_body)(x, sxn, sxi, y, syn, syi, n, b, op);
     }
 }
 
@@ -357,7 +423,7 @@ static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
  */
 static void LSC_FN(lsc_rows_tile)(const char *x, ptrdiff_t sxr, ptrdiff_t sx,
                                   char *y, ptrdiff_t syr, ptrdiff_t sy,
-                                  ptrdiff_t n, ptrdiff_t g)
+                                  ptrdiff_t n, ptrdiff_t g, int op)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
     LSC_T buf[LSC_SMALL_N * LSC_TILE];
@@ -367,10 +433,12 @@ static void LSC_FN(lsc_rows_tile)(const char *x, ptrdiff_t sxr, ptrdiff_t sx,
             buf[j * g + r] = *(const LSC_T *)(xr + j * sx);
         }
     }
-    LSC_FN(lsc_cols_body)((const char *)buf, g * es, es, (char *)buf, g * es, es, n, g);
+    LSC_FN(lsc_cols_body)((const char *)buf, g * es, es, (char *)buf, g * es, es, n, g, op);
+    /* logsumexp: one value per row, in the buffer's first line */
+    ptrdiff_t nout = op == LSC_OP_LOGSUMEXP ? 1 : n;
     for (ptrdiff_t r = 0; r < g; r++) {
         char *yr = y + r * syr;
-        for (ptrdiff_t j = 0; j < n; j++) {
+        for (ptrdiff_t j = 0; j < nout; j++) {
             *(LSC_T *)(yr + j * sy) = buf[j * g + r];
         }
     }

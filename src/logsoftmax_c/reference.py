@@ -8,35 +8,153 @@ of the input.
 import numpy as np
 
 
-def log_softmax(x, axis=-1, dtype=None):
+def _result_dtype(x, dtype, name):
+    if dtype is not None:
+        return np.dtype(dtype)
+    if x.dtype.kind == "f":
+        return x.dtype
+    if x.dtype.kind in "biu":
+        return np.dtype(np.float64)
+    raise TypeError(f"{name} does not support dtype {x.dtype}")
+
+
+def _stats(x, axis):
+    """Per slice (keepdims): the max m and log1p(s), s the sum of exp(x - m) without one
+    occurrence of the max; NaN where the slice has no finite max."""
+    m = np.max(x, axis=axis, keepdims=True)            # NaN propagates
+    d = x - m                                            # +inf or all -inf max: NaN
+    is_max = d == 0
+    rest = np.sum(np.where(is_max, 0, np.exp(d)), axis=axis, keepdims=True)
+    count = np.sum(is_max, axis=axis, keepdims=True)
+    s = rest + (count - 1).astype(x.dtype)
+    s = np.where(np.isfinite(m), s, np.nan)             # no finite maximum: NaN
+    return m, d, np.log1p(s)
+
+
+def log_softmax(x, axis=-1, dtype=None, where=None):
     """log_softmax(x)_i = x_i - max - log1p(sum of exp(x_j - max) over j != one argmax).
 
     Same semantics as logsoftmax_c.log_softmax (dtype rules, NaN/inf rules, empty
-    arrays), computed in the result dtype (float16 in float32).
+    arrays, where= masks), computed in the result dtype (float16 in float32).
     """
     x = np.asarray(x)
-    if dtype is not None:
-        rt = np.dtype(dtype)
-    elif x.dtype.kind == "f":
-        rt = x.dtype
-    elif x.dtype.kind in "biu":
-        rt = np.dtype(np.float64)
-    else:
-        raise TypeError(f"log_softmax does not support dtype {x.dtype}")
+    rt = _result_dtype(x, dtype, "log_softmax")
     ct = np.dtype(np.float32) if rt == np.float16 else rt
     x = x.astype(ct)
     if x.ndim == 0:
-        return log_softmax(x.reshape(1), axis=0 if axis in (None, 0, -1) else axis).reshape(()).astype(rt)
+        w = None if where is None else np.reshape(where, 1)
+        return log_softmax(x.reshape(1), axis=0 if axis in (None, 0, -1) else axis,
+                           where=w).reshape(()).astype(rt)
     if x.size == 0:
         return np.empty_like(x, dtype=rt)
     with np.errstate(invalid="ignore", over="ignore", under="ignore"):
-        m = np.max(x, axis=axis, keepdims=True)            # NaN propagates
-        d = x - m                                            # +inf or all -inf max: NaN
-        is_max = d == 0
-        # the sum without one occurrence of the maximum (whose term is exactly 1)
-        rest = np.sum(np.where(is_max, 0, np.exp(d)), axis=axis, keepdims=True)
-        count = np.sum(is_max, axis=axis, keepdims=True)
-        s = rest + (count - 1).astype(ct)
-        s = np.where(np.isfinite(m), s, np.nan)             # no finite maximum: NaN
-        y = d - np.log1p(s)
+        if where is not None:
+            x = np.where(where, x, -np.inf)              # masked out: no part in the sum
+        m, d, c = _stats(x, axis)
+        y = d - c
+        if where is not None:
+            y = np.where(where, y, -np.inf)
     return y.astype(rt)
+
+
+def softmax(x, axis=-1, dtype=None, where=None):
+    """softmax(x) = exp(log_softmax(x)): accurate for a dominant class too."""
+    x = np.asarray(x)
+    rt = _result_dtype(x, dtype, "softmax")
+    ct = np.dtype(np.float32) if rt == np.float16 else rt
+    with np.errstate(invalid="ignore", over="ignore", under="ignore"):
+        p = np.exp(log_softmax(x, axis=axis, dtype=ct, where=where))
+    return p.astype(rt)
+
+
+def logsumexp(x, axis=-1, keepdims=False, dtype=None, where=None):
+    """logsumexp(x) = max + log1p(sum of exp(x_j - max) over j != one argmax).
+
+    SciPy's values: a slice of only -inf (or an empty one) gives -inf, one with +inf
+    and no NaN +inf, one with a NaN NaN.
+    """
+    x = np.asarray(x)
+    rt = _result_dtype(x, dtype, "logsumexp")
+    ct = np.dtype(np.float32) if rt == np.float16 else rt
+    x = x.astype(ct)
+    if x.ndim == 0:
+        x = x.reshape(1)
+        where = None if where is None else np.reshape(where, 1)
+        axis, keepdims = 0, False
+    with np.errstate(invalid="ignore", over="ignore", under="ignore"):
+        if where is not None:
+            x = np.where(where, x, -np.inf)
+        if x.size == 0:
+            return np.sum(np.exp(x), axis=axis, keepdims=keepdims).astype(rt) - np.inf
+        m, _, c = _stats(x, axis)
+        has_nan = np.any(np.isnan(x), axis=axis, keepdims=True)
+        r = np.where(np.isfinite(m), m + c, np.where(has_nan, np.nan, m))
+    if not keepdims:
+        r = np.squeeze(r, axis=axis)
+    return r.astype(rt)
+
+
+# ---- gradients ---------------------------------------------------------------------
+
+def log_softmax_backward(grad_output, output, axis=-1):
+    """d/dx of sum(g * log_softmax(x)), from y = log_softmax(x): g - exp(y) * sum(g)."""
+    g, y = np.asarray(grad_output), np.asarray(output)
+    return g - np.exp(y) * np.sum(g, axis=axis, keepdims=True)
+
+
+def softmax_backward(grad_output, output, axis=-1):
+    """d/dx of sum(g * softmax(x)), from y = softmax(x): y * (g - sum(g * y))."""
+    g, y = np.asarray(grad_output), np.asarray(output)
+    return y * (g - np.sum(g * y, axis=axis, keepdims=True))
+
+
+# ---- losses (PyTorch's semantics, the class axis moved last) -------------------------
+
+def _reduce(losses, reduction, denom):
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return np.sum(losses)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sum(losses) / denom
+
+
+def nll_loss(log_probs, target, axis=-1, weight=None, ignore_index=-100, reduction="mean"):
+    """-w[t] * log_probs[..., t] per sample (class indices), or -sum_c w_c p_c lp_c
+    (class probabilities); 'mean' divides by the summed weights of the counted targets
+    (indices) or by the number of samples (probabilities)."""
+    lp = np.moveaxis(np.asarray(log_probs), axis, -1)
+    C = lp.shape[-1]
+    w = np.ones(C, dtype=lp.dtype) if weight is None else np.asarray(weight, lp.dtype)
+    t = np.asarray(target)
+    if t.dtype.kind == "f":
+        losses = -np.sum(np.moveaxis(t, axis, -1) * w * lp, axis=-1)
+        return _reduce(losses, reduction, losses.size)
+    keep = t != ignore_index
+    ts = np.where(keep, t, 0)
+    picked = np.take_along_axis(lp, ts[..., None], -1)[..., 0]
+    wt = np.where(keep, w[ts], 0)
+    return _reduce(-wt * picked, reduction, np.sum(wt))
+
+
+def cross_entropy(logits, target, axis=-1, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """nll_loss of log_softmax(logits), with PyTorch's label smoothing: for class indices
+    (1 - eps) * nll + eps / C * (weighted sum over classes of -log_softmax), the second
+    term reduced like the first; for probabilities, the targets mixed with 1 / C."""
+    x = np.asarray(logits)
+    lp = log_softmax(x, axis=axis)
+    C = x.shape[axis]
+    t = np.asarray(target)
+    eps = label_smoothing
+    if t.dtype.kind == "f":
+        return nll_loss(lp, t * (1 - eps) + eps / C, axis, weight, ignore_index, reduction)
+    nll = nll_loss(lp, t, axis, weight, ignore_index, reduction)
+    if not eps:
+        return nll
+    lpm = np.moveaxis(lp, axis, -1)
+    w = np.ones(C, dtype=lp.dtype) if weight is None else np.asarray(weight, lp.dtype)
+    keep = t != ignore_index
+    smooth = np.where(keep, -np.sum(lpm * w, axis=-1), 0)
+    wt = np.where(keep, w[np.where(keep, t, 0)], 0)
+    return (1 - eps) * nll + eps / C * _reduce(smooth, reduction, np.sum(wt))

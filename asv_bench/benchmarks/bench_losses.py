@@ -1,0 +1,88 @@
+"""Gradients and losses: time and peak memory.
+
+cross_entropy on a language model's logits ((2048, 32000) float32, 256 MB; and a
+small classifier batch), with and without the gradient; the backward functions on
+(64, 32000).  Peak memory shows the fusion: the loss alone needs O(threads x row),
+the gradient one array of the logits' size.
+"""
+import numpy as np
+
+from logsoftmax_c import (cross_entropy, log_softmax, log_softmax_backward, nll_loss,
+                          softmax, softmax_backward)
+
+from .common import cached_random_array, random_array
+
+THREADS = [1, None]
+
+
+def _targets(n, c):
+    return np.random.default_rng(0).integers(0, c, n)
+
+
+class CrossEntropy:
+    params = [[(64, 10), (2048, 32000)], THREADS, [0.0, 0.1]]
+    param_names = ["shape", "num_threads", "label_smoothing"]
+    timeout = 180
+
+    def setup(self, shape, num_threads, label_smoothing):
+        self.x = cached_random_array(shape, "float32")
+        self.t = _targets(*shape)
+        self.number = 1 if self.x.size >= 65536 else 100
+
+    def time_cross_entropy(self, shape, num_threads, label_smoothing):
+        cross_entropy(self.x, self.t, label_smoothing=label_smoothing,
+                      num_threads=num_threads)
+
+    def time_cross_entropy_grad(self, shape, num_threads, label_smoothing):
+        cross_entropy(self.x, self.t, label_smoothing=label_smoothing, return_grad=True,
+                      num_threads=num_threads)
+
+
+class NLL:
+    params = [[(64, 10), (2048, 32000)]]
+    param_names = ["shape"]
+
+    def setup(self, shape):
+        self.lp = log_softmax(cached_random_array(shape, "float32"))
+        self.t = _targets(*shape)
+
+    def time_nll_loss(self, shape):
+        nll_loss(self.lp, self.t)
+
+
+class Backward:
+    params = [["float32", "float64"]]
+    param_names = ["dtype"]
+    shape = (64, 32000)
+
+    def setup(self, dtype):
+        x = cached_random_array(self.shape, dtype)
+        self.g = cached_random_array(self.shape, dtype, "F").copy(order="C")
+        self.ls = log_softmax(x)
+        self.sm = softmax(x)
+        self.out = np.empty_like(x)
+
+    def time_log_softmax_backward(self, dtype):
+        log_softmax_backward(self.g, self.ls, out=self.out)
+
+    def time_softmax_backward(self, dtype):
+        softmax_backward(self.g, self.sm, out=self.out)
+
+
+class PeakMemory:
+    """(2048, 32000) float32 logits (256 MB): compare with peakmem_copy."""
+
+    shape = (2048, 32000)
+
+    def setup(self):
+        self.x = random_array(self.shape, "float32")
+        self.t = _targets(*self.shape)
+
+    def peakmem_copy(self):
+        self.x.copy()
+
+    def peakmem_cross_entropy(self):
+        cross_entropy(self.x, self.t)
+
+    def peakmem_cross_entropy_grad(self):
+        cross_entropy(self.x, self.t, return_grad=True)

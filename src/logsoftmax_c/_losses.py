@@ -1,0 +1,348 @@
+"""Gradients of log_softmax / softmax, and the losses nll_loss and cross_entropy.
+
+Argument checks here; the softmax-family arithmetic comes from the kernels through
+`_api` (logsumexp per row for the losses, softmax written straight into the gradient
+buffer): no array of log-probabilities is made.
+
+The backward functions are NumPy compositions with ``out=`` ufunc calls and keepdims
+reductions: no temporary the size of the input besides the output.
+"""
+import operator
+
+import numpy as np
+
+from . import _api
+
+__all__ = ["log_softmax_backward", "softmax_backward", "nll_loss", "cross_entropy"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---- gradients -------------------------------------------------------------------------
+
+def _backward_args(grad_output, output, axis, out, name):
+    g = np.asarray(grad_output)
+    y = np.asarray(output)
+    if g.shape != y.shape:
+        raise ValueError(f"{name}: grad_output has shape {g.shape}, output {y.shape}")
+    rt = _api._result_dtype(np.result_type(g.dtype, y.dtype), None, name)
+    axes = _api._axes(axis, max(g.ndim, 1))
+    if g.ndim == 0:
+        g, y, axes = g.reshape(1), y.reshape(1), (0,)
+    ct = _api._F32 if rt == _api._F16 else rt
+    if out is not None:
+        _api._check_out(out, np.shape(grad_output), rt, name)
+    # compute into the result unless it would overwrite an input still to be read
+    if out is not None and out.dtype == ct and not (
+            np.may_share_memory(out, g) or np.may_share_memory(out, y)):
+        r = out.reshape(g.shape)
+    else:
+        r = np.empty(g.shape, dtype=ct)
+    return g, y, axes, r, rt
+
+
+def _backward_result(r, out, rt, shape):
+    if out is None:
+        return r.astype(rt, copy=False).reshape(shape)
+    if not np.shares_memory(r, out):
+        with np.errstate(over="ignore"):
+            np.copyto(out, r.reshape(shape), casting="unsafe")
+    return out
+
+
+def log_softmax_backward(grad_output, output, axis=-1, *, out=None):
+    """Gradient of log_softmax with respect to its input: ``g - exp(y) * sum(g)``.
+
+    `output` is y = log_softmax(x, axis) and `grad_output` the gradient with respect to
+    y (same shape).  As PyTorch's autograd.  No temporary the size of the input
+    besides the result.
+    """
+    shape = np.shape(grad_output)
+    g, y, axes, r, rt = _backward_args(grad_output, output, axis, out,
+                                       "log_softmax_backward")
+    with np.errstate(invalid="ignore", over="ignore"):
+        s = np.sum(g, axis=axes, keepdims=True, dtype=r.dtype)
+        np.exp(y, out=r, casting="unsafe")
+        np.multiply(r, s, out=r)
+        np.subtract(g, r, out=r, casting="unsafe")
+    return _backward_result(r, out, rt, shape)
+
+
+def softmax_backward(grad_output, output, axis=-1, *, out=None):
+    """Gradient of softmax with respect to its input: ``y * (g - sum(g * y))``.
+
+    `output` is y = softmax(x, axis) and `grad_output` the gradient with respect to y.
+    As PyTorch's autograd.  No temporary the size of the input besides the result.
+    """
+    shape = np.shape(grad_output)
+    g, y, axes, r, rt = _backward_args(grad_output, output, axis, out, "softmax_backward")
+    with np.errstate(invalid="ignore", over="ignore"):
+        np.multiply(g, y, out=r, casting="unsafe")
+        s = np.sum(r, axis=axes, keepdims=True)
+        np.subtract(g, s, out=r, casting="unsafe")
+        np.multiply(r, y, out=r, casting="unsafe")
+    return _backward_result(r, out, rt, shape)
+
+
+# ---- losses ----------------------------------------------------------------------------
+
+class _Targets:
+    """Checked loss arguments: the class axis, targets, weights, the reduction."""
+
+    def __init__(self, x, target, axis, weight, ignore_index, reduction, name):
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, "
+                             f"got {reduction!r}")
+        if x.ndim == 0:
+            raise ValueError(f"{name}: the input must have a class axis, got a 0-d array")
+        self.axis = _api._axes(operator.index(axis), x.ndim)[0]
+        self.nclass = x.shape[self.axis]
+        self.batch_shape = x.shape[:self.axis] + x.shape[self.axis + 1:]
+        t = np.asarray(target)
+        if t.dtype.kind in "iu":
+            self.probs = False
+            if t.shape != self.batch_shape:
+                raise ValueError(
+                    f"{name}: class-index target has shape {t.shape}, expected "
+                    f"{self.batch_shape} (the input's shape {x.shape} without the class "
+                    f"axis {self.axis})")
+            self.ignored = t == ignore_index
+            bad = ~self.ignored & ((t < 0) | (t >= self.nclass))
+            if bad.any():
+                v = t[bad].flat[0]
+                raise IndexError(f"{name}: target {v} is out of bounds for {self.nclass} "
+                                 f"classes (and is not ignore_index={ignore_index})")
+            self.index = np.where(self.ignored, 0, t).astype(np.intp)
+        elif t.dtype.kind == "f":
+            self.probs = True
+            if t.shape != x.shape:
+                raise ValueError(
+                    f"{name}: class-probability target has shape {t.shape}, expected the "
+                    f"input's shape {x.shape} (or give class indices as an integer array)")
+        else:
+            raise TypeError(f"{name}: target must be an integer array of class indices or "
+                            f"a floating array of class probabilities, got dtype {t.dtype}")
+        self.t = t
+        self.weight = None
+        if weight is not None:
+            w = np.asarray(weight)
+            if w.shape != (self.nclass,) or w.dtype.kind not in "biuf":
+                raise ValueError(f"{name}: weight must be a real array of shape "
+                                 f"({self.nclass},), got {w.dtype} {w.shape}")
+            self.weight = w
+        self.reduction = reduction
+
+    def along_axis(self, v, ndim):
+        """v (shape (C,)) shaped to broadcast along the class axis of an ndim array."""
+        shape = [1] * ndim
+        shape[self.axis] = self.nclass
+        return np.reshape(v, shape)
+
+    def expand(self, v):
+        """A per-sample array (batch shape) with the class axis back, length 1."""
+        return np.expand_dims(v, self.axis)
+
+    def picked(self, a):
+        """a[..., t, ...] along the class axis, per sample (ignored samples: class 0)."""
+        return np.take_along_axis(a, self.expand(self.index), self.axis).squeeze(self.axis)
+
+    def sample_weights(self, ct):
+        """w[t_i] for class-index targets, 0 where ignored."""
+        w = 1 if self.weight is None else self.weight.astype(ct)[self.index]
+        return np.where(self.ignored, ct.type(0), ct.type(1) * w).astype(ct)
+
+    def reduce(self, losses, denom):
+        """losses per sample -> the reduction; and the factor each sample's gradient gets."""
+        if self.reduction == "none":
+            return losses, 1
+        total = np.sum(losses, dtype=losses.dtype)
+        if self.reduction == "sum":
+            return total, 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return losses.dtype.type(total / denom), 1 / denom
+
+
+def _compute_dtype(x, name):
+    rt = _api._result_dtype(x.dtype, None, name)
+    return rt, (_api._F32 if rt == _api._F16 else rt)
+
+
+def _weighted_class_sum(a, p, tg, ct):
+    """Per sample: sum over classes of a * p (* weight), without an input-sized product."""
+    ax = tg.axis
+    am = np.moveaxis(a, ax, -1)
+    pm = np.moveaxis(p, ax, -1)
+    if tg.weight is None:
+        return np.einsum("...c,...c->...", am, pm, dtype=ct, casting="unsafe")
+    return np.einsum("...c,...c,c->...", am, pm, tg.weight.astype(ct), dtype=ct,
+                     casting="unsafe")
+
+
+def _class_sum(a, tg, ct):
+    """Per sample: sum over classes of a (* weight)."""
+    if tg.weight is None:
+        return np.sum(a, axis=tg.axis, dtype=ct)
+    return np.einsum("...c,c->...", np.moveaxis(a, tg.axis, -1), tg.weight.astype(ct),
+                     dtype=ct, casting="unsafe")
+
+
+def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100,
+             reduction="mean"):
+    """Negative log-likelihood loss, as ``torch.nn.functional.nll_loss``.
+
+    Parameters
+    ----------
+    log_probs : array_like
+        Log-probabilities (e.g. from `log_softmax`) with the classes along `axis`.
+    target : array_like
+        Class indices (integer array of the input's shape without the class axis;
+        entries equal to `ignore_index` take no part), or class probabilities
+        (a floating array of the input's shape).
+    axis : int, default -1
+        The class axis; ``axis=1`` for PyTorch's (N, C, d1, ...) layout.
+    weight : array_like of shape (C,), optional
+        Per-class weights.
+    ignore_index : int, default -100
+    reduction : {'mean', 'sum', 'none'}
+        'mean' divides by the summed weights of the non-ignored targets (class
+        indices) or by the number of samples (class probabilities), as PyTorch.
+    """
+    name = "nll_loss"
+    lp = np.asarray(log_probs)
+    rt, ct = _compute_dtype(lp, name)
+    tg = _Targets(lp, target, axis, weight, ignore_index, reduction, name)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if tg.probs:
+            losses = -_weighted_class_sum(lp, tg.t, tg, ct)
+            denom = losses.size
+        else:
+            w = tg.sample_weights(ct)
+            losses = -w * tg.picked(lp).astype(ct)
+            denom = np.sum(w, dtype=ct)
+        loss, _ = tg.reduce(np.asarray(losses, dtype=ct), denom)
+    return np.asarray(loss).astype(rt)[()]
+
+
+def nll_loss_grad(log_probs_shape, tg, ct, grad_scale):
+    """Gradient of nll_loss with respect to the log-probabilities (used by the nodes)."""
+    grad = np.zeros(log_probs_shape, dtype=ct)
+    if tg.probs:
+        np.multiply(tg.t, -1, out=grad, casting="unsafe")
+        if tg.weight is not None:
+            grad *= tg.along_axis(tg.weight.astype(ct), grad.ndim)
+        grad *= grad_scale
+        return grad
+    w = tg.sample_weights(ct) * grad_scale
+    np.put_along_axis(grad, tg.expand(tg.index), tg.expand(-w), tg.axis)
+    return grad
+
+
+def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
+                  reduction="mean", label_smoothing=0.0, return_grad=False,
+                  num_threads=None):
+    """Cross-entropy of softmax(logits) and the targets, as
+    ``torch.nn.functional.cross_entropy``, fused: no array of log-probabilities.
+
+    ``loss_i = logsumexp(x_i) - x_i[t_i]`` (class indices), with per-class `weight`,
+    `ignore_index` and `label_smoothing` as PyTorch; with class-probability targets
+    ``loss_i = logsumexp(x_i) * sum(p_i) - sum(p_i * x_i)`` (weighted per class).
+
+    Parameters
+    ----------
+    logits : array_like
+        Unnormalised scores with the classes along `axis`.
+    target, axis, weight, ignore_index, reduction :
+        As for `nll_loss`.
+    label_smoothing : float in [0, 1], default 0
+        Mix the targets with the uniform distribution, as PyTorch.
+    return_grad : bool, default False
+        Also return the gradient of the loss with respect to the logits (for
+        ``reduction='none'``: of the sum of the losses), computed in the same pass:
+        the softmax is written straight into the gradient array.
+    num_threads : int, optional
+        Threads for the kernels.
+
+    Returns
+    -------
+    loss, or (loss, grad_logits)
+        loss: a scalar (0-d) for 'mean' and 'sum', per sample for 'none'.
+    """
+    name = "cross_entropy"
+    x = np.asarray(logits)
+    rt, ct = _compute_dtype(x, name)
+    tg = _Targets(x, target, axis, weight, ignore_index, reduction, name)
+    eps = float(label_smoothing)
+    if not 0.0 <= eps <= 1.0:
+        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {eps}")
+    C = tg.nclass
+    lse = np.asarray(_api.logsumexp(x, axis=tg.axis, dtype=ct, num_threads=num_threads))
+    with np.errstate(invalid="ignore", over="ignore"):
+        if tg.probs:
+            # p' = (1 - eps) p + eps / C; loss_i = lse_i * sum(w p') - sum(w p' x)
+            wp = _class_sum(tg.t, tg, ct)
+            wpx = _weighted_class_sum(x, tg.t, tg, ct)
+            if eps:
+                wsum = C if tg.weight is None else np.sum(tg.weight, dtype=ct)
+                wp = (1 - eps) * wp + eps / C * wsum
+                wpx = (1 - eps) * wpx + eps / C * _class_sum(x, tg, ct)
+            losses = lse * wp - wpx
+            denom = losses.size
+        else:
+            w = tg.sample_weights(ct)
+            losses = w * (lse - tg.picked(x).astype(ct))
+            denom = np.sum(w, dtype=ct)
+            if eps:
+                # mean over classes of -log_softmax (weighted): (lse * sum(w) - sum(w x)) / C
+                wsum = C if tg.weight is None else np.sum(tg.weight, dtype=ct)
+                smooth = (lse * wsum - _class_sum(x, tg, ct)) / C
+                smooth = np.where(tg.ignored, 0, smooth)
+                losses = (1 - eps) * losses + eps * smooth
+        losses = np.asarray(losses, dtype=ct)
+        loss, scale = tg.reduce(losses, denom)
+    loss = np.asarray(loss).astype(rt)[()]
+    if not return_grad:
+        return loss
+    grad = _cross_entropy_grad(x, tg, ct, eps, scale, num_threads)
+    return loss, grad.astype(rt, copy=False)
+
+
+def _cross_entropy_grad(x, tg, ct, eps, scale, num_threads):
+    """d loss / d logits = softmax(x) * a_i - b_ic, the softmax written into the result."""
+    C = tg.nclass
+    grad = _api.softmax(x, axis=tg.axis, dtype=ct, num_threads=num_threads)
+    wc = None if tg.weight is None else tg.along_axis(tg.weight.astype(ct), grad.ndim)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if tg.probs:
+            # a_i = sum_c w_c p'_c, b_ic = w_c p'_c
+            wp = _class_sum(tg.t, tg, ct)
+            if eps:
+                wsum = C if tg.weight is None else np.sum(tg.weight, dtype=ct)
+                wp = (1 - eps) * wp + eps / C * wsum
+            grad *= tg.expand(wp * scale)
+            # grad -= scale * w * p' (p' = (1 - eps) p + eps / C)
+            coef = scale * (1 - eps)
+            if wc is None:
+                np.subtract(grad, np.multiply(tg.t, coef, dtype=ct), out=grad)
+                if eps:
+                    grad -= ct.type(scale * eps / C)
+            else:
+                grad -= tg.t * (wc * coef)
+                if eps:
+                    grad -= wc * (scale * eps / C)
+            return grad
+        # class indices: a_i = s_i ((1 - eps) w_t + eps / C sum w), s_i the sample's share
+        # of the reduction (0 if ignored); b_ic = s_i ((1 - eps) w_t [c == t] + eps / C w_c)
+        live = np.where(tg.ignored, 0, scale).astype(ct)
+        wt = tg.sample_weights(ct)
+        wsum = C if tg.weight is None else np.sum(tg.weight, dtype=ct)
+        grad *= tg.expand(live * ((1 - eps) * wt + eps / C * wsum))
+        if eps:
+            if wc is None:
+                grad -= tg.expand(live * (eps / C))
+            else:
+                grad -= tg.expand(live * (eps / C)) * wc
+        idx = tg.expand(tg.index)
+        at_t = np.take_along_axis(grad, idx, tg.axis)
+        at_t -= tg.expand(live * (1 - eps) * wt)
+        np.put_along_axis(grad, idx, at_t, tg.axis)
+    return grad

@@ -1,0 +1,344 @@
+"""Gradients, losses and nodes: against the reference twins, PyTorch (when installed)
+and finite differences in float64."""
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import logsoftmax_c as lsc
+from logsoftmax_c import (CrossEntropyLoss, LogSoftmax, NLLLoss, Softmax, cross_entropy,
+                          log_softmax, log_softmax_backward, nll_loss, reference, softmax,
+                          softmax_backward)
+
+from conftest import FLOAT_DTYPES, arrays, result_dtype
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:  # PyTorch is an optional test dependency
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+RTOL = {np.dtype(np.float32): 2e-5, np.dtype(np.float64): 1e-12}
+
+
+def _t(a):
+    return torch.from_numpy(np.array(a, order="C"))  # 0-d stays 0-d
+
+
+# ---------------------------------------------------------------------------------------
+# backward of log_softmax and softmax
+
+GRAD_SHAPES = [(7,), (3, 4), (4, 3, 5), (2, 2049), (1000, 17), (17, 1000)]
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_backward_matches_twins_over_the_generator(dtype, no_warnings):
+    failures = []
+    rng = np.random.default_rng(0)
+    for x, axis, label in arrays(shapes=GRAD_SHAPES, dtypes=(dtype,)):
+        if axis == () or x.size == 0:
+            continue
+        dt = result_dtype(x.dtype)  # the large shapes come in their own dtypes
+        g = rng.standard_normal(x.shape).astype(dt)
+        for fwd, bwd, twin in ((log_softmax, log_softmax_backward,
+                                reference.log_softmax_backward),
+                               (softmax, softmax_backward, reference.softmax_backward)):
+            y = fwd(x, axis=axis)
+            try:
+                r = bwd(g, y, axis=axis)
+                assert r.dtype == dt and r.shape == x.shape
+                want = twin(g.astype(np.float64), y.astype(np.float64), axis=axis)
+                np.testing.assert_allclose(r, want, rtol=RTOL[dt] * 10, atol=RTOL[dt] * 10)
+            except AssertionError as e:
+                failures.append(f"{bwd.__name__} {label}: {e}")
+    assert not failures, f"{len(failures)} failing, e.g.:\n" + "\n".join(failures[:5])
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape,axis", [((5,), 0), ((3, 7), -1), ((3, 7), 0),
+                                        ((2, 3, 40), 1), ((64, 1000), -1)], ids=str)
+def test_backward_matches_torch_autograd(shape, axis, dtype):
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    for fwd, bwd, tf in ((log_softmax, log_softmax_backward, torch.log_softmax),
+                         (softmax, softmax_backward, torch.softmax)):
+        xt = _t(x).requires_grad_()
+        tf(xt, axis).backward(_t(g))
+        got = bwd(g, fwd(x, axis=axis), axis=axis)
+        tol = RTOL[np.dtype(dtype)] * 5
+        np.testing.assert_allclose(got, xt.grad.numpy(), rtol=tol, atol=tol)
+
+
+def _finite_difference(f, x, h=1e-6):
+    """Central differences of the scalar function f at x (float64)."""
+    grad = np.empty_like(x)
+    for i in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[i] += h
+        xm[i] -= h
+        grad[i] = (f(xp) - f(xm)) / (2 * h)
+    return grad
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1], ids=str)
+def test_backward_by_finite_differences(axis):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 4, 5)) * 2
+    g = rng.standard_normal(x.shape)
+    fd = _finite_difference(lambda v: np.sum(g * log_softmax(v, axis=axis)), x)
+    np.testing.assert_allclose(log_softmax_backward(g, log_softmax(x, axis=axis), axis=axis),
+                               fd, rtol=1e-6, atol=1e-8)
+    fd = _finite_difference(lambda v: np.sum(g * softmax(v, axis=axis)), x)
+    np.testing.assert_allclose(softmax_backward(g, softmax(x, axis=axis), axis=axis),
+                               fd, rtol=1e-6, atol=1e-8)
+
+
+def test_backward_out_and_aliasing():
+    rng = np.random.default_rng(3)
+    g = rng.standard_normal((4, 6))
+    y = log_softmax(rng.standard_normal((4, 6)))
+    want = log_softmax_backward(g, y)
+    out = np.zeros((8, 6))[::2]
+    assert log_softmax_backward(g, y, out=out) is out
+    np.testing.assert_allclose(out, want, rtol=1e-15)
+    g2 = g.copy()
+    assert log_softmax_backward(g2, y, out=g2) is g2  # in place over grad_output
+    np.testing.assert_allclose(g2, want, rtol=1e-15)
+    p = softmax(y)
+    want = softmax_backward(g, p)
+    p2 = p.copy()
+    assert softmax_backward(g, p2, out=p2) is p2      # in place over output
+    np.testing.assert_allclose(p2, want, rtol=1e-15)
+    with pytest.raises(ValueError, match="shape"):
+        softmax_backward(g, p[:, :3])
+    with pytest.raises(TypeError, match="dtype"):
+        softmax_backward(g, p, out=np.zeros(g.shape, np.float32))
+    assert softmax_backward(g.astype(np.float16), p.astype(np.float16)).dtype == np.float16
+
+
+# ---------------------------------------------------------------------------------------
+# losses
+
+LOSS_CASES = [  # shape, class axis
+    ((6, 5), -1), ((6, 5), 1), ((5,), 0), ((4, 5, 3), 1), ((2, 5, 3, 2), 1),
+    ((3, 2, 5), -1), ((64, 1000), -1),
+]
+OPTIONS = [{}, {"weight": True}, {"ignore": True}, {"weight": True, "ignore": True}]
+
+
+def _loss_inputs(shape, axis, dtype, rng, weight, ignore, probs=False):
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    C = shape[axis]
+    bshape = tuple(n for d, n in enumerate(shape) if d != axis % len(shape))
+    if probs:
+        t = rng.random(shape).astype(dtype)
+        t /= t.sum(axis=axis, keepdims=True)
+    else:
+        t = rng.integers(0, C, bshape)
+        if ignore and t.size > 1:
+            t.flat[::3] = -100
+    w = (rng.random(C) + 0.5).astype(dtype) if weight else None
+    return x, t, w
+
+
+def _torch_loss(fn, x, t, axis, w, reduction, **kw):
+    """PyTorch with the class axis moved to 1 (its layout)."""
+    xm = np.moveaxis(x, axis, 1) if x.ndim > 1 else x
+    tm = np.moveaxis(t, axis, 1) if (t.dtype.kind == "f" and t.ndim > 1) else t
+    xt = _t(xm).requires_grad_()
+    loss = fn(xt, _t(tm), weight=None if w is None else _t(w), reduction=reduction, **kw)
+    loss.sum().backward()
+    grad = xt.grad.numpy()
+    return loss.detach().numpy(), (np.moveaxis(grad, 1, axis) if x.ndim > 1 else grad)
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape,axis", LOSS_CASES, ids=str)
+@pytest.mark.parametrize("smoothing", [0.0, 0.15], ids=lambda s: f"eps={s}")
+@pytest.mark.parametrize("probs", [False, True], ids=["indices", "probs"])
+def test_cross_entropy_matches_torch(shape, axis, reduction, dtype, smoothing, probs):
+    rng = np.random.default_rng(hash((shape, axis)) % 2**32)
+    tol = RTOL[np.dtype(dtype)] * 10
+    for opt in OPTIONS:
+        x, t, w = _loss_inputs(shape, axis, dtype, rng, opt.get("weight"), opt.get("ignore"),
+                               probs)
+        want, want_grad = _torch_loss(F.cross_entropy, x, t, axis, w, reduction,
+                                      label_smoothing=smoothing)
+        loss, grad = cross_entropy(x, t, axis=axis, weight=w, reduction=reduction,
+                                   label_smoothing=smoothing, return_grad=True)
+        assert np.asarray(loss).dtype == np.dtype(dtype) and grad.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(loss, want, rtol=tol, atol=tol, err_msg=str(opt))
+        np.testing.assert_allclose(grad, want_grad, rtol=tol, atol=tol, err_msg=str(opt))
+        np.testing.assert_array_equal(
+            cross_entropy(x, t, axis=axis, weight=w, reduction=reduction,
+                          label_smoothing=smoothing), loss)
+        twin = reference.cross_entropy(x.astype(np.float64), t, axis, w, -100, reduction,
+                                       smoothing)
+        np.testing.assert_allclose(loss, twin, rtol=tol, atol=tol, err_msg=str(opt))
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape,axis", LOSS_CASES, ids=str)
+@pytest.mark.parametrize("probs", [False, True], ids=["indices", "probs"])
+def test_nll_loss_matches_torch(shape, axis, reduction, probs):
+    rng = np.random.default_rng(7)
+    for opt in OPTIONS:
+        x, t, w = _loss_inputs(shape, axis, np.float64, rng, opt.get("weight"),
+                               opt.get("ignore"), probs)
+        lp = log_softmax(x, axis=axis)
+        got = nll_loss(lp, t, axis=axis, weight=w, reduction=reduction)
+        np.testing.assert_allclose(got, reference.nll_loss(lp, t, axis, w, -100, reduction),
+                                   rtol=1e-12, atol=1e-12)
+        if probs:  # torch.nll_loss takes class indices only
+            continue
+        want, _ = _torch_loss(F.nll_loss, lp, t, axis, w, reduction)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=str(opt))
+
+
+@pytest.mark.parametrize("probs", [False, True], ids=["indices", "probs"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_grad_by_finite_differences(reduction, probs):
+    rng = np.random.default_rng(4)
+    x, t, w = _loss_inputs((4, 5, 3), 1, np.float64, rng, True, not probs, probs)
+    kw = dict(axis=1, weight=w, reduction=reduction, label_smoothing=0.1)
+    _, grad = cross_entropy(x, t, return_grad=True, **kw)
+    fd = _finite_difference(lambda v: cross_entropy(v, t, **kw), x)
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_cross_entropy_float16_and_integer_logits():
+    x = np.random.default_rng(0).standard_normal((8, 10))
+    t = np.arange(8)
+    want = cross_entropy(x, t)
+    l16, g16 = cross_entropy(x.astype(np.float16), t, return_grad=True)
+    assert l16.dtype == g16.dtype == np.float16
+    assert abs(float(l16) - want) < 1e-2
+    assert cross_entropy(np.round(x * 3).astype(np.int64), t).dtype == np.float64
+
+
+def test_cross_entropy_extreme_logits_without_warnings(no_warnings):
+    x = np.array([[1000.0, -1000.0, 0.0], [-np.inf, 0.0, 1.0]])
+    t = np.array([0, 2])
+    loss, grad = cross_entropy(x, t, reduction="none", return_grad=True)
+    np.testing.assert_allclose(loss, [0.0, np.log1p(np.exp(-1.0))], atol=1e-15)
+    assert np.all(np.isfinite(grad))
+
+
+def test_bad_targets_raise_clear_errors():
+    x = np.zeros((4, 5))
+    with pytest.raises(IndexError, match="out of bounds"):
+        cross_entropy(x, np.array([0, 1, 5, 2]))
+    with pytest.raises(IndexError, match="out of bounds"):
+        nll_loss(x, np.array([0, 1, -1, 2]))
+    with pytest.raises(ValueError, match="shape"):
+        cross_entropy(x, np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="probability target has shape"):
+        cross_entropy(x, np.full((4, 4), 0.25))
+    with pytest.raises(TypeError, match="target"):
+        cross_entropy(x, np.array([True, False, True, True]))
+    with pytest.raises(ValueError, match="weight"):
+        cross_entropy(x, np.array([0, 1, 2, 3]), weight=np.ones(4))
+    with pytest.raises(ValueError, match="reduction"):
+        cross_entropy(x, np.array([0, 1, 2, 3]), reduction="avg")
+    with pytest.raises(ValueError, match="label_smoothing"):
+        cross_entropy(x, np.array([0, 1, 2, 3]), label_smoothing=1.5)
+    with pytest.raises(ValueError, match="class axis"):
+        cross_entropy(np.float64(1.0), np.int64(0))
+    # ignore_index itself is not out of range
+    assert cross_entropy(x, np.array([0, -100, 2, 3]), reduction="sum") == pytest.approx(
+        3 * np.log(5))
+
+
+def test_cross_entropy_is_fused_memory():
+    """No array of the logits' size besides the gradient (and none without it)."""
+    x = np.random.default_rng(0).standard_normal((256, 4000)).astype(np.float32)
+    t = np.random.default_rng(1).integers(0, 4000, 256)
+    cross_entropy(x, t, return_grad=True)  # warm up
+    tracemalloc.start()
+    try:
+        cross_entropy(x, t, label_smoothing=0.1)
+        _, peak = tracemalloc.get_traced_memory()
+        assert peak < x.nbytes / 8, peak
+        tracemalloc.reset_peak()
+        cross_entropy(x, t, return_grad=True, label_smoothing=0.1)
+        _, peak = tracemalloc.get_traced_memory()
+        assert peak < x.nbytes * 1.2, peak
+    finally:
+        tracemalloc.stop()
+
+
+# ---------------------------------------------------------------------------------------
+# nodes
+
+def test_nodes_chain_and_repr():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((8, 10))
+    t = rng.integers(0, 10, 8)
+    ls, nll, ce = LogSoftmax(), NLLLoss(), CrossEntropyLoss()
+    l1 = nll(ls(x), t)
+    l2 = ce(x, t)
+    assert l1 == pytest.approx(l2, rel=1e-14)
+    np.testing.assert_allclose(ls.backward(nll.backward()), ce.backward(), atol=1e-15)
+    np.testing.assert_allclose(ce.backward(2.0), 2 * ce.backward(), rtol=1e-15)
+    assert "LogSoftmax" in repr(ls) and "mean" in repr(ce)
+    with pytest.raises(RuntimeError, match="before the forward"):
+        Softmax().backward(x)
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nodes_match_torch_nn(reduction):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((6, 4, 3))
+    t = rng.integers(0, 4, (6, 3))
+    t[0, 0] = -100
+    w = rng.random(4) + 0.5
+    g = rng.standard_normal(t.shape) if reduction == "none" else 1.7
+    for node, tnode, inp in (
+            (CrossEntropyLoss(weight=w, reduction=reduction, label_smoothing=0.1, axis=1),
+             torch.nn.CrossEntropyLoss(weight=_t(w), reduction=reduction,
+                                       label_smoothing=0.1), x),
+            (NLLLoss(weight=w, reduction=reduction, axis=1),
+             torch.nn.NLLLoss(weight=_t(w), reduction=reduction), log_softmax(x, axis=1))):
+        xt = _t(inp).requires_grad_()
+        out = tnode(xt, _t(t))
+        out.backward(_t(np.asarray(g, dtype=np.float64)) if reduction == "none"
+                     else torch.tensor(g, dtype=torch.float64))
+        np.testing.assert_allclose(node(inp, t), out.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(node.backward(g), xt.grad.numpy(), rtol=1e-12, atol=1e-15)
+    for node, tnode in ((Softmax(axis=1), torch.nn.Softmax(dim=1)),
+                        (LogSoftmax(axis=1), torch.nn.LogSoftmax(dim=1))):
+        gy = rng.standard_normal(x.shape)
+        xt = _t(x).requires_grad_()
+        tnode(xt).backward(_t(gy))
+        node(x)
+        np.testing.assert_allclose(node.backward(gy), xt.grad.numpy(), rtol=1e-12,
+                                   atol=1e-15)
+
+
+def test_a_small_classifier_learns():
+    """A linear classifier trained with the nodes: the loss falls."""
+    rng = np.random.default_rng(8)
+    centers = rng.standard_normal((3, 4)) * 3
+    labels = rng.integers(0, 3, 120)
+    data = centers[labels] + rng.standard_normal((120, 4))
+    W = np.zeros((4, 3))
+    loss_fn = CrossEntropyLoss()
+    losses = []
+    for _ in range(50):
+        losses.append(float(loss_fn(data @ W, labels)))
+        W -= 0.5 * data.T @ loss_fn.backward()
+    assert losses[-1] < 0.3 * losses[0]
+
+
+def test_public_api():
+    for name in ("softmax", "logsumexp", "log_softmax_backward", "softmax_backward",
+                 "nll_loss", "cross_entropy", "LogSoftmax", "Softmax", "NLLLoss",
+                 "CrossEntropyLoss"):
+        assert name in lsc.__all__ and hasattr(lsc, name)

@@ -1,0 +1,378 @@
+"""softmax, logsumexp and where= masks: against the long-double twins, SciPy and the
+rules shared with log_softmax (dtypes, special values, out=, threads)."""
+import warnings
+
+import numpy as np
+import pytest
+from numpy.exceptions import AxisError
+
+from logsoftmax_c import log_softmax, logsumexp, reference, softmax
+
+from conftest import (FLOAT_DTYPES, LARGE_SHAPES, SMALL_SHAPES, arrays, error_scale,
+                      result_dtype, shape_id)
+from test_log_softmax import _special_rows
+
+ALL_SHAPES = SMALL_SHAPES + list(LARGE_SHAPES)
+
+
+def _as_slices(x, axis):
+    x = np.asarray(x)
+    if x.ndim == 0:
+        return x.reshape(1), 0
+    return x, axis
+
+
+def _reduced_axes(ndim, axis):
+    if axis is None:
+        return tuple(range(ndim))
+    return tuple(a % ndim for a in (axis if isinstance(axis, tuple) else (axis,)))
+
+
+def assert_softmax_close(got, x, axis, k=8, where=None, msg=""):
+    """Relative error of each probability within k * eps * scale, where scale (as for
+    log_softmax) bounds the absolute error of the log-probability it is the exp of;
+    results below the smallest normal number only absolutely."""
+    xl, ax = _as_slices(np.asarray(x).astype(np.longdouble), axis)
+    wl = None if where is None else np.broadcast_to(where, np.shape(x)).reshape(xl.shape)
+    ref = reference.softmax(xl, axis=ax, where=wl).reshape(np.shape(x))
+    got = np.asarray(got)
+    eps = np.longdouble(np.finfo(got.dtype).eps)
+    tiny = np.longdouble(np.finfo(got.dtype).tiny)
+    scale = error_scale(np.where(np.broadcast_to(where, np.shape(x)), x, -np.inf)
+                        if where is not None else x, axis)
+    with np.errstate(invalid="ignore"):
+        err = np.abs(got.astype(np.longdouble) - ref)
+        bound = k * eps * ref * np.where(np.isfinite(scale), scale, 1) + 4 * tiny
+        bad = ~(err <= bound)
+    bad &= ~(np.isnan(got) & np.isnan(ref))
+    if bad.any():
+        i = np.unravel_index(np.argmax(bad), bad.shape)
+        raise AssertionError(f"{msg}: at {i}: got {got[i]!r}, expected {ref[i]!r}")
+
+
+def assert_lse_close(got, x, axis, keepdims=False, k=4, where=None, msg=""):
+    """|got - ref| within k * eps * (1 + |ref|) of the long-double twin; special values
+    exactly."""
+    ref = reference.logsumexp(np.asarray(x).astype(np.longdouble), axis=axis,
+                              keepdims=keepdims, where=where)
+    got = np.asarray(got)
+    assert got.shape == ref.shape, f"{msg}: shape {got.shape}, expected {ref.shape}"
+    eps = np.longdouble(np.finfo(got.dtype).eps)
+    g = got.astype(np.longdouble)
+    fin = np.isfinite(ref)
+    with np.errstate(invalid="ignore"):
+        ok = np.where(fin, np.abs(g - ref) <= k * eps * (1 + np.abs(ref)),
+                      (g == ref) | (np.isnan(g) & np.isnan(ref)))
+    if not np.all(ok):
+        i = np.unravel_index(np.argmin(ok), ok.shape) if ok.ndim else ()
+        raise AssertionError(f"{msg}: at {i}: got {got[i]!r}, expected {ref[i]!r}")
+
+
+# ---------------------------------------------------------------------------------------
+# the sweep
+
+@pytest.mark.parametrize("shape", ALL_SHAPES, ids=shape_id)
+def test_softmax_sweep_matches_longdouble_reference(shape, isa, no_warnings):
+    failures = []
+    for x, axis, label in arrays(shapes=[shape]):
+        before = np.array(x, copy=True)
+        try:
+            p = softmax(x, axis=axis)
+            rt = result_dtype(x.dtype)
+            assert isinstance(p, np.ndarray) and p.dtype == rt and p.shape == x.shape
+            assert np.array_equal(np.asarray(x), before), "the input was modified"
+            assert_softmax_close(p, x, axis, msg="vs long double")
+        except Exception as e:
+            failures.append(f"{label}: {type(e).__name__}: {e}")
+    assert not failures, f"{len(failures)} failing cases, e.g.:\n" + "\n".join(failures[:10])
+
+
+@pytest.mark.parametrize("shape", ALL_SHAPES, ids=shape_id)
+def test_logsumexp_sweep_matches_longdouble_reference(shape, isa, no_warnings):
+    failures = []
+    for x, axis, label in arrays(shapes=[shape]):
+        for keepdims in (False, True):
+            try:
+                r = logsumexp(x, axis=axis, keepdims=keepdims)
+                rt = result_dtype(x.dtype)
+                assert np.asarray(r).dtype == rt, f"dtype {np.asarray(r).dtype}"
+                assert_lse_close(r, x, axis, keepdims, msg=f"keepdims={keepdims}")
+            except Exception as e:
+                failures.append(f"{label} keepdims={keepdims}: {type(e).__name__}: {e}")
+    assert not failures, f"{len(failures)} failing cases, e.g.:\n" + "\n".join(failures[:10])
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (4, 3, 5), (17, 1000)], ids=shape_id)
+def test_twins_in_result_dtype(shape, isa):
+    for x, axis, label in arrays(shapes=[shape], dtypes=FLOAT_DTYPES, seed=2):
+        p = softmax(x, axis=axis)
+        assert p.dtype == reference.softmax(x, axis=axis).dtype
+        np.testing.assert_allclose(p, reference.softmax(x, axis=axis), rtol=1e-5,
+                                   atol=1e-30, err_msg=label)
+        np.testing.assert_allclose(logsumexp(x, axis=axis),
+                                   reference.logsumexp(x, axis=axis), rtol=1e-6,
+                                   err_msg=label)
+
+
+def test_softmax_is_exp_of_log_softmax_and_sums_to_one(isa):
+    x = np.random.default_rng(0).standard_normal((33, 5000)).astype(np.float32) * 5
+    p = softmax(x)
+    np.testing.assert_allclose(p, np.exp(log_softmax(x).astype(np.float64)), rtol=1e-6)
+    np.testing.assert_allclose(p.sum(axis=-1, dtype=np.float64), 1.0, rtol=1e-5)
+
+
+def test_dominant_class_keeps_its_digits(isa):
+    x = np.array([40.0, 0.0, -1.0])
+    p = softmax(x)
+    ref = reference.softmax(x.astype(np.longdouble))
+    # the small probabilities are accurate relatively, and the big one rounds to 1
+    np.testing.assert_allclose(p[1:], ref[1:].astype(np.float64), rtol=4e-16)
+    assert p[0] == 1.0
+    # logsumexp: 40 + log1p(exp(-40) + exp(-41)) differs from 40 in the last bits only
+    assert logsumexp(np.array([0.0, -40.0])) == np.log1p(np.exp(-40.0))
+
+
+# ---------------------------------------------------------------------------------------
+# agreement with SciPy
+
+@pytest.mark.parametrize("axis", [0, 1, -1, None, (0, 2)], ids=str)
+def test_matches_scipy(axis, isa):
+    special = pytest.importorskip("scipy.special")
+    x = np.random.default_rng(3).standard_normal((5, 6, 7)) * 10
+    np.testing.assert_allclose(softmax(x, axis=axis), special.softmax(x, axis=axis),
+                               rtol=1e-13)
+    np.testing.assert_allclose(logsumexp(x, axis=axis), special.logsumexp(x, axis=axis),
+                               rtol=1e-14)
+    np.testing.assert_allclose(logsumexp(x, axis=axis, keepdims=True),
+                               special.logsumexp(x, axis=axis, keepdims=True), rtol=1e-14)
+
+
+def test_logsumexp_special_values_as_scipy(isa, no_warnings):
+    inf, nan = np.inf, np.nan
+    for dtype in FLOAT_DTYPES:
+        big = np.finfo(dtype).max / 4  # big + log(2) rounds to big
+        rows = [[-inf, -inf], [inf, 1.0], [inf, -inf], [inf, nan], [nan, 1.0], [-inf, nan],
+                [-inf, 2.0], [big, big], [inf, inf]]
+        want = np.array([-inf, inf, inf, nan, nan, nan, 2.0, big, inf], dtype=dtype)
+        for axis, x in ((1, np.array(rows, dtype=dtype)),
+                        (0, np.ascontiguousarray(np.array(rows, dtype=dtype).T))):
+            got = logsumexp(x, axis=axis)
+            assert np.array_equal(got, want, equal_nan=True), (dtype, axis, got)
+
+
+def test_empty_reduction_gives_minus_inf(isa):
+    assert np.array_equal(logsumexp(np.zeros((3, 0))), np.full(3, -np.inf))
+    assert logsumexp(np.zeros(0)) == -np.inf
+    assert logsumexp(np.zeros((0, 3))).shape == (0,)
+    assert logsumexp(np.zeros((0, 3)), axis=0).tolist() == [-np.inf] * 3
+    assert softmax(np.zeros((3, 0))).shape == (3, 0)
+
+
+def test_zero_d_and_scalars(isa):
+    assert logsumexp(3.0) == 3.0 and np.ndim(logsumexp(3.0)) == 0
+    assert softmax(3.0) == 1.0 and softmax(np.float32(3)).dtype == np.float32
+    assert logsumexp(np.ones((2, 3)), axis=None) == pytest.approx(1 + np.log(6))
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [5, 17, 12_347], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("mode", ["rows", "columns"])
+@pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
+def test_special_values(dtype, n, mode, num_threads, isa, no_warnings):
+    """softmax NaN exactly where log_softmax is, else its exp; logsumexp as the twin."""
+    names, x = _special_rows(n, dtype, np.random.default_rng(n))
+    axis = 1
+    if mode == "columns":
+        x = np.ascontiguousarray(x.T)
+        axis = 0
+    ls = log_softmax(x, axis=axis, num_threads=num_threads)
+    p = softmax(x, axis=axis, num_threads=num_threads)
+    assert np.array_equal(np.isnan(p), np.isnan(ls)), names
+    with np.errstate(under="ignore"):
+        np.testing.assert_allclose(p, np.exp(ls.astype(np.float64)), rtol=4 * np.finfo(dtype).eps,
+                                   atol=1e-300, err_msg=str(names))
+    for nt in (1, num_threads):
+        r = logsumexp(x, axis=axis, num_threads=nt)
+        assert_lse_close(r, x, axis, msg=f"logsumexp of {names}")
+
+
+@pytest.mark.parametrize("func", [softmax, logsumexp], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("shape,axis", [((3, 200_000), -1), ((200_000, 3), 0),
+                                        ((4, 100, 300), 1), ((1, 300_000), -1),
+                                        ((40_000, 8), -1)], ids=str)
+def test_result_does_not_depend_on_threads(func, shape, axis, isa):
+    x = np.random.default_rng(5).standard_normal(shape).astype(np.float32) * 6
+    one = func(x, axis=axis, num_threads=1)
+    for nt in (2, 3, 8):
+        assert np.array_equal(func(x, axis=axis, num_threads=nt), one)
+
+
+# ---------------------------------------------------------------------------------------
+# arguments
+
+def test_dtype_rules():
+    assert softmax(np.arange(4)).dtype == np.float64
+    assert softmax(np.ones(3, np.float16)).dtype == np.float16
+    assert logsumexp(np.ones(3, np.float16)).dtype == np.float16
+    assert logsumexp(np.ones((2, 3), np.int32)).dtype == np.float64
+    assert logsumexp(np.ones(3, np.float64), dtype=np.float32).dtype == np.float32
+    assert logsumexp(np.ones(3, np.longdouble)).dtype == np.longdouble
+    assert softmax(np.ones(3, np.longdouble)).dtype == np.longdouble
+    with pytest.raises(TypeError, match="complex"):
+        softmax(np.ones(3, complex))
+    with pytest.raises(TypeError, match="floating"):
+        logsumexp(np.ones(3), dtype=np.int32)
+
+
+def test_float16_large_values_without_warning(no_warnings):
+    x = np.array([60000, 60000, 0], dtype=np.float16)
+    assert logsumexp(x) == np.float16(60000 + np.log(2))
+    np.testing.assert_allclose(softmax(x), [0.5, 0.5, 0])
+
+
+@pytest.mark.parametrize("axis", [2, -3, (0, 2)], ids=str)
+def test_axis_errors(axis):
+    with pytest.raises(AxisError):
+        softmax(np.ones((2, 3)), axis=axis)
+    with pytest.raises(AxisError):
+        logsumexp(np.ones((2, 3)), axis=axis)
+    with pytest.raises(ValueError):
+        logsumexp(np.ones((2, 3)), axis=(1, 1))
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", [0, 1, 2, (0, 2), None], ids=str)
+def test_logsumexp_out(axis, keepdims, isa):
+    x = np.random.default_rng(1).standard_normal((4, 5, 6))
+    want = logsumexp(x, axis=axis, keepdims=keepdims)
+    buf = np.zeros(tuple(2 * n for n in np.shape(want)) or (), dtype=np.float64)
+    out = buf[(slice(None, None, 2),) * np.ndim(want)] if np.ndim(want) else buf
+    r = logsumexp(x, axis=axis, keepdims=keepdims, out=out)
+    assert r is out
+    np.testing.assert_array_equal(out, want)
+    with pytest.raises(ValueError, match="shape"):
+        logsumexp(x, axis=axis, keepdims=keepdims, out=np.zeros((7,)))
+    out32 = np.zeros(np.shape(want), np.float32)
+    with pytest.raises(TypeError, match="dtype"):
+        logsumexp(x, axis=axis, keepdims=keepdims, out=out32)
+    r = logsumexp(x, axis=axis, keepdims=keepdims, out=out32, dtype=np.float32)
+    np.testing.assert_allclose(r, want, rtol=1e-6)
+
+
+def test_softmax_out_in_place_and_strided(isa):
+    x = np.random.default_rng(2).standard_normal((6, 50))
+    want = softmax(x, axis=0)
+    out = np.zeros((12, 50))[::2]
+    assert softmax(x, axis=0, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    y = x.copy()
+    assert softmax(y, axis=0, out=y) is y
+    np.testing.assert_array_equal(y, want)
+    with pytest.raises(ValueError, match="read-only"):
+        ro = np.zeros_like(x)
+        ro.flags.writeable = False
+        softmax(x, out=ro)
+
+
+# ---------------------------------------------------------------------------------------
+# where= masks
+
+MASK_CASES = [
+    ((4, 9), -1), ((4, 9), 0), ((3, 70), -1), ((70, 3), 0), ((2, 3, 5), (0, 2)),
+    ((2, 3, 5), None), ((5, 5000), -1), ((5000, 5), 0), ((7,), 0),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int64],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape,axis", MASK_CASES, ids=str)
+def test_where_matches_twins(shape, axis, dtype, isa, no_warnings):
+    rng = np.random.default_rng(len(shape) + 7)
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    w = rng.random(shape) < 0.6
+    # one fully masked slice, and one where only one entry counts
+    red = _reduced_axes(len(shape), axis)
+    if len(red) < len(shape):
+        other = [d for d in range(len(shape)) if d not in red]
+        w[tuple(0 if d in other else slice(None) for d in range(len(shape)))] = False
+        sl = tuple(1 if d in other else slice(None) for d in range(len(shape)))
+        w[sl] = False
+        w[sl][(0,) * len(red)] = True
+    ls = log_softmax(x, axis=axis, where=w)
+    p = softmax(x, axis=axis, where=w)
+    r = logsumexp(x, axis=axis, where=w)
+    ct = np.float64 if np.dtype(dtype).kind != "f" else dtype
+    assert ls.dtype == p.dtype == np.asarray(r).dtype == np.dtype(ct)
+    assert np.all(ls[~w] == -np.inf) and np.all(p[~w] == 0)
+    assert not np.isnan(ls).any() and not np.isnan(p).any() and not np.isnan(r).any()
+    xl = x.astype(np.longdouble)
+    with np.errstate(invalid="ignore"):
+        want = reference.log_softmax(xl, axis=axis, where=w)
+    k = 3 * np.finfo(ct).eps * (1 + np.abs(np.where(w, xl, 0)).max())
+    fin = np.isfinite(want)
+    assert np.array_equal(np.isfinite(ls), fin)
+    assert np.all(np.abs(ls[fin] - want[fin]) <= 4 * k)
+    assert_softmax_close(p, x, axis, where=w, k=16, msg="softmax where")
+    assert_lse_close(r, xl.astype(ct) if ct == np.float16 else x, axis, where=w, k=8)
+    if len(red) < len(shape):
+        assert np.all(p[tuple(0 if d in other else slice(None)
+                              for d in range(len(shape)))] == 0)
+    # as if the masked entries were absent: a slice's softmax sums to 1
+    fully = ~np.any(w, axis=axis, keepdims=True)
+    sums = np.sum(p.astype(np.float64), axis=axis, keepdims=True)
+    np.testing.assert_allclose(sums[~fully], 1, rtol=2e-3 if dtype == np.float16 else 1e-5)
+
+
+def test_where_broadcasts_and_masks_padded_sequences(isa, no_warnings):
+    """A batch of padded sequences: positions past each length take no part."""
+    lengths = np.array([3, 1, 0, 5])
+    scores = np.random.default_rng(0).standard_normal((4, 5))
+    scores[0, 4] = np.nan  # padding may hold anything
+    scores[1, 2] = np.inf
+    w = np.arange(5)[None, :] < lengths[:, None]
+    p = softmax(scores, where=w)
+    for i, n in enumerate(lengths):
+        np.testing.assert_allclose(p[i, :n], reference.softmax(scores[i, :n]) if n else [])
+        assert np.all(p[i, n:] == 0)
+    # a (5,) mask broadcast over the batch: disallowed tokens
+    allowed = np.array([True, False, True, True, False])
+    ls = log_softmax(scores[2:], where=allowed)
+    assert np.all(ls[:, ~allowed] == -np.inf)
+    np.testing.assert_allclose(ls[:, allowed], reference.log_softmax(scores[2:, allowed]))
+    np.testing.assert_allclose(logsumexp(scores[2:], where=allowed),
+                               reference.logsumexp(scores[2:, allowed]))
+
+
+def test_where_fully_masked_gives_no_nan(isa, no_warnings):
+    x = np.array([[1.0, np.nan, np.inf], [-np.inf, -np.inf, 2.0]])
+    w = np.zeros_like(x, dtype=bool)
+    assert np.all(log_softmax(x, where=w) == -np.inf)
+    assert np.all(softmax(x, where=w) == 0)
+    assert np.all(logsumexp(x, where=w) == -np.inf)
+    assert logsumexp(x, axis=None, where=w) == -np.inf
+    w[1, 2] = True
+    np.testing.assert_array_equal(softmax(x, where=w), [[0, 0, 0], [0, 0, 1]])
+    assert softmax(np.float64(2.0), where=np.bool_(False)) == 0
+
+
+def test_where_in_place_and_errors():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    w = np.array([True, True, False, True])
+    want = log_softmax(x, where=w)
+    y = x.copy()
+    assert log_softmax(y, out=y, where=w) is y
+    np.testing.assert_array_equal(y, want)
+    with pytest.raises(TypeError, match="boolean"):
+        softmax(x, where=np.ones(4, dtype=int))
+    with pytest.raises(ValueError, match="broadcast"):
+        softmax(x, where=np.ones(3, dtype=bool))
+
+
+def test_no_warnings_anywhere(isa):
+    x = np.array([[np.inf, np.nan, -np.inf], [-np.inf, -np.inf, -np.inf]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        softmax(x)
+        logsumexp(x)
+        logsumexp(x, axis=0)
+        softmax(x.astype(np.float16))
