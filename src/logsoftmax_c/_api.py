@@ -102,9 +102,10 @@ def _gather_slices(src, dst, axes, nthreads, op):
             ys[idx] = buf
 
 
-_OP_LOG_SOFTMAX = 0  # the kernels' OP_LOG_SOFTMAX, OP_SOFTMAX, OP_LOGSUMEXP
-_OP_SOFTMAX = 1
-_OP_LSE = 2
+# what the kernels' write pass produces (the same in every ISA build)
+from ._kernels_baseline import OP_LOG_SOFTMAX as _OP_LOG_SOFTMAX  # noqa: E402
+from ._kernels_baseline import OP_LOGSUMEXP as _OP_LSE  # noqa: E402
+from ._kernels_baseline import OP_SOFTMAX as _OP_SOFTMAX  # noqa: E402
 _NAMES = {_OP_LOG_SOFTMAX: "log_softmax", _OP_SOFTMAX: "softmax", _OP_LSE: "logsumexp"}
 # what a masked-out entry, and a fully masked slice, come out as
 _MASKED_VALUE = {_OP_LOG_SOFTMAX: -np.inf, _OP_SOFTMAX: 0.0, _OP_LSE: -np.inf}

@@ -251,6 +251,9 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
                             int stream, int op)
 {
     ptrdiff_t nc = LSC_FN(lsc_nchunks)(n);
+    if (nc < 1) {
+        return;
+    }
     lsc_stats local[64];
     lsc_stats *st = nc <= 64 ? local : (lsc_stats *)malloc((size_t)nc * sizeof(lsc_stats));
     double mc[2];
