@@ -152,8 +152,7 @@ def quick_benchmark(stream=sys.stdout):
     rounds = 5
     results = _bench.run(QUICK_CASES, contenders, [None], rounds=rounds, min_time=0.01)
 
-    nthreads = runtime_info()["default_threads"]
-    header = ["case", f"ours ({nthreads} thr)"] + [c.name for c in peers]
+    header = ["case", "ours"] + [c.name for c in peers]
     header += [f"speed-up vs {c.name}" for c in peers]
     rows = []
     for res in results:
@@ -162,7 +161,9 @@ def quick_benchmark(stream=sys.stdout):
         rows.append([res.case.label, _bench.fmt_time(t)]
                     + [_bench.fmt_time(p) for p in times]
                     + [_bench.fmt_ratio(p / t if p and t else None) for p in times])
-    print(f"Benchmark (median of {rounds} rounds; NumPy = the reference twin"
+    nthreads = runtime_info()["default_threads"]
+    print(f"Benchmark (median of {rounds} rounds; ours with the default threads, up to "
+          f"{nthreads}; NumPy = the reference twin"
           f"{'' if scipy in contenders else '; SciPy not installed'}):", file=stream)
     print(_bench.markdown_table(header, rows, ["l"] + ["r"] * (len(header) - 1)),
           file=stream)

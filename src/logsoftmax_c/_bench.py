@@ -11,6 +11,9 @@ warmed up (JIT compilation and session creation are not timed) and given an inne
 loop of n calls long enough that one timing takes at least ``--min-time``.  Then R
 rounds each time every contender once (mean time per call over its inner loop), in
 an order rotated from round to round; a contender's result is the median over rounds.
+Before each timing the process sleeps until its threads are idle: thread pools spin
+for a while after their work (ONNX Runtime's for ~50 ms), which would otherwise slow
+the next contender.  CPU time used by other processes is watched and reported.
 Single-threaded contenders (NumPy, SciPy, the copy) and JAX (whose thread pool is
 fixed at import) are measured once per round and shown in every thread row.
 
@@ -35,6 +38,8 @@ import numpy as np
 SLOW_LIMIT_BYTES = 64 * 2**20
 # The project's goal: our time / min(torch, ORT) time at most this.
 GOAL_RATIO = 0.8
+# Cases during which other processes kept more CPUs than this busy are flagged.
+OTHER_LOAD_WARN = 0.2
 
 
 # ---- cases -------------------------------------------------------------------------
@@ -360,6 +365,54 @@ def _time_per_call(fn, n):
             gc.enable()
 
 
+def _settle(max_wait=0.3, window=0.005):
+    """Sleep until this process's threads are idle.
+
+    Thread pools spin for a while after their work is done (libgomp ~10 ms, ONNX
+    Runtime ~50 ms), keeping CPUs busy; without this pause that spinning would eat
+    into the next contender's timing.  Returns when a `window` passes with almost no
+    CPU used by the process, or after `max_wait`.
+    """
+    deadline = time.perf_counter() + max_wait
+    while time.perf_counter() < deadline:
+        c0 = time.process_time()
+        time.sleep(window)
+        if time.process_time() - c0 < 0.2 * window:
+            return
+
+
+class _OtherLoad:
+    """Average number of CPUs kept busy by other processes between start and stop.
+
+    Linux only (/proc/stat); None elsewhere.  Other load makes timings unreliable,
+    multi-threaded ones most.
+    """
+
+    @staticmethod
+    def _busy_seconds():
+        try:
+            with open("/proc/stat") as f:
+                v = [int(a) for a in f.readline().split()[1:9]]
+            # user nice system idle iowait irq softirq steal; steal is a hypervisor
+            # giving our CPUs to someone else: other load too
+            return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError, AttributeError):
+            return None
+
+    def start(self):
+        self.t0, self.busy0, self.own0 = time.perf_counter(), self._busy_seconds(), \
+            sum(os.times()[:2])
+        return self
+
+    def stop(self):
+        busy = self._busy_seconds()
+        if busy is None or self.busy0 is None:
+            return None
+        own = sum(os.times()[:2]) - self.own0
+        wall = time.perf_counter() - self.t0
+        return max(0.0, (busy - self.busy0 - own) / wall) if wall > 0 else None
+
+
 def _calibrate(fn, min_time):
     """Calls per timing so that one timing lasts at least `min_time` seconds."""
     n = 1
@@ -399,6 +452,7 @@ class Slot:
 class CaseResult:
     case: Case
     slots: list
+    other_load: float = None   # CPUs kept busy by other processes meanwhile
 
     def get(self, key, threads):
         """The slot of contender `key` for a row of `threads` threads."""
@@ -409,7 +463,8 @@ class CaseResult:
         return None
 
     def to_json(self):
-        return {"case": self.case.to_json(), "results": [s.to_json() for s in self.slots]}
+        return {"case": self.case.to_json(), "other_processes_cpus": self.other_load,
+                "results": [s.to_json() for s in self.slots]}
 
 
 def _agrees(result, expected):
@@ -431,6 +486,7 @@ def measure_case(case, contenders, threads, rounds, min_time, slow=False, log=No
     `threads`: the thread counts of the PER_THREADS contenders (None: the library
     default).  `log(msg)` reports progress.
     """
+    monitor = _OtherLoad().start()
     x = case.make_input()
     axis = case.axis
     slots = []
@@ -459,6 +515,7 @@ def measure_case(case, contenders, threads, rounds, min_time, slow=False, log=No
                     s.mismatch = _agrees(s.contender.as_array(result), expected)
                 del result
                 s.fn()
+                _settle()
                 s.n = _calibrate(s.fn, min_time)
             except Exception as exc:
                 s.skipped = f"failed: {type(exc).__name__}: {exc}"
@@ -470,13 +527,14 @@ def measure_case(case, contenders, threads, rounds, min_time, slow=False, log=No
             shift = r % len(live) if live else 0
             for s in live[shift:] + live[:shift]:
                 s.contender.activate(s.threads)
+                _settle()
                 s.times.append(_time_per_call(s.fn, s.n))
     finally:
         for s in slots:
             s.fn = None
         for c in contenders:
             c.teardown()
-    return CaseResult(case, slots)
+    return CaseResult(case, slots, monitor.stop())
 
 
 def run(cases, contenders, threads, rounds, min_time, slow=False, log=None):
@@ -505,7 +563,7 @@ def fmt_time(seconds):
     if seconds is None:
         return "-"
     for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, _micro()), (1e-9, "ns")):
-        if seconds >= scale or unit == "ns":
+        if seconds >= scale * 0.9995 or unit == "ns":  # 999.7 us shows as 1 ms
             v = seconds / scale
             return f"{v:.3g} {unit}" if v < 100 else f"{v:.0f} {unit}"
     raise AssertionError
@@ -587,7 +645,9 @@ def format_table(results, threads, contenders):
     table, notes = [], []
     for row, res in zip(summary_rows(results, threads, peers),
                         (r for r in results for _ in threads)):
-        cells = [index.get(res.case, ""), row["case"], _threads_label(row["threads"]),
+        disturbed = res.other_load is not None and res.other_load > OTHER_LOAD_WARN
+        cells = [index.get(res.case, ""), row["case"] + (" [3]" if disturbed else ""),
+                 _threads_label(row["threads"]),
                  fmt_time(row["ours_s"]), fmt_time(row["ours_out_s"]),
                  fmt_time(row["copy_s"]),
                  f"{row['ours_gb_per_s']:.1f}" if row["ours_gb_per_s"] else "-",
@@ -625,6 +685,11 @@ def format_table(results, threads, contenders):
     if any(s.too_big for r in results for s in r.slots):
         foot.append(f"skip: NumPy/SciPy not run on inputs above {SLOW_LIMIT_BYTES >> 20} "
                     "MiB (--slow runs them).")
+    disturbed = [f"#{index.get(r.case, r.case.label)} ({r.other_load:.1f})" for r in results
+                 if r.other_load is not None and r.other_load > OTHER_LOAD_WARN]
+    if disturbed:
+        foot.append("[3] other processes were using CPUs meanwhile (average number of "
+                    f"CPUs): {', '.join(disturbed)}; these times are unreliable.")
     if has_best:
         foot.append(f"ours/best: our time / min(torch, ORT) time; the goal is <= "
                     f"{GOAL_RATIO}, rows above it are marked *.")
@@ -820,9 +885,12 @@ def main(args):
         contenders.append(c)
 
     load = _load_average()
-    if load and load[0] > 0.5:
-        log(f"note: load average {load[0]:.2f}: other processes are using the CPUs, "
-            "timings will be noisy")
+    monitor = _OtherLoad().start()
+    time.sleep(0.3)
+    busy = monitor.stop()
+    if busy is not None and busy > OTHER_LOAD_WARN:
+        log(f"note: other processes are keeping {busy:.1f} CPUs busy: timings will be "
+            "noisy")
     log(f"{len(cases)} case(s), threads {threads}, {rounds} rounds, "
         f">= {args.min_time * 1e3:.0f} ms per timing; peers: "
         f"{', '.join(c.name for c in contenders if c.peer) or 'none'}")
