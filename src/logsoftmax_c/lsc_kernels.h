@@ -145,24 +145,28 @@ typedef __m128d lsc_v_f64;
 #define LSC_T float
 #define LSC_SFX f32
 #define LSC_EXP lsc_exp_f32
+#define LSC_EXP_OF_F64 lsc_exp_f32_of_f64
 #define LSC_CHUNK LSC_CHUNK_F32
 #define LSC_SUM_BLOCK LSC_SUM_BLOCK_F32
 #include "lsc_kernels_impl.h"
 #undef LSC_T
 #undef LSC_SFX
 #undef LSC_EXP
+#undef LSC_EXP_OF_F64
 #undef LSC_CHUNK
 #undef LSC_SUM_BLOCK
 
 #define LSC_T double
 #define LSC_SFX f64
 #define LSC_EXP lsc_exp_f64
+#define LSC_EXP_OF_F64 lsc_exp_f64
 #define LSC_CHUNK LSC_CHUNK_F64
 #define LSC_SUM_BLOCK LSC_SUM_BLOCK_F64
 #include "lsc_kernels_impl.h"
 #undef LSC_T
 #undef LSC_SFX
 #undef LSC_EXP
+#undef LSC_EXP_OF_F64
 #undef LSC_CHUNK
 #undef LSC_SUM_BLOCK
 

@@ -67,23 +67,23 @@ LSC_INLINE double LSC_FN(lsc_sumexp)(const LSC_T *restrict x, ptrdiff_t n, LSC_T
     return total;
 }
 
-/* sum of exp(x_j - m) over x_j != m, and the number of x_j == m.  In double even
- * for float input: when the max dominates, the result -log1p(rest) is tiny and its
- * relative accuracy is that of the terms exp(x_j - m), whose error is the absolute
- * error of x_j - m (a float difference of two large values rounds at 2**-18 ~ 60). */
+/* sum of exp(x_j - m) over x_j != m, and the number of x_j == m.  x_j - m is formed
+ * in double even for float input: when the max dominates, the result -log1p(rest)
+ * is tiny and its relative accuracy is that of the terms exp(x_j - m), whose error
+ * is the absolute error of x_j - m (a float difference near 60 rounds at 2**-19). */
 LSC_INLINE void LSC_FN(lsc_sumexp_rest)(const LSC_T *restrict x, ptrdiff_t n, LSC_T m,
                                         double *rest_out, double *count_out)
 {
     double rest_total = 0.0, comp = 0.0, count_total = 0.0;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_SUM_BLOCK) {
         ptrdiff_t j1 = n - j0 < LSC_SUM_BLOCK ? n : j0 + LSC_SUM_BLOCK;
-        double rest = 0, count = 0;
+        LSC_T rest = 0, count = 0;
 #pragma omp simd reduction(+:rest, count)
         for (ptrdiff_t j = j0; j < j1; j++) {
             double d = (double)x[j] - (double)m;
-            double e = lsc_exp_f64(d);
-            rest += d == 0 ? 0.0 : e;
-            count += d == 0 ? 1.0 : 0.0;
+            LSC_T e = LSC_EXP_OF_F64(d);
+            rest += d == 0 ? (LSC_T)0 : e;
+            count += d == 0 ? (LSC_T)1 : (LSC_T)0;
         }
         LSC_KAHAN_ADD(rest_total, comp, rest);
         count_total += count;

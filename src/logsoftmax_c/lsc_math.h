@@ -95,6 +95,37 @@ LSC_INLINE double lsc_exp_f64(double x)
     return p * scale;
 }
 
+/* exp of a double argument x <= 0 (or NaN), to float accuracy: the argument keeps
+ * its double precision through the range reduction, the polynomial runs in float.
+ * For float rows whose max dominates (see lsc_sumexp_rest): there the differences
+ * x_j - max are formed exactly in double, and this spares a double polynomial. */
+LSC_INLINE float lsc_exp_f32_of_f64(double x)
+{
+    const double lo = -88.0;                    /* k = -127: the scale is +0 */
+    const double shifter = 6755399441055744.0;  /* 1.5 * 2**52 */
+    const double log2e = 1.4426950408889634074;
+    const double ln2_hi = 6.93147180369123816490e-01;
+    const double ln2_lo = 1.90821492927058770002e-10;
+    double xc = x < lo ? lo : x;
+    double t = xc * log2e + shifter;
+    double k = t - shifter;
+    float r = (float)((xc - k * ln2_hi) - k * ln2_lo);
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    uint64_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    uint32_t sb = ((uint32_t)tb + 127u) << 23;
+    float scale;
+    memcpy(&scale, &sb, sizeof scale);
+    return p * scale;
+}
+
 /* log1p(s) for s >= 0 (or NaN), vectorisable: the column and tile kernels take one
  * per slice, and there the slices are the vector lanes.  About 1 ulp.
  * u = 1 + s rounds; c = (u - 1) - s is that rounding error and
