@@ -27,19 +27,9 @@
 #define LSC_INLINE static inline
 #endif
 
-LSC_INLINE float lsc_exp_f32(float x)
+/* exp(r) for |r| <= ln2/2 times 2**k, k given by the low bits of kbits (see below) */
+LSC_INLINE float lsc_exp_f32_finish(float r, uint32_t kbits)
 {
-    /* exp(x) = 2**k * exp(r), k = round(x / ln2), |r| <= ln2 / 2 */
-    const float lo = -88.0f;              /* k = -127 here: the scale below is +0 */
-    const float shifter = 12582912.0f;    /* 1.5 * 2**23: add/sub rounds to an integer */
-    const float log2e = 1.44269504088896341f;
-    const float ln2_hi = 0.693359375f;    /* few bits: k * ln2_hi is exact */
-    const float ln2_lo = -2.12194440e-4f;
-    float xc = x < lo ? lo : x;           /* -inf -> lo; NaN passes through */
-    float t = xc * log2e + shifter;
-    float k = t - shifter;
-    float r = xc - k * ln2_hi;
-    r = r - k * ln2_lo;
     /* exp(r) = 1 + r + r**2/2 + ... (Cephes expf minimax coefficients), Horner */
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
@@ -49,15 +39,31 @@ LSC_INLINE float lsc_exp_f32(float x)
     p = p * r + 5.0000001201e-1f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    /* The low bits of t hold k; shifted into the exponent field they give 2**k (the
-       shifter's own bits overflow out of 32 bits).  k = -127 gives the bits of +0,
-       so arguments below about -87.7 come out as exactly 0. */
-    uint32_t tb;
-    memcpy(&tb, &t, sizeof tb);
-    uint32_t sb = (tb + 127u) << 23;
+    /* kbits = k + (the shifter's bits); shifted into the exponent field they give
+       2**k (the shifter's own bits overflow out of 32 bits).  k = -127 gives the bits
+       of +0, so arguments below about -87.7 come out as exactly 0. */
+    uint32_t sb = (kbits + 127u) << 23;
     float scale;
     memcpy(&scale, &sb, sizeof scale);
     return p * scale;
+}
+
+LSC_INLINE float lsc_exp_f32(float x)
+{
+    /* exp(x) = 2**k * exp(r), k = round(x / ln2), |r| <= ln2 / 2 */
+    const float lo = -88.0f;              /* k = -127 here: the scale is +0 */
+    const float shifter = 12582912.0f;    /* 1.5 * 2**23: add/sub rounds to an integer */
+    const float log2e = 1.44269504088896341f;
+    const float ln2_hi = 0.693359375f;    /* few bits: k * ln2_hi is exact */
+    const float ln2_lo = -2.12194440e-4f;
+    float xc = x < lo ? lo : x;           /* -inf -> lo; NaN passes through */
+    float t = xc * log2e + shifter;
+    float k = t - shifter;
+    float r = xc - k * ln2_hi;
+    r = r - k * ln2_lo;
+    uint32_t tb;                          /* the low bits of t hold k */
+    memcpy(&tb, &t, sizeof tb);
+    return lsc_exp_f32_finish(r, tb);
 }
 
 LSC_INLINE double lsc_exp_f64(double x)
@@ -109,20 +115,9 @@ LSC_INLINE float lsc_exp_f32_of_f64(double x)
     double t = xc * log2e + shifter;
     double k = t - shifter;
     float r = (float)((xc - k * ln2_hi) - k * ln2_lo);
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    uint64_t tb;
+    uint64_t tb;                          /* the low bits of t hold k */
     memcpy(&tb, &t, sizeof tb);
-    uint32_t sb = ((uint32_t)tb + 127u) << 23;
-    float scale;
-    memcpy(&scale, &sb, sizeof scale);
-    return p * scale;
+    return lsc_exp_f32_finish(r, (uint32_t)tb);
 }
 
 /* log1p(s) for s >= 0 (or NaN), vectorisable: the column and tile kernels take one
