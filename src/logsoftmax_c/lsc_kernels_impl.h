@@ -167,10 +167,10 @@ static lsc_stats LSC_FN(lsc_nonfinite_chunk)(const LSC_T *x, ptrdiff_t n, LSC_T 
 
 /* A chunk's statistics.  The plain sum S of exp(x_j - m) includes the max's exact 1,
  * and log(S) is as accurate as S: that serves every element but the max, whose
- * log-probability is -log1p(S - 1).  With S - 1 >= 1/4 that is still within a few ulps
- * (the cancellation in S - 1 costs a factor S / log(S) <= 5.6); below, the max
- * dominates and the rest must keep its own digits: the chunk (still in L1) is summed
- * again, without the max's terms. */
+ * log-probability is -log1p(S - 1).  With S >= 2 that is still within a few ulps (the
+ * cancellation in S - 1 costs a factor S / log(S) <= 2.9); below, the max dominates
+ * and the rest must keep its own digits: the chunk (still in L1) is summed again,
+ * without the max's terms. */
 static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t n)
 {
     LSC_T m = LSC_FN(lsc_max)(x, n);
@@ -179,7 +179,7 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
     }
     double total = LSC_FN(lsc_sumexp)(x, n, m);
     lsc_stats st = {(double)m, total - 1.0, 1.0};
-    if (!(total >= 1.25)) {
+    if (!(total >= 2.0)) {
         LSC_FN(lsc_sumexp_rest)(x, n, m, &st.rest, &st.count);
     }
     return st;
