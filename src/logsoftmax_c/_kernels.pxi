@@ -49,6 +49,10 @@ cdef extern from "lsc_kernels.h" nogil:
     void lsc_rows_tile_f64(const char *x, Py_ssize_t sxr, Py_ssize_t sx, char *y,
                            Py_ssize_t syr, Py_ssize_t sy, Py_ssize_t n, Py_ssize_t g,
                            int op)
+    void lsc_backward_row_f32(const float *g, const float *y, float *r, Py_ssize_t n,
+                              int softmax)
+    void lsc_backward_row_f64(const double *g, const double *y, double *r, Py_ssize_t n,
+                              int softmax)
     int lsc_cpu_level()
     const char *LSC_ISA_NAME
 
@@ -457,6 +461,51 @@ def log_softmax_small(x, axis, Py_ssize_t max_size, int op=LSC_OP_LOG_SOFTMAX):
         else:
             _run(<const double *>NULL, xp, yp, &L, 1)
     return y
+
+
+cdef void _backward(const floating *g, const floating *y, floating *r, Py_ssize_t rows,
+                    Py_ssize_t n, int softmax, int nt) noexcept nogil:
+    cdef Py_ssize_t i
+    if nt > rows:
+        nt = <int>rows
+    if nt > 1:
+        for i in prange(rows, schedule='static', num_threads=nt):
+            if floating is float:
+                lsc_backward_row_f32(g + i * n, y + i * n, r + i * n, n, softmax)
+            else:
+                lsc_backward_row_f64(g + i * n, y + i * n, r + i * n, n, softmax)
+    else:
+        for i in range(rows):
+            if floating is float:
+                lsc_backward_row_f32(g + i * n, y + i * n, r + i * n, n, softmax)
+            else:
+                lsc_backward_row_f64(g + i * n, y + i * n, r + i * n, n, softmax)
+
+
+def backward_rows(cnp.ndarray g, cnp.ndarray y, cnp.ndarray r, bint softmax, int nthreads):
+    """r = the gradient through log_softmax (softmax False) or softmax (True) along
+    the last axis.  g, y, r: C-contiguous float32 or float64 arrays of one dtype and
+    shape, with at least one element; r may be g or y."""
+    cdef int typenum = cnp.PyArray_TYPE(g)
+    if not (cnp.PyArray_TYPE(y) == typenum == cnp.PyArray_TYPE(r)) \
+            or typenum not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64):
+        raise TypeError("backward_rows needs float32 or float64 arrays of one dtype")
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(g) and cnp.PyArray_IS_C_CONTIGUOUS(y)
+            and cnp.PyArray_IS_C_CONTIGUOUS(r)) \
+            or not cnp.PyArray_SAMESHAPE(g, y) or not cnp.PyArray_SAMESHAPE(g, r):
+        raise ValueError("backward_rows needs C-contiguous arrays of one shape")
+    cdef int nd = cnp.PyArray_NDIM(g)
+    cdef Py_ssize_t n = cnp.PyArray_DIMS(g)[nd - 1] if nd > 0 else 1
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(g)
+    if size == 0:
+        return
+    with nogil:
+        if typenum == cnp.NPY_FLOAT32:
+            _backward(<const float *>cnp.PyArray_DATA(g), <const float *>cnp.PyArray_DATA(y),
+                      <float *>cnp.PyArray_DATA(r), size // n, n, softmax, nthreads)
+        else:
+            _backward(<const double *>cnp.PyArray_DATA(g), <const double *>cnp.PyArray_DATA(y),
+                      <double *>cnp.PyArray_DATA(r), size // n, n, softmax, nthreads)
 
 
 def cpu_level():

@@ -4,8 +4,10 @@ Argument checks here; the softmax-family arithmetic comes from the kernels throu
 `_api` (logsumexp per row for the losses, softmax written straight into the gradient
 buffer): no array of log-probabilities is made.
 
-The backward functions are NumPy compositions with ``out=`` ufunc calls and keepdims
-reductions: no temporary the size of the input besides the output.
+The backward functions run one kernel pass per row along the last axis of C-contiguous
+arrays (the common layout); other layouts and dtypes go through NumPy compositions with
+``out=`` ufunc calls and keepdims reductions.  Either way no temporary the size of the
+input besides the output.
 """
 import operator
 
@@ -41,6 +43,19 @@ def _backward_args(grad_output, output, axis, out, name):
     return g, y, axes, r, rt
 
 
+def _rows_kernel(g, y, r, axes, softmax):
+    """The one-pass kernel, for the common layout: the last axis of C-contiguous
+    arrays in the compute dtype.  False (nothing done) for anything else, which the
+    NumPy composition below handles."""
+    if (axes != (g.ndim - 1,) or g.size == 0 or g.dtype != r.dtype or y.dtype != r.dtype
+            or r.dtype not in _api._KERNEL_DTYPES or not g.flags.c_contiguous
+            or not y.flags.c_contiguous or not r.flags.c_contiguous):
+        return False
+    nt = _api._threads.threads_for(None, g.size)
+    _api._dispatch.kernels.backward_rows(g, y, r, softmax, nt)
+    return True
+
+
 def _backward_result(r, out, rt, shape):
     if out is None:
         return r.astype(rt, copy=False).reshape(shape)
@@ -60,6 +75,8 @@ def log_softmax_backward(grad_output, output, axis=-1, *, out=None):
     shape = np.shape(grad_output)
     g, y, axes, r, rt = _backward_args(grad_output, output, axis, out,
                                        "log_softmax_backward")
+    if _rows_kernel(g, y, r, axes, softmax=False):
+        return _backward_result(r, out, rt, shape)
     with np.errstate(invalid="ignore", over="ignore"):
         s = np.sum(g, axis=axes, keepdims=True, dtype=r.dtype)
         np.exp(y, out=r, casting="unsafe")
@@ -76,6 +93,8 @@ def softmax_backward(grad_output, output, axis=-1, *, out=None):
     """
     shape = np.shape(grad_output)
     g, y, axes, r, rt = _backward_args(grad_output, output, axis, out, "softmax_backward")
+    if _rows_kernel(g, y, r, axes, softmax=True):
+        return _backward_result(r, out, rt, shape)
     with np.errstate(invalid="ignore", over="ignore"):
         np.multiply(g, y, out=r, casting="unsafe")
         s = np.sum(r, axis=axes, keepdims=True)

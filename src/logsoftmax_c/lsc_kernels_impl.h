@@ -462,6 +462,46 @@ static void LSC_FN(lsc_rows_tile)(const char *x, ptrdiff_t sxr, ptrdiff_t sx,
     }
 }
 
+/* ---- gradients through one contiguous row -----------------------------------------
+ * softmax == 0: r = g - exp(y) * sum(g), through y = log_softmax(x);
+ * softmax == 1: r = y * (g - sum(g * y)), through y = softmax(x).
+ * One reduction pass and one elementwise pass; r may be g or y. */
+static void LSC_FN(lsc_backward_row)(const LSC_T *g, const LSC_T *y, LSC_T *r, ptrdiff_t n,
+                                     int softmax)
+{
+    double total = 0.0, comp = 0.0;
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_SUM_BLOCK) {
+        ptrdiff_t j1 = n - j0 < LSC_SUM_BLOCK ? n : j0 + LSC_SUM_BLOCK;
+        LSC_T s = 0;
+        if (softmax) {
+#pragma omp simd reduction(+:s)
+            for (ptrdiff_t j = j0; j < j1; j++) {
+                s += g[j] * y[j];
+            }
+        }
+        else {
+#pragma omp simd reduction(+:s)
+            for (ptrdiff_t j = j0; j < j1; j++) {
+                s += g[j];
+            }
+        }
+        LSC_KAHAN_ADD(total, comp, (double)s);
+    }
+    const LSC_T sum = (LSC_T)total;
+    if (softmax) {
+#pragma omp simd
+        for (ptrdiff_t j = 0; j < n; j++) {
+            r[j] = y[j] * (g[j] - sum);
+        }
+    }
+    else {
+#pragma omp simd
+        for (ptrdiff_t j = 0; j < n; j++) {
+            r[j] = g[j] - LSC_EXP(y[j]) * sum;
+        }
+    }
+}
+
 #undef LSC_FN
 #undef LSC_CAT
 #undef LSC_CAT_
