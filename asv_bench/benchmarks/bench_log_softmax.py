@@ -17,18 +17,12 @@ import numpy as np
 from logsoftmax_c import log_softmax
 from logsoftmax_c import reference
 
-from .common import cached_output_array, cached_random_array, median_times, random_array
+from .common import (cached_output_array, cached_random_array, calls_per_sample, median_times,
+                     random_array)
 
 SHAPES = [(64, 10), (64, 32000), (8, 128256), (4096, 4096)]
 DTYPES = ["float32", "float64"]
 THREADS = [1, None]
-
-
-def calls_per_sample(x):
-    """asv times one call per sample when a benchmark has a setup (which it re-runs
-    before every call); a call of a few microseconds is too short to time steadily
-    alone, so a sample of a small input adds up many calls, each timed on its own."""
-    return 1 if x.size >= 65536 else 100
 
 
 class LastAxis:

@@ -9,16 +9,12 @@ import numpy as np
 
 from logsoftmax_c import logsumexp, reference, softmax
 
-from .common import cached_output_array, cached_random_array, median_times, random_array
+from .common import (cached_output_array, cached_random_array, calls_per_sample, median_times,
+                     random_array)
 
 SHAPES = [(64, 10), (64, 32000), (4096, 4096)]
 DTYPES = ["float32", "float64"]
 THREADS = [1, None]
-
-
-def calls_per_sample(x):
-    """Many calls per sample for small inputs (see bench_log_softmax.py)."""
-    return 1 if x.size >= 65536 else 100
 
 
 class LastAxis:
