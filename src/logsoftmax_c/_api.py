@@ -14,6 +14,10 @@ except ImportError:  # NumPy 1.25, 1.26
     from numpy.core.numeric import normalize_axis_tuple
 
 from . import _dispatch, _threads, reference
+# what the kernels' write pass produces (the same in every ISA build)
+from ._kernels_baseline import OP_LOG_SOFTMAX as _OP_LOG_SOFTMAX
+from ._kernels_baseline import OP_LOGSUMEXP as _OP_LSE
+from ._kernels_baseline import OP_SOFTMAX as _OP_SOFTMAX
 
 __all__ = ["log_softmax", "softmax", "logsumexp"]
 
@@ -102,13 +106,15 @@ def _gather_slices(src, dst, axes, nthreads, op):
             ys[idx] = buf
 
 
-# what the kernels' write pass produces (the same in every ISA build)
-from ._kernels_baseline import OP_LOG_SOFTMAX as _OP_LOG_SOFTMAX  # noqa: E402
-from ._kernels_baseline import OP_LOGSUMEXP as _OP_LSE  # noqa: E402
-from ._kernels_baseline import OP_SOFTMAX as _OP_SOFTMAX  # noqa: E402
 _NAMES = {_OP_LOG_SOFTMAX: "log_softmax", _OP_SOFTMAX: "softmax", _OP_LSE: "logsumexp"}
 # what a masked-out entry, and a fully masked slice, come out as
 _MASKED_VALUE = {_OP_LOG_SOFTMAX: -np.inf, _OP_SOFTMAX: 0.0, _OP_LSE: -np.inf}
+
+
+def _plain_call(where, out, dtype, num_threads):
+    """Nothing but x and axis, on one thread: the case of the C fast path."""
+    return where is None and out is None and dtype is None and (
+        num_threads is None or (type(num_threads) is int and num_threads == 1))
 
 
 def _where_mask(where, shape, name):
@@ -261,8 +267,7 @@ def log_softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=Non
     ndarray
         Log-probabilities, `out` if given.
     """
-    if where is None and out is None and dtype is None and (
-            num_threads is None or (type(num_threads) is int and num_threads == 1)):
+    if _plain_call(where, out, dtype, num_threads):
         y = _dispatch.kernels.log_softmax_small(x, axis, _SMALL)
         if y is not None:
             return y
@@ -285,8 +290,7 @@ def softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=None):
     ndarray
         Probabilities, `out` if given.
     """
-    if where is None and out is None and dtype is None and (
-            num_threads is None or (type(num_threads) is int and num_threads == 1)):
+    if _plain_call(where, out, dtype, num_threads):
         y = _dispatch.kernels.log_softmax_small(x, axis, _SMALL, _OP_SOFTMAX)
         if y is not None:
             return y
