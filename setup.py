@@ -124,6 +124,7 @@ def extensions():
         exts.append(Extension(f"logsoftmax_c._kernels_{name}",
                               [f"{PKG}/_kernels_{name}.pyx"], **common))
     exts.append(Extension("logsoftmax_c._threads", [f"{PKG}/_threads.pyx"], **common))
+    exts.append(Extension("logsoftmax_c._outbuf", [f"{PKG}/_outbuf.pyx"], **common))
     return exts
 
 

@@ -13,13 +13,13 @@ except ImportError:  # NumPy 1.25, 1.26
     from numpy.core.multiarray import normalize_axis_index
     from numpy.core.numeric import normalize_axis_tuple
 
-from . import _dispatch, _threads, reference
+from . import _dispatch, _outbuf, _threads, reference
 # what the kernels' write pass produces (the same in every ISA build)
 from ._kernels_baseline import OP_LOG_SOFTMAX as _OP_LOG_SOFTMAX
 from ._kernels_baseline import OP_LOGSUMEXP as _OP_LSE
 from ._kernels_baseline import OP_SOFTMAX as _OP_SOFTMAX
 
-__all__ = ["log_softmax", "softmax", "logsumexp"]
+__all__ = ["log_softmax", "softmax", "logsumexp", "set_output_cache"]
 
 _F16 = np.dtype(np.float16)
 _F32 = np.dtype(np.float32)
@@ -73,6 +73,34 @@ def _check_out(out, shape, rt, name):
         raise TypeError(f"{name}: out has dtype {out.dtype}, expected {rt}")
     if not out.flags.writeable:
         raise ValueError(f"{name}: out is read-only")
+
+
+def empty_like(x, dtype):
+    """np.empty_like(x, dtype), large C- or Fortran-ordered ones from the block cache
+    (_outbuf): a fresh output then costs no page faults."""
+    if x.flags.c_contiguous:
+        return _outbuf.empty(x.shape, dtype, "C")
+    if x.flags.f_contiguous:
+        return _outbuf.empty(x.shape, dtype, "F")
+    return np.empty_like(x, dtype=dtype)
+
+
+def set_output_cache(nbytes):
+    """Keep up to `nbytes` of the memory of dead large outputs for reuse; returns the
+    previous limit.
+
+    A new output of 8 MiB or more is built on a block from this cache when one fits,
+    so that it does not pay the page faults of fresh memory (for a large array they
+    cost as much as the log-softmax itself).  Each block is owned by the array's
+    ``.base`` and goes back to the cache when the last array using it dies; the
+    oldest blocks are released when the cache is full.  0 turns the cache off.  The
+    default is 1/8 of the memory, at most 1 GiB, or the environment variable
+    LOGSOFTMAX_C_OUTPUT_CACHE (bytes, with an optional K, M or G suffix).
+    """
+    n = operator.index(nbytes)
+    if n < 0:
+        raise ValueError(f"set_output_cache: nbytes must be >= 0, got {n}")
+    return _outbuf.set_cache_bytes(n)
 
 
 def _same_memory_layout(a, b):
@@ -161,7 +189,7 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
     else:
         oshape = x.shape
     if out is None:
-        y = np.empty_like(x, dtype=rt) if op != _OP_LSE else np.empty(oshape, dtype=rt)
+        y = empty_like(x, rt) if op != _OP_LSE else np.empty(oshape, dtype=rt)
     else:
         _check_out(out, oshape, rt, name)
         y = out

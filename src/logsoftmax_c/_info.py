@@ -3,7 +3,7 @@ import platform
 
 import numpy as np
 
-from . import _dispatch, _threads
+from . import _dispatch, _outbuf, _threads
 
 
 def runtime_info():
@@ -18,6 +18,8 @@ def runtime_info():
         "isa": _dispatch.current_isa(),
         "isas_available": list(_dispatch.available_isas()),
         "isa_env": _dispatch.ISA_ENV,
+        "output_cache_bytes": _outbuf.cache_info()[0],
+        "output_cache_env": _outbuf.ENV,
     }
 
 
@@ -32,3 +34,5 @@ def show_runtime():
           f"(usable CPUs {info['usable_cpus']}; OMP_NUM_THREADS and threadpoolctl apply)")
     print(f"  instruction set   : {info['isa']}  (built and supported: "
           f"{', '.join(info['isas_available'])}; override with {info['isa_env']})")
+    print(f"  output cache      : {info['output_cache_bytes'] / 2**20:.0f} MiB of dead large "
+          f"outputs kept for reuse (set_output_cache, {info['output_cache_env']})")
