@@ -21,6 +21,7 @@ cdef extern from "lsc_kernels.h" nogil:
         LSC_CHUNK_F32
         LSC_CHUNK_F64
         LSC_BMAX
+        LSC_COL_CHUNK_BYTES
         LSC_SMALL_N
         LSC_TILE
         LSC_OP_LOG_SOFTMAX
@@ -40,9 +41,11 @@ cdef extern from "lsc_kernels.h" nogil:
     float lsc_lse_value_f32(const char *x, Py_ssize_t sx, Py_ssize_t n, const double *mc)
     double lsc_lse_value_f64(const char *x, Py_ssize_t sx, Py_ssize_t n, const double *mc)
     void lsc_cols_f32(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
-                      Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b, int op)
+                      Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b,
+                      Py_ssize_t rows, int op)
     void lsc_cols_f64(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
-                      Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b, int op)
+                      Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b,
+                      Py_ssize_t rows, int op)
     void lsc_rows_tile_f32(const char *x, Py_ssize_t sxr, Py_ssize_t sx, char *y,
                            Py_ssize_t syr, Py_ssize_t sy, Py_ssize_t n, Py_ssize_t g,
                            int op)
@@ -58,8 +61,6 @@ cdef extern from "lsc_kernels.h" nogil:
 
 cdef enum:
     MAXDIMS = 64
-    # a column block's rows should stay in L2 between the block's three passes
-    COL_BLOCK_BYTES = 131072
     # outputs from this size on are written with non-temporal stores
     STREAM_BYTES = 33554432
 
@@ -334,24 +335,28 @@ cdef inline void _one_block(const floating *tag, const char *xp, char *yp, const
     cdef Offsets off = _outer_offsets(L, t // nb)
     cdef Py_ssize_t k0 = (t % nb) * bw
     cdef Py_ssize_t width = L.inner - k0
+    # rows per L1 chunk: fixed by the dtype, so that a column's arithmetic does not
+    # depend on the block width (which depends on the threads)
+    cdef Py_ssize_t rows = LSC_COL_CHUNK_BYTES // (LSC_BMAX * <Py_ssize_t>sizeof(floating))
     if width > bw:
         width = bw
     if floating is float:
         lsc_cols_f32(xp + off.x + k0 * L.sxi, L.sxn, L.sxi,
-                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, L.op)
+                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, rows, L.op)
     else:
         lsc_cols_f64(xp + off.x + k0 * L.sxi, L.sxn, L.sxi,
-                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, L.op)
+                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, rows, L.op)
 
 
 cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout *L,
                     int nt) noexcept nogil:
-    # block width: as many columns as keep the block's n rows within COL_BLOCK_BYTES
-    # (L2, for the write pass), a multiple of 16, at most LSC_BMAX; and at least
-    # 256 bytes of each row, so that the walk down the rows reads long runs
-    cdef Py_ssize_t bw = COL_BLOCK_BYTES // (L.n * <Py_ssize_t>sizeof(floating))
+    # block width: the widest (LSC_BMAX columns: long runs of each row for the walk
+    # down the rows) that still gives every thread two blocks, a multiple of 16 and
+    # at least 256 bytes of each row
+    cdef Py_ssize_t need = (2 * nt + L.outer - 1) // L.outer
+    cdef Py_ssize_t bw = (L.inner + need - 1) // need
     cdef Py_ssize_t bw_min = 256 // <Py_ssize_t>sizeof(floating)
-    bw -= bw % 16
+    bw += (16 - bw % 16) % 16
     if bw < bw_min:
         bw = bw_min
     if bw > LSC_BMAX:

@@ -46,8 +46,9 @@ cdef extern from *:
 
 # NumPy's tracemalloc domain for array data
 DEF NPY_TRACE_DOMAIN = 389047
-# blocks are whole multiples of this (a huge page), and so aligned
-DEF GRAIN = 2097152
+# blocks are whole pages, aligned to a huge page
+DEF GRAIN = 4096
+DEF ALIGN = 2097152
 
 # outputs smaller than this come from NumPy's allocator (malloc keeps such blocks
 # mapped between calls by itself)
@@ -86,17 +87,19 @@ cdef class _Block:
 
 
 cdef _Block _take(size_t nbytes):
-    """A block of at least nbytes: the smallest cached one that fits without wasting
-    more than half of it, else a new one."""
+    """A block for nbytes: a cached one of the same size (nbytes rounded up to GRAIN),
+    else a new one.  Reuse of the same size is the common case (the same shapes, call
+    after call), and it wastes nothing."""
     global _cached_bytes
     cdef size_t want = (nbytes + GRAIN - 1) // GRAIN * GRAIN
     cdef Py_ssize_t i, best = -1
     cdef size_t size, best_size = 0
     for i in range(len(_free)):
         size = <size_t>_free[i][0]
-        if want <= size <= 2 * want and (best < 0 or size < best_size):
+        if size == want:
             best = i
             best_size = size
+            break
     cdef _Block b = _Block.__new__(_Block)
     cdef void *p = NULL
     if best >= 0:
@@ -105,7 +108,7 @@ cdef _Block _take(size_t nbytes):
         p = <void *><uintptr_t>addr
         want = best_size
     else:
-        if posix_memalign(&p, GRAIN, want) != 0:
+        if posix_memalign(&p, ALIGN, want) != 0:
             raise MemoryError(f"cannot allocate {want} bytes for the output")
         lsc_advise_huge(p, want)
     b.ptr = p

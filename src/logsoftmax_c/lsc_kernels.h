@@ -31,9 +31,10 @@
 #define LSC_SUM_BLOCK_F64 (16 * LSC_SIMD_BYTES / 8)
 /* rows a column lane adds up in its own type before folding into double */
 #define LSC_COL_FOLD 16
-/* widest column block of the column kernels, and the bytes of one row chunk */
-#define LSC_BMAX 512
-#define LSC_COL_CHUNK_BYTES 16384
+/* widest column block of the column kernels (4 KiB of float32 per row: long runs
+   for the walk down the rows), and the bytes of one row chunk of a full-width block */
+#define LSC_BMAX 1024
+#define LSC_COL_CHUNK_BYTES 32768
 /* rows up to this long go through lsc_rows_tile, LSC_TILE rows at a time */
 #define LSC_SMALL_N 64
 #define LSC_TILE 16

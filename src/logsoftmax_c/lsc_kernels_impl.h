@@ -303,26 +303,28 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
  *
  * x is a block of n rows (byte stride sxn) by b <= LSC_BMAX columns (byte stride
  * sxi); the slices are the columns, and the inner loops run along the contiguous
- * columns, vectorised.  The rows are taken in chunks of about LSC_COL_CHUNK_BYTES, so
- * that each chunk's max and sum passes hit L1: per column a running max, a running
- * sum of exp(x - max) over the elements below it (in double across chunks) and the
- * count of elements equal to it; when a chunk raises a column's max, the column's sum
- * is rescaled.  The chunking depends only on n and b, never on the threads.
+ * columns, vectorised.  The rows are taken in chunks of `rows` (the caller's choice,
+ * about LSC_COL_CHUNK_BYTES of a full-width block), so that each chunk's max and sum
+ * passes hit L1: per column a running max, a running sum of exp(x - max) over the
+ * elements below it (in double across chunks) and the count of elements equal to it;
+ * when a chunk raises a column's max, the column's sum is rescaled.  A column's
+ * arithmetic depends only on n and `rows`, not on b or on where the block starts: the
+ * drivers may cut the columns into blocks as the threads need.
  */
 
 LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
                                       char *y, ptrdiff_t syn, ptrdiff_t syi,
-                                      ptrdiff_t n, ptrdiff_t b, int op)
+                                      ptrdiff_t n, ptrdiff_t b, ptrdiff_t rows, int op)
 {
     LSC_T mx[LSC_BMAX], ms[LSC_BMAX], cm[LSC_BMAX], part[LSC_BMAX], count[LSC_BMAX];
     LSC_T off[LSC_BMAX];
     double acc[LSC_BMAX], comp[LSC_BMAX];
-    ptrdiff_t rows = LSC_COL_CHUNK_BYTES / (b * (ptrdiff_t)sizeof(LSC_T));
     if (rows < 1) {
         rows = 1;
     }
     for (ptrdiff_t k = 0; k < b; k++) {
         mx[k] = -INFINITY;
+        ms[k] = 0;
         count[k] = 0;
         part[k] = 0;
         acc[k] = 0.0;
@@ -341,8 +343,15 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
                 cm[k] = v > cm[k] ? v : cm[k];
             }
         }
-#pragma omp simd
+        /* past the first chunks a column's max seldom grows: skip the rescale's exps
+           when no column's did */
+        int any_grow = 0;
+#pragma omp simd reduction(|:any_grow)
         for (ptrdiff_t k = 0; k < b; k++) {
+            any_grow |= cm[k] > mx[k];
+        }
+#pragma omp simd
+        for (ptrdiff_t k = 0; k < (any_grow ? b : 0); k++) {
             /* a higher max: what was counted as equal to the old max, and the sum,
                are rescaled to the new one (from -inf: scale 0, all was 0) */
             int grow = cm[k] > mx[k];
@@ -420,15 +429,15 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
 
 static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
                              char *y, ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
-                             int op)
+                             ptrdiff_t rows, int op)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
     if (sxi == es && syi == es) {
         /* constant strides let gcc emit packed loads and stores */
-        LSC_FN(lsc_cols_body)(x, sxn, es, y, syn, es, n, b, op);
+        LSC_FN(lsc_cols_body)(x, sxn, es, y, syn, es, n, b, rows, op);
     }
     else {
-        LSC_FN(lsc_cols_body)(x, sxn, sxi, y, syn, syi, n, b, op);
+        LSC_FN(lsc_cols_body)(x, sxn, sxi, y, syn, syi, n, b, rows, op);
     }
 }
 
@@ -451,7 +460,7 @@ static void LSC_FN(lsc_rows_tile)(const char *x, ptrdiff_t sxr, ptrdiff_t sx,
             buf[j * g + r] = *(const LSC_T *)(xr + j * sx);
         }
     }
-    LSC_FN(lsc_cols_body)((const char *)buf, g * es, es, (char *)buf, g * es, es, n, g, op);
+    LSC_FN(lsc_cols_body)((const char *)buf, g * es, es, (char *)buf, g * es, es, n, g, n, op);
     /* logsumexp: one value per row, in the buffer's first line */
     ptrdiff_t nout = op == LSC_OP_LOGSUMEXP ? 1 : n;
     for (ptrdiff_t r = 0; r < g; r++) {
