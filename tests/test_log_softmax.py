@@ -849,18 +849,23 @@ def test_layouts_of_the_generator_are_what_they_claim():
     assert ref_longdouble(v, 1).dtype == np.longdouble
 
 
-def test_large_output_written_with_streaming_stores(isa):
-    """Outputs of 32 MiB and more take the non-temporal store path, whose vector
-    loop starts at the first aligned element: an out= view one element into a
-    buffer checks the unaligned head as well as the body and the tail."""
+@pytest.mark.parametrize("fn", ["log_softmax", "softmax"])
+@pytest.mark.parametrize("axis", [1, 0])
+def test_large_output_written_with_streaming_stores(isa, fn, axis):
+    """Outputs of 32 MiB and more take the non-temporal store path (rows, and column
+    blocks along axis 0), whose vector loop starts at the first aligned element: an
+    out= view one element into a buffer checks the unaligned head as well as the
+    body and the tail; 2049 columns leave a partial last column block."""
+    import logsoftmax_c
+    f = getattr(logsoftmax_c, fn)
     rng = np.random.default_rng(11)
     x = rng.standard_normal((4100, 2049)).astype(np.float32)
     assert x.nbytes >= 32 * 2**20
     buf = np.empty(x.size + 1, dtype=np.float32)
     out = buf[1:].reshape(x.shape)
-    got = log_softmax(x, out=out)
+    got = f(x, axis=axis, out=out)
     assert got is out
-    ref = reference.log_softmax(x.astype(np.float64))
+    ref = getattr(reference, fn)(x.astype(np.float64), axis=axis)
     eps = np.finfo(np.float32).eps
     assert np.all(np.abs(out - ref) <= 4 * eps * (1 + np.abs(ref)))
-    assert np.array_equal(log_softmax(x), out)
+    assert np.array_equal(f(x, axis=axis), out)

@@ -42,10 +42,10 @@ cdef extern from "lsc_kernels.h" nogil:
     double lsc_lse_value_f64(const char *x, Py_ssize_t sx, Py_ssize_t n, const double *mc)
     void lsc_cols_f32(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
                       Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b,
-                      Py_ssize_t rows, int op)
+                      Py_ssize_t rows, int op, int stream)
     void lsc_cols_f64(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
                       Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b,
-                      Py_ssize_t rows, int op)
+                      Py_ssize_t rows, int op, int stream)
     void lsc_rows_tile_f32(const char *x, Py_ssize_t sxr, Py_ssize_t sx, char *y,
                            Py_ssize_t syr, Py_ssize_t sy, Py_ssize_t n, Py_ssize_t g,
                            int op)
@@ -342,10 +342,12 @@ cdef inline void _one_block(const floating *tag, const char *xp, char *yp, const
         width = bw
     if floating is float:
         lsc_cols_f32(xp + off.x + k0 * L.sxi, L.sxn, L.sxi,
-                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, rows, L.op)
+                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, rows, L.op,
+                     L.stream)
     else:
         lsc_cols_f64(xp + off.x + k0 * L.sxi, L.sxn, L.sxi,
-                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, rows, L.op)
+                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, rows, L.op,
+                     L.stream)
 
 
 cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout *L,

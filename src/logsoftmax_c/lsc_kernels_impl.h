@@ -152,6 +152,27 @@ static void LSC_FN(lsc_shift_stream)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_
 #endif
 }
 
+/* y[0..n) = t[0..n) with non-temporal stores where y is aligned to the element size
+   (t is a small buffer in L1; the caller issues LSC_SFENCE() after its last call) */
+LSC_INLINE void LSC_FN(lsc_stream_copy)(const LSC_T *t, LSC_T *y, ptrdiff_t n)
+{
+    ptrdiff_t j = 0;
+#if LSC_STREAM
+    const ptrdiff_t w = LSC_SIMD_BYTES / (ptrdiff_t)sizeof(LSC_T);
+    if (((uintptr_t)y) % sizeof(LSC_T) == 0) {
+        for (; j < n && ((uintptr_t)(y + j)) % LSC_SIMD_BYTES != 0; j++) {
+            y[j] = t[j];
+        }
+        for (; j + w <= n; j += w) {
+            LSC_CAT(LSC_VSTREAM, LSC_SFX)(y + j, LSC_CAT(LSC_VLOADU, LSC_SFX)(t + j));
+        }
+    }
+#endif
+    for (; j < n; j++) {
+        y[j] = t[j];
+    }
+}
+
 /* a chunk with no finite maximum: only -inf (contributes nothing) or a NaN (poisons) */
 static lsc_stats LSC_FN(lsc_nonfinite_chunk)(const LSC_T *x, ptrdiff_t n, LSC_T m)
 {
@@ -207,12 +228,18 @@ static lsc_stats LSC_FN(lsc_chunk_stats)(const char *x, ptrdiff_t sx, ptrdiff_t 
 
 /* y[j] = (x[j] - m) - c (op LSC_OP_LOG_SOFTMAX) or exp of it (LSC_OP_SOFTMAX) for one
    chunk, any strides (y may alias x exactly); stream: use non-temporal stores where
-   y is contiguous and not x (log-probabilities only) */
+   y is contiguous and not x */
 static void LSC_FN(lsc_chunk_write)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy,
                                     ptrdiff_t n, LSC_T m, LSC_T c, int stream, int op)
 {
     if (sx == (ptrdiff_t)sizeof(LSC_T) && sy == (ptrdiff_t)sizeof(LSC_T)) {
-        if (op == LSC_OP_SOFTMAX) {
+        if (op == LSC_OP_SOFTMAX && stream && x != y) {
+            LSC_T buf[LSC_CHUNK];
+            LSC_FN(lsc_shift_exp)((const LSC_T *)x, buf, n, m, c);
+            LSC_FN(lsc_stream_copy)(buf, (LSC_T *)y, n);
+            LSC_SFENCE();
+        }
+        else if (op == LSC_OP_SOFTMAX) {
             LSC_FN(lsc_shift_exp)((const LSC_T *)x, (LSC_T *)y, n, m, c);
         }
         else if (stream && x != y) {
@@ -314,7 +341,8 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
 
 LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
                                       char *y, ptrdiff_t syn, ptrdiff_t syi,
-                                      ptrdiff_t n, ptrdiff_t b, ptrdiff_t rows, int op)
+                                      ptrdiff_t n, ptrdiff_t b, ptrdiff_t rows, int op,
+                                      int stream)
 {
     LSC_T mx[LSC_BMAX], ms[LSC_BMAX], cm[LSC_BMAX], part[LSC_BMAX], count[LSC_BMAX];
     LSC_T off[LSC_BMAX];
@@ -405,6 +433,29 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
         double lse = lsc_log1p_f64(acc[k] + ((double)count[k] - 1.0));
         off[k] = (LSC_T)(m > -INFINITY && m < INFINITY ? lse : NAN);
     }
+    if (stream) {
+        /* each row of the block through an L1 buffer, then out with non-temporal
+           stores (y's rows are contiguous here: syi is the element size) */
+        LSC_T *t = part;
+        for (ptrdiff_t j = 0; j < n; j++) {
+            const char *xr = x + j * sxn;
+            if (op == LSC_OP_SOFTMAX) {
+#pragma omp simd
+                for (ptrdiff_t k = 0; k < b; k++) {
+                    t[k] = LSC_EXP((*(const LSC_T *)(xr + k * sxi) - mx[k]) - off[k]);
+                }
+            }
+            else {
+#pragma omp simd
+                for (ptrdiff_t k = 0; k < b; k++) {
+                    t[k] = (*(const LSC_T *)(xr + k * sxi) - mx[k]) - off[k];
+                }
+            }
+            LSC_FN(lsc_stream_copy)(t, (LSC_T *)(y + j * syn), b);
+        }
+        LSC_SFENCE();
+        return;
+    }
     if (op == LSC_OP_SOFTMAX) {
         for (ptrdiff_t j = 0; j < n; j++) {
             const char *xr = x + j * sxn;
@@ -429,15 +480,15 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
 
 static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
                              char *y, ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
-                             ptrdiff_t rows, int op)
+                             ptrdiff_t rows, int op, int stream)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
     if (sxi == es && syi == es) {
         /* constant strides let gcc emit packed loads and stores */
-        LSC_FN(lsc_cols_body)(x, sxn, es, y, syn, es, n, b, rows, op);
+        LSC_FN(lsc_cols_body)(x, sxn, es, y, syn, es, n, b, rows, op, stream);
     }
     else {
-        LSC_FN(lsc_cols_body)(x, sxn, sxi, y, syn, syi, n, b, rows, op);
+        LSC_FN(lsc_cols_body)(x, sxn, sxi, y, syn, syi, n, b, rows, op, 0);
     }
 }
 
@@ -460,7 +511,8 @@ static void LSC_FN(lsc_rows_tile)(const char *x, ptrdiff_t sxr, ptrdiff_t sx,
             buf[j * g + r] = *(const LSC_T *)(xr + j * sx);
         }
     }
-    LSC_FN(lsc_cols_body)((const char *)buf, g * es, es, (char *)buf, g * es, es, n, g, n, op);
+    LSC_FN(lsc_cols_body)((const char *)buf, g * es, es, (char *)buf, g * es, es, n, g, n, op,
+                          0);
     /* logsumexp: one value per row, in the buffer's first line */
     ptrdiff_t nout = op == LSC_OP_LOGSUMEXP ? 1 : n;
     for (ptrdiff_t r = 0; r < g; r++) {
