@@ -47,12 +47,16 @@ def test_num_threads_values_accepted(k, isa):
 
 
 def test_thread_decision():
-    """None: one thread for small inputs, the default for big ones; k >= 1 forces k."""
+    """Small inputs: one thread whatever is asked; big ones: k if given, else the
+    default."""
+    small = _threads.MIN_PARALLEL_ELEMENTS - 1
     assert _threads.threads_for(None, 10) == 1
+    assert _threads.threads_for(3, 10) == 1
+    assert _threads.threads_for(3, small) == 1
     if not _threads.OPENMP:
-        assert _threads.threads_for(3, 10) == 1
+        assert _threads.threads_for(3, 10**8) == 1
         return
-    assert _threads.threads_for(3, 10) == 3
+    assert _threads.threads_for(3, small + 1) == 3
     assert _threads.threads_for(1, 10**8) == 1
     assert _threads.threads_for(None, 10**8) == _threads.default_threads()
     assert _threads.default_threads() >= 1
@@ -144,7 +148,7 @@ def test_bit_identical_across_thread_counts(shape, axis, dtype, isa):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("layout", ["F", "reversed", "strided"])
 def test_bit_identical_across_thread_counts_other_layouts(dtype, layout, isa):
-    x = _det_input((400, 801), dtype, seed=3)
+    x = _det_input((400, 1201), dtype, seed=3)  # strided: 200 x 401, still threaded
     if layout == "F":
         x = np.asfortranarray(x)
     elif layout == "reversed":

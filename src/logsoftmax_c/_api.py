@@ -140,9 +140,10 @@ _MASKED_VALUE = {_OP_LOG_SOFTMAX: -np.inf, _OP_SOFTMAX: 0.0, _OP_LSE: -np.inf}
 
 
 def _plain_call(where, out, dtype, num_threads):
-    """Nothing but x and axis, on one thread: the case of the C fast path."""
+    """Nothing but x, axis and a valid thread count: the case of the C fast path
+    (which takes only inputs small enough to run on one thread whatever the count)."""
     return where is None and out is None and dtype is None and (
-        num_threads is None or (type(num_threads) is int and num_threads == 1))
+        num_threads is None or (type(num_threads) is int and num_threads >= 1))
 
 
 def _where_mask(where, shape, name):
@@ -288,7 +289,8 @@ def log_softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=Non
     dtype : floating dtype, optional
         Compute and return in this dtype (float16 computes in float32).
     num_threads : int, optional
-        Threads to use; default: the library's default for this size of input.
+        The most threads to use (default: the library's default).  Inputs below
+        64K elements always run on one thread: more would cost more than they save.
 
     Returns
     -------

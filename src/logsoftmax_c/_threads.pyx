@@ -72,11 +72,11 @@ def default_threads():
 
 
 def threads_for(num_threads, Py_ssize_t size):
-    """Threads for one call on `size` elements; num_threads is None or an int >= 1."""
-    if num_threads is None:
-        if size < MIN_PARALLEL_ELEMENTS or not LSC_HAVE_OPENMP:
-            return 1
-        return default_threads()
-    if not LSC_HAVE_OPENMP:
+    """Threads for one call on `size` elements; num_threads is None (the default
+    count) or an int >= 1 (at most that many).  Inputs below MIN_PARALLEL_ELEMENTS
+    run on one thread: waking the others costs more than they save."""
+    if size < MIN_PARALLEL_ELEMENTS or not LSC_HAVE_OPENMP:
         return 1
+    if num_threads is None:
+        return default_threads()
     return num_threads
