@@ -755,6 +755,30 @@ def test_dominant_element_relative_accuracy(dtype, g, mode, isa):
     assert err <= 8, f"got {y0!r}, expected {true!r}: {float(err):.2f} ulps"
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("g", [12.3, 25.7, 41.1])
+@pytest.mark.parametrize("shape,axis", [((8, 1000), 1), ((1000, 8), 0), ((40, 30), 1),
+                                        ((2, 9000), 1)], ids=str)
+def test_dominant_element_with_inexact_differences(dtype, g, shape, axis, isa):
+    """Random non-integer scores, one of them g above the rest: x_j - max is not exact
+    in the input's precision, and the dominant log-probability -log1p(rest) must still
+    come out to a few ulps (rows, column blocks, short-row tiles, several chunks)."""
+    rng = np.random.default_rng(int(g * 10))
+    x = rng.uniform(-3, 3, shape).astype(dtype)
+    top = np.argmax(x, axis=axis)
+    idx = (np.arange(shape[0]), top) if axis == 1 else (top, np.arange(shape[1]))
+    x[idx] = dtype(g) + x[idx]
+    y = log_softmax(x, axis=axis)[idx]
+    xl = x.astype(np.longdouble)
+    m = xl.max(axis=axis, keepdims=True)
+    terms = np.exp(xl - m)
+    terms[idx] = 0  # the sum without the max's own 1
+    true = -np.log1p(terms.sum(axis=axis))
+    ulp = np.spacing(np.abs(true).astype(dtype)).astype(np.longdouble)
+    err = np.abs(y.astype(np.longdouble) - true) / ulp
+    assert float(err.max()) <= 8, f"{float(err.max()):.1f} ulps"
+
+
 @pytest.mark.parametrize("dtype,g", [(np.float32, 20), (np.float32, 30), (np.float32, 60),
                                      (np.float64, 60)], ids=str)
 def test_scipy_contrast_dominant_element(dtype, g, isa):

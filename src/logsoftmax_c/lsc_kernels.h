@@ -84,7 +84,15 @@ static void lsc_combine(const lsc_stats *st, ptrdiff_t nc, double *mc)
             count += st[c].count;
         }
         else {
-            rest += exp(st[c].m - m) * (st[c].rest + st[c].count);
+            /* exp(d + err) with err the rounding error of d = st[c].m - m (TwoSum):
+               for float data d is exact, for double data err keeps the chunk's
+               terms to their own accuracy */
+            double d = st[c].m - m;
+            double bb = d - st[c].m;
+            double err = (st[c].m - (d - bb)) + (-m - bb);
+            err = d > -746.0 ? err : 0.0;  /* exp(d) is 0 (and err NaN for -inf) */
+            double e = exp(d);
+            rest += (e + e * err) * (st[c].rest + st[c].count);
         }
     }
     mc[0] = m;
@@ -147,6 +155,7 @@ typedef __m128d lsc_v_f64;
 #define LSC_SFX f32
 #define LSC_EXP lsc_exp_f32
 #define LSC_EXP_OF_F64 lsc_exp_f32_of_f64
+#define LSC_EXP_LO -88.0f
 #define LSC_CHUNK LSC_CHUNK_F32
 #define LSC_SUM_BLOCK LSC_SUM_BLOCK_F32
 #include "lsc_kernels_impl.h"
@@ -154,6 +163,7 @@ typedef __m128d lsc_v_f64;
 #undef LSC_SFX
 #undef LSC_EXP
 #undef LSC_EXP_OF_F64
+#undef LSC_EXP_LO
 #undef LSC_CHUNK
 #undef LSC_SUM_BLOCK
 
@@ -161,6 +171,7 @@ typedef __m128d lsc_v_f64;
 #define LSC_SFX f64
 #define LSC_EXP lsc_exp_f64
 #define LSC_EXP_OF_F64 lsc_exp_f64
+#define LSC_EXP_LO -709.0
 #define LSC_CHUNK LSC_CHUNK_F64
 #define LSC_SUM_BLOCK LSC_SUM_BLOCK_F64
 #include "lsc_kernels_impl.h"
@@ -168,6 +179,7 @@ typedef __m128d lsc_v_f64;
 #undef LSC_SFX
 #undef LSC_EXP
 #undef LSC_EXP_OF_F64
+#undef LSC_EXP_LO
 #undef LSC_CHUNK
 #undef LSC_SUM_BLOCK
 

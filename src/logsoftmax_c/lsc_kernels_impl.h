@@ -82,21 +82,30 @@ LSC_INLINE double LSC_FN(lsc_sumexp)(const LSC_T *restrict x, ptrdiff_t n, LSC_T
     return total;
 }
 
-/* sum of exp(x_j - m) over x_j != m, and the number of x_j == m.  x_j - m is formed
- * in double even for float input: when the max dominates, the result -log1p(rest)
- * is tiny and its relative accuracy is that of the terms exp(x_j - m), whose error
- * is the absolute error of x_j - m (a float difference near 60 rounds at 2**-19). */
+/* sum of exp(x_j - m) over x_j != m, and the number of x_j == m.  When the max
+ * dominates, the result -log1p(rest) is tiny and its relative accuracy is that of
+ * the terms exp(x_j - m), whose error is the absolute error of d = x_j - m (near
+ * d = -60 a float difference rounds at 2**-19).  That rounding error is recovered
+ * exactly (Knuth's TwoSum: err = (x_j - m) - d) and applied to the term to first
+ * order, exp(d + err) = exp(d) (1 + err), which the FMA rounds once. */
 LSC_INLINE void LSC_FN(lsc_sumexp_rest)(const LSC_T *restrict x, ptrdiff_t n, LSC_T m,
                                         double *rest_out, double *count_out)
 {
+    /* below this exp(d) is 0 and err is not needed (-inf would make it NaN) */
+    const LSC_T lo = LSC_EXP_LO;
     double rest_total = 0.0, comp = 0.0, count_total = 0.0;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_SUM_BLOCK) {
         ptrdiff_t j1 = n - j0 < LSC_SUM_BLOCK ? n : j0 + LSC_SUM_BLOCK;
         LSC_T rest = 0, count = 0;
 #pragma omp simd reduction(+:rest, count)
         for (ptrdiff_t j = j0; j < j1; j++) {
-            double d = (double)x[j] - (double)m;
-            LSC_T e = LSC_EXP_OF_F64(d);
+            LSC_T v = x[j];
+            LSC_T d = v - m;
+            LSC_T bb = d - v;
+            LSC_T err = (v - (d - bb)) + (-m - bb);
+            err = d > lo ? err : (LSC_T)0;
+            LSC_T e = LSC_EXP(d);
+            e = e + e * err;
             rest += d == 0 ? (LSC_T)0 : e;
             count += d == 0 ? (LSC_T)1 : (LSC_T)0;
         }
@@ -347,6 +356,7 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
     LSC_T mx[LSC_BMAX], ms[LSC_BMAX], cm[LSC_BMAX], part[LSC_BMAX], count[LSC_BMAX];
     LSC_T off[LSC_BMAX];
     double acc[LSC_BMAX], comp[LSC_BMAX];
+    const LSC_T lo = LSC_EXP_LO;
     if (rows < 1) {
         rows = 1;
     }
@@ -383,7 +393,12 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
             /* a higher max: what was counted as equal to the old max, and the sum,
                are rescaled to the new one (from -inf: scale 0, all was 0) */
             int grow = cm[k] > mx[k];
-            double scale = (double)LSC_EXP(mx[k] - cm[k]);
+            LSC_T d = mx[k] - cm[k];
+            LSC_T bb = d - mx[k];
+            LSC_T err = (mx[k] - (d - bb)) + (-cm[k] - bb);
+            err = d > lo ? err : (LSC_T)0;
+            LSC_T e = LSC_EXP(d);
+            double scale = (double)(e + e * err);
             double a = grow ? (acc[k] + (double)count[k]) * scale : acc[k];
             comp[k] = grow ? 0.0 : comp[k];
             acc[k] = a;
@@ -400,8 +415,14 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
                 const char *xr = x + j * sxn;
 #pragma omp simd
                 for (ptrdiff_t k = 0; k < b; k++) {
-                    LSC_T d = *(const LSC_T *)(xr + k * sxi) - ms[k];
+                    /* the term with the rounding error of d, as lsc_sumexp_rest */
+                    LSC_T v = *(const LSC_T *)(xr + k * sxi);
+                    LSC_T d = v - ms[k];
+                    LSC_T bb = d - v;
+                    LSC_T err = (v - (d - bb)) + (-ms[k] - bb);
+                    err = d > lo ? err : (LSC_T)0;
                     LSC_T e = LSC_EXP(d);
+                    e = e + e * err;
                     LSC_T p = part[k] + (d == 0 ? (LSC_T)0 : e);
                     LSC_T c = count[k] + (d == 0 ? (LSC_T)1 : (LSC_T)0);
                     part[k] = p;  /* unconditional stores: no masked store needed */
