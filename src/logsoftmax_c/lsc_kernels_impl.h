@@ -36,14 +36,29 @@
 
 /* ---- contiguous building blocks ------------------------------------------- */
 
+/* the largest element, NaN left out.  Four independent accumulators (over the four
+   quarters of the first 4q elements): one would chain every vector max on the
+   previous one's latency.  The max is exact in any order. */
 LSC_INLINE LSC_T LSC_FN(lsc_max)(const LSC_T *restrict x, ptrdiff_t n)
 {
-    LSC_T m = -INFINITY;
-#pragma omp simd reduction(max:m)
-    for (ptrdiff_t j = 0; j < n; j++) {
-        m = x[j] > m ? x[j] : m;
+    LSC_T m0 = -INFINITY, m1 = -INFINITY, m2 = -INFINITY, m3 = -INFINITY;
+    const ptrdiff_t w = LSC_SIMD_BYTES / (ptrdiff_t)sizeof(LSC_T);
+    const ptrdiff_t q = n / (4 * w) * w;
+    const LSC_T *x1 = x + q, *x2 = x + 2 * q, *x3 = x + 3 * q;
+#pragma omp simd reduction(max:m0, m1, m2, m3)
+    for (ptrdiff_t j = 0; j < q; j++) {
+        m0 = x[j] > m0 ? x[j] : m0;
+        m1 = x1[j] > m1 ? x1[j] : m1;
+        m2 = x2[j] > m2 ? x2[j] : m2;
+        m3 = x3[j] > m3 ? x3[j] : m3;
     }
-    return m;
+#pragma omp simd reduction(max:m0)
+    for (ptrdiff_t j = 4 * q; j < n; j++) {
+        m0 = x[j] > m0 ? x[j] : m0;
+    }
+    m0 = m1 > m0 ? m1 : m0;
+    m2 = m3 > m2 ? m3 : m2;
+    return m2 > m0 ? m2 : m0;
 }
 
 /* Sums run in blocks of LSC_SUM_BLOCK elements, vectorised within a block and added
