@@ -52,11 +52,19 @@ class Case:
     shape: tuple
     axis: int
     dtype: str
+    func: str = "log_softmax"
 
     @property
     def label(self):
         dims = "x".join(str(d) for d in self.shape)
-        return f"{dims} ax{self.axis} {_DTYPE_ABBREV.get(self.dtype, self.dtype)}"
+        text = f"{dims} ax{self.axis} {_DTYPE_ABBREV.get(self.dtype, self.dtype)}"
+        return text if self.func == "log_softmax" else f"{self.func} {text}"
+
+    @property
+    def goal(self):
+        """Our time / the best peer's at most this: 0.8 for log_softmax (against
+        PyTorch and ONNX Runtime), 1 for the rest of the family (against PyTorch)."""
+        return GOAL_RATIO if self.func == "log_softmax" else 1.0
 
     @property
     def nbytes(self):
@@ -68,9 +76,27 @@ class Case:
         x = rng.standard_normal(self.shape, dtype=np.float32) * 4
         return x.astype(self.dtype, copy=False)
 
+    def make_data(self, seed=0):
+        """What the case's function takes: logits x, and for the gradients and losses
+        a gradient g, the forward output y and class-index targets."""
+        x = self.make_input(seed)
+        data = {"x": x}
+        if self.func in ("log_softmax_backward", "softmax_backward"):
+            from ._api import log_softmax, softmax
+            fwd = log_softmax if self.func == "log_softmax_backward" else softmax
+            data["y"] = fwd(x, self.axis)
+            rng = np.random.default_rng(seed + 1)
+            data["g"] = rng.standard_normal(self.shape, dtype=np.float32).astype(self.dtype)
+        elif self.func.startswith("cross_entropy"):
+            rng = np.random.default_rng(seed + 1)
+            batch = self.shape[:self.axis % len(self.shape)] + \
+                self.shape[self.axis % len(self.shape) + 1:]
+            data["target"] = rng.integers(0, self.shape[self.axis], batch)
+        return data
+
     def to_json(self):
-        return {"label": self.label, "shape": list(self.shape), "axis": self.axis,
-                "dtype": self.dtype, "nbytes": self.nbytes}
+        return {"label": self.label, "function": self.func, "shape": list(self.shape),
+                "axis": self.axis, "dtype": self.dtype, "nbytes": self.nbytes}
 
 
 # The project's goal list.
@@ -89,11 +115,30 @@ CASES = (
 )
 
 
-def select_cases(spec, cases=CASES):
-    """Cases picked by a comma-separated list of indices and label substrings.
+# The rest of the family, against PyTorch: `--funcs`.
+FAMILY_FUNCS = ("softmax", "logsumexp", "log_softmax_backward", "softmax_backward",
+                "cross_entropy", "cross_entropy_grad")
+FUNCS = ("log_softmax",) + FAMILY_FUNCS
+FAMILY_SHAPES = (((1024, 1000), "float32"), ((2048, 32000), "float32"),
+                 ((1024, 1000), "float64"))
+FAMILY_CASES = tuple(Case(shape, -1, dtype, func) for func in FAMILY_FUNCS
+                     for shape, dtype in FAMILY_SHAPES)
 
-    A token that is a valid index picks that case ("3"); any other token picks the
-    cases whose label contains it ("4096", "f64", "ax0").
+
+ALL_CASES = CASES + FAMILY_CASES
+
+
+def cases_for(funcs):
+    """The cases of the functions `funcs`, log_softmax's goal list first."""
+    return tuple(c for c in ALL_CASES if c.func in funcs)
+
+
+def select_cases(spec, cases=CASES):
+    """Cases of `cases` picked by a comma-separated list of indices and label substrings.
+
+    A number picks the case of that index in ALL_CASES (the "#" of the table and of
+    --list: "3"); any other token picks the cases whose label contains it ("4096",
+    "f64", "ax0", "softmax").
     """
     if not spec:
         return list(cases)
@@ -101,15 +146,15 @@ def select_cases(spec, cases=CASES):
     for token in (t.strip() for t in spec.split(",")):
         if not token:
             continue
-        if token.isdigit() and int(token) < len(cases):
-            matches = [cases[int(token)]]
+        if token.isdigit() and int(token) < len(ALL_CASES) and ALL_CASES[int(token)] in cases:
+            matches = [ALL_CASES[int(token)]]
         else:
             matches = [c for c in cases if token in c.label]
             if not matches:
-                raise ValueError(f"{token!r} is neither a case index (0..{len(cases) - 1}) "
-                                 "nor part of a case label (--list shows them)")
+                raise ValueError(f"{token!r} is neither the index of a selected case nor "
+                                 "part of a case label (--list shows them)")
         picked += [c for c in matches if c not in picked]
-    return sorted(picked, key=cases.index)
+    return sorted(picked, key=ALL_CASES.index)
 
 
 # ---- contenders --------------------------------------------------------------------
@@ -150,6 +195,13 @@ class Contender:
         transfers) happens here, not in the callable.
         """
         raise NotImplementedError
+
+    def setup_func(self, func, data, axis, threads):
+        """As `setup`, for the function `func` of FUNCS on `data` (Case.make_data);
+        None when this contender has no such function."""
+        if func == "log_softmax":
+            return self.setup(data["x"], axis, threads)
+        return None
 
     def activate(self, threads):
         """Make process-wide state (a thread pool size) match `threads` before a timing."""
@@ -193,6 +245,30 @@ class Ours(Contender):
                                      num_threads=threads)
         return functools.partial(log_softmax, x, axis, num_threads=threads)
 
+    def setup_func(self, func, data, axis, threads):
+        if func == "log_softmax":
+            return self.setup(data["x"], axis, threads)
+        import logsoftmax_c as lsc
+        x = data["x"]
+        out = {"out": np.empty_like(x)} if self.out else {}
+        if func in ("softmax", "logsumexp"):
+            if self.out and func == "logsumexp":
+                out = {"out": np.empty(np.delete(x.shape, axis), x.dtype)}
+            return functools.partial(getattr(lsc, func), x, axis, num_threads=threads,
+                                     **out)
+        if func.endswith("_backward"):
+            return functools.partial(getattr(lsc, func), data["g"], data["y"], axis, **out)
+        if self.out:
+            return None  # the losses have no out=
+        return functools.partial(lsc.cross_entropy, x, data["target"], axis=axis,
+                                 return_grad=func == "cross_entropy_grad",
+                                 num_threads=threads)
+
+    def as_array(self, result):
+        if isinstance(result, tuple):  # cross_entropy(return_grad=True): the gradient
+            return np.asarray(result[1])
+        return np.asarray(result)
+
 
 class Copy(Contender):
     key = "copy"
@@ -207,6 +283,9 @@ class Copy(Contender):
     def setup(self, x, axis, threads):
         return functools.partial(np.copyto, np.empty_like(x), x)
 
+    def setup_func(self, func, data, axis, threads):
+        return self.setup(data["x"], axis, threads)
+
 
 class NumPyRef(Contender):
     key = "numpy"
@@ -220,6 +299,14 @@ class NumPyRef(Contender):
     def setup(self, x, axis, threads):
         from .reference import log_softmax
         return functools.partial(log_softmax, x, axis)
+
+    def setup_func(self, func, data, axis, threads):
+        from . import reference
+        if func in ("log_softmax", "softmax", "logsumexp"):
+            return functools.partial(getattr(reference, func), data["x"], axis)
+        if func.endswith("_backward"):
+            return functools.partial(getattr(reference, func), data["g"], data["y"], axis)
+        return None
 
 
 class SciPy(Contender):
@@ -263,6 +350,42 @@ class Torch(Contender):
             self._saved_threads = torch.get_num_threads()
         t = torch.from_numpy(x)  # shares x's memory
         return functools.partial(torch.log_softmax, t, axis)
+
+    def setup_func(self, func, data, axis, threads):
+        """What a PyTorch user calls: the functions, the autograd backward ops
+        (`torch.ops.aten._log_softmax_backward_data` / `_softmax_backward_data`), and
+        `F.cross_entropy`, with `.backward()` through autograd for the gradient."""
+        if func == "log_softmax":
+            return self.setup(data["x"], axis, threads)
+        torch = self._torch
+        if self._saved_threads is None:
+            self._saved_threads = torch.get_num_threads()
+        t = {k: torch.from_numpy(v) for k, v in data.items()}
+        x = t["x"]
+        if func == "softmax":
+            return functools.partial(torch.softmax, x, axis)
+        if func == "logsumexp":
+            return functools.partial(torch.logsumexp, x, axis)
+        aten = torch.ops.aten
+        if func == "log_softmax_backward":
+            return functools.partial(aten._log_softmax_backward_data, t["g"], t["y"], axis,
+                                     x.dtype)
+        if func == "softmax_backward":
+            return functools.partial(aten._softmax_backward_data, t["g"], t["y"], axis,
+                                     x.dtype)
+        ce = torch.nn.functional.cross_entropy
+        tgt = t["target"]
+        xc = x.movedim(axis, 1) if x.ndim > 1 else x
+        tc = tgt
+        if func == "cross_entropy":
+            return functools.partial(ce, xc, tc)
+
+        def loss_and_grad():
+            xr = xc.detach().requires_grad_()
+            loss = ce(xr, tc)
+            loss.backward()
+            return xr.grad.movedim(1, axis) if x.ndim > 1 else xr.grad
+        return loss_and_grad
 
     def activate(self, threads):
         torch = self._torch
@@ -487,7 +610,7 @@ def measure_case(case, contenders, threads, rounds, min_time, slow=False, log=No
     default).  `log(msg)` reports progress.
     """
     monitor = _OtherLoad().start()
-    x = case.make_input()
+    data = case.make_data()
     axis = case.axis
     slots = []
     for c in contenders:
@@ -498,9 +621,9 @@ def measure_case(case, contenders, threads, rounds, min_time, slow=False, log=No
                 slot.too_big = True
             slots.append(slot)
 
-    from ._api import log_softmax
     try:
-        expected = log_softmax(x, axis)
+        reference = Ours()
+        expected = reference.as_array(reference.setup_func(case.func, data, axis, None)())
     except Exception:  # the ours slots will report it
         expected = None
     try:
@@ -508,7 +631,10 @@ def measure_case(case, contenders, threads, rounds, min_time, slow=False, log=No
             if s.skipped:
                 continue
             try:
-                s.fn = s.contender.setup(x, axis, s.threads)
+                s.fn = s.contender.setup_func(case.func, data, axis, s.threads)
+                if s.fn is None:
+                    s.skipped = f"no {case.func}"
+                    continue
                 s.contender.activate(s.threads)
                 result = s.fn()  # the first call compiles / allocates: not timed
                 if s.contender.checked and expected is not None:
@@ -626,6 +752,7 @@ def summary_rows(results, threads, peers):
                 if key in ("torch", "ort") and pt:
                     best.append(pt)
             row["best_peer_ratio"] = t / min(best) if best and t else None
+            row["goal_ratio"] = res.case.goal
             rows.append(row)
     return rows
 
@@ -641,7 +768,7 @@ def format_table(results, threads, contenders):
     if has_best:
         header.append("ours/best")
     align = ["r", "l", "r"] + ["r"] * (len(header) - 3)
-    index = {c: i for i, c in enumerate(CASES)}
+    index = {c: i for i, c in enumerate(ALL_CASES)}
     table, notes = [], []
     for row, res in zip(summary_rows(results, threads, peers),
                         (r for r in results for _ in threads)):
@@ -665,7 +792,7 @@ def format_table(results, threads, contenders):
             cells.append(cell)
         if has_best:
             b = row["best_peer_ratio"]
-            cells.append("-" if b is None else f"{b:.2f}" + (" *" if b > GOAL_RATIO else ""))
+            cells.append("-" if b is None else f"{b:.2f}" + (" *" if b > row["goal_ratio"] else ""))
         table.append(cells)
 
     from ._threads import default_threads
@@ -673,7 +800,7 @@ def format_table(results, threads, contenders):
         "Median time per call over the rounds; (Nx) = peer time / our time "
         "(above 1x we are faster).",
         "ours: a new output array per call, as users call it; ours out=: into a "
-        "preallocated array.",
+        "preallocated array (the losses have no out=).",
         "GB/s: 2 * input bytes (read + write) / our time.  copy bw: copy time / our "
         "time (100% = as fast as copying the array).",
         "[1] single-threaded (np.copyto, NumPy, SciPy): one measurement, shown in "
@@ -692,7 +819,8 @@ def format_table(results, threads, contenders):
                     f"CPUs): {', '.join(disturbed)}; these times are unreliable.")
     if has_best:
         foot.append(f"ours/best: our time / min(torch, ORT) time; the goal is <= "
-                    f"{GOAL_RATIO}, rows above it are marked *.")
+                    f"{GOAL_RATIO} for log_softmax and <= 1 for the rest of the family "
+                    "(PyTorch only), rows above it are marked *.")
     from ._threads import OPENMP
     if not OPENMP:
         foot.append("This build has no OpenMP: ours runs on one thread whatever the count.")
@@ -794,11 +922,15 @@ def _parse_threads(text):
     return list(dict.fromkeys(ks))
 
 
-def _parse_cases(text):
-    try:
-        return select_cases(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc))
+def _parse_funcs(text):
+    keys = [t.strip() for t in text.split(",") if t.strip()]
+    if keys == ["all"]:
+        return list(FUNCS)
+    bad = [k for k in keys if k not in FUNCS]
+    if bad or not keys:
+        raise argparse.ArgumentTypeError(f"unknown function(s) {', '.join(bad) or text!r}; "
+                                         f"choose from {', '.join(FUNCS)} or all")
+    return keys
 
 
 def _positive_int(text):
@@ -829,7 +961,13 @@ def add_arguments(parser):
     parser.add_argument("--threads", type=_parse_threads, metavar="K,K,...",
                         help="thread counts for ours, torch and ORT "
                              "(default: 1 and the library's default)")
-    parser.add_argument("--cases", type=_parse_cases, metavar="SEL",
+    parser.add_argument("--funcs", type=_parse_funcs, default=["log_softmax"],
+                        metavar="F,F,...",
+                        help=f"functions to run: {', '.join(FUNCS)}, or all "
+                             "(default: log_softmax).  The others run on "
+                             f"{', '.join('x'.join(map(str, s)) + ' ' + d for s, d in FAMILY_SHAPES)}"
+                             " against PyTorch and the NumPy twin")
+    parser.add_argument("--cases", metavar="SEL",
                         help="comma-separated case indices or label substrings, "
                              "e.g. 0,3 or 4096,f64 (default: all; --list shows them)")
     parser.add_argument("--list", action="store_true",
@@ -859,10 +997,15 @@ def main(args):
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
-    cases = args.cases or list(CASES)
+    pool = cases_for(args.funcs)
+    try:
+        cases = select_cases(args.cases, pool)
+    except ValueError as exc:
+        log(f"bench: --cases: {exc}")
+        return 2
     if args.list:
         for c in cases:
-            print(f"{CASES.index(c):2d}  {c.label:20s} {c.nbytes / 2**20:8.1f} MiB")
+            print(f"{ALL_CASES.index(c):2d}  {c.label:40s} {c.nbytes / 2**20:8.1f} MiB")
         return 0
     if args.plot:
         try:

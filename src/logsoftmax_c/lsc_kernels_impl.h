@@ -61,40 +61,68 @@ LSC_INLINE LSC_T LSC_FN(lsc_max)(const LSC_T *restrict x, ptrdiff_t n)
     return m2 > m0 ? m2 : m0;
 }
 
-/* Sums run in blocks of LSC_SUM_BLOCK elements, vectorised within a block and added
- * up across blocks in double with Kahan's compensation: each lane adds only a few
- * dozen terms, and the error of a long sum stays that of a short one, even where
- * all the terms are equal and their roundings do not cancel. */
+/* Sums run lane by lane: element j goes to lane j % W (W the vector width), each
+ * lane adds LSC_COL_FOLD consecutive terms of its own in LSC_T, then folds that partial
+ * sum into a double accumulator of its own with Kahan's compensation; the W lanes are
+ * added in a fixed tree order at the end.  No lane adds more than a few terms in LSC_T,
+ * so the error of a long sum stays that of a short one even where all the terms are
+ * equal and their roundings do not cancel, and there is no horizontal reduction inside
+ * the loop (without -ffast-math gcc reduces a vector's lanes one by one, in order).
+ * The loops over the lanes are vectorised as a whole: one vector holds every lane. */
+#define LSC_W (LSC_SIMD_BYTES / (ptrdiff_t)sizeof(LSC_T))
 
-/* sum of exp(x_j - m).  Two blocks go through one loop, as two independent chains
- * of exp in flight: the exp is a long dependency chain, and one chain leaves the FMA
- * units idle part of the time. */
+/* sum of the W lanes' (acc - comp), pairwise in a fixed order */
+LSC_INLINE double LSC_FN(lsc_lanes_total)(double *acc, const double *comp)
+{
+    for (ptrdiff_t l = 0; l < LSC_W; l++) {
+        acc[l] -= comp[l];
+    }
+    for (ptrdiff_t w = LSC_W / 2; w >= 1; w /= 2) {
+        for (ptrdiff_t l = 0; l < w; l++) {
+            acc[l] += acc[l + w];
+        }
+    }
+    return acc[0];
+}
+
+/* sum of exp(x_j - m) */
 LSC_INLINE double LSC_FN(lsc_sumexp)(const LSC_T *restrict x, ptrdiff_t n, LSC_T m)
 {
-    double total = 0.0, comp = 0.0;
+    enum { V = LSC_COL_FOLD };
+    double acc[LSC_W], comp[LSC_W];
+    LSC_T part[LSC_W];
+    for (ptrdiff_t l = 0; l < LSC_W; l++) {
+        acc[l] = 0.0;
+        comp[l] = 0.0;
+    }
     ptrdiff_t j0 = 0;
-    for (; j0 + 2 * LSC_SUM_BLOCK <= n; j0 += 2 * LSC_SUM_BLOCK) {
+    for (; j0 + V * LSC_W <= n; j0 += V * LSC_W) {
         const LSC_T *a = x + j0;
-        const LSC_T *b = a + LSC_SUM_BLOCK;
-        LSC_T s0 = 0, s1 = 0;
-#pragma omp simd reduction(+:s0, s1)
-        for (ptrdiff_t j = 0; j < LSC_SUM_BLOCK; j++) {
-            s0 += LSC_EXP(a[j] - m);
-            s1 += LSC_EXP(b[j] - m);
+#pragma omp simd
+        for (ptrdiff_t l = 0; l < LSC_W; l++) {
+            /* two chains of exp in flight: one leaves the FMA units idle */
+            LSC_T s0 = 0, s1 = 0;
+            for (ptrdiff_t v = 0; v < V; v += 2) {
+                s0 += LSC_EXP(a[v * LSC_W + l] - m);
+                s1 += LSC_EXP(a[(v + 1) * LSC_W + l] - m);
+            }
+            part[l] = s0 + s1;
         }
-        LSC_KAHAN_ADD(total, comp, (double)s0);
-        LSC_KAHAN_ADD(total, comp, (double)s1);
+#pragma omp simd
+        for (ptrdiff_t l = 0; l < LSC_W; l++) {
+            double y = (double)part[l] - comp[l];
+            double t = acc[l] + y;
+            comp[l] = (t - acc[l]) - y;
+            acc[l] = t;
+        }
     }
-    for (; j0 < n; j0 += LSC_SUM_BLOCK) {
-        ptrdiff_t j1 = n - j0 < LSC_SUM_BLOCK ? n : j0 + LSC_SUM_BLOCK;
-        LSC_T s = 0;
+    /* the last, partial block: fewer than V terms per lane */
+    LSC_T s = 0;
 #pragma omp simd reduction(+:s)
-        for (ptrdiff_t j = j0; j < j1; j++) {
-            s += LSC_EXP(x[j] - m);
-        }
-        LSC_KAHAN_ADD(total, comp, (double)s);
+    for (ptrdiff_t j = j0; j < n; j++) {
+        s += LSC_EXP(x[j] - m);
     }
-    return total;
+    return LSC_FN(lsc_lanes_total)(acc, comp) + (double)s;
 }
 
 /* sum of exp(x_j - m) over x_j != m, and the number of x_j == m.  When the max
@@ -103,31 +131,64 @@ LSC_INLINE double LSC_FN(lsc_sumexp)(const LSC_T *restrict x, ptrdiff_t n, LSC_T
  * d = -60 a float difference rounds at 2**-19).  That rounding error is recovered
  * exactly (Knuth's TwoSum: err = (x_j - m) - d) and applied to the term to first
  * order, exp(d + err) = exp(d) (1 + err), which the FMA rounds once. */
+LSC_INLINE LSC_T LSC_FN(lsc_rest_term)(LSC_T v, LSC_T m, LSC_T *is_max)
+{
+    /* below lo exp(d) is 0 and err is not needed (-inf would make it NaN) */
+    const LSC_T lo = LSC_EXP_LO;
+    LSC_T d = v - m;
+    LSC_T bb = d - v;
+    LSC_T err = (v - (d - bb)) + (-m - bb);
+    err = d > lo ? err : (LSC_T)0;
+    LSC_T e = LSC_EXP(d);
+    e = e + e * err;
+    *is_max = d == 0 ? (LSC_T)1 : (LSC_T)0;
+    return d == 0 ? (LSC_T)0 : e;
+}
+
 LSC_INLINE void LSC_FN(lsc_sumexp_rest)(const LSC_T *restrict x, ptrdiff_t n, LSC_T m,
                                         double *rest_out, double *count_out)
 {
-    /* below this exp(d) is 0 and err is not needed (-inf would make it NaN) */
-    const LSC_T lo = LSC_EXP_LO;
-    double rest_total = 0.0, comp = 0.0, count_total = 0.0;
-    for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_SUM_BLOCK) {
-        ptrdiff_t j1 = n - j0 < LSC_SUM_BLOCK ? n : j0 + LSC_SUM_BLOCK;
-        LSC_T rest = 0, count = 0;
-#pragma omp simd reduction(+:rest, count)
-        for (ptrdiff_t j = j0; j < j1; j++) {
-            LSC_T v = x[j];
-            LSC_T d = v - m;
-            LSC_T bb = d - v;
-            LSC_T err = (v - (d - bb)) + (-m - bb);
-            err = d > lo ? err : (LSC_T)0;
-            LSC_T e = LSC_EXP(d);
-            e = e + e * err;
-            rest += d == 0 ? (LSC_T)0 : e;
-            count += d == 0 ? (LSC_T)1 : (LSC_T)0;
-        }
-        LSC_KAHAN_ADD(rest_total, comp, rest);
-        count_total += count;
+    enum { V = LSC_COL_FOLD };
+    double acc[LSC_W], comp[LSC_W];
+    LSC_T part[LSC_W], cnt[LSC_W];
+    for (ptrdiff_t l = 0; l < LSC_W; l++) {
+        acc[l] = 0.0;
+        comp[l] = 0.0;
+        cnt[l] = 0;
     }
-    *rest_out = rest_total;
+    ptrdiff_t j0 = 0;
+    for (; j0 + V * LSC_W <= n; j0 += V * LSC_W) {
+        const LSC_T *a = x + j0;
+#pragma omp simd
+        for (ptrdiff_t l = 0; l < LSC_W; l++) {
+            LSC_T s = 0, c = cnt[l], one;
+            for (ptrdiff_t v = 0; v < V; v++) {
+                s += LSC_FN(lsc_rest_term)(a[v * LSC_W + l], m, &one);
+                c += one;
+            }
+            part[l] = s;
+            cnt[l] = c;
+        }
+#pragma omp simd
+        for (ptrdiff_t l = 0; l < LSC_W; l++) {
+            double y = (double)part[l] - comp[l];
+            double t = acc[l] + y;
+            comp[l] = (t - acc[l]) - y;
+            acc[l] = t;
+        }
+    }
+    LSC_T s = 0, c = 0;
+#pragma omp simd reduction(+:s, c)
+    for (ptrdiff_t j = j0; j < n; j++) {
+        LSC_T one;
+        s += LSC_FN(lsc_rest_term)(x[j], m, &one);
+        c += one;
+    }
+    double count_total = (double)c;
+    for (ptrdiff_t l = 0; l < LSC_W; l++) {
+        count_total += (double)cnt[l];
+    }
+    *rest_out = LSC_FN(lsc_lanes_total)(acc, comp) + (double)s;
     *count_out = count_total;
 }
 
@@ -219,6 +280,12 @@ static lsc_stats LSC_FN(lsc_nonfinite_chunk)(const LSC_T *x, ptrdiff_t n, LSC_T 
 static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t n)
 {
     LSC_T m = LSC_FN(lsc_max)(x, n);
+    /* the chunk is in L1 now and the sums ahead are arithmetic: meanwhile, fetch what
+       follows it (in a C-contiguous array, the next row or chunk), which the next
+       max pass would otherwise wait for.  Prefetches do not fault past the end. */
+    for (ptrdiff_t k = 0; k < n; k += 64 / (ptrdiff_t)sizeof(LSC_T)) {
+        __builtin_prefetch(x + n + k, 0, 3);
+    }
     if (m == -INFINITY) {
         return LSC_FN(lsc_nonfinite_chunk)(x, n, m);
     }
@@ -599,6 +666,7 @@ static void LSC_FN(lsc_backward_row)(const LSC_T *g, const LSC_T *y, LSC_T *r, p
     }
 }
 
+#undef LSC_W
 #undef LSC_FN
 #undef LSC_CAT
 #undef LSC_CAT_
