@@ -21,9 +21,13 @@
  * number of threads.
  *
  * The same statistics feed three write passes (LSC_OP_*): log_softmax writes
- * (x_j - m) - log1p(s); softmax writes exp of that accurate log-probability (so a
- * dominant class's 1 - p keeps its digits); logsumexp writes m + log1p(s) once per
- * slice, into an output whose stride along the slice is 0.
+ * (x_j - m) - log1p(s); softmax writes exp of that log-probability; logsumexp writes
+ * m + log1p(s) once per slice, into an output whose stride along the slice is 0.
+ * Contiguous rows of one chunk (the common case) take a shorter road with the same
+ * arithmetic for log_softmax (lsc_log_softmax_row1), and for softmax compute each exp
+ * once, as exp(x_j - m) / (1 + s) (lsc_softmax_row1): no less accurate, since the
+ * rounding of x_j - m, not of the division, dominates the error of small
+ * probabilities.
  *
  * Special values fall out of the arithmetic: a NaN makes its chunk's rest NaN; a +inf
  * maximum gives inf - inf = NaN; -inf entries give exp(-inf) = 0 and y = -inf.  A
@@ -125,6 +129,57 @@ LSC_INLINE double LSC_FN(lsc_sumexp)(const LSC_T *restrict x, ptrdiff_t n, LSC_T
     return LSC_FN(lsc_lanes_total)(acc, comp) + (double)s;
 }
 
+/* lsc_sumexp that also stores in y[j] (y may be x) exp(x_j - m) (store_exp) or
+   x_j - m: the output is written while the arithmetic runs, and the last pass over
+   the row touches only y, in L1 */
+LSC_INLINE double LSC_FN(lsc_sumexp_store)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m,
+                                           int store_exp)
+{
+    enum { V = LSC_COL_FOLD };
+    double acc[LSC_W], comp[LSC_W];
+    LSC_T part[LSC_W];
+    for (ptrdiff_t l = 0; l < LSC_W; l++) {
+        acc[l] = 0.0;
+        comp[l] = 0.0;
+    }
+    ptrdiff_t j0 = 0;
+    for (; j0 + V * LSC_W <= n; j0 += V * LSC_W) {
+        const LSC_T *a = x + j0;
+        LSC_T *b = y + j0;
+#pragma omp simd
+        for (ptrdiff_t l = 0; l < LSC_W; l++) {
+            LSC_T s0 = 0, s1 = 0;
+            for (ptrdiff_t v = 0; v < V; v += 2) {
+                LSC_T d0 = a[v * LSC_W + l] - m;
+                LSC_T d1 = a[(v + 1) * LSC_W + l] - m;
+                LSC_T e0 = LSC_EXP(d0);
+                LSC_T e1 = LSC_EXP(d1);
+                b[v * LSC_W + l] = store_exp ? e0 : d0;
+                b[(v + 1) * LSC_W + l] = store_exp ? e1 : d1;
+                s0 += e0;
+                s1 += e1;
+            }
+            part[l] = s0 + s1;
+        }
+#pragma omp simd
+        for (ptrdiff_t l = 0; l < LSC_W; l++) {
+            double t0 = (double)part[l] - comp[l];
+            double t = acc[l] + t0;
+            comp[l] = (t - acc[l]) - t0;
+            acc[l] = t;
+        }
+    }
+    LSC_T s = 0;
+#pragma omp simd reduction(+:s)
+    for (ptrdiff_t j = j0; j < n; j++) {
+        LSC_T d = x[j] - m;
+        LSC_T e = LSC_EXP(d);
+        y[j] = store_exp ? e : d;
+        s += e;
+    }
+    return LSC_FN(lsc_lanes_total)(acc, comp) + (double)s;
+}
+
 /* sum of exp(x_j - m) over x_j != m, and the number of x_j == m.  When the max
  * dominates, the result -log1p(rest) is tiny and its relative accuracy is that of
  * the terms exp(x_j - m), whose error is the absolute error of d = x_j - m (near
@@ -190,6 +245,57 @@ LSC_INLINE void LSC_FN(lsc_sumexp_rest)(const LSC_T *restrict x, ptrdiff_t n, LS
     }
     *rest_out = LSC_FN(lsc_lanes_total)(acc, comp) + (double)s;
     *count_out = count_total;
+}
+
+/* softmax of one contiguous row of 1 <= n <= LSC_CHUNK elements with a finite max,
+ * exp computed once: the sum pass stores exp(x_j - m), then y_j *= 1 / S.  S holds
+ * the max's exact 1, so the dominant class's probability 1 / S and the small ones
+ * exp(x_j - m) / S keep their relative accuracy; no recount of the dominated sum is
+ * needed (that is only for the dominant log-probability -log1p(S - 1)).  Returns 0,
+ * having written nothing, when the max is not finite. */
+static int LSC_FN(lsc_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
+{
+    LSC_T m = LSC_FN(lsc_max)(x, n);
+    if (!(m > -INFINITY && m < INFINITY)) {
+        return 0;
+    }
+    for (ptrdiff_t k = 0; k < n; k += 64 / (ptrdiff_t)sizeof(LSC_T)) {
+        __builtin_prefetch(x + n + k, 0, 3);
+    }
+    double total = LSC_FN(lsc_sumexp_store)(x, y, n, m, 1);
+    const LSC_T f = (LSC_T)(1.0 / total);  /* NaN if a NaN took part */
+#pragma omp simd
+    for (ptrdiff_t j = 0; j < n; j++) {
+        y[j] *= f;
+    }
+    return 1;
+}
+
+/* log_softmax of one contiguous row of 1 <= n <= LSC_CHUNK elements with a finite
+ * max: the arithmetic of lsc_row's one-chunk case (the same results, bit for bit),
+ * with x_j - m stored by the sum pass and the offset subtracted in place.  The
+ * dominated recount reads x again, so y may not be x.  Returns 0, having written
+ * nothing, when the max is not finite. */
+static int LSC_FN(lsc_log_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
+{
+    LSC_T m = LSC_FN(lsc_max)(x, n);
+    if (!(m > -INFINITY && m < INFINITY)) {
+        return 0;
+    }
+    for (ptrdiff_t k = 0; k < n; k += 64 / (ptrdiff_t)sizeof(LSC_T)) {
+        __builtin_prefetch(x + n + k, 0, 3);
+    }
+    double total = LSC_FN(lsc_sumexp_store)(x, y, n, m, 0);
+    double rest = total - 1.0, count = 1.0;
+    if (!(total >= 2.0)) {
+        LSC_FN(lsc_sumexp_rest)(x, n, m, &rest, &count);
+    }
+    const LSC_T c = (LSC_T)lsc_log1p_f64(rest + (count - 1.0));
+#pragma omp simd
+    for (ptrdiff_t j = 0; j < n; j++) {
+        y[j] = y[j] - c;
+    }
+    return 1;
 }
 
 /* y = (x - m) - c; y may be x itself */
@@ -386,6 +492,22 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
     ptrdiff_t nc = LSC_FN(lsc_nchunks)(n);
     if (nc < 1) {
         return;
+    }
+    if (nc == 1 && sx == (ptrdiff_t)sizeof(LSC_T) && sy == (ptrdiff_t)sizeof(LSC_T) &&
+        op != LSC_OP_LOGSUMEXP && !stream && (op == LSC_OP_SOFTMAX || x != y)) {
+        /* a contiguous one-chunk row (rows of several chunks keep the chunk-by-chunk
+           path, shared with the threads that split long rows) */
+        if (op == LSC_OP_SOFTMAX) {
+            /* exp once */
+            if (LSC_FN(lsc_softmax_row1)((const LSC_T *)x, (LSC_T *)y, n)) {
+                return;
+            }
+        }
+        else {
+            if (LSC_FN(lsc_log_softmax_row1)((const LSC_T *)x, (LSC_T *)y, n)) {
+                return;
+            }
+        }
     }
     lsc_stats local[64];
     lsc_stats *st = nc <= 64 ? local : (lsc_stats *)malloc((size_t)nc * sizeof(lsc_stats));
