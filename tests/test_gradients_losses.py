@@ -201,6 +201,34 @@ def test_nll_loss_matches_torch(shape, axis, reduction, probs):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=str(opt))
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape,axis", LOSS_CASES + [((3, 5000), -1), ((2, 9000), -1),
+                                                     ((7, 4100), 0)], ids=str)
+@pytest.mark.parametrize("smoothing", [0.0, 0.15], ids=lambda s: f"eps={s}")
+@pytest.mark.parametrize("probs", [False, True], ids=["indices", "probs"])
+def test_cross_entropy_grad_matches_twin(shape, axis, reduction, dtype, smoothing, probs,
+                                         isa):
+    """Against the readable gradient formula in float64, with no PyTorch: rows of one
+    chunk and of several (the fused kernel's two roads), other class axes."""
+    rng = np.random.default_rng(abs(hash((shape, axis, probs))) % 2**32)
+    for opt in OPTIONS:
+        x, t, w = _loss_inputs(shape, axis, dtype, rng, opt.get("weight"), opt.get("ignore"),
+                               probs)
+        loss, grad = cross_entropy(x, t, axis=axis, weight=w, reduction=reduction,
+                                   label_smoothing=smoothing, return_grad=True)
+        x64 = x.astype(np.float64)
+        w64 = None if w is None else w.astype(np.float64)
+        t64 = t.astype(np.float64) if probs else t
+        want = reference.cross_entropy_grad(x64, t64, axis, w64, -100, reduction, smoothing)
+        scale = np.max(np.abs(want)) if want.size else 1.0
+        tol = 50 * np.finfo(dtype).eps * scale
+        np.testing.assert_allclose(grad, want, rtol=0, atol=tol, err_msg=str(opt))
+        twin = reference.cross_entropy(x64, t64, axis, w64, -100, reduction, smoothing)
+        np.testing.assert_allclose(loss, twin, rtol=RTOL[np.dtype(dtype)] * 10,
+                                   atol=RTOL[np.dtype(dtype)] * 10, err_msg=str(opt))
+
+
 @pytest.mark.parametrize("probs", [False, True], ids=["indices", "probs"])
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_cross_entropy_grad_by_finite_differences(reduction, probs):

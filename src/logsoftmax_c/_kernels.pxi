@@ -56,6 +56,10 @@ cdef extern from "lsc_kernels.h" nogil:
                               int softmax)
     void lsc_backward_row_f64(const double *g, const double *y, double *r, Py_ssize_t n,
                               int softmax)
+    void lsc_softmax_scaled_row_f32(const float *x, float *y, Py_ssize_t n, float scale,
+                                    float *lse)
+    void lsc_softmax_scaled_row_f64(const double *x, double *y, Py_ssize_t n, double scale,
+                                    double *lse)
     int lsc_cpu_level()
     const char *LSC_ISA_NAME
 
@@ -513,6 +517,58 @@ def backward_rows(cnp.ndarray g, cnp.ndarray y, cnp.ndarray r, bint softmax, int
         else:
             _backward(<const double *>cnp.PyArray_DATA(g), <const double *>cnp.PyArray_DATA(y),
                       <double *>cnp.PyArray_DATA(r), size // n, n, softmax, nthreads)
+
+
+cdef void _softmax_scaled(const floating *x, floating *y, const floating *scale,
+                          floating *lse, Py_ssize_t rows, Py_ssize_t n,
+                          int nt) noexcept nogil:
+    cdef Py_ssize_t i
+    if nt > rows:
+        nt = <int>rows
+    if nt > 1:
+        for i in prange(rows, schedule='static', num_threads=nt):
+            if floating is float:
+                lsc_softmax_scaled_row_f32(x + i * n, y + i * n, n, scale[i], lse + i)
+            else:
+                lsc_softmax_scaled_row_f64(x + i * n, y + i * n, n, scale[i], lse + i)
+    else:
+        for i in range(rows):
+            if floating is float:
+                lsc_softmax_scaled_row_f32(x + i * n, y + i * n, n, scale[i], lse + i)
+            else:
+                lsc_softmax_scaled_row_f64(x + i * n, y + i * n, n, scale[i], lse + i)
+
+
+def softmax_scaled_rows(cnp.ndarray x, cnp.ndarray y, cnp.ndarray scale, cnp.ndarray lse,
+                        int nthreads):
+    """y[i] = softmax(x[i]) * scale[i] and lse[i] = logsumexp(x[i]) for the rows of
+    C-contiguous 2-d arrays x, y (y not x) and C-contiguous 1-d scale, lse, all of one
+    float32 or float64 dtype (the cross-entropy gradient, from one set of statistics)."""
+    cdef int typenum = cnp.PyArray_TYPE(x)
+    if not (cnp.PyArray_TYPE(y) == typenum == cnp.PyArray_TYPE(scale)
+            == cnp.PyArray_TYPE(lse)) or typenum not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64):
+        raise TypeError("softmax_scaled_rows needs float32 or float64 arrays of one dtype")
+    if cnp.PyArray_NDIM(x) != 2 or not cnp.PyArray_SAMESHAPE(x, y) \
+            or cnp.PyArray_NDIM(scale) != 1 or cnp.PyArray_NDIM(lse) != 1 \
+            or cnp.PyArray_DIMS(scale)[0] != cnp.PyArray_DIMS(x)[0] \
+            or cnp.PyArray_DIMS(lse)[0] != cnp.PyArray_DIMS(x)[0]:
+        raise ValueError("softmax_scaled_rows: x, y of shape (rows, n); scale, lse (rows,)")
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(x) and cnp.PyArray_IS_C_CONTIGUOUS(y)
+            and cnp.PyArray_IS_C_CONTIGUOUS(scale) and cnp.PyArray_IS_C_CONTIGUOUS(lse)):
+        raise ValueError("softmax_scaled_rows needs C-contiguous arrays")
+    cdef Py_ssize_t rows = cnp.PyArray_DIMS(x)[0], n = cnp.PyArray_DIMS(x)[1]
+    if rows == 0 or n == 0:
+        return
+    with nogil:
+        if typenum == cnp.NPY_FLOAT32:
+            _softmax_scaled(<const float *>cnp.PyArray_DATA(x), <float *>cnp.PyArray_DATA(y),
+                            <const float *>cnp.PyArray_DATA(scale),
+                            <float *>cnp.PyArray_DATA(lse), rows, n, nthreads)
+        else:
+            _softmax_scaled(<const double *>cnp.PyArray_DATA(x),
+                            <double *>cnp.PyArray_DATA(y),
+                            <const double *>cnp.PyArray_DATA(scale),
+                            <double *>cnp.PyArray_DATA(lse), rows, n, nthreads)
 
 
 def cpu_level():

@@ -39,7 +39,7 @@ def _backward_args(grad_output, output, axis, out, name):
             np.may_share_memory(out, g) or np.may_share_memory(out, y)):
         r = out.reshape(g.shape)
     else:
-        r = np.empty(g.shape, dtype=ct)
+        r = _api.empty_like(g, ct)
     return g, y, axes, r, rt
 
 
@@ -294,7 +294,12 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {eps}")
     C = tg.nclass
-    lse = np.asarray(_api.logsumexp(x, axis=tg.axis, dtype=ct, num_threads=num_threads))
+    grad = None
+    if return_grad and _fusable(x, tg, ct):
+        # the common case: one kernel pass gives the scaled softmax and the lse
+        grad, lse = _scaled_softmax_and_lse(x, tg, ct, eps, num_threads)
+    else:
+        lse = np.asarray(_api.logsumexp(x, axis=tg.axis, dtype=ct, num_threads=num_threads))
     with np.errstate(invalid="ignore", over="ignore"):
         if tg.probs:
             # p' = (1 - eps) p + eps / C; loss_i = lse_i * sum(w p') - sum(w p' x)
@@ -321,14 +326,52 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
     loss = np.asarray(loss).astype(rt)[()]
     if not return_grad:
         return loss
-    grad = _cross_entropy_grad(x, tg, ct, eps, scale, num_threads)
+    grad = _cross_entropy_grad(x, tg, ct, eps, scale, num_threads, grad)
     return loss, grad.astype(rt, copy=False)
 
 
-def _cross_entropy_grad(x, tg, ct, eps, scale, num_threads):
-    """d loss / d logits = softmax(x) * a_i - b_ic, the softmax written into the result."""
+def _fusable(x, tg, ct):
+    """Class-index targets on C-contiguous logits with the classes last, in a kernel
+    dtype: the gradient's softmax and the loss's logsumexp come from one pass."""
+    return (not tg.probs and tg.axis == x.ndim - 1 and x.dtype == ct
+            and ct in _api._KERNEL_DTYPES and x.flags.c_contiguous and x.size > 0)
+
+
+def _grad_scale(tg, ct):
+    """Each sample's share of the reduction (1 / the summed weights for 'mean')."""
+    if tg.reduction != "mean":
+        return 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 1 / np.sum(tg.sample_weights(ct), dtype=ct)
+
+
+def _softmax_factor(tg, ct, eps, scale):
+    """a_i: the factor of sample i's softmax in the gradient (class-index targets)."""
     C = tg.nclass
-    grad = _api.softmax(x, axis=tg.axis, dtype=ct, num_threads=num_threads)
+    live = np.where(tg.ignored, 0, scale).astype(ct)
+    wsum = C if tg.weight is None else np.sum(tg.weight, dtype=ct)
+    return live, (live * ((1 - eps) * tg.sample_weights(ct) + eps / C * wsum)).astype(ct)
+
+
+def _scaled_softmax_and_lse(x, tg, ct, eps, num_threads):
+    """softmax(x) * a_i (the gradient before its per-class terms) and logsumexp(x)."""
+    C = tg.nclass
+    _, a = _softmax_factor(tg, ct, eps, _grad_scale(tg, ct))
+    grad = _api.empty_like(x, ct)
+    lse = np.empty(tg.batch_shape, dtype=ct)
+    nt = _api._threads.threads_for(_api._check_threads(num_threads), x.size)
+    _api._dispatch.kernels.softmax_scaled_rows(
+        x.reshape(-1, C), grad.reshape(-1, C), np.ascontiguousarray(a).reshape(-1),
+        lse.reshape(-1), nt)
+    return grad, lse
+
+
+def _cross_entropy_grad(x, tg, ct, eps, scale, num_threads, scaled=None):
+    """d loss / d logits = softmax(x) * a_i - b_ic, the softmax written into the result
+    (`scaled`: softmax(x) * a_i already computed, class-index targets)."""
+    C = tg.nclass
+    grad = scaled if scaled is not None else _api.softmax(x, axis=tg.axis, dtype=ct,
+                                                          num_threads=num_threads)
     wc = None if tg.weight is None else tg.along_axis(tg.weight.astype(ct), grad.ndim)
     with np.errstate(invalid="ignore", over="ignore"):
         if tg.probs:
@@ -351,10 +394,10 @@ def _cross_entropy_grad(x, tg, ct, eps, scale, num_threads):
             return grad
         # class indices: a_i = s_i ((1 - eps) w_t + eps / C sum w), s_i the sample's share
         # of the reduction (0 if ignored); b_ic = s_i ((1 - eps) w_t [c == t] + eps / C w_c)
-        live = np.where(tg.ignored, 0, scale).astype(ct)
+        live, a = _softmax_factor(tg, ct, eps, scale)
         wt = tg.sample_weights(ct)
-        wsum = C if tg.weight is None else np.sum(tg.weight, dtype=ct)
-        grad *= tg.expand(live * ((1 - eps) * wt + eps / C * wsum))
+        if scaled is None:
+            grad *= tg.expand(a)
         if eps:
             if wc is None:
                 grad -= tg.expand(live * (eps / C))

@@ -539,6 +539,41 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
     }
 }
 
+/* One contiguous row for a cross-entropy gradient: y = softmax(x) * scale, and the
+ * row's log-sum-exp into *lse, from one set of statistics.  Rows of one chunk with a
+ * finite max take lsc_softmax_row1's road (exp once) with the scale folded into the
+ * final factor, and the dominated sum recounted only for the log-sum-exp; the others
+ * go through lsc_row. */
+static void LSC_FN(lsc_softmax_scaled_row)(const LSC_T *x, LSC_T *y, ptrdiff_t n,
+                                           LSC_T scale, LSC_T *lse)
+{
+    LSC_T m = LSC_FN(lsc_max)(x, n);
+    if (n <= LSC_CHUNK && m > -INFINITY && m < INFINITY) {
+        for (ptrdiff_t k = 0; k < n; k += 64 / (ptrdiff_t)sizeof(LSC_T)) {
+            __builtin_prefetch(x + n + k, 0, 3);
+        }
+        double total = LSC_FN(lsc_sumexp_store)(x, y, n, m, 1);
+        double rest = total - 1.0, count = 1.0;
+        if (!(total >= 2.0)) {
+            LSC_FN(lsc_sumexp_rest)(x, n, m, &rest, &count);
+        }
+        *lse = (LSC_T)((double)m + lsc_log1p_f64(rest + (count - 1.0)));
+        const LSC_T f = (LSC_T)((double)scale / total);
+#pragma omp simd
+        for (ptrdiff_t j = 0; j < n; j++) {
+            y[j] *= f;
+        }
+        return;
+    }
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
+    LSC_FN(lsc_row)((const char *)x, es, (char *)lse, 0, n, 0, LSC_OP_LOGSUMEXP);
+    LSC_FN(lsc_row)((const char *)x, es, (char *)y, es, n, 0, LSC_OP_SOFTMAX);
+#pragma omp simd
+    for (ptrdiff_t j = 0; j < n; j++) {
+        y[j] *= scale;
+    }
+}
+
 /* ---- column blocks: the reduced axis is not the contiguous one ---------------
  *
  * x is a block of n rows (byte stride sxn) by b <= LSC_BMAX columns (byte stride

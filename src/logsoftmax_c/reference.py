@@ -158,3 +158,32 @@ def cross_entropy(logits, target, axis=-1, weight=None, ignore_index=-100, reduc
     smooth = np.where(keep, -np.sum(lpm * w, axis=-1), 0)
     wt = np.where(keep, w[np.where(keep, t, 0)], 0)
     return (1 - eps) * nll + eps / C * _reduce(smooth, reduction, np.sum(wt))
+
+
+def cross_entropy_grad(logits, target, axis=-1, weight=None, ignore_index=-100,
+                       reduction="mean", label_smoothing=0.0):
+    """d/dx of cross_entropy (for reduction='none', of the sum of the losses), from
+    the smoothed targets q (one-hot of t mixed with 1 / C, or the probabilities mixed
+    with 1 / C) and weights w: grad_c = s * (softmax_c * sum_k w_k q_k - w_c q_c), with
+    s each sample's share of the reduction (0 for an ignored target)."""
+    x = np.moveaxis(np.asarray(logits), axis, -1)
+    C = x.shape[-1]
+    p = softmax(x, axis=-1)
+    w = np.ones(C, dtype=p.dtype) if weight is None else np.asarray(weight, p.dtype)
+    t = np.asarray(target)
+    eps = label_smoothing
+    if t.dtype.kind == "f":
+        q = np.moveaxis(t, axis, -1) * (1 - eps) + eps / C
+        share = np.ones(x.shape[:-1])
+        denom = share.size
+    else:
+        keep = t != ignore_index
+        ts = np.where(keep, t, 0)
+        q = np.eye(C, dtype=p.dtype)[ts] * (1 - eps) + eps / C
+        share = keep.astype(p.dtype)
+        denom = np.sum(np.where(keep, w[ts], 0))
+    if reduction == "mean":
+        share = share / denom
+    wq = w * q
+    grad = share[..., None] * (p * np.sum(wq, axis=-1, keepdims=True) - wq)
+    return np.moveaxis(grad, -1, axis)
