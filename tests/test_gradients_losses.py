@@ -301,6 +301,35 @@ def test_cross_entropy_is_fused_memory():
         tracemalloc.stop()
 
 
+@pytest.mark.parametrize("case", ["probs", "probs+weight", "weight+smoothing",
+                                  "probs+weight+smoothing", "classes first"])
+def test_cross_entropy_grad_no_input_sized_temporaries(case):
+    """With class probabilities, weights and label smoothing too, the gradient is the
+    only array of the logits' size; the class axis first as well."""
+    rng = np.random.default_rng(2)
+    shape, axis = ((4000, 256), 0) if case == "classes first" else ((256, 4000), -1)
+    x = rng.standard_normal(shape)
+    C = shape[axis]
+    if "probs" in case:
+        t = rng.random(shape)
+        t /= t.sum(axis=axis, keepdims=True)
+    else:
+        t = rng.integers(0, C, shape[1] if axis == 0 else shape[0])
+    w = rng.random(C) + 0.5 if "weight" in case else None
+    eps = 0.1 if "smoothing" in case or case == "classes first" else 0.0
+    kw = dict(axis=axis, weight=w, label_smoothing=eps, return_grad=True)
+    cross_entropy(x, t, **kw)  # warm up
+    tracemalloc.start()
+    try:
+        _, grad = cross_entropy(x, t, **kw)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak - grad.nbytes < 0.15 * x.nbytes, f"{(peak - grad.nbytes) / 2**20:.1f} MiB"
+    want = reference.cross_entropy_grad(x, t, axis, w, -100, "mean", eps)
+    np.testing.assert_allclose(grad, want, rtol=0, atol=1e-12 * np.abs(want).max())
+
+
 # ---------------------------------------------------------------------------------------
 # nodes
 

@@ -330,6 +330,17 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
     return loss, grad.astype(rt, copy=False)
 
 
+def _subtract_product(grad, a, b):
+    """grad -= a * b in place, a and b broadcast to grad, through buffers of a few
+    thousand elements rather than a product the size of grad."""
+    with np.nditer([grad, a, b], flags=["external_loop", "buffered", "zerosize_ok"],
+                   op_flags=[["readwrite"], ["readonly"], ["readonly"]],
+                   op_dtypes=[grad.dtype] * 3, casting="unsafe",
+                   buffersize=8192) as it:
+        for g, u, v in it:
+            g -= u * v
+
+
 def _fusable(x, tg, ct):
     """Class-index targets on C-contiguous logits with the classes last, in a kernel
     dtype: the gradient's softmax and the loss's logsumexp come from one pass."""
@@ -384,11 +395,11 @@ def _cross_entropy_grad(x, tg, ct, eps, scale, num_threads, scaled=None):
             # grad -= scale * w * p' (p' = (1 - eps) p + eps / C)
             coef = scale * (1 - eps)
             if wc is None:
-                np.subtract(grad, np.multiply(tg.t, coef, dtype=ct), out=grad)
+                _subtract_product(grad, tg.t, np.asarray(coef, dtype=ct))
                 if eps:
                     grad -= ct.type(scale * eps / C)
             else:
-                grad -= tg.t * (wc * coef)
+                _subtract_product(grad, tg.t, (wc * coef).astype(ct))
                 if eps:
                     grad -= wc * (scale * eps / C)
             return grad
@@ -402,7 +413,7 @@ def _cross_entropy_grad(x, tg, ct, eps, scale, num_threads, scaled=None):
             if wc is None:
                 grad -= tg.expand(live * (eps / C))
             else:
-                grad -= tg.expand(live * (eps / C)) * wc
+                _subtract_product(grad, tg.expand(live * (eps / C)).astype(ct), wc)
         idx = tg.expand(tg.index)
         at_t = np.take_along_axis(grad, idx, tg.axis)
         at_t -= tg.expand(live * (1 - eps) * wt)
