@@ -10,7 +10,7 @@ from logsoftmax_c import (CrossEntropyLoss, LogSoftmax, NLLLoss, Softmax, cross_
                           log_softmax, log_softmax_backward, nll_loss, reference, softmax,
                           softmax_backward)
 
-from conftest import FLOAT_DTYPES, arrays, result_dtype
+from conftest import FLOAT_DTYPES, LAYOUTS, arrays, axes_for, make_layout, result_dtype, shape_id
 
 try:
     import torch
@@ -53,6 +53,69 @@ def test_backward_matches_twins_over_the_generator(dtype, no_warnings):
             except AssertionError as e:
                 failures.append(f"{bwd.__name__} {label}: {e}")
     assert not failures, f"{len(failures)} failing, e.g.:\n" + "\n".join(failures[:5])
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("layout", [lay for lay in LAYOUTS if lay != "broadcast"])
+@pytest.mark.parametrize("shape", [(3, 4), (4, 3, 5), (2, 2049), (300, 70), (70, 300),
+                                   (5, 40, 33)], ids=shape_id)
+def test_backward_kernels_in_every_layout(shape, layout, dtype, isa):
+    """g and y in one layout (as a training step has them): the kernels for every
+    axis, axis pair and None, against the twins, and into an out= of another layout
+    (where the reduced axes of out cannot be merged, the NumPy composition: the same
+    to a few ulps)."""
+    rng = np.random.default_rng(len(shape) * 100 + shape[-1])
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    g = make_layout(rng.standard_normal(shape).astype(dtype), layout)
+    tol = RTOL[np.dtype(dtype)] * 10
+    for axis in axes_for(len(shape)):
+        if axis == ():
+            continue
+        for fwd, bwd, twin in ((log_softmax, log_softmax_backward,
+                                reference.log_softmax_backward),
+                               (softmax, softmax_backward, reference.softmax_backward)):
+            y = make_layout(fwd(x, axis=axis), layout)
+            r = bwd(g, y, axis=axis)
+            want = twin(g.astype(np.float64), y.astype(np.float64), axis=axis)
+            np.testing.assert_allclose(r, want, rtol=tol, atol=tol,
+                                       err_msg=f"{bwd.__name__} axis={axis}")
+            out = np.empty(shape, dtype=dtype, order="F" if layout == "C" else "C")
+            assert bwd(g, y, axis=axis, out=out) is out
+            eps = np.finfo(dtype).eps
+            np.testing.assert_allclose(out, r, rtol=4 * eps,
+                                       atol=16 * eps * np.abs(r).max())
+
+
+def test_backward_kernels_threads_bit_identical():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(12)
+    for shape, axis in (((400, 1000), 0), ((1000, 400), 1), ((40, 300, 50), 1)):
+        x = rng.standard_normal(shape)
+        g = np.asfortranarray(rng.standard_normal(shape))
+        for fwd, bwd in ((log_softmax, log_softmax_backward), (softmax, softmax_backward)):
+            y = np.asfortranarray(fwd(x, axis=axis))
+            with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
+                one = bwd(g, y, axis=axis)
+            two = bwd(g, y, axis=axis)
+            np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("layout", ["F", "transposed", "reversed", "step"])
+def test_backward_no_input_sized_temporaries(layout):
+    rng = np.random.default_rng(13)
+    shape = (1000, 1500)
+    g = make_layout(rng.standard_normal(shape), layout)
+    y = make_layout(log_softmax(rng.standard_normal(shape), axis=0), layout)
+    for bwd in (log_softmax_backward, softmax_backward):
+        for axis in (0, 1):
+            bwd(g, y, axis=axis)  # warm up
+            tracemalloc.start()
+            try:
+                r = bwd(g, y, axis=axis)
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+            assert peak - r.nbytes < 0.1 * g.nbytes, (bwd.__name__, axis, peak)
 
 
 @needs_torch

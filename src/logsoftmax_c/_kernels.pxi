@@ -60,6 +60,12 @@ cdef extern from "lsc_kernels.h" nogil:
                                     float *lse)
     void lsc_softmax_scaled_row_f64(const double *x, double *y, Py_ssize_t n, double scale,
                                     double *lse)
+    void lsc_backward_block_f32(const char *g, const char *y, char *r, Py_ssize_t sn,
+                                Py_ssize_t si, Py_ssize_t rn, Py_ssize_t ri, Py_ssize_t n,
+                                Py_ssize_t b, int softmax)
+    void lsc_backward_block_f64(const char *g, const char *y, char *r, Py_ssize_t sn,
+                                Py_ssize_t si, Py_ssize_t rn, Py_ssize_t ri, Py_ssize_t n,
+                                Py_ssize_t b, int softmax)
     int lsc_cpu_level()
     const char *LSC_ISA_NAME
 
@@ -569,6 +575,93 @@ def softmax_scaled_rows(cnp.ndarray x, cnp.ndarray y, cnp.ndarray scale, cnp.nda
                             <double *>cnp.PyArray_DATA(y),
                             <const double *>cnp.PyArray_DATA(scale),
                             <double *>cnp.PyArray_DATA(lse), rows, n, nthreads)
+
+
+cdef inline void _backward_one(const floating *tag, const char *gp, const char *yp, char *rp,
+                               const Layout *L, Py_ssize_t t, Py_ssize_t nb, Py_ssize_t bw,
+                               bint cols, int softmax) noexcept nogil:
+    """Work item t: a block of up to bw slices side by side along `inner` (cols), or
+    one slice (bw 1)."""
+    cdef Offsets off = _outer_offsets(L, t // nb)
+    cdef Py_ssize_t k0 = (t % nb) * bw
+    cdef Py_ssize_t width = L.inner - k0
+    cdef Py_ssize_t o = off.x + k0 * L.sxi
+    cdef Py_ssize_t orr = off.y + k0 * L.syi
+    if width > bw:
+        width = bw
+    if not cols:
+        width = 0  # one slice: the row kernel's arithmetic
+    if floating is float:
+        lsc_backward_block_f32(gp + o, yp + o, rp + orr, L.sxn, L.sxi, L.syn, L.syi, L.n,
+                               width, softmax)
+    else:
+        lsc_backward_block_f64(gp + o, yp + o, rp + orr, L.sxn, L.sxi, L.syn, L.syi, L.n,
+                               width, softmax)
+
+
+cdef void _backward_layout(const floating *tag, const char *gp, const char *yp, char *rp,
+                           const Layout *L, int softmax, int nt) noexcept nogil:
+    # slices side by side in blocks (vectorised across them) when `inner` is the more
+    # contiguous axis, else one slice per work item
+    cdef Py_ssize_t bw = 1
+    cdef Py_ssize_t need
+    cdef bint cols = L.inner > 1 and _abs(L.sxi) < _abs(L.sxn)
+    if cols:
+        need = (2 * nt + L.outer - 1) // L.outer
+        bw = (L.inner + need - 1) // need
+        bw += (16 - bw % 16) % 16
+        if bw < 16:
+            bw = 16
+        if bw > LSC_BMAX:
+            bw = LSC_BMAX
+        if bw > L.inner:
+            bw = L.inner
+    cdef Py_ssize_t nb = (L.inner + bw - 1) // bw
+    cdef Py_ssize_t ntask = L.outer * nb
+    cdef Py_ssize_t t
+    if nt > ntask:
+        nt = <int>ntask
+    if nt > 1:
+        for t in prange(ntask, schedule='static', num_threads=nt):
+            _backward_one(tag, gp, yp, rp, L, t, nb, bw, cols, softmax)
+    else:
+        for t in range(ntask):
+            _backward_one(tag, gp, yp, rp, L, t, nb, bw, cols, softmax)
+
+
+def backward_axes(cnp.ndarray g, cnp.ndarray y, cnp.ndarray r, unsigned long long mask,
+                  bint softmax, int nthreads):
+    """r = the gradient through log_softmax (softmax False) or softmax (True) jointly
+    over the axes whose bits are set in `mask`.  g, y, r: aligned float32 or float64
+    arrays of one dtype and one shape, g and y with one set of strides (r may be g
+    or y, but must not overlap them otherwise).  Returns
+    False, having written nothing, when the reduced axes cannot be walked as one
+    strided axis."""
+    cdef int typenum = cnp.PyArray_TYPE(g)
+    cdef int nd = cnp.PyArray_NDIM(g)
+    cdef int d
+    if not (cnp.PyArray_TYPE(y) == typenum == cnp.PyArray_TYPE(r)) \
+            or typenum not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64):
+        raise TypeError("backward_axes needs float32 or float64 arrays of one dtype")
+    if not (cnp.PyArray_SAMESHAPE(g, y) and cnp.PyArray_SAMESHAPE(g, r)):
+        raise ValueError("backward_axes needs arrays of one shape")
+    for d in range(nd):
+        if cnp.PyArray_STRIDES(g)[d] != cnp.PyArray_STRIDES(y)[d]:
+            raise ValueError("backward_axes needs g and y with one set of strides")
+    cdef Layout L
+    if not _build_layout(g, r, mask, &L):
+        return False
+    if L.n == 0 or L.outer == 0 or L.inner == 0:
+        return True
+    cdef const char *gp = <const char *>cnp.PyArray_DATA(g)
+    cdef const char *yp = <const char *>cnp.PyArray_DATA(y)
+    cdef char *rp = <char *>cnp.PyArray_DATA(r)
+    with nogil:
+        if typenum == cnp.NPY_FLOAT32:
+            _backward_layout(<const float *>NULL, gp, yp, rp, &L, softmax, nthreads)
+        else:
+            _backward_layout(<const double *>NULL, gp, yp, rp, &L, softmax, nthreads)
+    return True
 
 
 def cpu_level():

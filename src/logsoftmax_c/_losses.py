@@ -44,16 +44,23 @@ def _backward_args(grad_output, output, axis, out, name):
 
 
 def _rows_kernel(g, y, r, axes, softmax):
-    """The one-pass kernel, for the common layout: the last axis of C-contiguous
-    arrays in the compute dtype.  False (nothing done) for anything else, which the
-    NumPy composition below handles."""
-    if (axes != (g.ndim - 1,) or g.size == 0 or g.dtype != r.dtype or y.dtype != r.dtype
-            or r.dtype not in _api._KERNEL_DTYPES or not g.flags.c_contiguous
-            or not y.flags.c_contiguous or not r.flags.c_contiguous):
+    """The kernels: one pass for the sums and one for the result, for inputs in the
+    compute dtype with one memory layout (any axes, strides and order).  False
+    (nothing done) for anything else, which the NumPy composition below handles."""
+    if (g.size == 0 or g.dtype != r.dtype or y.dtype != r.dtype
+            or r.dtype not in _api._KERNEL_DTYPES or not g.flags.aligned
+            or not y.flags.aligned or g.strides != y.strides):
         return False
     nt = _api._threads.threads_for(None, g.size)
-    _api._dispatch.kernels.backward_rows(g, y, r, softmax, nt)
-    return True
+    kernels = _api._dispatch.kernels
+    if axes == (g.ndim - 1,) and g.flags.c_contiguous and y.flags.c_contiguous \
+            and r.flags.c_contiguous:
+        kernels.backward_rows(g, y, r, softmax, nt)
+        return True
+    bits = 0
+    for a in axes:
+        bits |= 1 << a
+    return kernels.backward_axes(g, y, r, bits, softmax, nt)
 
 
 def _backward_result(r, out, rt, shape):

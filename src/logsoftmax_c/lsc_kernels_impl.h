@@ -783,14 +783,16 @@ static void LSC_FN(lsc_rows_tile)(const char *x, ptrdiff_t sxr, ptrdiff_t sx,
     }
 }
 
-/* ---- gradients through one contiguous row -----------------------------------------
+/* ---- gradients through one row -----------------------------------------------------
  * softmax == 0: r = g - exp(y) * sum(g), through y = log_softmax(x);
  * softmax == 1: r = y * (g - sum(g * y)), through y = softmax(x).
  * One reduction pass and one elementwise pass; r may be g or y. */
-static void LSC_FN(lsc_backward_row)(const LSC_T *g, const LSC_T *y, LSC_T *r, ptrdiff_t n,
-                                     int softmax)
+
+/* the row's sum, continued over n more contiguous elements (n a multiple of
+   LSC_SUM_BLOCK except at the end of the row): blocks of LSC_SUM_BLOCK, Kahan in double */
+LSC_INLINE void LSC_FN(lsc_backward_accumulate)(const LSC_T *g, const LSC_T *y, ptrdiff_t n,
+                                                int softmax, double *total, double *comp)
 {
-    double total = 0.0, comp = 0.0;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_SUM_BLOCK) {
         ptrdiff_t j1 = n - j0 < LSC_SUM_BLOCK ? n : j0 + LSC_SUM_BLOCK;
         LSC_T s = 0;
@@ -806,9 +808,13 @@ static void LSC_FN(lsc_backward_row)(const LSC_T *g, const LSC_T *y, LSC_T *r, p
                 s += g[j];
             }
         }
-        LSC_KAHAN_ADD(total, comp, (double)s);
+        LSC_KAHAN_ADD(*total, *comp, (double)s);
     }
-    const LSC_T sum = (LSC_T)total;
+}
+
+LSC_INLINE void LSC_FN(lsc_backward_apply)(const LSC_T *g, const LSC_T *y, LSC_T *r,
+                                           ptrdiff_t n, LSC_T sum, int softmax)
+{
     if (softmax) {
 #pragma omp simd
         for (ptrdiff_t j = 0; j < n; j++) {
@@ -820,6 +826,125 @@ static void LSC_FN(lsc_backward_row)(const LSC_T *g, const LSC_T *y, LSC_T *r, p
         for (ptrdiff_t j = 0; j < n; j++) {
             r[j] = g[j] - LSC_EXP(y[j]) * sum;
         }
+    }
+}
+
+static void LSC_FN(lsc_backward_row)(const LSC_T *g, const LSC_T *y, LSC_T *r, ptrdiff_t n,
+                                     int softmax)
+{
+    double total = 0.0, comp = 0.0;
+    LSC_FN(lsc_backward_accumulate)(g, y, n, softmax, &total, &comp);
+    LSC_FN(lsc_backward_apply)(g, y, r, n, (LSC_T)total, softmax);
+}
+
+/* lsc_backward_row for a row at byte strides sgy (g and y) and sr (r), through
+   chunk-sized buffers: the same arithmetic, so the same results, as a contiguous row */
+static void LSC_FN(lsc_backward_row_strided)(const char *g, const char *y, char *r,
+                                             ptrdiff_t sgy, ptrdiff_t sr, ptrdiff_t n,
+                                             int softmax)
+{
+    LSC_T gb[LSC_CHUNK], yb[LSC_CHUNK];
+    double total = 0.0, comp = 0.0;
+    for (ptrdiff_t c0 = 0; c0 < n; c0 += LSC_CHUNK) {
+        ptrdiff_t len = n - c0 < LSC_CHUNK ? n - c0 : LSC_CHUNK;
+        LSC_FN(lsc_gather)(g + c0 * sgy, sgy, len, gb);
+        LSC_FN(lsc_gather)(y + c0 * sgy, sgy, len, yb);
+        LSC_FN(lsc_backward_accumulate)(gb, yb, len, softmax, &total, &comp);
+    }
+    for (ptrdiff_t c0 = 0; c0 < n; c0 += LSC_CHUNK) {
+        ptrdiff_t len = n - c0 < LSC_CHUNK ? n - c0 : LSC_CHUNK;
+        LSC_FN(lsc_gather)(g + c0 * sgy, sgy, len, gb);
+        LSC_FN(lsc_gather)(y + c0 * sgy, sgy, len, yb);
+        LSC_FN(lsc_backward_apply)(gb, yb, gb, len, (LSC_T)total, softmax);
+        for (ptrdiff_t j = 0; j < len; j++) {
+            *(LSC_T *)(r + (c0 + j) * sr) = gb[j];
+        }
+    }
+}
+
+/* The gradients along a strided slice, or across a block of b slices side by side
+ * (the columns of a block, as lsc_cols): g and y share one set of byte strides, sn
+ * along the slice and si between slices, r has its own (rn, ri); r may be g or y.  Each slice's sum is added up
+ * in LSC_T over LSC_COL_FOLD elements at a time and in double across them, the same
+ * for every block width; one pass for the sums, one for the result. */
+static void LSC_FN(lsc_backward_cols)(const char *g, const char *y, char *r, ptrdiff_t sn,
+                                      ptrdiff_t si, ptrdiff_t rn, ptrdiff_t ri, ptrdiff_t n,
+                                      ptrdiff_t b, int softmax)
+{
+    double acc[LSC_BMAX];
+    LSC_T part[LSC_BMAX], sum[LSC_BMAX];
+    for (ptrdiff_t k = 0; k < b; k++) {
+        acc[k] = 0.0;
+    }
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_COL_FOLD) {
+        ptrdiff_t j1 = n - j0 < LSC_COL_FOLD ? n : j0 + LSC_COL_FOLD;
+        for (ptrdiff_t k = 0; k < b; k++) {
+            part[k] = 0;
+        }
+        for (ptrdiff_t j = j0; j < j1; j++) {
+            const char *gr = g + j * sn, *yr = y + j * sn;
+            if (softmax) {
+#pragma omp simd
+                for (ptrdiff_t k = 0; k < b; k++) {
+                    part[k] += *(const LSC_T *)(gr + k * si) * *(const LSC_T *)(yr + k * si);
+                }
+            }
+            else {
+#pragma omp simd
+                for (ptrdiff_t k = 0; k < b; k++) {
+                    part[k] += *(const LSC_T *)(gr + k * si);
+                }
+            }
+        }
+#pragma omp simd
+        for (ptrdiff_t k = 0; k < b; k++) {
+            acc[k] += (double)part[k];
+        }
+    }
+    for (ptrdiff_t k = 0; k < b; k++) {
+        sum[k] = (LSC_T)acc[k];
+    }
+    for (ptrdiff_t j = 0; j < n; j++) {
+        const char *gr = g + j * sn, *yr = y + j * sn;
+        char *rr = r + j * rn;
+        if (softmax) {
+#pragma omp simd
+            for (ptrdiff_t k = 0; k < b; k++) {
+                LSC_T yv = *(const LSC_T *)(yr + k * si);
+                *(LSC_T *)(rr + k * ri) = yv * (*(const LSC_T *)(gr + k * si) - sum[k]);
+            }
+        }
+        else {
+#pragma omp simd
+            for (ptrdiff_t k = 0; k < b; k++) {
+                LSC_T yv = *(const LSC_T *)(yr + k * si);
+                *(LSC_T *)(rr + k * ri) = *(const LSC_T *)(gr + k * si) - LSC_EXP(yv) * sum[k];
+            }
+        }
+    }
+}
+
+/* b slices side by side (lsc_backward_cols, with constant unit strides where the
+   columns are contiguous), or one slice (b == 0: lsc_backward_row's arithmetic) */
+static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, ptrdiff_t sn,
+                                       ptrdiff_t si, ptrdiff_t rn, ptrdiff_t ri, ptrdiff_t n,
+                                       ptrdiff_t b, int softmax)
+{
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
+    if (b == 0) {
+        if (sn == es && rn == es) {
+            LSC_FN(lsc_backward_row)((const LSC_T *)g, (const LSC_T *)y, (LSC_T *)r, n,
+                                     softmax);
+        }
+        else {
+            LSC_FN(lsc_backward_row_strided)(g, y, r, sn, rn, n, softmax);
+        }
+    }
+    else if (si == es && ri == es) {
+        LSC_FN(lsc_backward_cols)(g, y, r, sn, es, rn, es, n, b, softmax);
+    }
+    else {
+        LSC_FN(lsc_backward_cols)(g, y, r, sn, si, rn, ri, n, b, softmax);
     }
 }
 
