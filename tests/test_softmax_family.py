@@ -376,3 +376,27 @@ def test_no_warnings_anywhere(isa):
         logsumexp(x)
         logsumexp(x, axis=0)
         softmax(x.astype(np.float16))
+
+
+@pytest.mark.parametrize("fn", ["log_softmax", "softmax", "logsumexp"])
+@pytest.mark.parametrize("axis", [0, 1])
+@pytest.mark.parametrize("mask_shape", [(2000, 1), (2000,), (2000, 2000)], ids=str)
+def test_where_no_input_sized_temporaries(fn, axis, mask_shape):
+    """A broadcast mask is never materialised, and logsumexp works block by block:
+    the extra memory is at most the user's own mask (its negation) and one block."""
+    import tracemalloc
+    import logsoftmax_c
+    f = getattr(logsoftmax_c, fn)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2000, 2000))
+    where = rng.random(mask_shape) < 0.8
+    f(x, axis=axis, where=where)  # warm up
+    tracemalloc.start()
+    try:
+        y = f(x, axis=axis, where=where)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak - y.nbytes <= where.nbytes + 0.1 * x.nbytes, f"{peak / 2**20:.1f} MiB"
+    want = getattr(reference, fn)(x, axis=axis, where=where)
+    np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-12)

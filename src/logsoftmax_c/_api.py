@@ -147,15 +147,65 @@ def _plain_call(where, out, dtype, num_threads):
 
 
 def _where_mask(where, shape, name):
-    """`where` as a read-only boolean view of `shape` (TypeError / ValueError)."""
+    """`where` as a read-only boolean view of `shape` (TypeError / ValueError), and its
+    negation in `where`'s own shape (broadcastable to `shape`: no array of `shape` is
+    made for a broadcast mask)."""
     w = np.asarray(where)
     if w.dtype != np.bool_:
         raise TypeError(f"{name}: where must be a boolean array, got dtype {w.dtype}")
     try:
-        return np.broadcast_to(w, shape)
+        mask = np.broadcast_to(w, shape)
     except ValueError:
         raise ValueError(f"{name}: where of shape {w.shape} does not broadcast to the "
                          f"input's shape {shape}") from None
+    return mask, np.logical_not(w)
+
+
+# logsumexp with where= works through blocks of about this many elements
+_WHERE_BLOCK = 1 << 18
+
+
+def _lead_blocks(lead, per_index, limit):
+    """Index tuples over the leading dimensions `lead` that cut an array into blocks of
+    about `limit` elements (at least one index), `per_index` elements per index."""
+    def rec(prefix, d):
+        if d == len(lead):
+            yield prefix
+            return
+        inner = per_index * int(np.prod(lead[d + 1:], dtype=np.int64))
+        if inner * lead[d] <= limit:
+            yield prefix + (slice(None),)
+        elif inner <= limit:
+            step = max(1, limit // inner)
+            for i in range(0, lead[d], step):
+                yield prefix + (slice(i, i + step),)
+        else:
+            for i in range(lead[d]):
+                yield from rec(prefix + (i,), d + 1)
+    yield from rec((), 0)
+
+
+def _masked_lse(x, notmask, dst, axes, ct, nthreads):
+    """logsumexp with where=, block by block: each block of whole slices is copied into
+    a buffer with -inf where masked and reduced by the kernels into dst (x's shape,
+    stride 0 along the reduced axes).  Extra memory: one block."""
+    other = [d for d in range(x.ndim) if d not in axes]
+    order = other + list(axes)
+    xs, ds = x.transpose(order), dst.transpose(order)
+    ns = np.broadcast_to(notmask, x.shape).transpose(order)
+    lead = xs.shape[:len(other)]
+    per_slice = int(np.prod(xs.shape[len(other):], dtype=np.int64))
+    nt = _threads.threads_for(nthreads, x.size)
+    for idx in _lead_blocks(lead, per_slice, _WHERE_BLOCK):
+        xb, db = xs[idx], ds[idx]
+        buf = np.empty_like(xb, dtype=ct)  # in the block's memory order: a fast copy
+        np.copyto(buf, xb, casting="unsafe")
+        np.copyto(buf, -np.inf, where=ns[idx])
+        red = tuple(range(buf.ndim - len(axes), buf.ndim))
+        bits = ((1 << len(axes)) - 1) << red[0]
+        if not _dispatch.kernels.log_softmax_axes(buf, db, bits, nt, _OP_LSE):
+            _gather_slices(buf, db, red, nt, _OP_LSE)
+        del buf  # before the next block's
 
 
 def _reduced_shape(shape, axes, keepdims):
@@ -173,7 +223,7 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
     if x.ndim == 0:
         _axes(axis, 1)  # a 0-d array is one slice of one element
         x1 = x.reshape(1)
-        w1 = None if where is None else _where_mask(where, (), name).reshape(1)
+        w1 = None if where is None else _where_mask(where, (), name)[0].reshape(1)
         if out is not None:
             _check_out(out, (), rt, name)
         r = _family(op, x1, 0, None, rt, num_threads, w1, keepdims=False)
@@ -183,7 +233,7 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
         out[...] = r
         return out
     axes = _axes(axis, x.ndim)
-    mask = None if where is None else _where_mask(where, x.shape, name)
+    mask, notmask = (None, None) if where is None else _where_mask(where, x.shape, name)
 
     if op == _OP_LSE:
         oshape = _reduced_shape(x.shape, axes, keepdims)
@@ -218,10 +268,12 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
             res = np.empty(keep, dtype=ct)
         strides = tuple(0 if d in axes else s for d, s in enumerate(res.strides))
         dst = np.lib.stride_tricks.as_strided(res, x.shape, strides, writeable=True)
-        if mask is None and x.dtype == ct and x.flags.aligned:
+        if mask is not None:
+            src = None  # block by block, below
+        elif x.dtype == ct and x.flags.aligned:
             src = x
         else:
-            src = x.astype(ct)  # a compute-dtype copy (and room for the masked -inf)
+            src = x.astype(ct)  # a compute-dtype copy
     else:
         res = None
         if mask is None and x.dtype == ct and x.flags.aligned:
@@ -240,18 +292,18 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
             dst = y
         else:
             dst = src if src is not x else np.empty_like(src)
-    notmask = None
-    if mask is not None:
-        # masked-out entries take no part: -inf adds nothing to the max and the sum
-        notmask = np.logical_not(mask)
-        np.copyto(src, -np.inf, where=notmask)
-
-    bits = 0
-    for a in axes:
-        bits |= 1 << a
-    nt = _threads.threads_for(nthreads, x.size)
-    if not _dispatch.kernels.log_softmax_axes(src, dst, bits, nt, op):
-        _gather_slices(src, dst, axes, nt, op)
+    if src is None:
+        _masked_lse(x, notmask, dst, axes, ct, nthreads)
+    else:
+        if mask is not None:
+            # masked-out entries take no part: -inf adds nothing to the max and the sum
+            np.copyto(src, -np.inf, where=notmask)
+        bits = 0
+        for a in axes:
+            bits |= 1 << a
+        nt = _threads.threads_for(nthreads, x.size)
+        if not _dispatch.kernels.log_softmax_axes(src, dst, bits, nt, op):
+            _gather_slices(src, dst, axes, nt, op)
     if notmask is not None and op != _OP_LSE:
         # whatever their slice gave (NaN for a fully masked one), masked-out entries
         # are -inf (log_softmax) or 0 (softmax)
