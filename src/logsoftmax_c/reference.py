@@ -183,7 +183,8 @@ def cross_entropy_grad(logits, target, axis=-1, weight=None, ignore_index=-100,
         share = keep.astype(p.dtype)
         denom = np.sum(np.where(keep, w[ts], 0))
     if reduction == "mean":
-        share = share / denom
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(share > 0, share / denom, 0)  # all ignored: 0, as PyTorch
     wq = w * q
     grad = share[..., None] * (p * np.sum(wq, axis=-1, keepdims=True) - wq)
     return np.moveaxis(grad, -1, axis)
