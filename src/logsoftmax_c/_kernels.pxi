@@ -671,3 +671,5 @@ def cpu_level():
 
 ISA = (<bytes>LSC_ISA_NAME).decode()
 CHUNK = {"float32": LSC_CHUNK_F32, "float64": LSC_CHUNK_F64}
+# rows up to this long go through tiles of rows (the column kernel)
+SMALL_N = LSC_SMALL_N

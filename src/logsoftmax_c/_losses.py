@@ -350,9 +350,12 @@ def _subtract_product(grad, a, b):
 
 def _fusable(x, tg, ct):
     """Class-index targets on C-contiguous logits with the classes last, in a kernel
-    dtype: the gradient's softmax and the loss's logsumexp come from one pass."""
+    dtype: the gradient's softmax and the loss's logsumexp come from one pass.  Rows
+    longer than the kernels' short-row tiles, so that the logsumexp is the one the
+    loss alone gets (the same arithmetic, the same bits)."""
     return (not tg.probs and tg.axis == x.ndim - 1 and x.dtype == ct
-            and ct in _api._KERNEL_DTYPES and x.flags.c_contiguous and x.size > 0)
+            and ct in _api._KERNEL_DTYPES and x.flags.c_contiguous and x.size > 0
+            and tg.nclass > _api._dispatch.kernels.SMALL_N)
 
 
 def _grad_scale(tg, ct):
