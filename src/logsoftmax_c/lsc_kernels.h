@@ -96,7 +96,7 @@ static void lsc_combine(const lsc_stats *st, ptrdiff_t nc, double *mc)
         }
     }
     mc[0] = m;
-    mc[1] = lsc_log1p_f64(rest + (count - 1.0));
+    mc[1] = log1p(rest + (count - 1.0));
 }
 
 /* ---- streaming (non-temporal) stores for the write pass of large outputs ----------

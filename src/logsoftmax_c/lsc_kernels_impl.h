@@ -290,7 +290,7 @@ static int LSC_FN(lsc_log_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
     if (!(total >= 2.0)) {
         LSC_FN(lsc_sumexp_rest)(x, n, m, &rest, &count);
     }
-    const LSC_T c = (LSC_T)lsc_log1p_f64(rest + (count - 1.0));
+    const LSC_T c = (LSC_T)log1p(rest + (count - 1.0));
 #pragma omp simd
     for (ptrdiff_t j = 0; j < n; j++) {
         y[j] = y[j] - c;
@@ -557,7 +557,7 @@ static void LSC_FN(lsc_softmax_scaled_row)(const LSC_T *x, LSC_T *y, ptrdiff_t n
         if (!(total >= 2.0)) {
             LSC_FN(lsc_sumexp_rest)(x, n, m, &rest, &count);
         }
-        *lse = (LSC_T)((double)m + lsc_log1p_f64(rest + (count - 1.0)));
+        *lse = (LSC_T)((double)m + log1p(rest + (count - 1.0)));
         const LSC_T f = (LSC_T)((double)scale / total);
 #pragma omp simd
         for (ptrdiff_t j = 0; j < n; j++) {
