@@ -51,22 +51,23 @@ class NLL:
 
 
 class Backward:
-    params = [["float32", "float64"]]
-    param_names = ["dtype"]
+    """Gradients along the last axis (row kernel) and axis 0 (column blocks)."""
+    params = [["float32", "float64"], [-1, 0]]
+    param_names = ["dtype", "axis"]
     shape = (64, 32000)
 
-    def setup(self, dtype):
+    def setup(self, dtype, axis):
         x = cached_random_array(self.shape, dtype)
         self.g = cached_random_array(self.shape, dtype, "F").copy(order="C")
-        self.ls = log_softmax(x)
-        self.sm = softmax(x)
+        self.ls = log_softmax(x, axis=axis)
+        self.sm = softmax(x, axis=axis)
         self.out = np.empty_like(x)
 
-    def time_log_softmax_backward(self, dtype):
-        log_softmax_backward(self.g, self.ls, out=self.out)
+    def time_log_softmax_backward(self, dtype, axis):
+        log_softmax_backward(self.g, self.ls, axis=axis, out=self.out)
 
-    def time_softmax_backward(self, dtype):
-        softmax_backward(self.g, self.sm, out=self.out)
+    def time_softmax_backward(self, dtype, axis):
+        softmax_backward(self.g, self.sm, axis=axis, out=self.out)
 
 
 class PeakMemory:
