@@ -89,51 +89,34 @@ LSC_INLINE double LSC_FN(lsc_lanes_total)(double *acc, const double *comp)
     return acc[0];
 }
 
-/* sum of exp(x_j - m) */
-LSC_INLINE double LSC_FN(lsc_sumexp)(const LSC_T *restrict x, ptrdiff_t n, LSC_T m)
+/* Fetch the n elements after x[0..n) (in a C-contiguous array the next row, or chunk)
+   while the arithmetic on x runs: the next max pass would otherwise wait for them.
+   Prefetches do not fault past the end of the array. */
+LSC_INLINE void LSC_FN(lsc_prefetch_next)(const LSC_T *x, ptrdiff_t n)
 {
-    enum { V = LSC_COL_FOLD };
-    double acc[LSC_W], comp[LSC_W];
-    LSC_T part[LSC_W];
-    for (ptrdiff_t l = 0; l < LSC_W; l++) {
-        acc[l] = 0.0;
-        comp[l] = 0.0;
+    for (ptrdiff_t k = 0; k < n; k += 64 / (ptrdiff_t)sizeof(LSC_T)) {
+        __builtin_prefetch(x + n + k, 0, 3);
     }
-    ptrdiff_t j0 = 0;
-    for (; j0 + V * LSC_W <= n; j0 += V * LSC_W) {
-        const LSC_T *a = x + j0;
-#pragma omp simd
-        for (ptrdiff_t l = 0; l < LSC_W; l++) {
-            /* two chains of exp in flight: one leaves the FMA units idle */
-            LSC_T s0 = 0, s1 = 0;
-            for (ptrdiff_t v = 0; v < V; v += 2) {
-                s0 += LSC_EXP(a[v * LSC_W + l] - m);
-                s1 += LSC_EXP(a[(v + 1) * LSC_W + l] - m);
-            }
-            part[l] = s0 + s1;
-        }
-#pragma omp simd
-        for (ptrdiff_t l = 0; l < LSC_W; l++) {
-            double y = (double)part[l] - comp[l];
-            double t = acc[l] + y;
-            comp[l] = (t - acc[l]) - y;
-            acc[l] = t;
-        }
-    }
-    /* the last, partial block: fewer than V terms per lane */
-    LSC_T s = 0;
-#pragma omp simd reduction(+:s)
-    for (ptrdiff_t j = j0; j < n; j++) {
-        s += LSC_EXP(x[j] - m);
-    }
-    return LSC_FN(lsc_lanes_total)(acc, comp) + (double)s;
 }
 
-/* lsc_sumexp that also stores in y[j] (y may be x) exp(x_j - m) (store_exp) or
-   x_j - m: the output is written while the arithmetic runs, and the last pass over
-   the row touches only y, in L1 */
+/* acc[l], comp[l] += part[l] with Kahan's compensation, lane by lane */
+LSC_INLINE void LSC_FN(lsc_lanes_fold)(double *acc, double *comp, const LSC_T *part)
+{
+#pragma omp simd
+    for (ptrdiff_t l = 0; l < LSC_W; l++) {
+        double t0 = (double)part[l] - comp[l];
+        double t = acc[l] + t0;
+        comp[l] = (t - acc[l]) - t0;
+        acc[l] = t;
+    }
+}
+
+/* sum of exp(x_j - m), storing in y[j] (y may be x) nothing (store 0), x_j - m (1) or
+ * exp(x_j - m) (2).  With a store the output is written while the arithmetic runs, and
+ * a last pass over the row touches only y, in L1.  `store` is a constant at each call:
+ * the stores that do not apply compile away. */
 LSC_INLINE double LSC_FN(lsc_sumexp_store)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m,
-                                           int store_exp)
+                                           int store)
 {
     enum { V = LSC_COL_FOLD };
     double acc[LSC_W], comp[LSC_W];
@@ -148,36 +131,42 @@ LSC_INLINE double LSC_FN(lsc_sumexp_store)(const LSC_T *x, LSC_T *y, ptrdiff_t n
         LSC_T *b = y + j0;
 #pragma omp simd
         for (ptrdiff_t l = 0; l < LSC_W; l++) {
+            /* two chains of exp in flight: one leaves the FMA units idle */
             LSC_T s0 = 0, s1 = 0;
             for (ptrdiff_t v = 0; v < V; v += 2) {
                 LSC_T d0 = a[v * LSC_W + l] - m;
                 LSC_T d1 = a[(v + 1) * LSC_W + l] - m;
                 LSC_T e0 = LSC_EXP(d0);
                 LSC_T e1 = LSC_EXP(d1);
-                b[v * LSC_W + l] = store_exp ? e0 : d0;
-                b[(v + 1) * LSC_W + l] = store_exp ? e1 : d1;
+                if (store) {
+                    b[v * LSC_W + l] = store == 2 ? e0 : d0;
+                    b[(v + 1) * LSC_W + l] = store == 2 ? e1 : d1;
+                }
                 s0 += e0;
                 s1 += e1;
             }
             part[l] = s0 + s1;
         }
-#pragma omp simd
-        for (ptrdiff_t l = 0; l < LSC_W; l++) {
-            double t0 = (double)part[l] - comp[l];
-            double t = acc[l] + t0;
-            comp[l] = (t - acc[l]) - t0;
-            acc[l] = t;
-        }
+        LSC_FN(lsc_lanes_fold)(acc, comp, part);
     }
+    /* the last, partial block: fewer than V terms per lane */
     LSC_T s = 0;
 #pragma omp simd reduction(+:s)
     for (ptrdiff_t j = j0; j < n; j++) {
         LSC_T d = x[j] - m;
         LSC_T e = LSC_EXP(d);
-        y[j] = store_exp ? e : d;
+        if (store) {
+            y[j] = store == 2 ? e : d;
+        }
         s += e;
     }
     return LSC_FN(lsc_lanes_total)(acc, comp) + (double)s;
+}
+
+/* sum of exp(x_j - m) */
+LSC_INLINE double LSC_FN(lsc_sumexp)(const LSC_T *x, ptrdiff_t n, LSC_T m)
+{
+    return LSC_FN(lsc_sumexp_store)(x, NULL, n, m, 0);
 }
 
 /* sum of exp(x_j - m) over x_j != m, and the number of x_j == m.  When the max
@@ -224,13 +213,7 @@ LSC_INLINE void LSC_FN(lsc_sumexp_rest)(const LSC_T *restrict x, ptrdiff_t n, LS
             part[l] = s;
             cnt[l] = c;
         }
-#pragma omp simd
-        for (ptrdiff_t l = 0; l < LSC_W; l++) {
-            double y = (double)part[l] - comp[l];
-            double t = acc[l] + y;
-            comp[l] = (t - acc[l]) - y;
-            acc[l] = t;
-        }
+        LSC_FN(lsc_lanes_fold)(acc, comp, part);
     }
     LSC_T s = 0, c = 0;
 #pragma omp simd reduction(+:s, c)
@@ -259,10 +242,8 @@ static int LSC_FN(lsc_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
     if (!(m > -INFINITY && m < INFINITY)) {
         return 0;
     }
-    for (ptrdiff_t k = 0; k < n; k += 64 / (ptrdiff_t)sizeof(LSC_T)) {
-        __builtin_prefetch(x + n + k, 0, 3);
-    }
-    double total = LSC_FN(lsc_sumexp_store)(x, y, n, m, 1);
+    LSC_FN(lsc_prefetch_next)(x, n);
+    double total = LSC_FN(lsc_sumexp_store)(x, y, n, m, 2);
     const LSC_T f = (LSC_T)(1.0 / total);  /* NaN if a NaN took part */
 #pragma omp simd
     for (ptrdiff_t j = 0; j < n; j++) {
@@ -282,10 +263,8 @@ static int LSC_FN(lsc_log_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
     if (!(m > -INFINITY && m < INFINITY)) {
         return 0;
     }
-    for (ptrdiff_t k = 0; k < n; k += 64 / (ptrdiff_t)sizeof(LSC_T)) {
-        __builtin_prefetch(x + n + k, 0, 3);
-    }
-    double total = LSC_FN(lsc_sumexp_store)(x, y, n, m, 0);
+    LSC_FN(lsc_prefetch_next)(x, n);
+    double total = LSC_FN(lsc_sumexp_store)(x, y, n, m, 1);
     double rest = total - 1.0, count = 1.0;
     if (!(total >= 2.0)) {
         LSC_FN(lsc_sumexp_rest)(x, n, m, &rest, &count);
@@ -386,12 +365,8 @@ static lsc_stats LSC_FN(lsc_nonfinite_chunk)(const LSC_T *x, ptrdiff_t n, LSC_T 
 static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t n)
 {
     LSC_T m = LSC_FN(lsc_max)(x, n);
-    /* the chunk is in L1 now and the sums ahead are arithmetic: meanwhile, fetch what
-       follows it (in a C-contiguous array, the next row or chunk), which the next
-       max pass would otherwise wait for.  Prefetches do not fault past the end. */
-    for (ptrdiff_t k = 0; k < n; k += 64 / (ptrdiff_t)sizeof(LSC_T)) {
-        __builtin_prefetch(x + n + k, 0, 3);
-    }
+    /* the chunk is in L1 now and the sums ahead are arithmetic */
+    LSC_FN(lsc_prefetch_next)(x, n);
     if (m == -INFINITY) {
         return LSC_FN(lsc_nonfinite_chunk)(x, n, m);
     }
@@ -549,10 +524,8 @@ static void LSC_FN(lsc_softmax_scaled_row)(const LSC_T *x, LSC_T *y, ptrdiff_t n
 {
     LSC_T m = LSC_FN(lsc_max)(x, n);
     if (n <= LSC_CHUNK && m > -INFINITY && m < INFINITY) {
-        for (ptrdiff_t k = 0; k < n; k += 64 / (ptrdiff_t)sizeof(LSC_T)) {
-            __builtin_prefetch(x + n + k, 0, 3);
-        }
-        double total = LSC_FN(lsc_sumexp_store)(x, y, n, m, 1);
+        LSC_FN(lsc_prefetch_next)(x, n);
+        double total = LSC_FN(lsc_sumexp_store)(x, y, n, m, 2);
         double rest = total - 1.0, count = 1.0;
         if (!(total >= 2.0)) {
             LSC_FN(lsc_sumexp_rest)(x, n, m, &rest, &count);
