@@ -1,0 +1,86 @@
+"""The bench tool's command line: the family functions, case selection, JSON output.
+Timings are not checked (speed is shown by the benchmarks themselves)."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from logsoftmax_c import _bench
+
+QUICK = ["--threads", "1", "--rounds", "1", "--min-time", "0.001"]
+
+
+def _bench_cli(*args):
+    return subprocess.run([sys.executable, "-m", "logsoftmax_c", "bench", *args],
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, OMP_NUM_THREADS="1"))
+
+
+def test_family_cases_cover_every_function_and_shape():
+    funcs = {c.func for c in _bench.FAMILY_CASES}
+    assert funcs == set(_bench.FAMILY_FUNCS)
+    assert len(_bench.FAMILY_CASES) == len(_bench.FAMILY_FUNCS) * len(_bench.FAMILY_SHAPES)
+    assert _bench.cases_for(["log_softmax"]) == _bench.CASES
+    labels = [c.label for c in _bench.ALL_CASES]
+    assert len(set(labels)) == len(labels)
+
+
+@pytest.mark.parametrize("func", _bench.FUNCS)
+def test_ours_agrees_with_the_numpy_twin_for_every_function(func):
+    """What the bench times is the function it names: ours against the twin (or, for
+    the losses, against the reference formulas), on a small case."""
+    from logsoftmax_c import reference
+    case = _bench.Case((16, 70), -1, "float64", func)
+    data = case.make_data()
+    ours = _bench.Ours()
+    got = ours.as_array(ours.setup_func(func, data, -1, 1)())
+    twin = _bench.NumPyRef().setup_func(func, data, -1, None)
+    if twin is not None:
+        want = np.asarray(twin())
+    elif func == "cross_entropy":
+        want = np.asarray(reference.cross_entropy(data["x"], data["target"], -1))
+    else:
+        want = reference.cross_entropy_grad(data["x"], data["target"], -1)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_funcs_option_runs_the_family_and_writes_json(tmp_path):
+    out = tmp_path / "b.json"
+    r = _bench_cli("--funcs", "softmax,cross_entropy_grad", "--cases", "1024x1000",
+                   "--peers", "numpy", "--json", str(out), *QUICK)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("|") for line in r.stdout.splitlines() if line.startswith("| ")]
+    labels = {cells[2].strip() for cells in rows[1:]}  # past the header
+    assert labels == {f"{f} 1024x1000 ax-1 {d}" for f in ("softmax", "cross_entropy_grad")
+                      for d in ("f32", "f64")}
+    doc = json.loads(out.read_text())
+    funcs = {c["case"]["function"] for c in doc["cases"]}
+    assert funcs == {"softmax", "cross_entropy_grad"}
+    for case in doc["cases"]:
+        ours = [s for s in case["results"] if s["contender"] == "ours"]
+        assert ours and ours[0]["median_s"] > 0
+
+
+def test_list_and_selection():
+    r = _bench_cli("--funcs", "all", "--list")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == len(_bench.ALL_CASES)
+    r = _bench_cli("--funcs", "logsumexp", "--cases", "f64", "--list")
+    assert r.returncode == 0 and r.stdout.strip().splitlines() == [
+        line for line in lines if "logsumexp" in line and "f64" in line]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--funcs", "nope"], "unknown function"),
+    (["--cases", "nosuchcase"], "neither"),
+    (["--peers", "nope"], "unknown peer"),
+    (["--threads", "0"], ">= 1"),
+])
+def test_bad_arguments_exit_2_with_a_message(args, message):
+    r = _bench_cli(*args, "--list")
+    assert r.returncode == 2
+    assert message in r.stderr
