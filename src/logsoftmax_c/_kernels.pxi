@@ -27,7 +27,7 @@ cdef extern from "lsc_kernels.h" nogil:
         LSC_OP_LOG_SOFTMAX
         LSC_OP_SOFTMAX
         LSC_OP_LOGSUMEXP
-    void lsc_combine(const lsc_stats *st, Py_ssize_t nc, double *mc)
+    void lsc_combine(const lsc_stats *st, Py_ssize_t nc, double *mc, int single)
     void lsc_row_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n,
                      int stream, int op)
     void lsc_row_f64(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n,
@@ -255,7 +255,7 @@ cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Lay
             st[t] = lsc_chunk_stats_f64(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn,
                                         L.sxn, ln)
     for r in range(nrows):
-        lsc_combine(st + r * nchunks, nchunks, mc + 2 * r)
+        lsc_combine(st + r * nchunks, nchunks, mc + 2 * r, floating is float)
     if L.op == LSC_OP_LOGSUMEXP:
         for r in range(nrows):
             off = _outer_offsets(L, r // L.inner)

@@ -277,7 +277,7 @@ static int LSC_FN(lsc_log_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
     if (!(total >= 2.0)) {
         LSC_FN(lsc_sumexp_rest)(x, n, m, &rest, &count);
     }
-    const LSC_T c = (LSC_T)log1p(rest + (count - 1.0));
+    const LSC_T c = (LSC_T)lsc_log1p_sum(rest + (count - 1.0), sizeof(LSC_T) == sizeof(float));
 #pragma omp simd
     for (ptrdiff_t j = 0; j < n; j++) {
         y[j] = y[j] - c;
@@ -506,7 +506,7 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
             ptrdiff_t len = c == nc - 1 ? n - c * LSC_CHUNK : LSC_CHUNK;
             st[c] = LSC_FN(lsc_chunk_stats)(x + c * LSC_CHUNK * sx, sx, len);
         }
-        lsc_combine(st, nc, mc);
+        lsc_combine(st, nc, mc, sizeof(LSC_T) == sizeof(float));
         if (st != local) {
             free(st);
         }
@@ -538,7 +538,8 @@ static void LSC_FN(lsc_softmax_scaled_row)(const LSC_T *x, LSC_T *y, ptrdiff_t n
         if (!(total >= 2.0)) {
             LSC_FN(lsc_sumexp_rest)(x, n, m, &rest, &count);
         }
-        *lse = (LSC_T)((double)m + log1p(rest + (count - 1.0)));
+        *lse = (LSC_T)((double)m + lsc_log1p_sum(rest + (count - 1.0),
+                                                 sizeof(LSC_T) == sizeof(float)));
         const LSC_T f = (LSC_T)((double)scale / total);
 #pragma omp simd
         for (ptrdiff_t j = 0; j < n; j++) {
