@@ -7,7 +7,7 @@
 # cost as much as the arithmetic, or more.  Arrays from `empty` below are ordinary
 # ndarrays whose memory comes from a block owned by an `_Block` (their `.base`);
 # when the last array using a block dies, the block goes back to a cache instead of
-# to the system, and the next output of a similar size reuses it, already mapped.
+# to the system, and the next output of the same size reuses it, already mapped.
 #
 # The cache is bounded (`set_cache_bytes`, LOGSOFTMAX_C_OUTPUT_CACHE); 0 turns it off.
 # Blocks are tracked by tracemalloc (in NumPy's domain) while an array holds them.
