@@ -238,6 +238,32 @@ LSC_INLINE void LSC_FN(lsc_sumexp_rest)(const LSC_T *restrict x, ptrdiff_t n, LS
     *count_out = count_total;
 }
 
+/* The start of a contiguous one-chunk row: its max m and, if that is finite, the sum
+ * of exp(x - m) into *total, with lsc_sumexp_store's `store` into y.  Returns 0 when
+ * the max is not finite (the caller takes the general path). */
+LSC_INLINE int LSC_FN(lsc_row1_sum)(const LSC_T *x, LSC_T *y, ptrdiff_t n, int store,
+                                    LSC_T *m, double *total)
+{
+    *m = LSC_FN(lsc_max)(x, n);
+    if (!(*m > -INFINITY && *m < INFINITY)) {
+        return 0;
+    }
+    LSC_FN(lsc_prefetch_next)(x, n);
+    *total = LSC_FN(lsc_sumexp_store)(x, y, n, *m, store);
+    return 1;
+}
+
+/* log1p of the row's dominated sum from its plain sum `total`, as lsc_row's one-chunk
+ * case has it: total - 1, or the recount without the max's terms when total < 2. */
+LSC_INLINE double LSC_FN(lsc_row1_log)(const LSC_T *x, ptrdiff_t n, LSC_T m, double total)
+{
+    double rest = total - 1.0, count = 1.0;
+    if (!(total >= 2.0)) {
+        LSC_FN(lsc_sumexp_rest)(x, n, m, &rest, &count);
+    }
+    return lsc_log1p_sum(rest + (count - 1.0), sizeof(LSC_T) == sizeof(float));
+}
+
 /* softmax of one contiguous row of 1 <= n <= LSC_CHUNK elements with a finite max,
  * exp computed once: the sum pass stores exp(x_j - m), then y_j *= 1 / S.  S holds
  * the max's exact 1, so the dominant class's probability 1 / S and the small ones
@@ -246,12 +272,11 @@ LSC_INLINE void LSC_FN(lsc_sumexp_rest)(const LSC_T *restrict x, ptrdiff_t n, LS
  * having written nothing, when the max is not finite. */
 static int LSC_FN(lsc_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
 {
-    LSC_T m = LSC_FN(lsc_max)(x, n);
-    if (!(m > -INFINITY && m < INFINITY)) {
+    LSC_T m;
+    double total;
+    if (!LSC_FN(lsc_row1_sum)(x, y, n, 2, &m, &total)) {
         return 0;
     }
-    LSC_FN(lsc_prefetch_next)(x, n);
-    double total = LSC_FN(lsc_sumexp_store)(x, y, n, m, 2);
     const LSC_T f = (LSC_T)(1.0 / total);  /* NaN if a NaN took part */
 #pragma omp simd
     for (ptrdiff_t j = 0; j < n; j++) {
@@ -267,17 +292,12 @@ static int LSC_FN(lsc_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
  * nothing, when the max is not finite. */
 static int LSC_FN(lsc_log_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
 {
-    LSC_T m = LSC_FN(lsc_max)(x, n);
-    if (!(m > -INFINITY && m < INFINITY)) {
+    LSC_T m;
+    double total;
+    if (!LSC_FN(lsc_row1_sum)(x, y, n, 1, &m, &total)) {
         return 0;
     }
-    LSC_FN(lsc_prefetch_next)(x, n);
-    double total = LSC_FN(lsc_sumexp_store)(x, y, n, m, 1);
-    double rest = total - 1.0, count = 1.0;
-    if (!(total >= 2.0)) {
-        LSC_FN(lsc_sumexp_rest)(x, n, m, &rest, &count);
-    }
-    const LSC_T c = (LSC_T)lsc_log1p_sum(rest + (count - 1.0), sizeof(LSC_T) == sizeof(float));
+    const LSC_T c = (LSC_T)LSC_FN(lsc_row1_log)(x, n, m, total);
 #pragma omp simd
     for (ptrdiff_t j = 0; j < n; j++) {
         y[j] = y[j] - c;
@@ -530,16 +550,10 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
 static void LSC_FN(lsc_softmax_scaled_row)(const LSC_T *x, LSC_T *y, ptrdiff_t n,
                                            LSC_T scale, LSC_T *lse)
 {
-    LSC_T m = LSC_FN(lsc_max)(x, n);
-    if (n <= LSC_CHUNK && m > -INFINITY && m < INFINITY) {
-        LSC_FN(lsc_prefetch_next)(x, n);
-        double total = LSC_FN(lsc_sumexp_store)(x, y, n, m, 2);
-        double rest = total - 1.0, count = 1.0;
-        if (!(total >= 2.0)) {
-            LSC_FN(lsc_sumexp_rest)(x, n, m, &rest, &count);
-        }
-        *lse = (LSC_T)((double)m + lsc_log1p_sum(rest + (count - 1.0),
-                                                 sizeof(LSC_T) == sizeof(float)));
+    LSC_T m;
+    double total;
+    if (n <= LSC_CHUNK && LSC_FN(lsc_row1_sum)(x, y, n, 2, &m, &total)) {
+        *lse = (LSC_T)((double)m + LSC_FN(lsc_row1_log)(x, n, m, total));
         const LSC_T f = (LSC_T)((double)scale / total);
 #pragma omp simd
         for (ptrdiff_t j = 0; j < n; j++) {
