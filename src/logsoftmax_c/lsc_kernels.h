@@ -23,6 +23,8 @@
 #else
 #define LSC_SIMD_BYTES 16
 #endif
+#include "lsc_simd.h"
+
 /* elements per vectorised partial sum (see lsc_sumexp): 16 vectors, so that each
    lane adds 16 terms before the sum goes on in double.  Fewer make the per-block
    reduction a visible cost; more let the rounding errors of many equal terms (which
@@ -168,34 +170,106 @@ typedef __m128d lsc_v_f64;
 #define LSC_T float
 #define LSC_SFX f32
 #define LSC_EXP lsc_exp_f32
-#define LSC_EXP_OF_F64 lsc_exp_f32_of_f64
-#define LSC_EXP_LO -88.0f
+#define LSC_EXP_LO LSC_EXP_F32_LO
 #define LSC_CHUNK LSC_CHUNK_F32
 #define LSC_SUM_BLOCK LSC_SUM_BLOCK_F32
+#define LSC_V lsc_vf32
+#define LSC_VI lsc_vi32
+#define LSC_VU lsc_vf32u
+#define LSC_VD lsc_vd32
+#define LSC_VEXP lsc_vexp_f32
+#define LSC_VSEL lsc_vsel_f32
+#define LSC_VMAX lsc_vmax_f32
+#if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
+#define LSC_MASK_T __mmask16
+#define LSC_CMPNEQ_MASK(a, b) _mm512_cmp_ps_mask((__m512)(a), (__m512)(b), _CMP_NEQ_UQ)
+#define LSC_MASK_ADD(s, k, a, b) \
+    ((lsc_vf32)_mm512_mask_add_ps((__m512)(s), (k), (__m512)(a), (__m512)(b)))
+/* the lanes of k from p, the others `fill`; and the lanes of k of v to p */
+#define LSC_MASK_LOAD(k, p, fill) \
+    ((lsc_vf32)_mm512_mask_loadu_ps(_mm512_set1_ps(fill), (k), (p)))
+#define LSC_MASK_STORE(p, k, v) _mm512_mask_storeu_ps((p), (k), (__m512)(v))
+/* a * b + c in the lanes of k, c in the others */
+#define LSC_MASK_FMA(a, b, c, k) \
+    ((lsc_vf32)_mm512_mask3_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c), (k)))
+#endif
+#define LSC_TO_VD(v) __builtin_convertvector((v), lsc_vd32)
+#define LSC_HSUM lsc_hsum_vd32
+#define LSC_HMAX lsc_hmax_vf32
 #include "lsc_kernels_impl.h"
 #undef LSC_T
 #undef LSC_SFX
 #undef LSC_EXP
-#undef LSC_EXP_OF_F64
 #undef LSC_EXP_LO
 #undef LSC_CHUNK
 #undef LSC_SUM_BLOCK
+#undef LSC_V
+#undef LSC_VI
+#undef LSC_VU
+#undef LSC_VD
+#undef LSC_VEXP
+#undef LSC_VSEL
+#undef LSC_VMAX
+#undef LSC_MASK_T
+#undef LSC_CMPNEQ_MASK
+#undef LSC_MASK_ADD
+#undef LSC_MASK_LOAD
+#undef LSC_MASK_STORE
+#undef LSC_MASK_FMA
+#undef LSC_TO_VD
+#undef LSC_HSUM
+#undef LSC_HMAX
 
 #define LSC_T double
 #define LSC_SFX f64
 #define LSC_EXP lsc_exp_f64
-#define LSC_EXP_OF_F64 lsc_exp_f64
-#define LSC_EXP_LO -709.0
+#define LSC_EXP_LO LSC_EXP_F64_LO
 #define LSC_CHUNK LSC_CHUNK_F64
 #define LSC_SUM_BLOCK LSC_SUM_BLOCK_F64
+#define LSC_V lsc_vf64
+#define LSC_VI lsc_vi64
+#define LSC_VU lsc_vf64u
+#define LSC_VD lsc_vf64
+#define LSC_VEXP lsc_vexp_f64
+#define LSC_VSEL lsc_vsel_f64
+#define LSC_VMAX lsc_vmax_f64
+#if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
+#define LSC_MASK_T __mmask8
+#define LSC_CMPNEQ_MASK(a, b) _mm512_cmp_pd_mask((__m512d)(a), (__m512d)(b), _CMP_NEQ_UQ)
+#define LSC_MASK_ADD(s, k, a, b) \
+    ((lsc_vf64)_mm512_mask_add_pd((__m512d)(s), (k), (__m512d)(a), (__m512d)(b)))
+#define LSC_MASK_LOAD(k, p, fill) \
+    ((lsc_vf64)_mm512_mask_loadu_pd(_mm512_set1_pd(fill), (k), (p)))
+#define LSC_MASK_STORE(p, k, v) _mm512_mask_storeu_pd((p), (k), (__m512d)(v))
+#define LSC_MASK_FMA(a, b, c, k) \
+    ((lsc_vf64)_mm512_mask3_fmadd_pd((__m512d)(a), (__m512d)(b), (__m512d)(c), (k)))
+#endif
+#define LSC_TO_VD(v) (v)
+#define LSC_HSUM lsc_hsum_vf64
+#define LSC_HMAX lsc_hmax_vf64
 #include "lsc_kernels_impl.h"
 #undef LSC_T
 #undef LSC_SFX
 #undef LSC_EXP
-#undef LSC_EXP_OF_F64
 #undef LSC_EXP_LO
 #undef LSC_CHUNK
 #undef LSC_SUM_BLOCK
+#undef LSC_V
+#undef LSC_VI
+#undef LSC_VU
+#undef LSC_VD
+#undef LSC_VEXP
+#undef LSC_VSEL
+#undef LSC_VMAX
+#undef LSC_MASK_T
+#undef LSC_CMPNEQ_MASK
+#undef LSC_MASK_ADD
+#undef LSC_MASK_LOAD
+#undef LSC_MASK_STORE
+#undef LSC_MASK_FMA
+#undef LSC_TO_VD
+#undef LSC_HSUM
+#undef LSC_HMAX
 
 #if defined(__AVX512F__)
 #define LSC_ISA_NAME "avx512"

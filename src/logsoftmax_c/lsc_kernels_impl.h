@@ -38,55 +38,49 @@
 #define LSC_CAT(a, b) LSC_CAT_(a, b)
 #define LSC_FN(name) LSC_CAT(name, LSC_SFX)
 
-/* ---- contiguous building blocks ------------------------------------------- */
-
-/* the largest element, NaN left out.  Four independent accumulators (over the four
-   quarters of the first 4q elements): one would chain every vector max on the
-   previous one's latency.  The max is exact in any order. */
-LSC_INLINE LSC_T LSC_FN(lsc_max)(const LSC_T *restrict x, ptrdiff_t n)
-{
-    LSC_T m0 = -INFINITY, m1 = -INFINITY, m2 = -INFINITY, m3 = -INFINITY;
-    const ptrdiff_t w = LSC_SIMD_BYTES / (ptrdiff_t)sizeof(LSC_T);
-    const ptrdiff_t q = n / (4 * w) * w;
-    const LSC_T *x1 = x + q, *x2 = x + 2 * q, *x3 = x + 3 * q;
-#pragma omp simd reduction(max:m0, m1, m2, m3)
-    for (ptrdiff_t j = 0; j < q; j++) {
-        m0 = x[j] > m0 ? x[j] : m0;
-        m1 = x1[j] > m1 ? x1[j] : m1;
-        m2 = x2[j] > m2 ? x2[j] : m2;
-        m3 = x3[j] > m3 ? x3[j] : m3;
-    }
-#pragma omp simd reduction(max:m0)
-    for (ptrdiff_t j = 4 * q; j < n; j++) {
-        m0 = x[j] > m0 ? x[j] : m0;
-    }
-    m0 = m1 > m0 ? m1 : m0;
-    m2 = m3 > m2 ? m3 : m2;
-    return m2 > m0 ? m2 : m0;
-}
-
-/* Sums run lane by lane: element j goes to lane j % W (W the vector width), each
- * lane adds LSC_COL_FOLD consecutive terms of its own in LSC_T, then folds that partial
- * sum into a double accumulator of its own with Kahan's compensation; the W lanes are
- * added in a fixed tree order at the end.  No lane adds more than a few terms in LSC_T,
- * so the error of a long sum stays that of a short one even where all the terms are
- * equal and their roundings do not cancel, and there is no horizontal reduction inside
- * the loop (without -ffast-math gcc reduces a vector's lanes one by one, in order).
- * The loops over the lanes are vectorised as a whole: one vector holds every lane. */
+/* ---- contiguous building blocks ------------------------------------------- *
+ * Contiguous runs are handled whole-vector (lsc_simd.h): LSC_W elements per vector,
+ * LSC_U vectors carried through the exp-sum loop side by side. */
 #define LSC_W (LSC_SIMD_BYTES / (ptrdiff_t)sizeof(LSC_T))
+#define LSC_U 4
+#define LSC_VLOAD(p) (*(const LSC_VU *)(p))
+#define LSC_VSTORE(p, v) (*(LSC_VU *)(p) = (v))
 
-/* sum of the W lanes' (acc - comp), pairwise in a fixed order */
-LSC_INLINE double LSC_FN(lsc_lanes_total)(double *acc, const double *comp)
+/* the largest element, NaN left out (a NaN fails every `>`).  Four independent
+   accumulators: one would chain every vector max on the previous one's latency.  A
+   tail shorter than a vector is covered by reading the last LSC_W elements again.
+   The max is exact in any order. */
+LSC_INLINE LSC_T LSC_FN(lsc_max)(const LSC_T *x, ptrdiff_t n)
 {
-    for (ptrdiff_t l = 0; l < LSC_W; l++) {
-        acc[l] -= comp[l];
+    typedef LSC_V V;
+    const V ninf = LSC_SPLAT(V, -INFINITY);
+    V m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+    ptrdiff_t j = 0;
+    for (; j + 4 * LSC_W <= n; j += 4 * LSC_W) {
+        V a = LSC_VLOAD(x + j), b = LSC_VLOAD(x + j + LSC_W);
+        V c = LSC_VLOAD(x + j + 2 * LSC_W), d = LSC_VLOAD(x + j + 3 * LSC_W);
+        m0 = LSC_VMAX(a, m0);
+        m1 = LSC_VMAX(b, m1);
+        m2 = LSC_VMAX(c, m2);
+        m3 = LSC_VMAX(d, m3);
     }
-    for (ptrdiff_t w = LSC_W / 2; w >= 1; w /= 2) {
-        for (ptrdiff_t l = 0; l < w; l++) {
-            acc[l] += acc[l + w];
-        }
+    for (; j + LSC_W <= n; j += LSC_W) {
+        V a = LSC_VLOAD(x + j);
+        m0 = LSC_VMAX(a, m0);
     }
-    return acc[0];
+    if (j < n && n >= LSC_W) {
+        V a = LSC_VLOAD(x + n - LSC_W);
+        m1 = LSC_VMAX(a, m1);
+        j = n;
+    }
+    m0 = LSC_VMAX(m1, m0);
+    m2 = LSC_VMAX(m3, m2);
+    m0 = LSC_VMAX(m2, m0);
+    LSC_T m = LSC_HMAX(m0);
+    for (; j < n; j++) {
+        m = x[j] > m ? x[j] : m;
+    }
+    return m;
 }
 
 /* Fetch the n elements after x[0..n) (in a C-contiguous array the next row, or chunk)
@@ -99,219 +93,263 @@ LSC_INLINE void LSC_FN(lsc_prefetch_next)(const LSC_T *x, ptrdiff_t n)
     }
 }
 
-/* acc[l], comp[l] += part[l] with Kahan's compensation, lane by lane */
-LSC_INLINE void LSC_FN(lsc_lanes_fold)(double *acc, double *comp, const LSC_T *part)
+/* one vector of lsc_vsums: returns exp(v - m); adds it to *part where v != m (a NaN
+   lane is added), and counts the lanes where v == m: as -1 each in *cnt, or with
+   AVX-512 (a mask register and a masked add) as a number in *neq */
+LSC_INLINE LSC_V LSC_FN(lsc_vsums_step)(LSC_V v, LSC_V vm, LSC_V *part, LSC_VI *cnt,
+                                        ptrdiff_t *neq)
 {
-#pragma omp simd
-    for (ptrdiff_t l = 0; l < LSC_W; l++) {
-        double t0 = (double)part[l] - comp[l];
-        double t = acc[l] + t0;
-        comp[l] = (t - acc[l]) - t0;
-        acc[l] = t;
-    }
+    LSC_V d = v - vm;
+    LSC_V ev = LSC_VEXP(d);
+#if defined(LSC_MASK_ADD)
+    (void)cnt;
+    LSC_MASK_T ne = LSC_CMPNEQ_MASK(d, LSC_SPLAT(LSC_V, 0));
+    *part = LSC_MASK_ADD(*part, ne, *part, ev);
+    *neq += LSC_W - __builtin_popcount((unsigned)ne);
+#else
+    (void)neq;
+    LSC_VI z = (LSC_VI)(d == LSC_SPLAT(LSC_V, 0));
+    *part += (LSC_V)((LSC_VI)ev & ~z);
+    *cnt += z;
+#endif
+    return ev;
 }
 
-/* sum of exp(x_j - m), storing in y[j] (y may be x) nothing (store 0), x_j - m (1) or
- * exp(x_j - m) (2).  With a store the output is written while the arithmetic runs, and
- * a last pass over the row touches only y, in L1.  `store` is a constant at each call:
- * the stores that do not apply compile away. */
-LSC_INLINE double LSC_FN(lsc_sumexp_store)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m,
-                                           int store)
+/* acc, comp += p lane by lane in double, with Kahan's compensation */
+LSC_INLINE void LSC_FN(lsc_vfold)(LSC_V p, LSC_VD *acc, LSC_VD *comp)
 {
-    enum { V = LSC_COL_FOLD };
-    double acc[LSC_W], comp[LSC_W];
-    LSC_T part[LSC_W];
-    for (ptrdiff_t l = 0; l < LSC_W; l++) {
-        acc[l] = 0.0;
-        comp[l] = 0.0;
-    }
-    ptrdiff_t j0 = 0;
-    for (; j0 + V * LSC_W <= n; j0 += V * LSC_W) {
-        const LSC_T *a = x + j0;
-        LSC_T *b = y + j0;
-#pragma omp simd
-        for (ptrdiff_t l = 0; l < LSC_W; l++) {
-            /* four chains of exp in flight: fewer leave the FMA units idle */
-            LSC_T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            for (ptrdiff_t v = 0; v < V; v += 4) {
-                LSC_T d0 = a[v * LSC_W + l] - m;
-                LSC_T d1 = a[(v + 1) * LSC_W + l] - m;
-                LSC_T d2 = a[(v + 2) * LSC_W + l] - m;
-                LSC_T d3 = a[(v + 3) * LSC_W + l] - m;
-                LSC_T e0 = LSC_EXP(d0);
-                LSC_T e1 = LSC_EXP(d1);
-                LSC_T e2 = LSC_EXP(d2);
-                LSC_T e3 = LSC_EXP(d3);
-                if (store) {
-                    b[v * LSC_W + l] = store == 2 ? e0 : d0;
-                    b[(v + 1) * LSC_W + l] = store == 2 ? e1 : d1;
-                    b[(v + 2) * LSC_W + l] = store == 2 ? e2 : d2;
-                    b[(v + 3) * LSC_W + l] = store == 2 ? e3 : d3;
-                }
-                s0 += e0;
-                s1 += e1;
-                s2 += e2;
-                s3 += e3;
-            }
-            part[l] = (s0 + s1) + (s2 + s3);
+    LSC_VD t0 = LSC_TO_VD(p) - *comp;
+    LSC_VD t = *acc + t0;
+    *comp = (t - *acc) - t0;
+    *acc = t;
+}
+
+/* The sums of a contiguous run x[0..n) against its finite max m, in one pass:
+ * *rest = the sum of exp(x_j - m) over x_j != m, *count = the number of x_j == m
+ * (x_j - m == 0 exactly iff x_j == m), and e[j] = exp(x_j - m) (e may be x).
+ * Leaving the max's exact 1 out of the sum keeps the digits of a tiny rest, which the
+ * dominant element's log-probability -log1p(rest + count - 1) needs.  Each lane adds
+ * up to LSC_FOLD terms (plus a few at the end) in LSC_T, then folds them into a double
+ * accumulator of its own with Kahan's compensation; the lanes are added in a fixed
+ * tree at the end.  No lane adds more than a few terms in LSC_T, so the error of a long
+ * sum stays that of a short one even where all the terms are equal and their roundings
+ * do not cancel.  The last partial vector goes through a buffer padded with -inf (whose
+ * terms are 0). */
+#define LSC_FOLD 16
+LSC_INLINE void LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
+                                  double *rest, double *count)
+{
+    typedef LSC_V V;
+    const V vm = LSC_SPLAT(V, m);
+    V part[LSC_U];
+    LSC_VI cnt = {};
+    ptrdiff_t eq = 0;
+    LSC_VD acc = {}, comp = {};
+    ptrdiff_t j = 0;
+    while (j + LSC_U * LSC_W <= n) {
+        for (int u = 0; u < LSC_U; u++) {
+            part[u] = LSC_SPLAT(V, 0);
         }
-        LSC_FN(lsc_lanes_fold)(acc, comp, part);
+        for (int f = 0; f < LSC_FOLD && j + LSC_U * LSC_W <= n; f++, j += LSC_U * LSC_W) {
+            /* all loads before the stores: e may be x */
+            V v[LSC_U];
+            for (int u = 0; u < LSC_U; u++) {
+                v[u] = LSC_VLOAD(x + j + u * LSC_W);
+            }
+            for (int u = 0; u < LSC_U; u++) {
+                v[u] = LSC_FN(lsc_vsums_step)(v[u], vm, &part[u], &cnt, &eq);
+            }
+            for (int u = 0; u < LSC_U; u++) {
+                LSC_VSTORE(e + j + u * LSC_W, v[u]);
+            }
+        }
+        LSC_FN(lsc_vfold)((part[0] + part[1]) + (part[2] + part[3]), &acc, &comp);
     }
-    /* the last, partial block: fewer than V terms per lane */
-    LSC_T s = 0;
-#pragma omp simd reduction(+:s)
-    for (ptrdiff_t j = j0; j < n; j++) {
+    part[0] = LSC_SPLAT(V, 0);
+    for (; j + LSC_W <= n; j += LSC_W) {
+        LSC_VSTORE(e + j, LSC_FN(lsc_vsums_step)(LSC_VLOAD(x + j), vm, &part[0], &cnt, &eq));
+    }
+    if (j < n) {
+#if defined(LSC_MASK_ADD)
+        const LSC_MASK_T k = (LSC_MASK_T)((1u << (n - j)) - 1u);
+        V v = LSC_MASK_LOAD(k, x + j, -INFINITY);
+        LSC_MASK_STORE(e + j, k, LSC_FN(lsc_vsums_step)(v, vm, &part[0], &cnt, &eq));
+#else
+        LSC_T buf[LSC_W];
+        const ptrdiff_t r = n - j;
+        for (ptrdiff_t l = 0; l < LSC_W; l++) {
+            buf[l] = l < r ? x[j + l] : (LSC_T)-INFINITY;
+        }
+        V ev = LSC_FN(lsc_vsums_step)(LSC_VLOAD(buf), vm, &part[0], &cnt, &eq);
+        memcpy(buf, &ev, sizeof buf);
+        for (ptrdiff_t l = 0; l < r; l++) {
+            e[j + l] = buf[l];
+        }
+#endif
+    }
+    LSC_FN(lsc_vfold)(part[0], &acc, &comp);
+    *rest = LSC_HSUM(&acc, &comp);
+#if defined(LSC_MASK_ADD)
+    *count = (double)eq;
+#else
+    LSC_VD c = __builtin_convertvector(cnt, LSC_VD), zero = {};
+    *count = -LSC_HSUM(&c, &zero);
+#endif
+}
+
+/* The first-order correction of lsc_vsums' rest for the rounding of the differences
+ * d_j = fl(x_j - m): the sum of e_j err_j, err_j = (x_j - m) - d_j recovered exactly by
+ * Knuth's TwoSum, since exp(d + err) = exp(d) (1 + err) to first order.  Where the max
+ * dominates, the rest's relative accuracy is that of its terms, and near d = -60 a float
+ * difference rounds at 2**-19.  Lanes whose exp is 0 add nothing (their err may be NaN,
+ * from -inf). */
+LSC_INLINE LSC_V LSC_FN(lsc_vcorr_step)(LSC_V acc, LSC_V v, LSC_V ev, LSC_V vm, LSC_V nm)
+{
+    LSC_V d = v - vm;
+    LSC_V bb = d - v;
+    LSC_V err = (v - (d - bb)) + (nm - bb);
+#if defined(LSC_MASK_FMA)
+    return LSC_MASK_FMA(ev, err, acc, LSC_CMPNEQ_MASK(ev, LSC_SPLAT(LSC_V, 0)));
+#else
+    return acc + (LSC_V)((LSC_VI)(ev * err) & ~(LSC_VI)(ev == LSC_SPLAT(LSC_V, 0)));
+#endif
+}
+
+LSC_INLINE double LSC_FN(lsc_vcorr)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m)
+{
+    typedef LSC_V V;
+    const V vm = LSC_SPLAT(V, m), nm = LSC_SPLAT(V, -m);
+    V acc0 = LSC_SPLAT(V, 0), acc1 = LSC_SPLAT(V, 0);
+    ptrdiff_t j = 0;
+    for (; j + 2 * LSC_W <= n; j += 2 * LSC_W) {
+        acc0 = LSC_FN(lsc_vcorr_step)(acc0, LSC_VLOAD(x + j), LSC_VLOAD(e + j), vm, nm);
+        acc1 = LSC_FN(lsc_vcorr_step)(acc1, LSC_VLOAD(x + j + LSC_W),
+                                      LSC_VLOAD(e + j + LSC_W), vm, nm);
+    }
+    for (; j + LSC_W <= n; j += LSC_W) {
+        acc0 = LSC_FN(lsc_vcorr_step)(acc0, LSC_VLOAD(x + j), LSC_VLOAD(e + j), vm, nm);
+    }
+    LSC_VD a = LSC_TO_VD(acc0 + acc1), zero = {};
+    double s = LSC_HSUM(&a, &zero);
+    for (; j < n; j++) {
         LSC_T d = x[j] - m;
-        LSC_T e = LSC_EXP(d);
-        if (store) {
-            y[j] = store == 2 ? e : d;
-        }
-        s += e;
+        LSC_T bb = d - x[j];
+        LSC_T err = (x[j] - (d - bb)) + (-m - bb);
+        s += e[j] == 0 ? 0.0 : (double)(e[j] * err);
     }
-    return LSC_FN(lsc_lanes_total)(acc, comp) + (double)s;
+    return s;
 }
 
-/* sum of exp(x_j - m) */
-LSC_INLINE double LSC_FN(lsc_sumexp)(const LSC_T *x, ptrdiff_t n, LSC_T m)
+/* lsc_vsums' rest, with lsc_vcorr's correction where the max dominates (the row's
+   dominated sum rest + count - 1 below 1); e as lsc_vsums, but not x */
+LSC_INLINE double LSC_FN(lsc_vrest)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
+                                    double *count)
 {
-    return LSC_FN(lsc_sumexp_store)(x, NULL, n, m, 0);
+    double rest;
+    LSC_FN(lsc_vsums)(x, e, n, m, &rest, count);
+    if (rest + (*count - 1.0) < 1.0) {
+        rest += LSC_FN(lsc_vcorr)(x, e, n, m);
+    }
+    return rest;
 }
 
-/* sum of exp(x_j - m) over x_j != m, and the number of x_j == m.  When the max
- * dominates, the result -log1p(rest) is tiny and its relative accuracy is that of
- * the terms exp(x_j - m), whose error is the absolute error of d = x_j - m (near
- * d = -60 a float difference rounds at 2**-19).  That rounding error is recovered
- * exactly (Knuth's TwoSum: err = (x_j - m) - d) and applied to the term to first
- * order, exp(d + err) = exp(d) (1 + err), which the FMA rounds once. */
-LSC_INLINE LSC_T LSC_FN(lsc_rest_term)(LSC_T v, LSC_T m, LSC_T *is_max)
+/* y = (x - m) - c; y may be x itself */
+LSC_INLINE void LSC_FN(lsc_shift)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m, LSC_T c)
 {
-    /* below lo exp(d) is 0 and err is not needed (-inf would make it NaN) */
-    const LSC_T lo = LSC_EXP_LO;
-    LSC_T d = v - m;
-    LSC_T bb = d - v;
-    LSC_T err = (v - (d - bb)) + (-m - bb);
-    err = d > lo ? err : (LSC_T)0;
-    LSC_T e = LSC_EXP(d);
-    e = e + e * err;
-    *is_max = d == 0 ? (LSC_T)1 : (LSC_T)0;
-    return d == 0 ? (LSC_T)0 : e;
+    const LSC_V vm = LSC_SPLAT(LSC_V, m), vc = LSC_SPLAT(LSC_V, c);
+    ptrdiff_t j = 0;
+    for (; j + 2 * LSC_W <= n; j += 2 * LSC_W) {
+        LSC_V a = LSC_VLOAD(x + j), b = LSC_VLOAD(x + j + LSC_W);
+        LSC_VSTORE(y + j, (a - vm) - vc);
+        LSC_VSTORE(y + j + LSC_W, (b - vm) - vc);
+    }
+    for (; j + LSC_W <= n; j += LSC_W) {
+        LSC_VSTORE(y + j, (LSC_VLOAD(x + j) - vm) - vc);
+    }
+#if defined(LSC_MASK_ADD)
+    if (j < n) {
+        const LSC_MASK_T k = (LSC_MASK_T)((1u << (n - j)) - 1u);
+        LSC_MASK_STORE(y + j, k, (LSC_MASK_LOAD(k, x + j, 0) - vm) - vc);
+    }
+#else
+    for (; j < n; j++) {
+        y[j] = (x[j] - m) - c;
+    }
+#endif
 }
 
-LSC_INLINE void LSC_FN(lsc_sumexp_rest)(const LSC_T *restrict x, ptrdiff_t n, LSC_T m,
-                                        double *rest_out, double *count_out)
+/* y *= f */
+LSC_INLINE void LSC_FN(lsc_vscale)(LSC_T *y, ptrdiff_t n, LSC_T f)
 {
-    enum { V = LSC_COL_FOLD };
-    double acc[LSC_W], comp[LSC_W];
-    LSC_T part[LSC_W], cnt[LSC_W];
-    for (ptrdiff_t l = 0; l < LSC_W; l++) {
-        acc[l] = 0.0;
-        comp[l] = 0.0;
-        cnt[l] = 0;
+    const LSC_V vf = LSC_SPLAT(LSC_V, f);
+    ptrdiff_t j = 0;
+    for (; j + LSC_W <= n; j += LSC_W) {
+        LSC_VSTORE(y + j, LSC_VLOAD(y + j) * vf);
     }
-    ptrdiff_t j0 = 0;
-    for (; j0 + V * LSC_W <= n; j0 += V * LSC_W) {
-        const LSC_T *a = x + j0;
-#pragma omp simd
-        for (ptrdiff_t l = 0; l < LSC_W; l++) {
-            LSC_T s = 0, c = cnt[l], one;
-            for (ptrdiff_t v = 0; v < V; v++) {
-                s += LSC_FN(lsc_rest_term)(a[v * LSC_W + l], m, &one);
-                c += one;
-            }
-            part[l] = s;
-            cnt[l] = c;
-        }
-        LSC_FN(lsc_lanes_fold)(acc, comp, part);
+    for (; j < n; j++) {
+        y[j] *= f;
     }
-    LSC_T s = 0, c = 0;
-#pragma omp simd reduction(+:s, c)
-    for (ptrdiff_t j = j0; j < n; j++) {
-        LSC_T one;
-        s += LSC_FN(lsc_rest_term)(x[j], m, &one);
-        c += one;
-    }
-    double count_total = (double)c;
-    for (ptrdiff_t l = 0; l < LSC_W; l++) {
-        count_total += (double)cnt[l];
-    }
-    *rest_out = LSC_FN(lsc_lanes_total)(acc, comp) + (double)s;
-    *count_out = count_total;
 }
 
-/* The start of a contiguous one-chunk row: its max m and, if that is finite, the sum
- * of exp(x - m) into *total, with lsc_sumexp_store's `store` into y.  Returns 0 when
- * the max is not finite (the caller takes the general path). */
-LSC_INLINE int LSC_FN(lsc_row1_sum)(const LSC_T *x, LSC_T *y, ptrdiff_t n, int store,
-                                    LSC_T *m, double *total)
+/* The start of a contiguous one-chunk row: its max m and, if that is finite, the
+ * exps e[j] = exp(x_j - m) (e may be x), the dominated sum's rest and the count of
+ * the max (lsc_vsums).  Returns 0, having written nothing, when the max is not finite
+ * (the caller takes the general path). */
+LSC_INLINE int LSC_FN(lsc_row1_sums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T *m,
+                                     double *rest, double *count)
 {
     *m = LSC_FN(lsc_max)(x, n);
     if (!(*m > -INFINITY && *m < INFINITY)) {
         return 0;
     }
     LSC_FN(lsc_prefetch_next)(x, n);
-    *total = LSC_FN(lsc_sumexp_store)(x, y, n, *m, store);
+    LSC_FN(lsc_vsums)(x, e, n, *m, rest, count);
     return 1;
 }
 
-/* log1p of the row's dominated sum from its plain sum `total`, as lsc_row's one-chunk
- * case has it: total - 1, or the recount without the max's terms when total < 2. */
-LSC_INLINE double LSC_FN(lsc_row1_log)(const LSC_T *x, ptrdiff_t n, LSC_T m, double total)
+/* log1p of a row's dominated sum from lsc_row1_sums (e holding the exps, e not x),
+   with the correction where the max dominates: lsc_vrest's arithmetic */
+LSC_INLINE double LSC_FN(lsc_row1_log)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m,
+                                       double rest, double count)
 {
-    double rest = total - 1.0, count = 1.0;
-    if (!(total >= 2.0)) {
-        LSC_FN(lsc_sumexp_rest)(x, n, m, &rest, &count);
+    if (rest + (count - 1.0) < 1.0) {
+        rest += LSC_FN(lsc_vcorr)(x, e, n, m);
     }
     return lsc_log1p_sum(rest + (count - 1.0), sizeof(LSC_T) == sizeof(float));
 }
 
 /* softmax of one contiguous row of 1 <= n <= LSC_CHUNK elements with a finite max,
- * exp computed once: the sum pass stores exp(x_j - m), then y_j *= 1 / S.  S holds
- * the max's exact 1, so the dominant class's probability 1 / S and the small ones
- * exp(x_j - m) / S keep their relative accuracy; no recount of the dominated sum is
- * needed (that is only for the dominant log-probability -log1p(S - 1)).  Returns 0,
- * having written nothing, when the max is not finite. */
+ * exp computed once: the sum pass stores exp(x_j - m), then y_j *= 1 / S with
+ * S = count + rest.  S holds the max's exact 1, so the dominant class's probability
+ * 1 / S and the small ones exp(x_j - m) / S keep their relative accuracy; the
+ * correction of the dominated sum is not needed (it is only for the dominant
+ * log-probability -log1p(S - 1)).  y may be x.  Returns 0, having written nothing,
+ * when the max is not finite. */
 static int LSC_FN(lsc_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
 {
     LSC_T m;
-    double total;
-    if (!LSC_FN(lsc_row1_sum)(x, y, n, 2, &m, &total)) {
+    double rest, count;
+    if (!LSC_FN(lsc_row1_sums)(x, y, n, &m, &rest, &count)) {
         return 0;
     }
-    const LSC_T f = (LSC_T)(1.0 / total);  /* NaN if a NaN took part */
-#pragma omp simd
-    for (ptrdiff_t j = 0; j < n; j++) {
-        y[j] *= f;
-    }
+    LSC_FN(lsc_vscale)(y, n, (LSC_T)(1.0 / (count + rest)));  /* NaN if a NaN took part */
     return 1;
 }
 
 /* log_softmax of one contiguous row of 1 <= n <= LSC_CHUNK elements with a finite
  * max: the arithmetic of lsc_row's one-chunk case (the same results, bit for bit),
- * with x_j - m stored by the sum pass and the offset subtracted in place.  The
- * dominated recount reads x again, so y may not be x.  Returns 0, having written
- * nothing, when the max is not finite. */
+ * with y as the buffer of the exps.  The correction reads x again, so y may not be x.
+ * Returns 0, having written nothing, when the max is not finite. */
 static int LSC_FN(lsc_log_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
 {
     LSC_T m;
-    double total;
-    if (!LSC_FN(lsc_row1_sum)(x, y, n, 1, &m, &total)) {
+    double rest, count;
+    if (!LSC_FN(lsc_row1_sums)(x, y, n, &m, &rest, &count)) {
         return 0;
     }
-    const LSC_T c = (LSC_T)LSC_FN(lsc_row1_log)(x, n, m, total);
-#pragma omp simd
-    for (ptrdiff_t j = 0; j < n; j++) {
-        y[j] = y[j] - c;
-    }
+    const LSC_T c = (LSC_T)LSC_FN(lsc_row1_log)(x, y, n, m, rest, count);
+    LSC_FN(lsc_shift)(x, y, n, m, c);
     return 1;
-}
-
-/* y = (x - m) - c; y may be x itself */
-LSC_INLINE void LSC_FN(lsc_shift)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m, LSC_T c)
-{
-#pragma omp simd
-    for (ptrdiff_t j = 0; j < n; j++) {
-        y[j] = (x[j] - m) - c;
-    }
 }
 
 /* y = exp((x - m) - c); y may be x itself */
@@ -384,12 +422,8 @@ static lsc_stats LSC_FN(lsc_nonfinite_chunk)(const LSC_T *x, ptrdiff_t n, LSC_T 
     return st;
 }
 
-/* A chunk's statistics.  The plain sum S of exp(x_j - m) includes the max's exact 1,
- * and log(S) is as accurate as S: that serves every element but the max, whose
- * log-probability is -log1p(S - 1).  With S >= 2 that is still within a few ulps (the
- * cancellation in S - 1 costs a factor S / log(S) <= 2.9); below, the max dominates
- * and the rest must keep its own digits: the chunk (still in L1) is summed again,
- * without the max's terms. */
+/* A chunk's statistics: its max, and the dominated sum and count of lsc_vrest (the
+ * exps go to a buffer in L1, for the correction where the max dominates). */
 static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t n)
 {
     LSC_T m = LSC_FN(lsc_max)(x, n);
@@ -398,11 +432,9 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
     if (m == -INFINITY) {
         return LSC_FN(lsc_nonfinite_chunk)(x, n, m);
     }
-    double total = LSC_FN(lsc_sumexp)(x, n, m);
-    lsc_stats st = {(double)m, total - 1.0, 1.0};
-    if (!(total >= 2.0)) {
-        LSC_FN(lsc_sumexp_rest)(x, n, m, &st.rest, &st.count);
-    }
+    LSC_T buf[LSC_CHUNK];
+    lsc_stats st = {(double)m, 0.0, 0.0};
+    st.rest = LSC_FN(lsc_vrest)(x, buf, n, m, &st.count);
     return st;
 }
 
@@ -551,14 +583,10 @@ static void LSC_FN(lsc_softmax_scaled_row)(const LSC_T *x, LSC_T *y, ptrdiff_t n
                                            LSC_T scale, LSC_T *lse)
 {
     LSC_T m;
-    double total;
-    if (n <= LSC_CHUNK && LSC_FN(lsc_row1_sum)(x, y, n, 2, &m, &total)) {
-        *lse = (LSC_T)((double)m + LSC_FN(lsc_row1_log)(x, n, m, total));
-        const LSC_T f = (LSC_T)((double)scale / total);
-#pragma omp simd
-        for (ptrdiff_t j = 0; j < n; j++) {
-            y[j] *= f;
-        }
+    double rest, count;
+    if (n <= LSC_CHUNK && LSC_FN(lsc_row1_sums)(x, y, n, &m, &rest, &count)) {
+        *lse = (LSC_T)((double)m + LSC_FN(lsc_row1_log)(x, y, n, m, rest, count));
+        LSC_FN(lsc_vscale)(y, n, (LSC_T)((double)scale / (count + rest)));
         return;
     }
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
@@ -945,6 +973,10 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
 }
 
 #undef LSC_W
+#undef LSC_U
+#undef LSC_FOLD
+#undef LSC_VLOAD
+#undef LSC_VSTORE
 #undef LSC_FN
 #undef LSC_CAT
 #undef LSC_CAT_

@@ -1,0 +1,189 @@
+/*
+ * Whole-vector building blocks for the row kernels: GCC/Clang vector extensions,
+ * which every instruction-set build lowers to its own registers (SSE2, AVX2,
+ * AVX-512) from this one source.
+ *
+ * Why not plain loops under `#pragma omp simd`, as elsewhere: a row's exp-sum is
+ * a long chain of dependent operations per vector, and the hardware only overlaps
+ * as many of them as its floating-point scheduler holds.  Here the loops carry
+ * several vectors stage by stage, the row's tail is one more vector (no scalar
+ * epilogue), and the horizontal sums run once per row in a fixed tree order.
+ */
+#ifndef LSC_SIMD_H
+#define LSC_SIMD_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "lsc_math.h"
+
+/* LSC_SIMD_BYTES (the vector width of the build) comes from lsc_kernels.h, and with
+   it the lanes of a float and of a double vector (as plain numbers, for token pasting) */
+#if LSC_SIMD_BYTES == 64
+#define LSC_SIMD_LANES_F32 16
+#define LSC_SIMD_LANES_F64 8
+#elif LSC_SIMD_BYTES == 32
+#define LSC_SIMD_LANES_F32 8
+#define LSC_SIMD_LANES_F64 4
+#else
+#define LSC_SIMD_LANES_F32 4
+#define LSC_SIMD_LANES_F64 2
+#endif
+typedef float lsc_vf32 __attribute__((vector_size(LSC_SIMD_BYTES)));
+typedef int32_t lsc_vi32 __attribute__((vector_size(LSC_SIMD_BYTES)));
+typedef double lsc_vf64 __attribute__((vector_size(LSC_SIMD_BYTES)));
+typedef int64_t lsc_vi64 __attribute__((vector_size(LSC_SIMD_BYTES)));
+/* as many doubles as a float vector has lanes */
+typedef double lsc_vd32 __attribute__((vector_size(2 * LSC_SIMD_BYTES)));
+/* unaligned, aliasing views of memory */
+typedef float lsc_vf32u __attribute__((vector_size(LSC_SIMD_BYTES), aligned(4), may_alias));
+typedef double lsc_vf64u __attribute__((vector_size(LSC_SIMD_BYTES), aligned(8), may_alias));
+
+#define LSC_SPLAT(type, c) ((type){} + (c))
+
+LSC_INLINE lsc_vf32 lsc_vsel_f32(lsc_vi32 m, lsc_vf32 a, lsc_vf32 b)
+{
+    return (lsc_vf32)((m & (lsc_vi32)a) | (~m & (lsc_vi32)b));
+}
+
+LSC_INLINE lsc_vf64 lsc_vsel_f64(lsc_vi64 m, lsc_vf64 a, lsc_vf64 b)
+{
+    return (lsc_vf64)((m & (lsc_vi64)a) | (~m & (lsc_vi64)b));
+}
+
+/* a > b ? a : b lane by lane (b where a is NaN): x86's max instruction, which compilers
+   do not derive from a select */
+#if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
+#include <immintrin.h>
+#define lsc_vmax_f32(a, b) ((lsc_vf32)_mm512_max_ps((__m512)(a), (__m512)(b)))
+#define lsc_vmax_f64(a, b) ((lsc_vf64)_mm512_max_pd((__m512d)(a), (__m512d)(b)))
+#elif defined(__AVX__) && LSC_SIMD_BYTES == 32
+#include <immintrin.h>
+#define lsc_vmax_f32(a, b) ((lsc_vf32)_mm256_max_ps((__m256)(a), (__m256)(b)))
+#define lsc_vmax_f64(a, b) ((lsc_vf64)_mm256_max_pd((__m256d)(a), (__m256d)(b)))
+#elif defined(__SSE2__) && LSC_SIMD_BYTES == 16
+#include <emmintrin.h>
+#define lsc_vmax_f32(a, b) ((lsc_vf32)_mm_max_ps((__m128)(a), (__m128)(b)))
+#define lsc_vmax_f64(a, b) ((lsc_vf64)_mm_max_pd((__m128d)(a), (__m128d)(b)))
+#else
+#define lsc_vmax_f32(a, b) lsc_vsel_f32((lsc_vi32)((a) > (b)), (a), (b))
+#define lsc_vmax_f64(a, b) lsc_vsel_f64((lsc_vi64)((a) > (b)), (a), (b))
+#endif
+
+/* exp(x) lane by lane, for x <= 0 or NaN: lsc_exp_f32's arithmetic (the same
+ * polynomial and range reduction, so the same bits), except that lanes below its
+ * clamp come out as 0 through a mask on the final product instead of a clamp of the
+ * argument (one operation instead of three).  exp(0) == 1, exp(-inf) == 0, NaN stays
+ * NaN (it fails the `below` test). */
+LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
+{
+    typedef lsc_vf32 V;
+    lsc_vi32 below = x < LSC_SPLAT(V, LSC_EXP_F32_LO);
+    V t = x * LSC_SPLAT(V, LSC_LOG2E_F32) + LSC_SPLAT(V, LSC_SHIFTER_F32);
+    V k = t - LSC_SPLAT(V, LSC_SHIFTER_F32);
+    V r = x - k * LSC_SPLAT(V, LSC_LN2_HI_F32);
+    r = r - k * LSC_SPLAT(V, LSC_LN2_LO_F32);
+    V p = LSC_SPLAT(V, LSC_EXP_F32_C6);
+    p = p * r + LSC_SPLAT(V, LSC_EXP_F32_C5);
+    p = p * r + LSC_SPLAT(V, LSC_EXP_F32_C4);
+    p = p * r + LSC_SPLAT(V, LSC_EXP_F32_C3);
+    p = p * r + LSC_SPLAT(V, LSC_EXP_F32_C2);
+    p = p * r + LSC_SPLAT(V, 1.0f);
+    p = p * r + LSC_SPLAT(V, 1.0f);
+    V scale = (V)(((lsc_vi32)t + 127) << 23);
+    return (V)((lsc_vi32)(p * scale) & ~below);
+}
+
+/* the same for double: lsc_exp_f64's arithmetic, masked below its clamp */
+LSC_INLINE lsc_vf64 lsc_vexp_f64(lsc_vf64 x)
+{
+    typedef lsc_vf64 V;
+    lsc_vi64 below = x < LSC_SPLAT(V, LSC_EXP_F64_LO);
+    V t = x * LSC_SPLAT(V, LSC_LOG2E_F64) + LSC_SPLAT(V, LSC_SHIFTER_F64);
+    V k = t - LSC_SPLAT(V, LSC_SHIFTER_F64);
+    V r = x - k * LSC_SPLAT(V, LSC_LN2_HI_F64);
+    r = r - k * LSC_SPLAT(V, LSC_LN2_LO_F64);
+    V p = LSC_SPLAT(V, LSC_EXP_F64_C11);
+    p = p * r + LSC_SPLAT(V, LSC_EXP_F64_C10);
+    p = p * r + LSC_SPLAT(V, LSC_EXP_F64_C9);
+    p = p * r + LSC_SPLAT(V, LSC_EXP_F64_C8);
+    p = p * r + LSC_SPLAT(V, LSC_EXP_F64_C7);
+    p = p * r + LSC_SPLAT(V, LSC_EXP_F64_C6);
+    p = p * r + LSC_SPLAT(V, LSC_EXP_F64_C5);
+    p = p * r + LSC_SPLAT(V, LSC_EXP_F64_C4);
+    p = p * r + LSC_SPLAT(V, LSC_EXP_F64_C3);
+    p = p * r + LSC_SPLAT(V, LSC_EXP_F64_C2);
+    p = p * r + LSC_SPLAT(V, 1.0);
+    p = p * r + LSC_SPLAT(V, 1.0);
+    V scale = (V)(((lsc_vi64)t + 1023) << 52);
+    return (V)((lsc_vi64)(p * scale) & ~below);
+}
+
+/* Horizontal reductions by halving: the upper half of a vector onto the lower one
+ * until one lane is left (a fixed tree order, in vector registers). */
+#define LSC_HALVES(htype, v, lo, hi)                \
+    htype lo, hi;                                   \
+    memcpy(&lo, &(v), sizeof lo);                   \
+    memcpy(&hi, (const char *)&(v) + sizeof lo, sizeof hi)
+
+/* for each width: the vector types, its lane sum (doubles) and lane max (floating) */
+#define LSC_DEFINE_LANES(T, IT, N, HALF)                                             \
+    typedef T lsc_##T##N __attribute__((vector_size(N * sizeof(T))));                \
+    typedef IT lsc_##T##N##i __attribute__((vector_size(N * sizeof(T))));            \
+    LSC_INLINE T lsc_hsum_##T##N(const lsc_##T##N *v)                                \
+    {                                                                                \
+        LSC_HALVES(lsc_##T##HALF, *v, lo, hi);                                       \
+        lo += hi;                                                                    \
+        return lsc_hsum_##T##HALF(&lo);                                              \
+    }                                                                                \
+    LSC_INLINE T lsc_hmax_##T##N(lsc_##T##N v)                                       \
+    {                                                                                \
+        LSC_HALVES(lsc_##T##HALF, v, lo, hi);                                        \
+        lsc_##T##HALF##i gt = (lsc_##T##HALF##i)(hi > lo);                           \
+        return lsc_hmax_##T##HALF(                                                   \
+            (lsc_##T##HALF)((gt & (lsc_##T##HALF##i)hi) | (~gt & (lsc_##T##HALF##i)lo))); \
+    }
+
+typedef float lsc_float1;
+typedef int32_t lsc_float1i;
+typedef double lsc_double1;
+typedef int64_t lsc_double1i;
+LSC_INLINE float lsc_hsum_float1(const float *v) { return *v; }
+LSC_INLINE float lsc_hmax_float1(float v) { return v; }
+LSC_INLINE double lsc_hsum_double1(const double *v) { return *v; }
+LSC_INLINE double lsc_hmax_double1(double v) { return v; }
+/* two lanes: element access (a 16-byte vector cannot be split further by memcpy) */
+typedef float lsc_float2 __attribute__((vector_size(8)));
+typedef int32_t lsc_float2i __attribute__((vector_size(8)));
+LSC_INLINE float lsc_hsum_float2(const lsc_float2 *v) { return (*v)[0] + (*v)[1]; }
+LSC_INLINE float lsc_hmax_float2(lsc_float2 v) { return v[1] > v[0] ? v[1] : v[0]; }
+typedef double lsc_double2 __attribute__((vector_size(16)));
+typedef int64_t lsc_double2i __attribute__((vector_size(16)));
+LSC_INLINE double lsc_hsum_double2(const lsc_double2 *v) { return (*v)[0] + (*v)[1]; }
+LSC_INLINE double lsc_hmax_double2(lsc_double2 v) { return v[1] > v[0] ? v[1] : v[0]; }
+LSC_DEFINE_LANES(float, int32_t, 4, 2)
+LSC_DEFINE_LANES(float, int32_t, 8, 4)
+LSC_DEFINE_LANES(float, int32_t, 16, 8)
+LSC_DEFINE_LANES(double, int64_t, 4, 2)
+LSC_DEFINE_LANES(double, int64_t, 8, 4)
+LSC_DEFINE_LANES(double, int64_t, 16, 8)
+#undef LSC_DEFINE_LANES
+
+/* the reductions of this build's vectors: the lanes of acc - comp, for a float
+   vector's lanes widened to double (lsc_vd32) and a double vector (lsc_vf64) */
+#define LSC_LANES_CAT_(a, b) a##b
+#define LSC_LANES_CAT(a, b) LSC_LANES_CAT_(a, b)
+LSC_INLINE double lsc_hsum_vd32(const lsc_vd32 *acc, const lsc_vd32 *comp)
+{
+    lsc_vd32 v = *acc - *comp;
+    return LSC_LANES_CAT(lsc_hsum_double, LSC_SIMD_LANES_F32)(&v);
+}
+LSC_INLINE double lsc_hsum_vf64(const lsc_vf64 *acc, const lsc_vf64 *comp)
+{
+    lsc_vf64 v = *acc - *comp;
+    return LSC_LANES_CAT(lsc_hsum_double, LSC_SIMD_LANES_F64)(&v);
+}
+#define lsc_hmax_vf32 LSC_LANES_CAT(lsc_hmax_float, LSC_SIMD_LANES_F32)
+#define lsc_hmax_vf64 LSC_LANES_CAT(lsc_hmax_double, LSC_SIMD_LANES_F64)
+
+#endif
