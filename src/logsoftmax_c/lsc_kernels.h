@@ -25,7 +25,7 @@
 #endif
 #include "lsc_simd.h"
 
-/* elements per vectorised partial sum (see lsc_sumexp): 16 vectors, so that each
+/* elements per vectorised partial sum of the gradients: 16 vectors, so that each
    lane adds 16 terms before the sum goes on in double.  Fewer make the per-block
    reduction a visible cost; more let the rounding errors of many equal terms (which
    do not cancel) exceed a few ulps. */

@@ -10,10 +10,12 @@
  * Leaving out the maximum's term (which is exactly 1) and using log1p keeps the
  * dominant class's log-probability -log1p(s) accurate in relative terms when s is
  * tiny (Blanchard, Higham & Higham 2021), where log(1 + s) would round to 0.
- * Where the maximum dominates, the sum is accumulated without it by counting the
- * elements equal to m (x_j - m == 0 exactly iff x_j == m) instead of adding their
- * exp: s = rest + (count - 1).  Row chunks first try the plain sum (see
- * lsc_chunk_stats_contig); column blocks always count.
+ * The sum is accumulated without the maximum by counting the elements equal to m
+ * (x_j - m == 0 exactly iff x_j == m) instead of adding their exp: s = rest +
+ * (count - 1).  Where the maximum dominates (s < 1), the rest also gets the rounding
+ * errors of the differences x_j - m back to first order (lsc_vcorr, and the same
+ * TwoSum in the column kernel), so that -log1p(s) keeps its relative accuracy for
+ * non-integer scores too.
  *
  * Rows are cut into chunks of LSC_CHUNK elements at fixed positions; each chunk gives
  * (max, rest, count) and chunks are combined in index order.  The arithmetic is thus
@@ -24,8 +26,9 @@
  * (x_j - m) - log1p(s); softmax writes exp of that log-probability; logsumexp writes
  * m + log1p(s) once per slice, into an output whose stride along the slice is 0.
  * Contiguous rows of one chunk (the common case) take a shorter road with the same
- * arithmetic for log_softmax (lsc_log_softmax_row1), and for softmax compute each exp
- * once, as exp(x_j - m) / (1 + s) (lsc_softmax_row1): no less accurate, since the
+ * arithmetic for log_softmax (lsc_log_softmax_row1, its output as the buffer of the
+ * exps), and for softmax compute each exp once, as exp(x_j - m) / (count + rest)
+ * (lsc_softmax_row1): no less accurate, since the
  * rounding of x_j - m, not of the division, dominates the error of small
  * probabilities.
  *
@@ -577,8 +580,8 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
 /* One contiguous row for a cross-entropy gradient: y = softmax(x) * scale, and the
  * row's log-sum-exp into *lse, from one set of statistics.  Rows of one chunk with a
  * finite max take lsc_softmax_row1's road (exp once) with the scale folded into the
- * final factor, and the dominated sum recounted only for the log-sum-exp; the others
- * go through lsc_row. */
+ * final factor, and the correction of the dominated sum only for the log-sum-exp;
+ * the others go through lsc_row. */
 static void LSC_FN(lsc_softmax_scaled_row)(const LSC_T *x, LSC_T *y, ptrdiff_t n,
                                            LSC_T scale, LSC_T *lse)
 {
@@ -678,7 +681,7 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
                 const char *xr = x + j * sxn;
 #pragma omp simd
                 for (ptrdiff_t k = 0; k < b; k++) {
-                    /* the term with the rounding error of d, as lsc_sumexp_rest */
+                    /* the term with the rounding error of d (TwoSum, as lsc_vcorr) */
                     LSC_T v = *(const LSC_T *)(xr + k * sxi);
                     LSC_T d = v - ms[k];
                     LSC_T bb = d - v;
