@@ -31,7 +31,8 @@
    do not cancel) exceed a few ulps. */
 #define LSC_SUM_BLOCK_F32 (16 * LSC_SIMD_BYTES / 4)
 #define LSC_SUM_BLOCK_F64 (16 * LSC_SIMD_BYTES / 8)
-/* rows a column lane adds up in its own type before folding into double */
+/* terms a lane adds up in its own type before folding into double (the rows of a
+   column lane; the vectors of a row lane in lsc_vsums) */
 #define LSC_COL_FOLD 16
 /* widest column block of the column kernels (4 KiB of float32 per row: long runs
    for the walk down the rows), and the bytes of one row chunk of a full-width block */

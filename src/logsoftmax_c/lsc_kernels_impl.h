@@ -132,13 +132,12 @@ LSC_INLINE void LSC_FN(lsc_vfold)(LSC_V p, LSC_VD *acc, LSC_VD *comp)
  * (x_j - m == 0 exactly iff x_j == m), and e[j] = exp(x_j - m) (e may be x).
  * Leaving the max's exact 1 out of the sum keeps the digits of a tiny rest, which the
  * dominant element's log-probability -log1p(rest + count - 1) needs.  Each lane adds
- * up to LSC_FOLD terms (plus a few at the end) in LSC_T, then folds them into a double
+ * up to LSC_COL_FOLD terms (plus a few at the end) in LSC_T, then folds them into a double
  * accumulator of its own with Kahan's compensation; the lanes are added in a fixed
  * tree at the end.  No lane adds more than a few terms in LSC_T, so the error of a long
  * sum stays that of a short one even where all the terms are equal and their roundings
  * do not cancel.  The last partial vector goes through a buffer padded with -inf (whose
  * terms are 0). */
-#define LSC_FOLD 16
 LSC_INLINE void LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
                                   double *rest, double *count)
 {
@@ -153,7 +152,7 @@ LSC_INLINE void LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m
         for (int u = 0; u < LSC_U; u++) {
             part[u] = LSC_SPLAT(V, 0);
         }
-        for (int f = 0; f < LSC_FOLD && j + LSC_U * LSC_W <= n; f++, j += LSC_U * LSC_W) {
+        for (int f = 0; f < LSC_COL_FOLD && j + LSC_U * LSC_W <= n; f++, j += LSC_U * LSC_W) {
             /* all loads before the stores: e may be x */
             V v[LSC_U];
             for (int u = 0; u < LSC_U; u++) {
@@ -977,7 +976,6 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
 
 #undef LSC_W
 #undef LSC_U
-#undef LSC_FOLD
 #undef LSC_VLOAD
 #undef LSC_VSTORE
 #undef LSC_FN
