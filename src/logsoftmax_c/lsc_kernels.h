@@ -179,7 +179,6 @@ typedef __m128d lsc_v_f64;
 #define LSC_VU lsc_vf32u
 #define LSC_VD lsc_vd32
 #define LSC_VEXP lsc_vexp_f32
-#define LSC_VSEL lsc_vsel_f32
 #define LSC_VMAX lsc_vmax_f32
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
 #define LSC_MASK_T __mmask16
@@ -198,28 +197,6 @@ typedef __m128d lsc_v_f64;
 #define LSC_HSUM lsc_hsum_vd32
 #define LSC_HMAX lsc_hmax_vf32
 #include "lsc_kernels_impl.h"
-#undef LSC_T
-#undef LSC_SFX
-#undef LSC_EXP
-#undef LSC_EXP_LO
-#undef LSC_CHUNK
-#undef LSC_SUM_BLOCK
-#undef LSC_V
-#undef LSC_VI
-#undef LSC_VU
-#undef LSC_VD
-#undef LSC_VEXP
-#undef LSC_VSEL
-#undef LSC_VMAX
-#undef LSC_MASK_T
-#undef LSC_CMPNEQ_MASK
-#undef LSC_MASK_ADD
-#undef LSC_MASK_LOAD
-#undef LSC_MASK_STORE
-#undef LSC_MASK_FMA
-#undef LSC_TO_VD
-#undef LSC_HSUM
-#undef LSC_HMAX
 
 #define LSC_T double
 #define LSC_SFX f64
@@ -232,7 +209,6 @@ typedef __m128d lsc_v_f64;
 #define LSC_VU lsc_vf64u
 #define LSC_VD lsc_vf64
 #define LSC_VEXP lsc_vexp_f64
-#define LSC_VSEL lsc_vsel_f64
 #define LSC_VMAX lsc_vmax_f64
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
 #define LSC_MASK_T __mmask8
@@ -249,28 +225,6 @@ typedef __m128d lsc_v_f64;
 #define LSC_HSUM lsc_hsum_vf64
 #define LSC_HMAX lsc_hmax_vf64
 #include "lsc_kernels_impl.h"
-#undef LSC_T
-#undef LSC_SFX
-#undef LSC_EXP
-#undef LSC_EXP_LO
-#undef LSC_CHUNK
-#undef LSC_SUM_BLOCK
-#undef LSC_V
-#undef LSC_VI
-#undef LSC_VU
-#undef LSC_VD
-#undef LSC_VEXP
-#undef LSC_VSEL
-#undef LSC_VMAX
-#undef LSC_MASK_T
-#undef LSC_CMPNEQ_MASK
-#undef LSC_MASK_ADD
-#undef LSC_MASK_LOAD
-#undef LSC_MASK_STORE
-#undef LSC_MASK_FMA
-#undef LSC_TO_VD
-#undef LSC_HSUM
-#undef LSC_HMAX
 
 #if defined(__AVX512F__)
 #define LSC_ISA_NAME "avx512"

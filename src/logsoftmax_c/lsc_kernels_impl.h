@@ -1,7 +1,8 @@
 /*
  * Log-softmax kernels for one floating type.  Included by lsc_kernels.h once per type
- * with LSC_T (the type), LSC_SFX (name suffix), LSC_EXP (vectorisable exp) and
- * LSC_CHUNK (elements per row chunk) defined.
+ * with LSC_T (the type), LSC_SFX (name suffix), LSC_EXP (vectorisable exp), LSC_CHUNK
+ * (elements per row chunk) and the vector parameters (LSC_V ..., see lsc_kernels.h)
+ * defined; the end of this file undefines them.
  *
  * Algorithm for one slice x[0..n) (a row, or a column of a block):
  *   m    = max_j x_j
@@ -132,12 +133,12 @@ LSC_INLINE void LSC_FN(lsc_vfold)(LSC_V p, LSC_VD *acc, LSC_VD *comp)
  * (x_j - m == 0 exactly iff x_j == m), and e[j] = exp(x_j - m) (e may be x).
  * Leaving the max's exact 1 out of the sum keeps the digits of a tiny rest, which the
  * dominant element's log-probability -log1p(rest + count - 1) needs.  Each lane adds
- * up to LSC_COL_FOLD terms (plus a few at the end) in LSC_T, then folds them into a double
- * accumulator of its own with Kahan's compensation; the lanes are added in a fixed
- * tree at the end.  No lane adds more than a few terms in LSC_T, so the error of a long
- * sum stays that of a short one even where all the terms are equal and their roundings
- * do not cancel.  The last partial vector goes through a buffer padded with -inf (whose
- * terms are 0). */
+ * up to LSC_COL_FOLD terms (plus a few at the end) in LSC_T, then folds them into a
+ * double accumulator of its own with Kahan's compensation; the lanes are added in a
+ * fixed tree at the end.  No lane adds more than a few terms in LSC_T, so the error of
+ * a long sum stays that of a short one even where all the terms are equal and their
+ * roundings do not cancel.  The last partial vector is padded with -inf (whose terms
+ * are 0): a masked load with AVX-512, a buffer otherwise. */
 LSC_INLINE void LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
                                   double *rest, double *count)
 {
@@ -152,7 +153,8 @@ LSC_INLINE void LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m
         for (int u = 0; u < LSC_U; u++) {
             part[u] = LSC_SPLAT(V, 0);
         }
-        for (int f = 0; f < LSC_COL_FOLD && j + LSC_U * LSC_W <= n; f++, j += LSC_U * LSC_W) {
+        for (int f = 0; f < LSC_COL_FOLD && j + LSC_U * LSC_W <= n;
+             f++, j += LSC_U * LSC_W) {
             /* all loads before the stores: e may be x */
             V v[LSC_U];
             for (int u = 0; u < LSC_U; u++) {
@@ -169,7 +171,8 @@ LSC_INLINE void LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m
     }
     part[0] = LSC_SPLAT(V, 0);
     for (; j + LSC_W <= n; j += LSC_W) {
-        LSC_VSTORE(e + j, LSC_FN(lsc_vsums_step)(LSC_VLOAD(x + j), vm, &part[0], &cnt, &eq));
+        V ev = LSC_FN(lsc_vsums_step)(LSC_VLOAD(x + j), vm, &part[0], &cnt, &eq);
+        LSC_VSTORE(e + j, ev);
     }
     if (j < n) {
 #if defined(LSC_MASK_ADD)
@@ -190,12 +193,13 @@ LSC_INLINE void LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m
 #endif
     }
     LSC_FN(lsc_vfold)(part[0], &acc, &comp);
-    *rest = LSC_HSUM(&acc, &comp);
+    acc -= comp;
+    *rest = LSC_HSUM(&acc);
 #if defined(LSC_MASK_ADD)
     *count = (double)eq;
 #else
-    LSC_VD c = __builtin_convertvector(cnt, LSC_VD), zero = {};
-    *count = -LSC_HSUM(&c, &zero);
+    LSC_VD c = -__builtin_convertvector(cnt, LSC_VD);
+    *count = LSC_HSUM(&c);
 #endif
 }
 
@@ -231,8 +235,8 @@ LSC_INLINE double LSC_FN(lsc_vcorr)(const LSC_T *x, const LSC_T *e, ptrdiff_t n,
     for (; j + LSC_W <= n; j += LSC_W) {
         acc0 = LSC_FN(lsc_vcorr_step)(acc0, LSC_VLOAD(x + j), LSC_VLOAD(e + j), vm, nm);
     }
-    LSC_VD a = LSC_TO_VD(acc0 + acc1), zero = {};
-    double s = LSC_HSUM(&a, &zero);
+    LSC_VD a = LSC_TO_VD(acc0 + acc1);
+    double s = LSC_HSUM(&a);
     for (; j < n; j++) {
         LSC_T d = x[j] - m;
         LSC_T bb = d - x[j];
@@ -242,14 +246,12 @@ LSC_INLINE double LSC_FN(lsc_vcorr)(const LSC_T *x, const LSC_T *e, ptrdiff_t n,
     return s;
 }
 
-/* lsc_vsums' rest, with lsc_vcorr's correction where the max dominates (the row's
-   dominated sum rest + count - 1 below 1); e as lsc_vsums, but not x */
-LSC_INLINE double LSC_FN(lsc_vrest)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
-                                    double *count)
+/* lsc_vsums' rest with lsc_vcorr's correction where the max dominates (the dominated
+   sum rest + count - 1 below 1); e holds the exps lsc_vsums stored (e is not x) */
+LSC_INLINE double LSC_FN(lsc_vcorrected)(const LSC_T *x, const LSC_T *e, ptrdiff_t n,
+                                         LSC_T m, double rest, double count)
 {
-    double rest;
-    LSC_FN(lsc_vsums)(x, e, n, m, &rest, count);
-    if (rest + (*count - 1.0) < 1.0) {
+    if (rest + (count - 1.0) < 1.0) {
         rest += LSC_FN(lsc_vcorr)(x, e, n, m);
     }
     return rest;
@@ -310,13 +312,11 @@ LSC_INLINE int LSC_FN(lsc_row1_sums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
 }
 
 /* log1p of a row's dominated sum from lsc_row1_sums (e holding the exps, e not x),
-   with the correction where the max dominates: lsc_vrest's arithmetic */
+   with the correction where the max dominates: a chunk's arithmetic */
 LSC_INLINE double LSC_FN(lsc_row1_log)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m,
                                        double rest, double count)
 {
-    if (rest + (count - 1.0) < 1.0) {
-        rest += LSC_FN(lsc_vcorr)(x, e, n, m);
-    }
+    rest = LSC_FN(lsc_vcorrected)(x, e, n, m, rest, count);
     return lsc_log1p_sum(rest + (count - 1.0), sizeof(LSC_T) == sizeof(float));
 }
 
@@ -424,8 +424,9 @@ static lsc_stats LSC_FN(lsc_nonfinite_chunk)(const LSC_T *x, ptrdiff_t n, LSC_T 
     return st;
 }
 
-/* A chunk's statistics: its max, and the dominated sum and count of lsc_vrest (the
- * exps go to a buffer in L1, for the correction where the max dominates). */
+/* A chunk's statistics: its max, and the dominated sum (corrected where the max
+ * dominates) and count of lsc_vsums, whose exps go to a buffer in L1 for the
+ * correction. */
 static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t n)
 {
     LSC_T m = LSC_FN(lsc_max)(x, n);
@@ -436,7 +437,8 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
     }
     LSC_T buf[LSC_CHUNK];
     lsc_stats st = {(double)m, 0.0, 0.0};
-    st.rest = LSC_FN(lsc_vrest)(x, buf, n, m, &st.count);
+    LSC_FN(lsc_vsums)(x, buf, n, m, &st.rest, &st.count);
+    st.rest = LSC_FN(lsc_vcorrected)(x, buf, n, m, st.rest, st.count);
     return st;
 }
 
@@ -974,6 +976,28 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
     }
 }
 
+/* the type's parameters (lsc_kernels.h defines them before each inclusion) */
+#undef LSC_T
+#undef LSC_SFX
+#undef LSC_EXP
+#undef LSC_EXP_LO
+#undef LSC_CHUNK
+#undef LSC_SUM_BLOCK
+#undef LSC_V
+#undef LSC_VI
+#undef LSC_VU
+#undef LSC_VD
+#undef LSC_VEXP
+#undef LSC_VMAX
+#undef LSC_MASK_T
+#undef LSC_CMPNEQ_MASK
+#undef LSC_MASK_ADD
+#undef LSC_MASK_LOAD
+#undef LSC_MASK_STORE
+#undef LSC_MASK_FMA
+#undef LSC_TO_VD
+#undef LSC_HSUM
+#undef LSC_HMAX
 #undef LSC_W
 #undef LSC_U
 #undef LSC_VLOAD

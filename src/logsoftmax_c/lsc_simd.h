@@ -169,20 +169,13 @@ LSC_DEFINE_LANES(double, int64_t, 8, 4)
 LSC_DEFINE_LANES(double, int64_t, 16, 8)
 #undef LSC_DEFINE_LANES
 
-/* the reductions of this build's vectors: the lanes of acc - comp, for a float
-   vector's lanes widened to double (lsc_vd32) and a double vector (lsc_vf64) */
+/* the reductions of this build's vectors: the lane sum of a float vector's lanes
+   widened to double (lsc_vd32) or of a double vector (lsc_vf64), by pointer; the lane
+   max of a float or double vector */
 #define LSC_LANES_CAT_(a, b) a##b
 #define LSC_LANES_CAT(a, b) LSC_LANES_CAT_(a, b)
-LSC_INLINE double lsc_hsum_vd32(const lsc_vd32 *acc, const lsc_vd32 *comp)
-{
-    lsc_vd32 v = *acc - *comp;
-    return LSC_LANES_CAT(lsc_hsum_double, LSC_SIMD_LANES_F32)(&v);
-}
-LSC_INLINE double lsc_hsum_vf64(const lsc_vf64 *acc, const lsc_vf64 *comp)
-{
-    lsc_vf64 v = *acc - *comp;
-    return LSC_LANES_CAT(lsc_hsum_double, LSC_SIMD_LANES_F64)(&v);
-}
+#define lsc_hsum_vd32 LSC_LANES_CAT(lsc_hsum_double, LSC_SIMD_LANES_F32)
+#define lsc_hsum_vf64 LSC_LANES_CAT(lsc_hsum_double, LSC_SIMD_LANES_F64)
 #define lsc_hmax_vf32 LSC_LANES_CAT(lsc_hmax_float, LSC_SIMD_LANES_F32)
 #define lsc_hmax_vf64 LSC_LANES_CAT(lsc_hmax_double, LSC_SIMD_LANES_F64)
 
