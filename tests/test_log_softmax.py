@@ -562,7 +562,7 @@ def _special_rows(n, dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("n", [2, 5, 17, 12_347], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("n", [2, 5, 17, 1000, 12_347], ids=lambda n: f"n={n}")
 @pytest.mark.parametrize("mode", ["rows", "columns"])
 @pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
 def test_special_values(dtype, n, mode, num_threads, isa, no_warnings):
@@ -627,6 +627,34 @@ def test_special_values_along_columns_at_every_depth(dtype, n, width, isa, no_wa
         raise AssertionError(f"columns (kind, depth): "
                              f"{[(kinds[k % 6], int(depth[k])) for k in range(min(width, 12))]}"
                              f"\n{e}") from None
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [65, 100, 1000, 2048, 4096], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
+def test_rows_of_a_matrix_match_each_row_alone(dtype, n, num_threads, isa, no_warnings):
+    """The rows of a matrix run through the row pipeline (one loop carries the passes of
+    three neighbouring rows); a row alone does not.  Same bits, also in place, with rows
+    of no finite max at the ends of the blocks and in between."""
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal((70, n)) * 4).astype(dtype)
+    x[1] *= 10                      # a peaked row after a flat one
+    x[0] = -np.inf                  # no finite max: first row, and around block ends
+    x[31] = -np.inf
+    x[32, 5] = np.nan
+    x[33, n // 2] = np.inf
+    x[69] = -np.inf
+    x[68, n - 1] = np.nan
+    x[40, 3] = -np.inf
+    x[50, :-1] = -np.inf
+    y = log_softmax(x, axis=-1, num_threads=num_threads)
+    alone = np.stack([log_softmax(r) for r in x])
+    assert np.array_equal(y, alone, equal_nan=True)
+    z = x.copy()
+    log_softmax(z, axis=-1, out=z, num_threads=num_threads)
+    assert np.array_equal(z, y, equal_nan=True)
+    _check_special(x, y, 1)
+    assert_ulps(y, x, 1, k=4)
 
 
 def test_nan_slice_does_not_affect_other_slices(isa, no_warnings):

@@ -32,6 +32,10 @@ cdef extern from "lsc_kernels.h" nogil:
                      int stream, int op)
     void lsc_row_f64(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n,
                      int stream, int op)
+    void lsc_log_softmax_rows_f32(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
+                                  Py_ssize_t n, Py_ssize_t nr)
+    void lsc_log_softmax_rows_f64(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
+                                  Py_ssize_t n, Py_ssize_t nr)
     lsc_stats lsc_chunk_stats_f32(const char *x, Py_ssize_t sx, Py_ssize_t n)
     lsc_stats lsc_chunk_stats_f64(const char *x, Py_ssize_t sx, Py_ssize_t n)
     void lsc_chunk_write_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy,
@@ -73,6 +77,9 @@ cdef enum:
     MAXDIMS = 64
     # outputs from this size on are written with non-temporal stores
     STREAM_BYTES = 33554432
+    # rows per task of the row pipeline (lsc_log_softmax_rows): long enough that its
+    # start and end (a max and a write pass outside the pipeline) are a small share
+    ROW_BLOCK = 32
 
 
 cdef struct Layout:
@@ -318,6 +325,38 @@ cdef void _run_tiles(const floating *tag, const char *xp, char *yp, const Layout
             _one_tile(tag, xp, yp, L, t, ntile)
 
 
+cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
+                               const Layout *L, Py_ssize_t t, Py_ssize_t nb) noexcept nogil:
+    """Block t of ROW_BLOCK consecutive rows along `inner` of one outer index, through
+    the row pipeline (contiguous one-chunk log_softmax rows)."""
+    cdef Offsets off = _outer_offsets(L, t // nb)
+    cdef Py_ssize_t i0 = (t % nb) * ROW_BLOCK
+    cdef Py_ssize_t g = L.inner - i0
+    if g > ROW_BLOCK:
+        g = ROW_BLOCK
+    if floating is float:
+        lsc_log_softmax_rows_f32(xp + off.x + i0 * L.sxi, L.sxi, yp + off.y + i0 * L.syi,
+                                 L.syi, L.n, g)
+    else:
+        lsc_log_softmax_rows_f64(xp + off.x + i0 * L.sxi, L.sxi, yp + off.y + i0 * L.syi,
+                                 L.syi, L.n, g)
+
+
+cdef void _run_row_blocks(const floating *tag, const char *xp, char *yp, const Layout *L,
+                          int nt) noexcept nogil:
+    cdef Py_ssize_t nb = (L.inner + ROW_BLOCK - 1) // ROW_BLOCK
+    cdef Py_ssize_t ntask = L.outer * nb
+    cdef Py_ssize_t t
+    if nt > ntask:
+        nt = <int>ntask
+    if nt > 1:
+        for t in prange(ntask, schedule='static', num_threads=nt):
+            _one_row_block(tag, xp, yp, L, t, nb)
+    else:
+        for t in range(ntask):
+            _one_row_block(tag, xp, yp, L, t, nb)
+
+
 cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout *L,
                     int nt) noexcept nogil:
     cdef Py_ssize_t chunk = LSC_CHUNK_F32 if floating is float else LSC_CHUNK_F64
@@ -326,6 +365,9 @@ cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout 
     cdef Py_ssize_t r
     if L.n <= LSC_SMALL_N and L.inner > 1:
         _run_tiles(tag, xp, yp, L, nt)
+    elif (L.op == LSC_OP_LOG_SOFTMAX and not L.stream and nchunks == 1 and L.inner > 1
+          and L.sxn == sizeof(floating) and L.syn == sizeof(floating)):
+        _run_row_blocks(tag, xp, yp, L, nt)
     elif nt > 1 and nrows < 4 * nt and nchunks > 1:
         _rows_chunked(tag, xp, yp, L, nt)
     elif nt > 1 and nrows > 1:

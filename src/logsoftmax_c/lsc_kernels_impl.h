@@ -11,12 +11,14 @@
  * Leaving out the maximum's term (which is exactly 1) and using log1p keeps the
  * dominant class's log-probability -log1p(s) accurate in relative terms when s is
  * tiny (Blanchard, Higham & Higham 2021), where log(1 + s) would round to 0.
- * The sum is accumulated without the maximum by counting the elements equal to m
- * (x_j - m == 0 exactly iff x_j == m) instead of adding their exp: s = rest +
- * (count - 1).  Where the maximum dominates (s < 1), the rest also gets the rounding
- * errors of the differences x_j - m back to first order (lsc_vcorr, and the same
- * TwoSum in the column kernel), so that -log1p(s) keeps its relative accuracy for
- * non-integer scores too.
+ * Contiguous runs first add up the whole sum S = 1 + s (lsc_vsums, the exps kept in
+ * a buffer).  Where the maximum dominates (S < 2), a second pass over the buffer
+ * (lsc_vdominated) adds the sum again without the maximum, by counting the elements
+ * equal to m (x_j - m == 0 exactly iff x_j == m) instead of adding their exp: s = rest
+ * + (count - 1); the rest also gets the rounding errors of the differences x_j - m
+ * back to first order, so that -log1p(s) keeps its relative accuracy for non-integer
+ * scores too.  Elsewhere s = S - 1.  The column kernel counts and corrects in its one
+ * pass (the same TwoSum).
  *
  * Rows are cut into chunks of LSC_CHUNK elements at fixed positions; each chunk gives
  * (max, rest, count) and chunks are combined in index order.  The arithmetic is thus
@@ -27,9 +29,9 @@
  * (x_j - m) - log1p(s); softmax writes exp of that log-probability; logsumexp writes
  * m + log1p(s) once per slice, into an output whose stride along the slice is 0.
  * Contiguous rows of one chunk (the common case) take a shorter road with the same
- * arithmetic for log_softmax (lsc_log_softmax_row1, its output as the buffer of the
- * exps), and for softmax compute each exp once, as exp(x_j - m) / (count + rest)
- * (lsc_softmax_row1): no less accurate, since the
+ * arithmetic for log_softmax (lsc_log_softmax_row1, and for many such rows the
+ * pipeline lsc_log_softmax_rows), and for softmax compute each exp once, as
+ * exp(x_j - m) / S (lsc_softmax_row1): no less accurate, since the
  * rounding of x_j - m, not of the division, dominates the error of small
  * probabilities.
  *
@@ -97,28 +99,6 @@ LSC_INLINE void LSC_FN(lsc_prefetch_next)(const LSC_T *x, ptrdiff_t n)
     }
 }
 
-/* one vector of lsc_vsums: returns exp(v - m); adds it to *part where v != m (a NaN
-   lane is added), and counts the lanes where v == m: as -1 each in *cnt, or with
-   AVX-512 (a mask register and a masked add) as a number in *neq */
-LSC_INLINE LSC_V LSC_FN(lsc_vsums_step)(LSC_V v, LSC_V vm, LSC_V *part, LSC_VI *cnt,
-                                        ptrdiff_t *neq)
-{
-    LSC_V d = v - vm;
-    LSC_V ev = LSC_VEXP(d);
-#if defined(LSC_MASK_ADD)
-    (void)cnt;
-    LSC_MASK_T ne = LSC_CMPNEQ_MASK(d, LSC_SPLAT(LSC_V, 0));
-    *part = LSC_MASK_ADD(*part, ne, *part, ev);
-    *neq += LSC_W - __builtin_popcount((unsigned)ne);
-#else
-    (void)neq;
-    LSC_VI z = (LSC_VI)(d == LSC_SPLAT(LSC_V, 0));
-    *part += (LSC_V)((LSC_VI)ev & ~z);
-    *cnt += z;
-#endif
-    return ev;
-}
-
 /* acc, comp += p lane by lane in double, with Kahan's compensation */
 LSC_INLINE void LSC_FN(lsc_vfold)(LSC_V p, LSC_VD *acc, LSC_VD *comp)
 {
@@ -128,26 +108,34 @@ LSC_INLINE void LSC_FN(lsc_vfold)(LSC_V p, LSC_VD *acc, LSC_VD *comp)
     *acc = t;
 }
 
-/* The sums of a contiguous run x[0..n) against its finite max m, in one pass:
- * *rest = the sum of exp(x_j - m) over x_j != m, *count = the number of x_j == m
- * (x_j - m == 0 exactly iff x_j == m), and e[j] = exp(x_j - m) (e may be x).
- * Leaving the max's exact 1 out of the sum keeps the digits of a tiny rest, which the
- * dominant element's log-probability -log1p(rest + count - 1) needs.  Each lane adds
- * up to LSC_COL_FOLD terms (plus a few at the end) in LSC_T, then folds them into a
- * double accumulator of its own with Kahan's compensation; the lanes are added in a
- * fixed tree at the end.  No lane adds more than a few terms in LSC_T, so the error of
- * a long sum stays that of a short one even where all the terms are equal and their
- * roundings do not cancel.  The last partial vector is padded with -inf (whose terms
- * are 0): a masked load with AVX-512, a buffer otherwise. */
-LSC_INLINE void LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
-                                  double *rest, double *count)
+/* The sum S of exp(x_j - m) over a contiguous run x[0..n) against its finite max m,
+ * the max's terms included (each exactly 1), and e[j] = exp(x_j - m) (e may be x),
+ * in one pass.  Each lane adds up to LSC_COL_FOLD terms (plus a few at the end) in
+ * LSC_T, then folds them into a double accumulator of its own with Kahan's
+ * compensation; the lanes are added in a fixed tree at the end.  No lane adds more
+ * than a few terms in LSC_T, so the error of a long sum stays that of a short one
+ * even where all the terms are equal and their roundings do not cancel.  The last
+ * partial vector is padded with -inf (whose terms are 0): a masked load with
+ * AVX-512, a buffer otherwise.  A NaN makes S NaN.
+ *
+ * The same loop can carry the passes of two other runs of n elements (rows of a
+ * pipeline, lsc_log_softmax_rows): the max of xc into *mc when xc is not NULL, and
+ * ya = (xa - ma) - ca when xa is not NULL (ya may be xa).  Their work is independent
+ * of the sum's, so it fills the time the processor would otherwise spend waiting
+ * between the passes of one row; the sum's own arithmetic is the same either way.
+ * The callers pass NULL as a constant, which removes that work at compile time. */
+LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
+                                     const LSC_T *xc, LSC_T *mc,
+                                     const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca)
 {
     typedef LSC_V V;
-    const V vm = LSC_SPLAT(V, m);
-    V part[LSC_U];
-    LSC_VI cnt = {};
-    ptrdiff_t eq = 0;
+    const V vm = LSC_SPLAT(V, m), vma = LSC_SPLAT(V, ma), vca = LSC_SPLAT(V, ca);
+    const V ninf = LSC_SPLAT(V, -INFINITY);
+    V part[LSC_U], mx[LSC_U];
     LSC_VD acc = {}, comp = {};
+    for (int u = 0; u < LSC_U; u++) {
+        mx[u] = ninf;
+    }
     ptrdiff_t j = 0;
     while (j + LSC_U * LSC_W <= n) {
         for (int u = 0; u < LSC_U; u++) {
@@ -160,8 +148,19 @@ LSC_INLINE void LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m
             for (int u = 0; u < LSC_U; u++) {
                 v[u] = LSC_VLOAD(x + j + u * LSC_W);
             }
+            if (xc != NULL) {
+                for (int u = 0; u < LSC_U; u++) {
+                    mx[u] = LSC_VMAX(LSC_VLOAD(xc + j + u * LSC_W), mx[u]);
+                }
+            }
+            if (xa != NULL) {
+                for (int u = 0; u < LSC_U; u++) {
+                    LSC_VSTORE(ya + j + u * LSC_W, (LSC_VLOAD(xa + j + u * LSC_W) - vma) - vca);
+                }
+            }
             for (int u = 0; u < LSC_U; u++) {
-                v[u] = LSC_FN(lsc_vsums_step)(v[u], vm, &part[u], &cnt, &eq);
+                v[u] = LSC_VEXP(v[u] - vm);
+                part[u] += v[u];
             }
             for (int u = 0; u < LSC_U; u++) {
                 LSC_VSTORE(e + j + u * LSC_W, v[u]);
@@ -171,90 +170,183 @@ LSC_INLINE void LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m
     }
     part[0] = LSC_SPLAT(V, 0);
     for (; j + LSC_W <= n; j += LSC_W) {
-        V ev = LSC_FN(lsc_vsums_step)(LSC_VLOAD(x + j), vm, &part[0], &cnt, &eq);
+        if (xc != NULL) {
+            mx[1] = LSC_VMAX(LSC_VLOAD(xc + j), mx[1]);
+        }
+        if (xa != NULL) {
+            LSC_VSTORE(ya + j, (LSC_VLOAD(xa + j) - vma) - vca);
+        }
+        V ev = LSC_VEXP(LSC_VLOAD(x + j) - vm);
+        part[0] += ev;
         LSC_VSTORE(e + j, ev);
     }
     if (j < n) {
 #if defined(LSC_MASK_ADD)
         const LSC_MASK_T k = (LSC_MASK_T)((1u << (n - j)) - 1u);
-        V v = LSC_MASK_LOAD(k, x + j, -INFINITY);
-        LSC_MASK_STORE(e + j, k, LSC_FN(lsc_vsums_step)(v, vm, &part[0], &cnt, &eq));
+        if (xc != NULL) {
+            mx[2] = LSC_VMAX(LSC_MASK_LOAD(k, xc + j, -INFINITY), mx[2]);
+        }
+        if (xa != NULL) {
+            LSC_MASK_STORE(ya + j, k, (LSC_MASK_LOAD(k, xa + j, 0) - vma) - vca);
+        }
+        V ev = LSC_VEXP(LSC_MASK_LOAD(k, x + j, -INFINITY) - vm);
+        part[0] += ev;
+        LSC_MASK_STORE(e + j, k, ev);
 #else
         LSC_T buf[LSC_W];
         const ptrdiff_t r = n - j;
         for (ptrdiff_t l = 0; l < LSC_W; l++) {
             buf[l] = l < r ? x[j + l] : (LSC_T)-INFINITY;
         }
-        V ev = LSC_FN(lsc_vsums_step)(LSC_VLOAD(buf), vm, &part[0], &cnt, &eq);
+        V ev = LSC_VEXP(LSC_VLOAD(buf) - vm);
+        part[0] += ev;
         memcpy(buf, &ev, sizeof buf);
         for (ptrdiff_t l = 0; l < r; l++) {
             e[j + l] = buf[l];
         }
+        if (xa != NULL) {
+            for (ptrdiff_t l = j; l < n; l++) {
+                ya[l] = (xa[l] - ma) - ca;
+            }
+        }
 #endif
+    }
+    if (xc != NULL) {
+        mx[0] = LSC_VMAX(mx[1], mx[0]);
+        mx[2] = LSC_VMAX(mx[3], mx[2]);
+        mx[0] = LSC_VMAX(mx[2], mx[0]);
+        LSC_T mm = LSC_HMAX(mx[0]);
+#if !defined(LSC_MASK_ADD)
+        for (ptrdiff_t l = j; l < n; l++) {
+            mm = xc[l] > mm ? xc[l] : mm;
+        }
+#endif
+        *mc = mm;
     }
     LSC_FN(lsc_vfold)(part[0], &acc, &comp);
     acc -= comp;
-    *rest = LSC_HSUM(&acc);
-#if defined(LSC_MASK_ADD)
-    *count = (double)eq;
-#else
-    LSC_VD c = -__builtin_convertvector(cnt, LSC_VD);
-    *count = LSC_HSUM(&c);
-#endif
+    return LSC_HSUM(&acc);
 }
 
-/* The first-order correction of lsc_vsums' rest for the rounding of the differences
- * d_j = fl(x_j - m): the sum of e_j err_j, err_j = (x_j - m) - d_j recovered exactly by
- * Knuth's TwoSum, since exp(d + err) = exp(d) (1 + err) to first order.  Where the max
- * dominates, the rest's relative accuracy is that of its terms, and near d = -60 a float
- * difference rounds at 2**-19.  Lanes whose exp is 0 add nothing (their err may be NaN,
- * from -inf). */
-LSC_INLINE LSC_V LSC_FN(lsc_vcorr_step)(LSC_V acc, LSC_V v, LSC_V ev, LSC_V vm, LSC_V nm)
+LSC_INLINE double LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m)
+{
+    return LSC_FN(lsc_vsums3)(x, e, n, m, NULL, NULL, NULL, NULL, 0, 0);
+}
+
+/* one vector of lsc_vdominated: adds ev = exp(v - m) to *part where v != m (a NaN
+ * lane is added), and ev * err to *corr where ev != 0, err = (v - m) - fl(v - m)
+ * recovered exactly by Knuth's TwoSum (lanes whose exp is 0 add nothing: their err
+ * may be NaN, from -inf); counts the lanes where v == m: as -1 each in *cnt, or with
+ * AVX-512 (mask registers) as a number in *neq */
+LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V nm,
+                                            LSC_V *part, LSC_V *corr, LSC_VI *cnt,
+                                            ptrdiff_t *neq)
 {
     LSC_V d = v - vm;
     LSC_V bb = d - v;
     LSC_V err = (v - (d - bb)) + (nm - bb);
-#if defined(LSC_MASK_FMA)
-    return LSC_MASK_FMA(ev, err, acc, LSC_CMPNEQ_MASK(ev, LSC_SPLAT(LSC_V, 0)));
+#if defined(LSC_MASK_ADD)
+    (void)cnt;
+    LSC_MASK_T ne = LSC_CMPNEQ_MASK(d, LSC_SPLAT(LSC_V, 0));
+    *part = LSC_MASK_ADD(*part, ne, *part, ev);
+    *neq += LSC_W - __builtin_popcount((unsigned)ne);
+    *corr = LSC_MASK_FMA(ev, err, *corr, LSC_CMPNEQ_MASK(ev, LSC_SPLAT(LSC_V, 0)));
 #else
-    return acc + (LSC_V)((LSC_VI)(ev * err) & ~(LSC_VI)(ev == LSC_SPLAT(LSC_V, 0)));
+    (void)neq;
+    LSC_VI z = (LSC_VI)(d == LSC_SPLAT(LSC_V, 0));
+    *part += (LSC_V)((LSC_VI)ev & ~z);
+    *cnt += z;
+    *corr += (LSC_V)((LSC_VI)(ev * err) & ~(LSC_VI)(ev == LSC_SPLAT(LSC_V, 0)));
 #endif
 }
 
-LSC_INLINE double LSC_FN(lsc_vcorr)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m)
+/* The dominated sum of a run whose max m dominates, from the exps e[j] that
+ * lsc_vsums stored (e is not x): *rest = the sum of e_j over x_j != m, plus the
+ * first-order correction for the rounding of the differences d_j = fl(x_j - m),
+ * sum of e_j err_j (exp(d + err) = exp(d) (1 + err) to first order); *count = the
+ * number of x_j == m (x_j - m == 0 exactly iff x_j == m).  Leaving the max's exact 1
+ * out keeps the digits of a tiny rest, which the dominant element's log-probability
+ * -log1p(rest + count - 1) needs; the correction keeps its relative accuracy where
+ * the differences round (near d = -60 a float difference rounds at 2**-19).  The
+ * rest is folded into double as in lsc_vsums; the correction, a small quantity,
+ * is added up in LSC_T. */
+LSC_INLINE void LSC_FN(lsc_vdominated)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m,
+                                       double *rest, double *count)
 {
     typedef LSC_V V;
     const V vm = LSC_SPLAT(V, m), nm = LSC_SPLAT(V, -m);
-    V acc0 = LSC_SPLAT(V, 0), acc1 = LSC_SPLAT(V, 0);
+    V part0, part1, corr0 = LSC_SPLAT(V, 0), corr1 = LSC_SPLAT(V, 0);
+    LSC_VI cnt = {};
+    ptrdiff_t eq = 0;
+    LSC_VD acc = {}, comp = {};
     ptrdiff_t j = 0;
-    for (; j + 2 * LSC_W <= n; j += 2 * LSC_W) {
-        acc0 = LSC_FN(lsc_vcorr_step)(acc0, LSC_VLOAD(x + j), LSC_VLOAD(e + j), vm, nm);
-        acc1 = LSC_FN(lsc_vcorr_step)(acc1, LSC_VLOAD(x + j + LSC_W),
-                                      LSC_VLOAD(e + j + LSC_W), vm, nm);
+    while (j + 2 * LSC_W <= n) {
+        part0 = LSC_SPLAT(V, 0);
+        part1 = LSC_SPLAT(V, 0);
+        for (int f = 0; f < LSC_COL_FOLD && j + 2 * LSC_W <= n; f++, j += 2 * LSC_W) {
+            LSC_FN(lsc_vdominated_step)(LSC_VLOAD(x + j), LSC_VLOAD(e + j), vm, nm,
+                                        &part0, &corr0, &cnt, &eq);
+            LSC_FN(lsc_vdominated_step)(LSC_VLOAD(x + j + LSC_W), LSC_VLOAD(e + j + LSC_W),
+                                        vm, nm, &part1, &corr1, &cnt, &eq);
+        }
+        LSC_FN(lsc_vfold)(part0 + part1, &acc, &comp);
     }
+    part0 = LSC_SPLAT(V, 0);
     for (; j + LSC_W <= n; j += LSC_W) {
-        acc0 = LSC_FN(lsc_vcorr_step)(acc0, LSC_VLOAD(x + j), LSC_VLOAD(e + j), vm, nm);
+        LSC_FN(lsc_vdominated_step)(LSC_VLOAD(x + j), LSC_VLOAD(e + j), vm, nm, &part0,
+                                    &corr0, &cnt, &eq);
     }
-    LSC_VD a = LSC_TO_VD(acc0 + acc1);
-    double s = LSC_HSUM(&a);
+#if defined(LSC_MASK_ADD)
+    if (j < n) {
+        const LSC_MASK_T k = (LSC_MASK_T)((1u << (n - j)) - 1u);
+        LSC_FN(lsc_vdominated_step)(LSC_MASK_LOAD(k, x + j, -INFINITY),
+                                    LSC_MASK_LOAD(k, e + j, 0), vm, nm, &part0, &corr0,
+                                    &cnt, &eq);
+        j = n;
+    }
+#endif
+    LSC_FN(lsc_vfold)(part0, &acc, &comp);
+    acc -= comp;
+    double r = LSC_HSUM(&acc);
+    LSC_VD c = LSC_TO_VD(corr0 + corr1);
+    r += LSC_HSUM(&c);
+#if defined(LSC_MASK_ADD)
+    double k = (double)eq;
+#else
+    LSC_VD cv = -__builtin_convertvector(cnt, LSC_VD);
+    double k = LSC_HSUM(&cv);
+#endif
     for (; j < n; j++) {
         LSC_T d = x[j] - m;
         LSC_T bb = d - x[j];
         LSC_T err = (x[j] - (d - bb)) + (-m - bb);
-        s += e[j] == 0 ? 0.0 : (double)(e[j] * err);
+        if (d == 0) {
+            k += 1.0;
+        }
+        else {
+            r += (double)e[j];
+        }
+        r += e[j] == 0 ? 0.0 : (double)(e[j] * err);
     }
-    return s;
+    *rest = r;
+    *count = k;
 }
 
-/* lsc_vsums' rest with lsc_vcorr's correction where the max dominates (the dominated
-   sum rest + count - 1 below 1); e holds the exps lsc_vsums stored (e is not x) */
-LSC_INLINE double LSC_FN(lsc_vcorrected)(const LSC_T *x, const LSC_T *e, ptrdiff_t n,
-                                         LSC_T m, double rest, double count)
+/* A run's (rest, count) from its sum S of lsc_vsums (e holding its exps, e not x):
+ * where the max dominates (S < 2, i.e. the sum without one max term below 1) the
+ * corrected dominated sum of lsc_vdominated; elsewhere the dominant element's
+ * log-probability is no smaller than log 2 and S itself is as accurate as needed:
+ * rest = S - 1, count = 1 (a NaN S gives a NaN rest). */
+LSC_INLINE void LSC_FN(lsc_vstats)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m,
+                                   double s, double *rest, double *count)
 {
-    if (rest + (count - 1.0) < 1.0) {
-        rest += LSC_FN(lsc_vcorr)(x, e, n, m);
+    if (s < 2.0) {
+        LSC_FN(lsc_vdominated)(x, e, n, m, rest, count);
     }
-    return rest;
+    else {
+        *rest = s - 1.0;
+        *count = 1.0;
+    }
 }
 
 /* y = (x - m) - c; y may be x itself */
@@ -296,60 +388,61 @@ LSC_INLINE void LSC_FN(lsc_vscale)(LSC_T *y, ptrdiff_t n, LSC_T f)
 }
 
 /* The start of a contiguous one-chunk row: its max m and, if that is finite, the
- * exps e[j] = exp(x_j - m) (e may be x), the dominated sum's rest and the count of
- * the max (lsc_vsums).  Returns 0, having written nothing, when the max is not finite
- * (the caller takes the general path). */
+ * exps e[j] = exp(x_j - m) (e may be x) and their sum *s (lsc_vsums).  Returns 0,
+ * having written nothing, when the max is not finite (the caller takes the general
+ * path). */
 LSC_INLINE int LSC_FN(lsc_row1_sums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T *m,
-                                     double *rest, double *count)
+                                     double *s)
 {
     *m = LSC_FN(lsc_max)(x, n);
     if (!(*m > -INFINITY && *m < INFINITY)) {
         return 0;
     }
     LSC_FN(lsc_prefetch_next)(x, n);
-    LSC_FN(lsc_vsums)(x, e, n, *m, rest, count);
+    *s = LSC_FN(lsc_vsums)(x, e, n, *m);
     return 1;
 }
 
-/* log1p of a row's dominated sum from lsc_row1_sums (e holding the exps, e not x),
-   with the correction where the max dominates: a chunk's arithmetic */
+/* log1p of a row's dominated sum from lsc_row1_sums' S (e holding the exps, e not x):
+   a chunk's arithmetic (lsc_vstats) */
 LSC_INLINE double LSC_FN(lsc_row1_log)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m,
-                                       double rest, double count)
+                                       double s)
 {
-    rest = LSC_FN(lsc_vcorrected)(x, e, n, m, rest, count);
+    double rest, count;
+    LSC_FN(lsc_vstats)(x, e, n, m, s, &rest, &count);
     return lsc_log1p_sum(rest + (count - 1.0), sizeof(LSC_T) == sizeof(float));
 }
 
 /* softmax of one contiguous row of 1 <= n <= LSC_CHUNK elements with a finite max,
- * exp computed once: the sum pass stores exp(x_j - m), then y_j *= 1 / S with
- * S = count + rest.  S holds the max's exact 1, so the dominant class's probability
- * 1 / S and the small ones exp(x_j - m) / S keep their relative accuracy; the
- * correction of the dominated sum is not needed (it is only for the dominant
- * log-probability -log1p(S - 1)).  y may be x.  Returns 0, having written nothing,
- * when the max is not finite. */
+ * exp computed once: the sum pass stores exp(x_j - m), then y_j *= 1 / S.  S holds
+ * the max's exact 1, so the dominant class's probability 1 / S and the small ones
+ * exp(x_j - m) / S keep their relative accuracy; the dominated sum and its correction
+ * are not needed (they are for the dominant log-probability -log1p(S - 1)).  y may be
+ * x.  Returns 0, having written nothing, when the max is not finite. */
 static int LSC_FN(lsc_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
 {
     LSC_T m;
-    double rest, count;
-    if (!LSC_FN(lsc_row1_sums)(x, y, n, &m, &rest, &count)) {
+    double s;
+    if (!LSC_FN(lsc_row1_sums)(x, y, n, &m, &s)) {
         return 0;
     }
-    LSC_FN(lsc_vscale)(y, n, (LSC_T)(1.0 / (count + rest)));  /* NaN if a NaN took part */
+    LSC_FN(lsc_vscale)(y, n, (LSC_T)(1.0 / s));  /* NaN if a NaN took part */
     return 1;
 }
 
 /* log_softmax of one contiguous row of 1 <= n <= LSC_CHUNK elements with a finite
  * max: the arithmetic of lsc_row's one-chunk case (the same results, bit for bit),
- * with y as the buffer of the exps.  The correction reads x again, so y may not be x.
- * Returns 0, having written nothing, when the max is not finite. */
+ * the exps in a buffer on the stack (in L1, aligned; y is written once).  Returns 0,
+ * having written nothing, when the max is not finite. */
 static int LSC_FN(lsc_log_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
 {
     LSC_T m;
-    double rest, count;
-    if (!LSC_FN(lsc_row1_sums)(x, y, n, &m, &rest, &count)) {
+    double s;
+    LSC_T buf[LSC_CHUNK] __attribute__((aligned(64)));
+    if (!LSC_FN(lsc_row1_sums)(x, buf, n, &m, &s)) {
         return 0;
     }
-    const LSC_T c = (LSC_T)LSC_FN(lsc_row1_log)(x, y, n, m, rest, count);
+    const LSC_T c = (LSC_T)LSC_FN(lsc_row1_log)(x, buf, n, m, s);
     LSC_FN(lsc_shift)(x, y, n, m, c);
     return 1;
 }
@@ -424,9 +517,8 @@ static lsc_stats LSC_FN(lsc_nonfinite_chunk)(const LSC_T *x, ptrdiff_t n, LSC_T 
     return st;
 }
 
-/* A chunk's statistics: its max, and the dominated sum (corrected where the max
- * dominates) and count of lsc_vsums, whose exps go to a buffer in L1 for the
- * correction. */
+/* A chunk's statistics: its max, and its dominated sum and count (lsc_vstats), from
+ * the exps of lsc_vsums in a buffer in L1. */
 static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t n)
 {
     LSC_T m = LSC_FN(lsc_max)(x, n);
@@ -437,8 +529,7 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
     }
     LSC_T buf[LSC_CHUNK];
     lsc_stats st = {(double)m, 0.0, 0.0};
-    LSC_FN(lsc_vsums)(x, buf, n, m, &st.rest, &st.count);
-    st.rest = LSC_FN(lsc_vcorrected)(x, buf, n, m, st.rest, st.count);
+    LSC_FN(lsc_vstats)(x, buf, n, m, LSC_FN(lsc_vsums)(x, buf, n, m), &st.rest, &st.count);
     return st;
 }
 
@@ -533,7 +624,7 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
         return;
     }
     if (nc == 1 && sx == (ptrdiff_t)sizeof(LSC_T) && sy == (ptrdiff_t)sizeof(LSC_T) &&
-        op != LSC_OP_LOGSUMEXP && !stream && (op == LSC_OP_SOFTMAX || x != y)) {
+        op != LSC_OP_LOGSUMEXP && !stream) {
         /* a contiguous one-chunk row (rows of several chunks keep the chunk-by-chunk
            path, shared with the threads that split long rows) */
         if (op == LSC_OP_SOFTMAX) {
@@ -578,6 +669,64 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
     }
 }
 
+/* log_softmax of nr rows of 1 <= n <= LSC_CHUNK contiguous elements, row r at byte
+ * offset r * sxr in x and r * syr in y (y may be x; otherwise the rows of y overlap
+ * no row of x): each row with lsc_log_softmax_row1's arithmetic (the same results, bit
+ * for bit), in a pipeline.  One loop over the columns carries the exp-sum of row r
+ * (lsc_vsums3), the max of row r + 1 and the write of row r - 1, so that the waits
+ * between the passes of one row (for its max, for its logarithm) overlap the work
+ * of its neighbours.  A row whose max is not finite goes through lsc_row alone. */
+static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
+                                         ptrdiff_t syr, ptrdiff_t n, ptrdiff_t nr)
+{
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
+    LSC_T buf[LSC_CHUNK] __attribute__((aligned(64)));
+    if (nr < 1) {
+        return;
+    }
+    /* m: the max of row r; (mw, cw): the pending write of row r - 1 */
+    LSC_T m = LSC_FN(lsc_max)((const LSC_T *)x, n), mw = 0, cw = 0;
+    int pending = 0;
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        const LSC_T *xr = (const LSC_T *)(x + r * sxr);
+        const LSC_T *xn = (const LSC_T *)(x + (r + 1) * sxr);
+        const LSC_T *xp = (const LSC_T *)(x + (r - 1) * sxr);
+        LSC_T *yp = (LSC_T *)(y + (r - 1) * syr);
+        const int next = r + 1 < nr;
+        LSC_T mn = 0;
+        if (!(m > -INFINITY && m < INFINITY)) {
+            if (pending) {
+                LSC_FN(lsc_shift)(xp, yp, n, mw, cw);
+            }
+            pending = 0;
+            LSC_FN(lsc_row)((const char *)xr, es, y + r * syr, es, n, 0, LSC_OP_LOG_SOFTMAX);
+            m = next ? LSC_FN(lsc_max)(xn, n) : 0;
+            continue;
+        }
+        double s;
+        if (next && pending) {
+            s = LSC_FN(lsc_vsums3)(xr, buf, n, m, xn, &mn, xp, yp, mw, cw);
+        }
+        else if (next) {
+            s = LSC_FN(lsc_vsums3)(xr, buf, n, m, xn, &mn, NULL, NULL, 0, 0);
+        }
+        else if (pending) {
+            s = LSC_FN(lsc_vsums3)(xr, buf, n, m, NULL, NULL, xp, yp, mw, cw);
+        }
+        else {
+            s = LSC_FN(lsc_vsums)(xr, buf, n, m);
+        }
+        cw = (LSC_T)LSC_FN(lsc_row1_log)(xr, buf, n, m, s);
+        mw = m;
+        pending = 1;
+        m = mn;
+    }
+    if (pending) {
+        LSC_FN(lsc_shift)((const LSC_T *)(x + (nr - 1) * sxr), (LSC_T *)(y + (nr - 1) * syr),
+                          n, mw, cw);
+    }
+}
+
 /* One contiguous row for a cross-entropy gradient: y = softmax(x) * scale, and the
  * row's log-sum-exp into *lse, from one set of statistics.  Rows of one chunk with a
  * finite max take lsc_softmax_row1's road (exp once) with the scale folded into the
@@ -587,10 +736,10 @@ static void LSC_FN(lsc_softmax_scaled_row)(const LSC_T *x, LSC_T *y, ptrdiff_t n
                                            LSC_T scale, LSC_T *lse)
 {
     LSC_T m;
-    double rest, count;
-    if (n <= LSC_CHUNK && LSC_FN(lsc_row1_sums)(x, y, n, &m, &rest, &count)) {
-        *lse = (LSC_T)((double)m + LSC_FN(lsc_row1_log)(x, y, n, m, rest, count));
-        LSC_FN(lsc_vscale)(y, n, (LSC_T)((double)scale / (count + rest)));
+    double s;
+    if (n <= LSC_CHUNK && LSC_FN(lsc_row1_sums)(x, y, n, &m, &s)) {
+        *lse = (LSC_T)((double)m + LSC_FN(lsc_row1_log)(x, y, n, m, s));
+        LSC_FN(lsc_vscale)(y, n, (LSC_T)((double)scale / s));
         return;
     }
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);

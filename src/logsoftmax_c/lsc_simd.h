@@ -70,15 +70,29 @@ LSC_INLINE lsc_vf64 lsc_vsel_f64(lsc_vi64 m, lsc_vf64 a, lsc_vf64 b)
 #define lsc_vmax_f64(a, b) lsc_vsel_f64((lsc_vi64)((a) > (b)), (a), (b))
 #endif
 
-/* exp(x) lane by lane, for x <= 0 or NaN: lsc_exp_f32's arithmetic (the same
- * polynomial and range reduction, so the same bits), except that lanes below its
- * clamp come out as 0 through a mask on the final product instead of a clamp of the
- * argument (one operation instead of three).  exp(0) == 1, exp(-inf) == 0, NaN stays
- * NaN (it fails the `below` test). */
+/* exp(x) lane by lane, for x <= 0 or NaN: lsc_exp_f32's range reduction and
+ * polynomial (the same bits for the normal results), with the argument clamped by a
+ * max instruction (NaN passes: it is the second operand).  With AVX-512 the scaling
+ * by 2**k is one vscalefps, which also rounds results below the normal range to
+ * subnormals and then 0 (the clamp is where they are 0); elsewhere it is lsc_exp_f32's
+ * integer add to the exponent field, whose clamp makes them 0.  exp(0) == 1,
+ * exp(-inf) == 0, NaN stays NaN. */
+#if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
+#define LSC_VEXP_F32_LO -104.0f   /* below 2**-150: 0 */
+#define LSC_VEXP_F64_LO -746.0    /* below 2**-1076: 0 */
+#define LSC_VSCALE_F32(p, k, t) ((lsc_vf32)_mm512_scalef_ps((__m512)(p), (__m512)(k)))
+#define LSC_VSCALE_F64(p, k, t) ((lsc_vf64)_mm512_scalef_pd((__m512d)(p), (__m512d)(k)))
+#else
+#define LSC_VEXP_F32_LO LSC_EXP_F32_LO
+#define LSC_VEXP_F64_LO LSC_EXP_F64_LO
+#define LSC_VSCALE_F32(p, k, t) ((p) * (lsc_vf32)(((lsc_vi32)(t) + 127) << 23))
+#define LSC_VSCALE_F64(p, k, t) ((p) * (lsc_vf64)(((lsc_vi64)(t) + 1023) << 52))
+#endif
+
 LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
 {
     typedef lsc_vf32 V;
-    lsc_vi32 below = x < LSC_SPLAT(V, LSC_EXP_F32_LO);
+    x = lsc_vmax_f32(LSC_SPLAT(V, LSC_VEXP_F32_LO), x);
     V t = x * LSC_SPLAT(V, LSC_LOG2E_F32) + LSC_SPLAT(V, LSC_SHIFTER_F32);
     V k = t - LSC_SPLAT(V, LSC_SHIFTER_F32);
     V r = x - k * LSC_SPLAT(V, LSC_LN2_HI_F32);
@@ -90,15 +104,14 @@ LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
     p = p * r + LSC_SPLAT(V, LSC_EXP_F32_C2);
     p = p * r + LSC_SPLAT(V, 1.0f);
     p = p * r + LSC_SPLAT(V, 1.0f);
-    V scale = (V)(((lsc_vi32)t + 127) << 23);
-    return (V)((lsc_vi32)(p * scale) & ~below);
+    return LSC_VSCALE_F32(p, k, t);
 }
 
-/* the same for double: lsc_exp_f64's arithmetic, masked below its clamp */
+/* the same for double: lsc_exp_f64's arithmetic */
 LSC_INLINE lsc_vf64 lsc_vexp_f64(lsc_vf64 x)
 {
     typedef lsc_vf64 V;
-    lsc_vi64 below = x < LSC_SPLAT(V, LSC_EXP_F64_LO);
+    x = lsc_vmax_f64(LSC_SPLAT(V, LSC_VEXP_F64_LO), x);
     V t = x * LSC_SPLAT(V, LSC_LOG2E_F64) + LSC_SPLAT(V, LSC_SHIFTER_F64);
     V k = t - LSC_SPLAT(V, LSC_SHIFTER_F64);
     V r = x - k * LSC_SPLAT(V, LSC_LN2_HI_F64);
@@ -115,8 +128,7 @@ LSC_INLINE lsc_vf64 lsc_vexp_f64(lsc_vf64 x)
     p = p * r + LSC_SPLAT(V, LSC_EXP_F64_C2);
     p = p * r + LSC_SPLAT(V, 1.0);
     p = p * r + LSC_SPLAT(V, 1.0);
-    V scale = (V)(((lsc_vi64)t + 1023) << 52);
-    return (V)((lsc_vi64)(p * scale) & ~below);
+    return LSC_VSCALE_F64(p, k, t);
 }
 
 /* Horizontal reductions by halving: the upper half of a vector onto the lower one
