@@ -69,15 +69,17 @@ typedef struct {
 /* log1p(s) for a row's dominated sum s (the row's sum is 1 + s).  For a float row
    (single) with s >= 1 the result need only be as good as a float: logf(1 + s) there
    (within a few ulps of the float result, and the dominant element's -log1p(s) is no
-   smaller than log 2), sparing the row libm's double log1p, a visible share of a row of
-   a few hundred elements.  Below, where the dominant element's tiny log-probability
-   needs the relative accuracy of log1p, and for double rows: log1p. */
+   smaller than log 2), the cheapest logarithm.  Below, where the dominant element's
+   tiny log-probability needs the relative accuracy of log1p, and for double rows:
+   lsc_log1p_f64 (about 1 ulp), not libm's log1p, which saves and restores the
+   floating-point control register (a write to MXCSR holds up every vector operation
+   around it, in the row pipeline the work of three other rows). */
 static inline double lsc_log1p_sum(double s, int single)
 {
     if (single && s >= 1.0) {
         return (double)logf((float)(s + 1.0));
     }
-    return log1p(s);
+    return lsc_log1p_f64(s);
 }
 
 /* Combine chunk statistics in index order into mc = {max, log1p(s)}, where s is the

@@ -672,58 +672,95 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
 /* log_softmax of nr rows of 1 <= n <= LSC_CHUNK contiguous elements, row r at byte
  * offset r * sxr in x and r * syr in y (y may be x; otherwise the rows of y overlap
  * no row of x): each row with lsc_log_softmax_row1's arithmetic (the same results, bit
- * for bit), in a pipeline.  One loop over the columns carries the exp-sum of row r
- * (lsc_vsums3), the max of row r + 1 and the write of row r - 1, so that the waits
- * between the passes of one row (for its max, for its logarithm) overlap the work
- * of its neighbours.  A row whose max is not finite goes through lsc_row alone. */
+ * for bit), in a pipeline.  Iteration r runs one loop over the columns that carries
+ * the exp-sum of row r (lsc_vsums3, its exps into one of two buffers), the max of row
+ * r + 1 and the write of row r - 3; then the statistics and logarithm of row r - 1,
+ * from the other buffer.  So the waits between the passes of one row (for its max,
+ * for its sum, for its logarithm) overlap the work on its neighbours: the branch on
+ * whether row r - 1's max dominates (lsc_vstats) tests a sum finished a loop earlier,
+ * which keeps a misprediction cheap, and a row's write comes a loop after its
+ * logarithm, whose latency the loop in between hides.  A row whose max is not finite
+ * goes through lsc_row alone. */
 static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
                                          ptrdiff_t syr, ptrdiff_t n, ptrdiff_t nr)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
-    LSC_T buf[LSC_CHUNK] __attribute__((aligned(64)));
+    LSC_T buf[2][LSC_CHUNK] __attribute__((aligned(64)));
+    /* the rows waiting for their write, oldest first, with their max and logarithm
+       (two between iterations, three after the last) */
+    ptrdiff_t wq[3] = {0, 0, 0};
+    LSC_T mq[3] = {0, 0, 0}, cq[3] = {0, 0, 0};
+    int nq = 0;
     if (nr < 1) {
         return;
     }
-    /* m: the max of row r; (mw, cw): the pending write of row r - 1 */
-    LSC_T m = LSC_FN(lsc_max)((const LSC_T *)x, n), mw = 0, cw = 0;
-    int pending = 0;
+    /* m: the max of row r; row sr (if hs) is summed, its statistics pending, with max
+       ms and sum ss */
+    LSC_T m = LSC_FN(lsc_max)((const LSC_T *)x, n), ms = 0;
+    double ss = 0.0;
+    int hs = 0;
+    ptrdiff_t sr = 0;
     for (ptrdiff_t r = 0; r < nr; r++) {
         const LSC_T *xr = (const LSC_T *)(x + r * sxr);
         const LSC_T *xn = (const LSC_T *)(x + (r + 1) * sxr);
-        const LSC_T *xp = (const LSC_T *)(x + (r - 1) * sxr);
-        LSC_T *yp = (LSC_T *)(y + (r - 1) * syr);
-        const int next = r + 1 < nr;
+        const LSC_T *xw = (const LSC_T *)(x + wq[0] * sxr);
+        LSC_T *yw = (LSC_T *)(y + wq[0] * syr);
+        LSC_T *e = buf[r & 1];
+        const int next = r + 1 < nr, hw = nq == 2;
+        const int finite = m > -INFINITY && m < INFINITY;
         LSC_T mn = 0;
-        if (!(m > -INFINITY && m < INFINITY)) {
-            if (pending) {
-                LSC_FN(lsc_shift)(xp, yp, n, mw, cw);
+        double s = 0.0;
+        if (!finite) {
+            if (hw) {
+                LSC_FN(lsc_shift)(xw, yw, n, mq[0], cq[0]);
             }
-            pending = 0;
             LSC_FN(lsc_row)((const char *)xr, es, y + r * syr, es, n, 0, LSC_OP_LOG_SOFTMAX);
-            m = next ? LSC_FN(lsc_max)(xn, n) : 0;
-            continue;
+            mn = next ? LSC_FN(lsc_max)(xn, n) : 0;
         }
-        double s;
-        if (next && pending) {
-            s = LSC_FN(lsc_vsums3)(xr, buf, n, m, xn, &mn, xp, yp, mw, cw);
+        else if (next && hw) {
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, &mn, xw, yw, mq[0], cq[0]);
         }
         else if (next) {
-            s = LSC_FN(lsc_vsums3)(xr, buf, n, m, xn, &mn, NULL, NULL, 0, 0);
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, &mn, NULL, NULL, 0, 0);
         }
-        else if (pending) {
-            s = LSC_FN(lsc_vsums3)(xr, buf, n, m, NULL, NULL, xp, yp, mw, cw);
+        else if (hw) {
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, NULL, NULL, xw, yw, mq[0], cq[0]);
         }
         else {
-            s = LSC_FN(lsc_vsums)(xr, buf, n, m);
+            s = LSC_FN(lsc_vsums)(xr, e, n, m);
         }
-        cw = (LSC_T)LSC_FN(lsc_row1_log)(xr, buf, n, m, s);
-        mw = m;
-        pending = 1;
+        if (hw) {
+            wq[0] = wq[1];
+            mq[0] = mq[1];
+            cq[0] = cq[1];
+            nq = 1;
+        }
+        if (hs) {
+            wq[nq] = sr;
+            mq[nq] = ms;
+            cq[nq] = (LSC_T)LSC_FN(lsc_row1_log)((const LSC_T *)(x + sr * sxr), buf[sr & 1],
+                                                 n, ms, ss);
+            nq++;
+            hs = 0;
+        }
+        if (finite) {
+            sr = r;
+            ms = m;
+            ss = s;
+            hs = 1;
+        }
         m = mn;
     }
-    if (pending) {
-        LSC_FN(lsc_shift)((const LSC_T *)(x + (nr - 1) * sxr), (LSC_T *)(y + (nr - 1) * syr),
-                          n, mw, cw);
+    if (hs) {
+        wq[nq] = sr;
+        mq[nq] = ms;
+        cq[nq] = (LSC_T)LSC_FN(lsc_row1_log)((const LSC_T *)(x + sr * sxr), buf[sr & 1], n,
+                                             ms, ss);
+        nq++;
+    }
+    for (int q = 0; q < nq; q++) {
+        LSC_FN(lsc_shift)((const LSC_T *)(x + wq[q] * sxr), (LSC_T *)(y + wq[q] * syr), n,
+                          mq[q], cq[q]);
     }
 }
 
