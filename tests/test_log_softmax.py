@@ -630,12 +630,14 @@ def test_special_values_along_columns_at_every_depth(dtype, n, width, isa, no_wa
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("n", [65, 100, 1000, 2048, 4096], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("n", [65, 100, 1000, 2048, 4096, 10_000], ids=lambda n: f"n={n}")
 @pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
 def test_rows_of_a_matrix_match_each_row_alone(dtype, n, num_threads, isa, no_warnings):
-    """The rows of a matrix run through the row pipeline (one loop carries the passes of
-    three neighbouring rows); a row alone does not.  Same bits, also in place, with rows
-    of no finite max at the ends of the blocks and in between."""
+    """The rows of a matrix run through the row pipelines (one loop carries the passes of
+    neighbouring rows, or of a row's chunks and the previous row's); a row alone does
+    not (one chunk: the one-row path; several: its chunks shared out between two
+    threads).  Same bits, also in place, with rows of no finite max at the ends of the
+    blocks and in between."""
     rng = np.random.default_rng(n)
     x = (rng.standard_normal((70, n)) * 4).astype(dtype)
     x[1] *= 10                      # a peaked row after a flat one
@@ -648,7 +650,7 @@ def test_rows_of_a_matrix_match_each_row_alone(dtype, n, num_threads, isa, no_wa
     x[40, 3] = -np.inf
     x[50, :-1] = -np.inf
     y = log_softmax(x, axis=-1, num_threads=num_threads)
-    alone = np.stack([log_softmax(r) for r in x])
+    alone = np.stack([log_softmax(r, num_threads=2) for r in x])
     assert np.array_equal(y, alone, equal_nan=True)
     z = x.copy()
     log_softmax(z, axis=-1, out=z, num_threads=num_threads)

@@ -36,6 +36,10 @@ cdef extern from "lsc_kernels.h" nogil:
                                   Py_ssize_t n, Py_ssize_t nr)
     void lsc_log_softmax_rows_f64(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
                                   Py_ssize_t n, Py_ssize_t nr)
+    void lsc_log_softmax_long_rows_f32(const char *x, Py_ssize_t sxr, char *y,
+                                       Py_ssize_t syr, Py_ssize_t n, Py_ssize_t nr)
+    void lsc_log_softmax_long_rows_f64(const char *x, Py_ssize_t sxr, char *y,
+                                       Py_ssize_t syr, Py_ssize_t n, Py_ssize_t nr)
     lsc_stats lsc_chunk_stats_f32(const char *x, Py_ssize_t sx, Py_ssize_t n)
     lsc_stats lsc_chunk_stats_f64(const char *x, Py_ssize_t sx, Py_ssize_t n)
     void lsc_chunk_write_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy,
@@ -326,35 +330,49 @@ cdef void _run_tiles(const floating *tag, const char *xp, char *yp, const Layout
 
 
 cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
-                               const Layout *L, Py_ssize_t t, Py_ssize_t nb) noexcept nogil:
-    """Block t of ROW_BLOCK consecutive rows along `inner` of one outer index, through
-    the row pipeline (contiguous one-chunk log_softmax rows)."""
+                               const Layout *L, Py_ssize_t t, Py_ssize_t nb,
+                               Py_ssize_t bs, bint long_rows) noexcept nogil:
+    """Block t of bs consecutive rows along `inner` of one outer index, through the row
+    pipeline (contiguous log_softmax rows, of one chunk or of several)."""
     cdef Offsets off = _outer_offsets(L, t // nb)
-    cdef Py_ssize_t i0 = (t % nb) * ROW_BLOCK
+    cdef Py_ssize_t i0 = (t % nb) * bs
     cdef Py_ssize_t g = L.inner - i0
-    if g > ROW_BLOCK:
-        g = ROW_BLOCK
+    cdef const char *xb
+    cdef char *yb
+    if g > bs:
+        g = bs
+    xb = xp + off.x + i0 * L.sxi
+    yb = yp + off.y + i0 * L.syi
     if floating is float:
-        lsc_log_softmax_rows_f32(xp + off.x + i0 * L.sxi, L.sxi, yp + off.y + i0 * L.syi,
-                                 L.syi, L.n, g)
+        if long_rows:
+            lsc_log_softmax_long_rows_f32(xb, L.sxi, yb, L.syi, L.n, g)
+        else:
+            lsc_log_softmax_rows_f32(xb, L.sxi, yb, L.syi, L.n, g)
     else:
-        lsc_log_softmax_rows_f64(xp + off.x + i0 * L.sxi, L.sxi, yp + off.y + i0 * L.syi,
-                                 L.syi, L.n, g)
+        if long_rows:
+            lsc_log_softmax_long_rows_f64(xb, L.sxi, yb, L.syi, L.n, g)
+        else:
+            lsc_log_softmax_rows_f64(xb, L.sxi, yb, L.syi, L.n, g)
 
 
 cdef void _run_row_blocks(const floating *tag, const char *xp, char *yp, const Layout *L,
-                          int nt) noexcept nogil:
-    cdef Py_ssize_t nb = (L.inner + ROW_BLOCK - 1) // ROW_BLOCK
+                          int nt, bint long_rows) noexcept nogil:
+    """The rows in blocks of up to ROW_BLOCK, at least one block per thread (each row's
+    arithmetic is the same whatever block it is in)."""
+    cdef Py_ssize_t bs = (L.inner + nt - 1) // nt
+    if bs > ROW_BLOCK:
+        bs = ROW_BLOCK
+    cdef Py_ssize_t nb = (L.inner + bs - 1) // bs
     cdef Py_ssize_t ntask = L.outer * nb
     cdef Py_ssize_t t
     if nt > ntask:
         nt = <int>ntask
     if nt > 1:
         for t in prange(ntask, schedule='static', num_threads=nt):
-            _one_row_block(tag, xp, yp, L, t, nb)
+            _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows)
     else:
         for t in range(ntask):
-            _one_row_block(tag, xp, yp, L, t, nb)
+            _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows)
 
 
 cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout *L,
@@ -365,11 +383,11 @@ cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout 
     cdef Py_ssize_t r
     if L.n <= LSC_SMALL_N and L.inner > 1:
         _run_tiles(tag, xp, yp, L, nt)
-    elif (L.op == LSC_OP_LOG_SOFTMAX and not L.stream and nchunks == 1 and L.inner > 1
-          and L.sxn == sizeof(floating) and L.syn == sizeof(floating)):
-        _run_row_blocks(tag, xp, yp, L, nt)
     elif nt > 1 and nrows < 4 * nt and nchunks > 1:
         _rows_chunked(tag, xp, yp, L, nt)
+    elif (L.op == LSC_OP_LOG_SOFTMAX and not L.stream and (L.inner > 1 or nchunks > 1)
+          and L.sxn == sizeof(floating) and L.syn == sizeof(floating)):
+        _run_row_blocks(tag, xp, yp, L, nt, nchunks > 1)
     elif nt > 1 and nrows > 1:
         if nt > nrows:
             nt = <int>nrows

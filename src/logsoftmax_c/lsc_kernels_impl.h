@@ -118,14 +118,16 @@ LSC_INLINE void LSC_FN(lsc_vfold)(LSC_V p, LSC_VD *acc, LSC_VD *comp)
  * partial vector is padded with -inf (whose terms are 0): a masked load with
  * AVX-512, a buffer otherwise.  A NaN makes S NaN.
  *
- * The same loop can carry the passes of two other runs of n elements (rows of a
- * pipeline, lsc_log_softmax_rows): the max of xc into *mc when xc is not NULL, and
- * ya = (xa - ma) - ca when xa is not NULL (ya may be xa).  Their work is independent
- * of the sum's, so it fills the time the processor would otherwise spend waiting
- * between the passes of one row; the sum's own arithmetic is the same either way.
- * The callers pass NULL as a constant, which removes that work at compile time. */
+ * The same loop can carry the passes of two other runs (the rows or chunks of a
+ * pipeline, lsc_log_softmax_rows and lsc_log_softmax_long_rows): the max of
+ * xc[0..nc) into *mc when xc is not NULL (what the loop does not reach, lsc_max
+ * finishes), and ya[0..n) = (xa - ma) - ca when xa is not NULL (ya may be xa).  Their
+ * work is independent of the sum's, so it fills the time the processor would
+ * otherwise spend waiting between the passes of one row; the sum's own arithmetic
+ * is the same either way.  The callers pass NULL as a constant, which removes that
+ * work at compile time. */
 LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
-                                     const LSC_T *xc, LSC_T *mc,
+                                     const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
                                      const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca)
 {
     typedef LSC_V V;
@@ -137,6 +139,8 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
         mx[u] = ninf;
     }
     ptrdiff_t j = 0;
+    /* the loop carries xc's max up to jc */
+    const ptrdiff_t jc = xc == NULL ? 0 : (nc < n ? nc : n) / (LSC_U * LSC_W) * (LSC_U * LSC_W);
     while (j + LSC_U * LSC_W <= n) {
         for (int u = 0; u < LSC_U; u++) {
             part[u] = LSC_SPLAT(V, 0);
@@ -148,7 +152,7 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
             for (int u = 0; u < LSC_U; u++) {
                 v[u] = LSC_VLOAD(x + j + u * LSC_W);
             }
-            if (xc != NULL) {
+            if (xc != NULL && j < jc) {
                 for (int u = 0; u < LSC_U; u++) {
                     mx[u] = LSC_VMAX(LSC_VLOAD(xc + j + u * LSC_W), mx[u]);
                 }
@@ -170,9 +174,6 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
     }
     part[0] = LSC_SPLAT(V, 0);
     for (; j + LSC_W <= n; j += LSC_W) {
-        if (xc != NULL) {
-            mx[1] = LSC_VMAX(LSC_VLOAD(xc + j), mx[1]);
-        }
         if (xa != NULL) {
             LSC_VSTORE(ya + j, (LSC_VLOAD(xa + j) - vma) - vca);
         }
@@ -183,9 +184,6 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
     if (j < n) {
 #if defined(LSC_MASK_ADD)
         const LSC_MASK_T k = (LSC_MASK_T)((1u << (n - j)) - 1u);
-        if (xc != NULL) {
-            mx[2] = LSC_VMAX(LSC_MASK_LOAD(k, xc + j, -INFINITY), mx[2]);
-        }
         if (xa != NULL) {
             LSC_MASK_STORE(ya + j, k, (LSC_MASK_LOAD(k, xa + j, 0) - vma) - vca);
         }
@@ -216,11 +214,10 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
         mx[2] = LSC_VMAX(mx[3], mx[2]);
         mx[0] = LSC_VMAX(mx[2], mx[0]);
         LSC_T mm = LSC_HMAX(mx[0]);
-#if !defined(LSC_MASK_ADD)
-        for (ptrdiff_t l = j; l < n; l++) {
-            mm = xc[l] > mm ? xc[l] : mm;
+        if (jc < nc) {
+            LSC_T mr = LSC_FN(lsc_max)(xc + jc, nc - jc);
+            mm = mr > mm ? mr : mm;
         }
-#endif
         *mc = mm;
     }
     LSC_FN(lsc_vfold)(part[0], &acc, &comp);
@@ -230,7 +227,7 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
 
 LSC_INLINE double LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m)
 {
-    return LSC_FN(lsc_vsums3)(x, e, n, m, NULL, NULL, NULL, NULL, 0, 0);
+    return LSC_FN(lsc_vsums3)(x, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0);
 }
 
 /* one vector of lsc_vdominated: adds ev = exp(v - m) to *part where v != m (a NaN
@@ -718,13 +715,13 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             mn = next ? LSC_FN(lsc_max)(xn, n) : 0;
         }
         else if (next && hw) {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, &mn, xw, yw, mq[0], cq[0]);
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0]);
         }
         else if (next) {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, &mn, NULL, NULL, 0, 0);
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, NULL, NULL, 0, 0);
         }
         else if (hw) {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, NULL, NULL, xw, yw, mq[0], cq[0]);
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, NULL, 0, NULL, xw, yw, mq[0], cq[0]);
         }
         else {
             s = LSC_FN(lsc_vsums)(xr, e, n, m);
@@ -761,6 +758,99 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
     for (int q = 0; q < nq; q++) {
         LSC_FN(lsc_shift)((const LSC_T *)(x + wq[q] * sxr), (LSC_T *)(y + wq[q] * syr), n,
                           mq[q], cq[q]);
+    }
+}
+
+/* log_softmax of nr rows of n > LSC_CHUNK contiguous elements, row r at byte offset
+ * r * sxr in x and r * syr in y (y may be x; otherwise the rows of y overlap no row of
+ * x), with lsc_row's arithmetic (the same chunk statistics, combined in the same
+ * order: the same results, bit for bit), in a pipeline over the chunks.  One loop
+ * carries the exp-sum of chunk c of row r, the max of the chunk after it and the
+ * write of chunk c of row r - 1, so that a row's write pass, which waits on memory,
+ * overlaps the arithmetic of the next row's sums. */
+static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char *y,
+                                              ptrdiff_t syr, ptrdiff_t n, ptrdiff_t nr)
+{
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
+    const ptrdiff_t nc = LSC_FN(lsc_nchunks)(n), last = n - (nc - 1) * LSC_CHUNK;
+    LSC_T buf[LSC_CHUNK] __attribute__((aligned(64)));
+    lsc_stats local[2][64];
+    lsc_stats *st[2] = {local[0], local[1]};
+    if (nr < 1) {
+        return;
+    }
+    if (nc > 64) {
+        st[0] = (lsc_stats *)malloc(2 * (size_t)nc * sizeof(lsc_stats));
+        if (st[0] == NULL) {
+            /* out of memory for the chunk tables: row by row */
+            for (ptrdiff_t r = 0; r < nr; r++) {
+                LSC_FN(lsc_row)(x + r * sxr, es, y + r * syr, es, n, 0, LSC_OP_LOG_SOFTMAX);
+            }
+            return;
+        }
+        st[1] = st[0] + nc;
+    }
+    /* m: the max of the chunk about to be summed; (mw, cw): the write of row r - 1 */
+    LSC_T m = LSC_FN(lsc_max)((const LSC_T *)x, LSC_CHUNK), mw = 0, cw = 0;
+    int hw = 0;
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        lsc_stats *sr = st[r & 1];
+        for (ptrdiff_t c = 0; c < nc; c++) {
+            const ptrdiff_t len = c == nc - 1 ? last : LSC_CHUNK;
+            const LSC_T *xr = (const LSC_T *)(x + r * sxr) + c * LSC_CHUNK;
+            /* the next chunk: of this row, or the first of the next */
+            const LSC_T *xn = NULL;
+            ptrdiff_t ln = 0;
+            if (c + 1 < nc) {
+                xn = xr + LSC_CHUNK;
+                ln = c + 1 == nc - 1 ? last : LSC_CHUNK;
+            }
+            else if (r + 1 < nr) {
+                xn = (const LSC_T *)(x + (r + 1) * sxr);
+                ln = LSC_CHUNK;
+            }
+            const LSC_T *xw = (const LSC_T *)(x + (r - 1) * sxr) + c * LSC_CHUNK;
+            LSC_T *yw = (LSC_T *)(y + (r - 1) * syr) + c * LSC_CHUNK;
+            LSC_T mn = 0;
+            double s;
+            if (m == -INFINITY) {
+                sr[c] = LSC_FN(lsc_nonfinite_chunk)(xr, len, m);
+                if (hw) {
+                    LSC_FN(lsc_shift)(xw, yw, len, mw, cw);
+                }
+                mn = xn != NULL ? LSC_FN(lsc_max)(xn, ln) : 0;
+            }
+            else {
+                if (xn != NULL && hw) {
+                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw);
+                }
+                else if (xn != NULL) {
+                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, NULL, NULL, 0, 0);
+                }
+                else if (hw) {
+                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, NULL, 0, NULL, xw, yw, mw, cw);
+                }
+                else {
+                    s = LSC_FN(lsc_vsums)(xr, buf, len, m);
+                }
+                sr[c].m = (double)m;
+                LSC_FN(lsc_vstats)(xr, buf, len, m, s, &sr[c].rest, &sr[c].count);
+            }
+            m = mn;
+        }
+        double mc[2];
+        lsc_combine(sr, nc, mc, sizeof(LSC_T) == sizeof(float));
+        mw = (LSC_T)mc[0];
+        cw = (LSC_T)mc[1];
+        hw = 1;
+    }
+    for (ptrdiff_t c = 0; c < nc; c++) {
+        const ptrdiff_t len = c == nc - 1 ? last : LSC_CHUNK;
+        LSC_FN(lsc_shift)((const LSC_T *)(x + (nr - 1) * sxr) + c * LSC_CHUNK,
+                          (LSC_T *)(y + (nr - 1) * syr) + c * LSC_CHUNK, len, mw, cw);
+    }
+    if (st[0] != local[0]) {
+        free(st[0]);
     }
 }
 
