@@ -128,7 +128,8 @@ LSC_INLINE void LSC_FN(lsc_vfold)(LSC_V p, LSC_VD *acc, LSC_VD *comp)
  * work at compile time. */
 LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
                                      const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
-                                     const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca)
+                                     const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
+                                     const LSC_T *xp)
 {
     typedef LSC_V V;
     const V vm = LSC_SPLAT(V, m), vma = LSC_SPLAT(V, ma), vca = LSC_SPLAT(V, ca);
@@ -151,6 +152,11 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
             V v[LSC_U];
             for (int u = 0; u < LSC_U; u++) {
                 v[u] = LSC_VLOAD(x + j + u * LSC_W);
+            }
+            if (xp != NULL) {
+                for (int u = 0; u < LSC_U; u++) {
+                    __builtin_prefetch(xp + j + u * LSC_W, 0, 3);
+                }
             }
             if (xc != NULL && j < jc) {
                 for (int u = 0; u < LSC_U; u++) {
@@ -227,7 +233,7 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
 
 LSC_INLINE double LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m)
 {
-    return LSC_FN(lsc_vsums3)(x, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0);
+    return LSC_FN(lsc_vsums3)(x, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL);
 }
 
 /* one vector of lsc_vdominated: adds ev = exp(v - m) to *part where v != m (a NaN
@@ -519,14 +525,16 @@ static lsc_stats LSC_FN(lsc_nonfinite_chunk)(const LSC_T *x, ptrdiff_t n, LSC_T 
 static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t n)
 {
     LSC_T m = LSC_FN(lsc_max)(x, n);
-    /* the chunk is in L1 now and the sums ahead are arithmetic */
-    LSC_FN(lsc_prefetch_next)(x, n);
     if (m == -INFINITY) {
+        LSC_FN(lsc_prefetch_next)(x, n);
         return LSC_FN(lsc_nonfinite_chunk)(x, n, m);
     }
+    /* the chunk is in L1 now and the sums ahead are arithmetic: they fetch the n
+       elements after it (in a C-contiguous array the next chunk or row) as they go */
     LSC_T buf[LSC_CHUNK];
     lsc_stats st = {(double)m, 0.0, 0.0};
-    LSC_FN(lsc_vstats)(x, buf, n, m, LSC_FN(lsc_vsums)(x, buf, n, m), &st.rest, &st.count);
+    const double s = LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n);
+    LSC_FN(lsc_vstats)(x, buf, n, m, s, &st.rest, &st.count);
     return st;
 }
 
@@ -715,13 +723,13 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             mn = next ? LSC_FN(lsc_max)(xn, n) : 0;
         }
         else if (next && hw) {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0]);
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0], NULL);
         }
         else if (next) {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, NULL, NULL, 0, 0);
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, NULL, NULL, 0, 0, NULL);
         }
         else if (hw) {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, NULL, 0, NULL, xw, yw, mq[0], cq[0]);
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, NULL, 0, NULL, xw, yw, mq[0], cq[0], NULL);
         }
         else {
             s = LSC_FN(lsc_vsums)(xr, e, n, m);
@@ -822,13 +830,13 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
             }
             else {
                 if (xn != NULL && hw) {
-                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw);
+                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, NULL);
                 }
                 else if (xn != NULL) {
-                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, NULL, NULL, 0, 0);
+                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, NULL, NULL, 0, 0, NULL);
                 }
                 else if (hw) {
-                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, NULL, 0, NULL, xw, yw, mw, cw);
+                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, NULL, 0, NULL, xw, yw, mw, cw, NULL);
                 }
                 else {
                     s = LSC_FN(lsc_vsums)(xr, buf, len, m);
