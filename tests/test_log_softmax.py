@@ -786,6 +786,31 @@ def test_dominant_element_relative_accuracy(dtype, g, mode, isa):
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("mode", ["row", "rows", "tiles"])
+def test_dominant_element_within_two_ulps_at_every_gap(dtype, mode, isa):
+    """The dominant element's log-probability -log1p(s) to 2 ulps over the whole range
+    of gaps where s is a normal number: the rounding of the differences and the
+    exp's own argument reduction (one step in the FMA builds) are both put back."""
+    gmax = 85.0 if dtype == np.float32 else 700.0
+    worst = 0.0
+    for g in np.linspace(0.5, gmax, 150):
+        for off in (0.0, 3.0, 10.0, -7.0):
+            x = np.array([g + off, off, off - 1.5], dtype=dtype)
+            xl = x.astype(np.longdouble)
+            true = -np.log1p(np.exp(xl[1] - xl[0]) + np.exp(xl[2] - xl[0]))
+            if mode == "row":
+                y0 = log_softmax(x)[0]
+            elif mode == "rows":
+                y0 = log_softmax(np.tile(np.pad(x, (0, 97), constant_values=-np.inf),
+                                         (5, 1)), axis=1)[3, 0]
+            else:
+                y0 = log_softmax(np.tile(x, (20, 1)), axis=1)[7, 0]
+            ulp = np.longdouble(np.spacing(dtype(abs(true))))
+            worst = max(worst, float(abs(np.longdouble(y0) - true) / ulp))
+    assert worst <= 2, f"{worst:.2f} ulps"
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("g", [12.3, 25.7, 41.1])
 @pytest.mark.parametrize("shape,axis", [((8, 1000), 1), ((1000, 8), 0), ((40, 30), 1),
                                         ((2, 9000), 1)], ids=str)

@@ -181,6 +181,9 @@ typedef __m128d lsc_v_f64;
 #define LSC_VU lsc_vf32u
 #define LSC_VD lsc_vd32
 #define LSC_VEXP lsc_vexp_f32
+#if defined(LSC_VEXP_F32_CW)
+#define LSC_VEXP_CW LSC_VEXP_F32_CW
+#endif
 #define LSC_VMAX lsc_vmax_f32
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
 #define LSC_MASK_T __mmask16

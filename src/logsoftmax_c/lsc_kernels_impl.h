@@ -238,8 +238,9 @@ LSC_INLINE double LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T
 
 /* one vector of lsc_vdominated: adds ev = exp(v - m) to *part where v != m (a NaN
  * lane is added), and ev * err to *corr where ev != 0, err = (v - m) - fl(v - m)
- * recovered exactly by Knuth's TwoSum (lanes whose exp is 0 add nothing: their err
- * may be NaN, from -inf); counts the lanes where v == m: as -1 each in *cnt, or with
+ * recovered exactly by Knuth's TwoSum, plus the relative error of the vector exp
+ * where it has one (LSC_VEXP_CW) (lanes whose exp is 0 add nothing: their err may be
+ * NaN, from -inf); counts the lanes where v == m: as -1 each in *cnt, or with
  * AVX-512 (mask registers) as a number in *neq */
 LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V nm,
                                             LSC_V *part, LSC_V *corr, LSC_VI *cnt,
@@ -248,6 +249,9 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
     LSC_V d = v - vm;
     LSC_V bb = d - v;
     LSC_V err = (v - (d - bb)) + (nm - bb);
+#if defined(LSC_VEXP_CW)
+    err = d * LSC_SPLAT(LSC_V, LSC_VEXP_CW) + err;  /* and the exp's own (lsc_simd.h) */
+#endif
 #if defined(LSC_MASK_ADD)
     (void)cnt;
     LSC_MASK_T ne = LSC_CMPNEQ_MASK(d, LSC_SPLAT(LSC_V, 0));
@@ -323,6 +327,9 @@ LSC_INLINE void LSC_FN(lsc_vdominated)(const LSC_T *x, const LSC_T *e, ptrdiff_t
         LSC_T d = x[j] - m;
         LSC_T bb = d - x[j];
         LSC_T err = (x[j] - (d - bb)) + (-m - bb);
+#if defined(LSC_VEXP_CW)
+        err = d * LSC_VEXP_CW + err;
+#endif
         if (d == 0) {
             k += 1.0;
         }
@@ -1272,6 +1279,7 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
 #undef LSC_VU
 #undef LSC_VD
 #undef LSC_VEXP
+#undef LSC_VEXP_CW
 #undef LSC_VMAX
 #undef LSC_MASK_T
 #undef LSC_CMPNEQ_MASK

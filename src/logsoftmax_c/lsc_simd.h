@@ -70,13 +70,24 @@ LSC_INLINE lsc_vf64 lsc_vsel_f64(lsc_vi64 m, lsc_vf64 a, lsc_vf64 b)
 #define lsc_vmax_f64(a, b) lsc_vsel_f64((lsc_vi64)((a) > (b)), (a), (b))
 #endif
 
-/* exp(x) lane by lane, for x <= 0 or NaN: lsc_exp_f32's range reduction and
- * polynomial (the same bits for the normal results), with the argument clamped by a
- * max instruction (NaN passes: it is the second operand).  With AVX-512 the scaling
+/* exp(x) lane by lane, for x <= 0 or NaN: lsc_exp_f32's polynomial, with the
+ * argument clamped by a max instruction (NaN passes: it is the second operand).
+ * Where the build has FMA, the float version reduces the argument in one step,
+ * r = x - k fl(ln 2) with one rounding, which costs a relative error of
+ * k (fl(ln 2) - ln 2) = x LSC_VEXP_F32_CW to first order (at most 2.4e-7, at
+ * k = -126): within the rounding error of x itself when x is a difference x_j - max
+ * of float scores, |x| 2**-24, and put back where the dominant element needs it
+ * (lsc_vdominated).  Without FMA (the product k fl(ln 2) would round), and for
+ * double, the two steps of lsc_exp_f32 and lsc_exp_f64.  With AVX-512 the scaling
  * by 2**k is one vscalefps, which also rounds results below the normal range to
  * subnormals and then 0 (the clamp is where they are 0); elsewhere it is lsc_exp_f32's
  * integer add to the exponent field, whose clamp makes them 0.  exp(0) == 1,
  * exp(-inf) == 0, NaN stays NaN. */
+#if defined(__FMA__)
+#define LSC_LN2_F32 0.693147182464599609375f  /* fl(ln 2) */
+/* (fl(ln 2) - ln 2) / ln 2: exp(x) = lsc_vexp_f32(x) (1 + x LSC_VEXP_F32_CW) */
+#define LSC_VEXP_F32_CW 2.7478353e-09f
+#endif
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
 #define LSC_VEXP_F32_LO -104.0f   /* below 2**-150: 0 */
 #define LSC_VEXP_F64_LO -746.0    /* below 2**-1076: 0 */
@@ -95,8 +106,12 @@ LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
     x = lsc_vmax_f32(LSC_SPLAT(V, LSC_VEXP_F32_LO), x);
     V t = x * LSC_SPLAT(V, LSC_LOG2E_F32) + LSC_SPLAT(V, LSC_SHIFTER_F32);
     V k = t - LSC_SPLAT(V, LSC_SHIFTER_F32);
+#if defined(LSC_VEXP_F32_CW)
+    V r = x - k * LSC_SPLAT(V, LSC_LN2_F32);
+#else
     V r = x - k * LSC_SPLAT(V, LSC_LN2_HI_F32);
     r = r - k * LSC_SPLAT(V, LSC_LN2_LO_F32);
+#endif
     V p = LSC_SPLAT(V, LSC_EXP_F32_C6);
     p = p * r + LSC_SPLAT(V, LSC_EXP_F32_C5);
     p = p * r + LSC_SPLAT(V, LSC_EXP_F32_C4);
