@@ -81,8 +81,8 @@ cdef enum:
     MAXDIMS = 64
     # outputs from this size on are written with non-temporal stores
     STREAM_BYTES = 33554432
-    # rows per task of the row pipeline (lsc_log_softmax_rows): long enough that its
-    # start and end (a max and a write pass outside the pipeline) are a small share
+    # rows per task of the row pipelines (lsc_log_softmax_rows, _long_rows): enough
+    # that their start and end (passes outside the pipeline) are a small share
     ROW_BLOCK = 32
 
 

@@ -973,7 +973,7 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
                 const char *xr = x + j * sxn;
 #pragma omp simd
                 for (ptrdiff_t k = 0; k < b; k++) {
-                    /* the term with the rounding error of d (TwoSum, as lsc_vcorr) */
+                    /* the term with the rounding error of d (TwoSum, as lsc_vdominated) */
                     LSC_T v = *(const LSC_T *)(xr + k * sxi);
                     LSC_T d = v - ms[k];
                     LSC_T bb = d - v;
