@@ -38,6 +38,8 @@
    for the walk down the rows), and the bytes of one row chunk of a full-width block */
 #define LSC_BMAX 1024
 #define LSC_COL_CHUNK_BYTES 32768
+/* rows ahead that a column block's write pass fetches */
+#define LSC_COL_AHEAD 4
 /* rows up to this long go through lsc_rows_tile, LSC_TILE rows at a time */
 #define LSC_SMALL_N 64
 #define LSC_TILE 16

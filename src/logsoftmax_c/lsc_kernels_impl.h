@@ -906,6 +906,21 @@ static void LSC_FN(lsc_softmax_scaled_row)(const LSC_T *x, LSC_T *y, ptrdiff_t n
  * drivers may cut the columns into blocks as the threads need.
  */
 
+/* Fetch row j of a column block (b contiguous elements at x + j * sxn) ahead of its
+   use, a cache line at a time, if the block has such a row.  A block's rows are far
+   apart (one row of the array each), which the hardware's stream prefetchers,
+   working within a page, follow poorly. */
+LSC_INLINE void LSC_FN(lsc_cols_prefetch)(const char *x, ptrdiff_t sxn, ptrdiff_t j,
+                                          ptrdiff_t n, ptrdiff_t b)
+{
+    if (j < n) {
+        const char *r = x + j * sxn;
+        for (ptrdiff_t k = 0; k < b * (ptrdiff_t)sizeof(LSC_T); k += 64) {
+            __builtin_prefetch(r + k, 0, 3);
+        }
+    }
+}
+
 LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
                                       char *y, ptrdiff_t syn, ptrdiff_t syi,
                                       ptrdiff_t n, ptrdiff_t b, ptrdiff_t rows, int op,
@@ -971,6 +986,10 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
             ptrdiff_t jf1 = j1 - jf < LSC_COL_FOLD ? j1 : jf + LSC_COL_FOLD;
             for (ptrdiff_t j = jf; j < jf1; j++) {
                 const char *xr = x + j * sxn;
+                if (sxi == (ptrdiff_t)sizeof(LSC_T)) {
+                    /* the same row of the next chunk, for its max pass */
+                    LSC_FN(lsc_cols_prefetch)(x, sxn, j + rows, n, b);
+                }
 #pragma omp simd
                 for (ptrdiff_t k = 0; k < b; k++) {
                     /* the term with the rounding error of d (TwoSum, as lsc_vdominated) */
@@ -1018,6 +1037,7 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
         LSC_T *t = part;
         for (ptrdiff_t j = 0; j < n; j++) {
             const char *xr = x + j * sxn;
+            LSC_FN(lsc_cols_prefetch)(x, sxn, j + LSC_COL_AHEAD, n, b);
             if (op == LSC_OP_SOFTMAX) {
 #pragma omp simd
                 for (ptrdiff_t k = 0; k < b; k++) {
@@ -1035,10 +1055,14 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
         LSC_SFENCE();
         return;
     }
+    const int ahead = sxi == (ptrdiff_t)sizeof(LSC_T);
     if (op == LSC_OP_SOFTMAX) {
         for (ptrdiff_t j = 0; j < n; j++) {
             const char *xr = x + j * sxn;
             char *yr = y + j * syn;
+            if (ahead) {
+                LSC_FN(lsc_cols_prefetch)(x, sxn, j + LSC_COL_AHEAD, n, b);
+            }
 #pragma omp simd
             for (ptrdiff_t k = 0; k < b; k++) {
                 *(LSC_T *)(yr + k * syi) =
@@ -1050,6 +1074,9 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
     for (ptrdiff_t j = 0; j < n; j++) {
         const char *xr = x + j * sxn;
         char *yr = y + j * syn;
+        if (ahead) {
+            LSC_FN(lsc_cols_prefetch)(x, sxn, j + LSC_COL_AHEAD, n, b);
+        }
 #pragma omp simd
         for (ptrdiff_t k = 0; k < b; k++) {
             *(LSC_T *)(yr + k * syi) = (*(const LSC_T *)(xr + k * sxi) - mx[k]) - off[k];
