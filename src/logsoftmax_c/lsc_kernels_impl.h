@@ -124,8 +124,10 @@ LSC_INLINE void LSC_FN(lsc_vfold)(LSC_V p, LSC_VD *acc, LSC_VD *comp)
  * finishes), and ya[0..n) = (xa - ma) - ca when xa is not NULL (ya may be xa).  Their
  * work is independent of the sum's, so it fills the time the processor would
  * otherwise spend waiting between the passes of one row; the sum's own arithmetic
- * is the same either way.  The callers pass NULL as a constant, which removes that
- * work at compile time. */
+ * is the same either way.  When xp is not NULL the loop also fetches xp[0..n) (the
+ * next run of a chunked row) a cache line per vector, which keeps the memory busy
+ * while the arithmetic runs without the burst of lsc_prefetch_next.  The callers pass
+ * NULL as a constant, which removes that work at compile time. */
 LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
                                      const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
                                      const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
@@ -141,7 +143,8 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
     }
     ptrdiff_t j = 0;
     /* the loop carries xc's max up to jc */
-    const ptrdiff_t jc = xc == NULL ? 0 : (nc < n ? nc : n) / (LSC_U * LSC_W) * (LSC_U * LSC_W);
+    const ptrdiff_t jc =
+        xc == NULL ? 0 : (nc < n ? nc : n) / (LSC_U * LSC_W) * (LSC_U * LSC_W);
     while (j + LSC_U * LSC_W <= n) {
         for (int u = 0; u < LSC_U; u++) {
             part[u] = LSC_SPLAT(V, 0);
