@@ -44,6 +44,12 @@
 #define LSC_SMALL_N 64
 #define LSC_TILE 16
 
+/* the work that a loop of lsc_vsums3 carries beside its exp-sum, a bit each: another
+   run's max, another run's write, a prefetch */
+#define LSC_C_MAX 1
+#define LSC_C_WRITE 2
+#define LSC_C_PREFETCH 4
+
 /* what the write pass of a slice produces from its (max, log1p(rest)):
    log-probabilities, probabilities exp(log-probability), or one log-sum-exp value */
 #define LSC_OP_LOG_SOFTMAX 0
@@ -181,7 +187,6 @@ typedef __m128d lsc_v_f64;
 #define LSC_V lsc_vf32
 #define LSC_VI lsc_vi32
 #define LSC_VU lsc_vf32u
-#define LSC_VD lsc_vd32
 #define LSC_VEXP lsc_vexp_f32
 #if defined(LSC_VEXP_F32_CW)
 #define LSC_VEXP_CW LSC_VEXP_F32_CW
@@ -200,8 +205,12 @@ typedef __m128d lsc_v_f64;
 #define LSC_MASK_FMA(a, b, c, k) \
     ((lsc_vf32)_mm512_mask3_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c), (k)))
 #endif
-#define LSC_TO_VD(v) __builtin_convertvector((v), lsc_vd32)
-#define LSC_HSUM lsc_hsum_vd32
+/* a float vector's lanes in double: LSC_NVD double vectors, the k-th by
+   LSC_TO_VD(v, k); the lane sums in double of a float vector and of its int32 twin */
+#define LSC_NVD 2
+#define LSC_TO_VD(v, k) ((k) == 0 ? lsc_widen_lo_f32(v) : lsc_widen_hi_f32(v))
+#define LSC_WIDE_SUM lsc_wide_sum_f32
+#define LSC_WIDE_SUM_I lsc_wide_sum_i32
 #define LSC_HMAX lsc_hmax_vf32
 #include "lsc_kernels_impl.h"
 
@@ -214,7 +223,6 @@ typedef __m128d lsc_v_f64;
 #define LSC_V lsc_vf64
 #define LSC_VI lsc_vi64
 #define LSC_VU lsc_vf64u
-#define LSC_VD lsc_vf64
 #define LSC_VEXP lsc_vexp_f64
 #define LSC_VMAX lsc_vmax_f64
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
@@ -228,8 +236,10 @@ typedef __m128d lsc_v_f64;
 #define LSC_MASK_FMA(a, b, c, k) \
     ((lsc_vf64)_mm512_mask3_fmadd_pd((__m512d)(a), (__m512d)(b), (__m512d)(c), (k)))
 #endif
-#define LSC_TO_VD(v) (v)
-#define LSC_HSUM lsc_hsum_vf64
+#define LSC_NVD 1
+#define LSC_TO_VD(v, k) (v)
+#define LSC_WIDE_SUM lsc_hsum_vf64
+#define LSC_WIDE_SUM_I(v) lsc_hsum_vf64(__builtin_convertvector((v), lsc_vf64))
 #define LSC_HMAX lsc_hmax_vf64
 #include "lsc_kernels_impl.h"
 

@@ -99,152 +99,34 @@ LSC_INLINE void LSC_FN(lsc_prefetch_next)(const LSC_T *x, ptrdiff_t n)
     }
 }
 
-/* acc, comp += p lane by lane in double, with Kahan's compensation */
-LSC_INLINE void LSC_FN(lsc_vfold)(LSC_V p, LSC_VD *acc, LSC_VD *comp)
+/* acc, comp += p lane by lane in double (LSC_NVD vectors), with Kahan's compensation */
+LSC_INLINE void LSC_FN(lsc_vfold)(LSC_V p, lsc_vf64 *acc, lsc_vf64 *comp)
 {
-    LSC_VD t0 = LSC_TO_VD(p) - *comp;
-    LSC_VD t = *acc + t0;
-    *comp = (t - *acc) - t0;
-    *acc = t;
+    for (int k = 0; k < LSC_NVD; k++) {
+        lsc_vf64 t0 = LSC_TO_VD(p, k) - comp[k];
+        lsc_vf64 t = acc[k] + t0;
+        comp[k] = (t - acc[k]) - t0;
+        acc[k] = t;
+    }
 }
 
-/* The sum S of exp(x_j - m) over a contiguous run x[0..n) against its finite max m,
- * the max's terms included (each exactly 1), and e[j] = exp(x_j - m) (e may be x),
- * in one pass.  Each lane adds up to LSC_COL_FOLD terms (plus a few at the end) in
- * LSC_T, then folds them into a double accumulator of its own with Kahan's
- * compensation; the lanes are added in a fixed tree at the end.  No lane adds more
- * than a few terms in LSC_T, so the error of a long sum stays that of a short one
- * even where all the terms are equal and their roundings do not cancel.  The last
- * partial vector is padded with -inf (whose terms are 0): a masked load with
- * AVX-512, a buffer otherwise.  A NaN makes S NaN.
- *
- * The same loop can carry the passes of two other runs (the rows or chunks of a
- * pipeline, lsc_log_softmax_rows and lsc_log_softmax_long_rows): the max of
- * xc[0..nc) into *mc when xc is not NULL (what the loop does not reach, lsc_max
- * finishes), and ya[0..n) = (xa - ma) - ca when xa is not NULL (ya may be xa).  Their
- * work is independent of the sum's, so it fills the time the processor would
- * otherwise spend waiting between the passes of one row; the sum's own arithmetic
- * is the same either way.  When xp is not NULL the loop also fetches xp[0..n) (the
- * next run of a chunked row) a cache line per vector, which keeps the memory busy
- * while the arithmetic runs without the burst of lsc_prefetch_next.  The callers pass
- * NULL as a constant, which removes that work at compile time. */
-LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
-                                     const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
-                                     const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
-                                     const LSC_T *xp)
+/* the lane sum of lsc_vfold's acc - comp (the upper half's lanes onto the lower's
+   for a float vector's, then a fixed tree) */
+LSC_INLINE double LSC_FN(lsc_vfold_sum)(const lsc_vf64 *acc, const lsc_vf64 *comp)
 {
-    typedef LSC_V V;
-    const V vm = LSC_SPLAT(V, m), vma = LSC_SPLAT(V, ma), vca = LSC_SPLAT(V, ca);
-    const V ninf = LSC_SPLAT(V, -INFINITY);
-    V part[LSC_U], mx[LSC_U];
-    LSC_VD acc = {}, comp = {};
-    for (int u = 0; u < LSC_U; u++) {
-        mx[u] = ninf;
+    lsc_vf64 a = acc[0] - comp[0];
+    for (int k = 1; k < LSC_NVD; k++) {
+        a += acc[k] - comp[k];
     }
-    ptrdiff_t j = 0;
-    /* the loop carries xc's max up to jc */
-    const ptrdiff_t jc =
-        xc == NULL ? 0 : (nc < n ? nc : n) / (LSC_U * LSC_W) * (LSC_U * LSC_W);
-    while (j + LSC_U * LSC_W <= n) {
-        for (int u = 0; u < LSC_U; u++) {
-            part[u] = LSC_SPLAT(V, 0);
-        }
-        for (int f = 0; f < LSC_COL_FOLD && j + LSC_U * LSC_W <= n;
-             f++, j += LSC_U * LSC_W) {
-            /* all loads before the stores: e may be x */
-            V v[LSC_U];
-            for (int u = 0; u < LSC_U; u++) {
-                v[u] = LSC_VLOAD(x + j + u * LSC_W);
-            }
-            if (xp != NULL) {
-                for (int u = 0; u < LSC_U; u++) {
-                    __builtin_prefetch(xp + j + u * LSC_W, 0, 3);
-                }
-            }
-            if (xc != NULL && j < jc) {
-                for (int u = 0; u < LSC_U; u++) {
-                    mx[u] = LSC_VMAX(LSC_VLOAD(xc + j + u * LSC_W), mx[u]);
-                }
-            }
-            if (xa != NULL) {
-                for (int u = 0; u < LSC_U; u++) {
-                    LSC_VSTORE(ya + j + u * LSC_W, (LSC_VLOAD(xa + j + u * LSC_W) - vma) - vca);
-                }
-            }
-            for (int u = 0; u < LSC_U; u++) {
-                v[u] = LSC_VEXP(v[u] - vm);
-                part[u] += v[u];
-            }
-            for (int u = 0; u < LSC_U; u++) {
-                LSC_VSTORE(e + j + u * LSC_W, v[u]);
-            }
-        }
-        LSC_FN(lsc_vfold)((part[0] + part[1]) + (part[2] + part[3]), &acc, &comp);
-    }
-    part[0] = LSC_SPLAT(V, 0);
-    for (; j + LSC_W <= n; j += LSC_W) {
-        if (xa != NULL) {
-            LSC_VSTORE(ya + j, (LSC_VLOAD(xa + j) - vma) - vca);
-        }
-        V ev = LSC_VEXP(LSC_VLOAD(x + j) - vm);
-        part[0] += ev;
-        LSC_VSTORE(e + j, ev);
-    }
-    if (j < n) {
-#if defined(LSC_MASK_ADD)
-        const LSC_MASK_T k = (LSC_MASK_T)((1u << (n - j)) - 1u);
-        if (xa != NULL) {
-            LSC_MASK_STORE(ya + j, k, (LSC_MASK_LOAD(k, xa + j, 0) - vma) - vca);
-        }
-        V ev = LSC_VEXP(LSC_MASK_LOAD(k, x + j, -INFINITY) - vm);
-        part[0] += ev;
-        LSC_MASK_STORE(e + j, k, ev);
-#else
-        LSC_T buf[LSC_W];
-        const ptrdiff_t r = n - j;
-        for (ptrdiff_t l = 0; l < LSC_W; l++) {
-            buf[l] = l < r ? x[j + l] : (LSC_T)-INFINITY;
-        }
-        V ev = LSC_VEXP(LSC_VLOAD(buf) - vm);
-        part[0] += ev;
-        memcpy(buf, &ev, sizeof buf);
-        for (ptrdiff_t l = 0; l < r; l++) {
-            e[j + l] = buf[l];
-        }
-        if (xa != NULL) {
-            for (ptrdiff_t l = j; l < n; l++) {
-                ya[l] = (xa[l] - ma) - ca;
-            }
-        }
-#endif
-    }
-    if (xc != NULL) {
-        mx[0] = LSC_VMAX(mx[1], mx[0]);
-        mx[2] = LSC_VMAX(mx[3], mx[2]);
-        mx[0] = LSC_VMAX(mx[2], mx[0]);
-        LSC_T mm = LSC_HMAX(mx[0]);
-        if (jc < nc) {
-            LSC_T mr = LSC_FN(lsc_max)(xc + jc, nc - jc);
-            mm = mr > mm ? mr : mm;
-        }
-        *mc = mm;
-    }
-    LSC_FN(lsc_vfold)(part[0], &acc, &comp);
-    acc -= comp;
-    return LSC_HSUM(&acc);
+    return lsc_hsum_vf64(a);
 }
 
-LSC_INLINE double LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m)
-{
-    return LSC_FN(lsc_vsums3)(x, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL);
-}
-
-/* one vector of lsc_vdominated: adds ev = exp(v - m) to *part where v != m (a NaN
- * lane is added), and ev * err to *corr where ev != 0, err = (v - m) - fl(v - m)
- * recovered exactly by Knuth's TwoSum, plus the relative error of the vector exp
- * where it has one (LSC_VEXP_CW) (lanes whose exp is 0 add nothing: their err may be
- * NaN, from -inf); counts the lanes where v == m: as -1 each in *cnt, or with
- * AVX-512 (mask registers) as a number in *neq */
+/* one vector of the dominated pass (lsc_vdominated): adds ev = exp(v - m) to *part
+ * where v != m (a NaN lane is added), and ev * err to *corr where ev != 0, err =
+ * (v - m) - fl(v - m) recovered exactly by Knuth's TwoSum, plus the relative error of
+ * the vector exp where it has one (LSC_VEXP_CW) (lanes whose exp is 0 add nothing:
+ * their err may be NaN, from -inf); counts the lanes where v == m: as -1 each in *cnt,
+ * or with AVX-512 (mask registers) as a number in *neq */
 LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V nm,
                                             LSC_V *part, LSC_V *corr, LSC_VI *cnt,
                                             ptrdiff_t *neq)
@@ -270,6 +152,136 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
 #endif
 }
 
+/* The sum S of exp(x_j - m) over a contiguous run x[0..n) against its finite max m,
+ * the max's terms included (each exactly 1), and e[j] = exp(x_j - m) (e may be x),
+ * in one pass.  Each lane adds up to LSC_COL_FOLD terms (plus a few at the end) in
+ * LSC_T, then folds them into a double accumulator of its own with Kahan's
+ * compensation; the lanes are added in a fixed tree at the end.  No lane adds more
+ * than a few terms in LSC_T, so the error of a long sum stays that of a short one
+ * even where all the terms are equal and their roundings do not cancel.  The last
+ * partial vector is padded with -inf (whose terms are 0): a masked load with
+ * AVX-512, a buffer otherwise.  A NaN makes S NaN.
+ *
+ * The same loop can carry the passes of two other runs (the rows or chunks of a
+ * pipeline, lsc_log_softmax_rows and lsc_log_softmax_long_rows): with LSC_C_MAX the
+ * max of xc[0..nc) into *mc (what the loop does not reach, lsc_max finishes), with
+ * LSC_C_WRITE ya[0..n) = (xa - ma) - ca (ya may be xa).  Their work is independent
+ * of the sum's, so it fills the time the processor would otherwise spend waiting
+ * between the passes of one row; the sum's own arithmetic is the same either way.
+ * With LSC_C_PREFETCH the loop also fetches xp[0..n) (the next run of a chunked row)
+ * a cache line per vector, which keeps the memory busy while the arithmetic runs
+ * without the burst of lsc_prefetch_next.  carry, a constant at each call, holds
+ * these bits, so that each call compiles to a loop with that work alone. */
+LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
+                                     const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
+                                     const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
+                                     const LSC_T *xp, const int carry)
+{
+    typedef LSC_V V;
+    const V vm = LSC_SPLAT(V, m), vma = LSC_SPLAT(V, ma), vca = LSC_SPLAT(V, ca);
+    const V ninf = LSC_SPLAT(V, -INFINITY);
+    V part[LSC_U], mx[LSC_U];
+    lsc_vf64 acc[LSC_NVD] = {}, comp[LSC_NVD] = {};
+    for (int u = 0; u < LSC_U; u++) {
+        mx[u] = ninf;
+    }
+    ptrdiff_t j = 0;
+    /* the loop carries xc's max up to jc */
+    const ptrdiff_t jc =
+        !(carry & LSC_C_MAX) ? 0 : (nc < n ? nc : n) / (LSC_U * LSC_W) * (LSC_U * LSC_W);
+    while (j + LSC_U * LSC_W <= n) {
+        for (int u = 0; u < LSC_U; u++) {
+            part[u] = LSC_SPLAT(V, 0);
+        }
+        for (int f = 0; f < LSC_COL_FOLD && j + LSC_U * LSC_W <= n;
+             f++, j += LSC_U * LSC_W) {
+            /* all loads before the stores: e may be x */
+            V v[LSC_U];
+            for (int u = 0; u < LSC_U; u++) {
+                v[u] = LSC_VLOAD(x + j + u * LSC_W);
+            }
+            if ((carry & LSC_C_PREFETCH)) {
+                for (int u = 0; u < LSC_U; u++) {
+                    __builtin_prefetch(xp + j + u * LSC_W, 0, 3);
+                }
+            }
+            if ((carry & LSC_C_MAX) && j < jc) {
+                for (int u = 0; u < LSC_U; u++) {
+                    mx[u] = LSC_VMAX(LSC_VLOAD(xc + j + u * LSC_W), mx[u]);
+                }
+            }
+            if (carry & LSC_C_WRITE) {
+                for (int u = 0; u < LSC_U; u++) {
+                    LSC_VSTORE(ya + j + u * LSC_W, (LSC_VLOAD(xa + j + u * LSC_W) - vma) - vca);
+                }
+            }
+            for (int u = 0; u < LSC_U; u++) {
+                v[u] = LSC_VEXP(v[u] - vm);
+                part[u] += v[u];
+            }
+            for (int u = 0; u < LSC_U; u++) {
+                LSC_VSTORE(e + j + u * LSC_W, v[u]);
+            }
+        }
+        LSC_FN(lsc_vfold)((part[0] + part[1]) + (part[2] + part[3]), acc, comp);
+    }
+    part[0] = LSC_SPLAT(V, 0);
+    for (; j + LSC_W <= n; j += LSC_W) {
+        if (carry & LSC_C_WRITE) {
+            LSC_VSTORE(ya + j, (LSC_VLOAD(xa + j) - vma) - vca);
+        }
+        V ev = LSC_VEXP(LSC_VLOAD(x + j) - vm);
+        part[0] += ev;
+        LSC_VSTORE(e + j, ev);
+    }
+    if (j < n) {
+#if defined(LSC_MASK_ADD)
+        const LSC_MASK_T k = (LSC_MASK_T)((1u << (n - j)) - 1u);
+        if (carry & LSC_C_WRITE) {
+            LSC_MASK_STORE(ya + j, k, (LSC_MASK_LOAD(k, xa + j, 0) - vma) - vca);
+        }
+        V ev = LSC_VEXP(LSC_MASK_LOAD(k, x + j, -INFINITY) - vm);
+        part[0] += ev;
+        LSC_MASK_STORE(e + j, k, ev);
+#else
+        LSC_T buf[LSC_W];
+        const ptrdiff_t r = n - j;
+        for (ptrdiff_t l = 0; l < LSC_W; l++) {
+            buf[l] = l < r ? x[j + l] : (LSC_T)-INFINITY;
+        }
+        V ev = LSC_VEXP(LSC_VLOAD(buf) - vm);
+        part[0] += ev;
+        memcpy(buf, &ev, sizeof buf);
+        for (ptrdiff_t l = 0; l < r; l++) {
+            e[j + l] = buf[l];
+        }
+        if (carry & LSC_C_WRITE) {
+            for (ptrdiff_t l = j; l < n; l++) {
+                ya[l] = (xa[l] - ma) - ca;
+            }
+        }
+#endif
+    }
+    if (carry & LSC_C_MAX) {
+        mx[0] = LSC_VMAX(mx[1], mx[0]);
+        mx[2] = LSC_VMAX(mx[3], mx[2]);
+        mx[0] = LSC_VMAX(mx[2], mx[0]);
+        LSC_T mm = LSC_HMAX(mx[0]);
+        if (jc < nc) {
+            LSC_T mr = LSC_FN(lsc_max)(xc + jc, nc - jc);
+            mm = mr > mm ? mr : mm;
+        }
+        *mc = mm;
+    }
+    LSC_FN(lsc_vfold)(part[0], acc, comp);
+    return LSC_FN(lsc_vfold_sum)(acc, comp);
+}
+
+LSC_INLINE double LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m)
+{
+    return LSC_FN(lsc_vsums3)(x, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, 0);
+}
+
 /* The dominated sum of a run whose max m dominates, from the exps e[j] that
  * lsc_vsums stored (e is not x): *rest = the sum of e_j over x_j != m, plus the
  * first-order correction for the rounding of the differences d_j = fl(x_j - m),
@@ -285,46 +297,46 @@ LSC_INLINE void LSC_FN(lsc_vdominated)(const LSC_T *x, const LSC_T *e, ptrdiff_t
 {
     typedef LSC_V V;
     const V vm = LSC_SPLAT(V, m), nm = LSC_SPLAT(V, -m);
-    V part0, part1, corr0 = LSC_SPLAT(V, 0), corr1 = LSC_SPLAT(V, 0);
+    V part[LSC_U], corr[2] = {LSC_SPLAT(V, 0), LSC_SPLAT(V, 0)};
     LSC_VI cnt = {};
     ptrdiff_t eq = 0;
-    LSC_VD acc = {}, comp = {};
+    lsc_vf64 acc[LSC_NVD] = {}, comp[LSC_NVD] = {};
     ptrdiff_t j = 0;
-    while (j + 2 * LSC_W <= n) {
-        part0 = LSC_SPLAT(V, 0);
-        part1 = LSC_SPLAT(V, 0);
-        for (int f = 0; f < LSC_COL_FOLD && j + 2 * LSC_W <= n; f++, j += 2 * LSC_W) {
-            LSC_FN(lsc_vdominated_step)(LSC_VLOAD(x + j), LSC_VLOAD(e + j), vm, nm,
-                                        &part0, &corr0, &cnt, &eq);
-            LSC_FN(lsc_vdominated_step)(LSC_VLOAD(x + j + LSC_W), LSC_VLOAD(e + j + LSC_W),
-                                        vm, nm, &part1, &corr1, &cnt, &eq);
+    while (j + LSC_U * LSC_W <= n) {
+        for (int u = 0; u < LSC_U; u++) {
+            part[u] = LSC_SPLAT(V, 0);
         }
-        LSC_FN(lsc_vfold)(part0 + part1, &acc, &comp);
+        for (int f = 0; f < LSC_COL_FOLD && j + LSC_U * LSC_W <= n;
+             f++, j += LSC_U * LSC_W) {
+            for (int u = 0; u < LSC_U; u++) {
+                LSC_FN(lsc_vdominated_step)(LSC_VLOAD(x + j + u * LSC_W),
+                                            LSC_VLOAD(e + j + u * LSC_W), vm, nm, &part[u],
+                                            &corr[u & 1], &cnt, &eq);
+            }
+        }
+        LSC_FN(lsc_vfold)((part[0] + part[1]) + (part[2] + part[3]), acc, comp);
     }
-    part0 = LSC_SPLAT(V, 0);
+    part[0] = LSC_SPLAT(V, 0);
     for (; j + LSC_W <= n; j += LSC_W) {
-        LSC_FN(lsc_vdominated_step)(LSC_VLOAD(x + j), LSC_VLOAD(e + j), vm, nm, &part0,
-                                    &corr0, &cnt, &eq);
+        LSC_FN(lsc_vdominated_step)(LSC_VLOAD(x + j), LSC_VLOAD(e + j), vm, nm, &part[0],
+                                    &corr[0], &cnt, &eq);
     }
 #if defined(LSC_MASK_ADD)
     if (j < n) {
         const LSC_MASK_T k = (LSC_MASK_T)((1u << (n - j)) - 1u);
         LSC_FN(lsc_vdominated_step)(LSC_MASK_LOAD(k, x + j, -INFINITY),
-                                    LSC_MASK_LOAD(k, e + j, 0), vm, nm, &part0, &corr0,
+                                    LSC_MASK_LOAD(k, e + j, 0), vm, nm, &part[0], &corr[0],
                                     &cnt, &eq);
         j = n;
     }
 #endif
-    LSC_FN(lsc_vfold)(part0, &acc, &comp);
-    acc -= comp;
-    double r = LSC_HSUM(&acc);
-    LSC_VD c = LSC_TO_VD(corr0 + corr1);
-    r += LSC_HSUM(&c);
+    LSC_FN(lsc_vfold)(part[0], acc, comp);
+    double r = LSC_FN(lsc_vfold_sum)(acc, comp);
+    r += LSC_WIDE_SUM(corr[0] + corr[1]);
 #if defined(LSC_MASK_ADD)
     double k = (double)eq;
 #else
-    LSC_VD cv = -__builtin_convertvector(cnt, LSC_VD);
-    double k = LSC_HSUM(&cv);
+    double k = -LSC_WIDE_SUM_I(cnt);
 #endif
     for (; j < n; j++) {
         LSC_T d = x[j] - m;
@@ -543,7 +555,8 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
        elements after it (in a C-contiguous array the next chunk or row) as they go */
     LSC_T buf[LSC_CHUNK];
     lsc_stats st = {(double)m, 0.0, 0.0};
-    const double s = LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n);
+    const double s = LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n,
+                                        LSC_C_PREFETCH);
     LSC_FN(lsc_vstats)(x, buf, n, m, s, &st.rest, &st.count);
     return st;
 }
@@ -733,13 +746,16 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             mn = next ? LSC_FN(lsc_max)(xn, n) : 0;
         }
         else if (next && hw) {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0], NULL);
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0], NULL,
+                                   LSC_C_MAX | LSC_C_WRITE);
         }
         else if (next) {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, NULL, NULL, 0, 0, NULL);
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, NULL, NULL, 0, 0, NULL,
+                                   LSC_C_MAX);
         }
         else if (hw) {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, NULL, 0, NULL, xw, yw, mq[0], cq[0], NULL);
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, NULL, 0, NULL, xw, yw, mq[0], cq[0], NULL,
+                                   LSC_C_WRITE);
         }
         else {
             s = LSC_FN(lsc_vsums)(xr, e, n, m);
@@ -840,13 +856,16 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
             }
             else {
                 if (xn != NULL && hw) {
-                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, NULL);
+                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, NULL,
+                                           LSC_C_MAX | LSC_C_WRITE);
                 }
                 else if (xn != NULL) {
-                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, NULL, NULL, 0, 0, NULL);
+                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, NULL, NULL, 0, 0, NULL,
+                                           LSC_C_MAX);
                 }
                 else if (hw) {
-                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, NULL, 0, NULL, xw, yw, mw, cw, NULL);
+                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, NULL, 0, NULL, xw, yw, mw, cw, NULL,
+                                           LSC_C_WRITE);
                 }
                 else {
                     s = LSC_FN(lsc_vsums)(xr, buf, len, m);
@@ -1307,7 +1326,7 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
 #undef LSC_V
 #undef LSC_VI
 #undef LSC_VU
-#undef LSC_VD
+#undef LSC_NVD
 #undef LSC_VEXP
 #undef LSC_VEXP_CW
 #undef LSC_VMAX
@@ -1318,7 +1337,8 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
 #undef LSC_MASK_STORE
 #undef LSC_MASK_FMA
 #undef LSC_TO_VD
-#undef LSC_HSUM
+#undef LSC_WIDE_SUM
+#undef LSC_WIDE_SUM_I
 #undef LSC_HMAX
 #undef LSC_W
 #undef LSC_U

@@ -33,8 +33,9 @@ typedef float lsc_vf32 __attribute__((vector_size(LSC_SIMD_BYTES)));
 typedef int32_t lsc_vi32 __attribute__((vector_size(LSC_SIMD_BYTES)));
 typedef double lsc_vf64 __attribute__((vector_size(LSC_SIMD_BYTES)));
 typedef int64_t lsc_vi64 __attribute__((vector_size(LSC_SIMD_BYTES)));
-/* as many doubles as a float vector has lanes */
-typedef double lsc_vd32 __attribute__((vector_size(2 * LSC_SIMD_BYTES)));
+/* half a float vector */
+typedef float lsc_vf32h __attribute__((vector_size(LSC_SIMD_BYTES / 2)));
+typedef int32_t lsc_vi32h __attribute__((vector_size(LSC_SIMD_BYTES / 2)));
 /* unaligned, aliasing views of memory */
 typedef float lsc_vf32u __attribute__((vector_size(LSC_SIMD_BYTES), aligned(4), may_alias));
 typedef double lsc_vf64u __attribute__((vector_size(LSC_SIMD_BYTES), aligned(8), may_alias));
@@ -147,25 +148,44 @@ LSC_INLINE lsc_vf64 lsc_vexp_f64(lsc_vf64 x)
 }
 
 /* Horizontal reductions by halving: the upper half of a vector onto the lower one
- * until one lane is left (a fixed tree order, in vector registers). */
-#define LSC_HALVES(htype, v, lo, hi)                \
-    htype lo, hi;                                   \
-    memcpy(&lo, &(v), sizeof lo);                   \
+ * until one lane is left (a fixed tree order).  The halves are taken with a shuffle,
+ * which keeps them in registers; copying them out with memcpy made GCC store the
+ * vector to the stack and load it back (and for the float sum's double lanes, twice
+ * the width of a register, keep the accumulator itself on the stack). */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define LSC_HAVE_SHUFFLEVECTOR 1
+#endif
+#endif
+#define LSC_IDX_LO_16 0, 1, 2, 3, 4, 5, 6, 7
+#define LSC_IDX_HI_16 8, 9, 10, 11, 12, 13, 14, 15
+#define LSC_IDX_LO_8 0, 1, 2, 3
+#define LSC_IDX_HI_8 4, 5, 6, 7
+#define LSC_IDX_LO_4 0, 1
+#define LSC_IDX_HI_4 2, 3
+#if defined(LSC_HAVE_SHUFFLEVECTOR)
+#define LSC_HALVES(htype, N, v, lo, hi)                               \
+    htype lo = __builtin_shufflevector((v), (v), LSC_IDX_LO_##N);     \
+    htype hi = __builtin_shufflevector((v), (v), LSC_IDX_HI_##N)
+#else
+#define LSC_HALVES(htype, N, v, lo, hi)                 \
+    htype lo, hi;                                       \
+    memcpy(&lo, &(v), sizeof lo);                       \
     memcpy(&hi, (const char *)&(v) + sizeof lo, sizeof hi)
+#endif
 
 /* for each width: the vector types, its lane sum (doubles) and lane max (floating) */
 #define LSC_DEFINE_LANES(T, IT, N, HALF)                                             \
     typedef T lsc_##T##N __attribute__((vector_size(N * sizeof(T))));                \
     typedef IT lsc_##T##N##i __attribute__((vector_size(N * sizeof(T))));            \
-    LSC_INLINE T lsc_hsum_##T##N(const lsc_##T##N *v)                                \
+    LSC_INLINE T lsc_hsum_##T##N(lsc_##T##N v)                                       \
     {                                                                                \
-        LSC_HALVES(lsc_##T##HALF, *v, lo, hi);                                       \
-        lo += hi;                                                                    \
-        return lsc_hsum_##T##HALF(&lo);                                              \
+        LSC_HALVES(lsc_##T##HALF, N, v, lo, hi);                                     \
+        return lsc_hsum_##T##HALF(lo + hi);                                          \
     }                                                                                \
     LSC_INLINE T lsc_hmax_##T##N(lsc_##T##N v)                                       \
     {                                                                                \
-        LSC_HALVES(lsc_##T##HALF, v, lo, hi);                                        \
+        LSC_HALVES(lsc_##T##HALF, N, v, lo, hi);                                     \
         lsc_##T##HALF##i gt = (lsc_##T##HALF##i)(hi > lo);                           \
         return lsc_hmax_##T##HALF(                                                   \
             (lsc_##T##HALF)((gt & (lsc_##T##HALF##i)hi) | (~gt & (lsc_##T##HALF##i)lo))); \
@@ -175,18 +195,18 @@ typedef float lsc_float1;
 typedef int32_t lsc_float1i;
 typedef double lsc_double1;
 typedef int64_t lsc_double1i;
-LSC_INLINE float lsc_hsum_float1(const float *v) { return *v; }
+LSC_INLINE float lsc_hsum_float1(float v) { return v; }
 LSC_INLINE float lsc_hmax_float1(float v) { return v; }
-LSC_INLINE double lsc_hsum_double1(const double *v) { return *v; }
+LSC_INLINE double lsc_hsum_double1(double v) { return v; }
 LSC_INLINE double lsc_hmax_double1(double v) { return v; }
-/* two lanes: element access (a 16-byte vector cannot be split further by memcpy) */
+/* two lanes: element access */
 typedef float lsc_float2 __attribute__((vector_size(8)));
 typedef int32_t lsc_float2i __attribute__((vector_size(8)));
-LSC_INLINE float lsc_hsum_float2(const lsc_float2 *v) { return (*v)[0] + (*v)[1]; }
+LSC_INLINE float lsc_hsum_float2(lsc_float2 v) { return v[0] + v[1]; }
 LSC_INLINE float lsc_hmax_float2(lsc_float2 v) { return v[1] > v[0] ? v[1] : v[0]; }
 typedef double lsc_double2 __attribute__((vector_size(16)));
 typedef int64_t lsc_double2i __attribute__((vector_size(16)));
-LSC_INLINE double lsc_hsum_double2(const lsc_double2 *v) { return (*v)[0] + (*v)[1]; }
+LSC_INLINE double lsc_hsum_double2(lsc_double2 v) { return v[0] + v[1]; }
 LSC_INLINE double lsc_hmax_double2(lsc_double2 v) { return v[1] > v[0] ? v[1] : v[0]; }
 LSC_DEFINE_LANES(float, int32_t, 4, 2)
 LSC_DEFINE_LANES(float, int32_t, 8, 4)
@@ -196,14 +216,52 @@ LSC_DEFINE_LANES(double, int64_t, 8, 4)
 LSC_DEFINE_LANES(double, int64_t, 16, 8)
 #undef LSC_DEFINE_LANES
 
-/* the reductions of this build's vectors: the lane sum of a float vector's lanes
-   widened to double (lsc_vd32) or of a double vector (lsc_vf64), by pointer; the lane
+/* the reductions of this build's vectors: the lane sum of a double vector, the lane
    max of a float or double vector */
 #define LSC_LANES_CAT_(a, b) a##b
 #define LSC_LANES_CAT(a, b) LSC_LANES_CAT_(a, b)
-#define lsc_hsum_vd32 LSC_LANES_CAT(lsc_hsum_double, LSC_SIMD_LANES_F32)
 #define lsc_hsum_vf64 LSC_LANES_CAT(lsc_hsum_double, LSC_SIMD_LANES_F64)
 #define lsc_hmax_vf32 LSC_LANES_CAT(lsc_hmax_float, LSC_SIMD_LANES_F32)
 #define lsc_hmax_vf64 LSC_LANES_CAT(lsc_hmax_double, LSC_SIMD_LANES_F64)
+
+/* A float vector's lanes widened to double: its lower half (lanes 0 .. W/2 - 1) and
+ * its upper half as two double vectors of the build's width.  Kept as two vectors
+ * rather than one vector of twice the width, which GCC keeps on the stack. */
+#if defined(LSC_HAVE_SHUFFLEVECTOR)
+#define LSC_F32_HALF(v, which) \
+    __builtin_shufflevector((v), (v), LSC_LANES_CAT(LSC_IDX_##which##_, LSC_SIMD_LANES_F32))
+#define LSC_DEFINE_WIDEN(name, V, H, which)                      \
+    LSC_INLINE lsc_vf64 name(V v)                                \
+    {                                                            \
+        H h = LSC_F32_HALF(v, which);                            \
+        return __builtin_convertvector(h, lsc_vf64);             \
+    }
+#else
+#define LSC_DEFINE_WIDEN(name, V, H, which)                                  \
+    LSC_INLINE lsc_vf64 name(V v)                                            \
+    {                                                                        \
+        H h;                                                                 \
+        memcpy(&h, (const char *)&v + (#which[0] == 'H' ? sizeof h : 0),     \
+               sizeof h);                                                    \
+        return __builtin_convertvector(h, lsc_vf64);                         \
+    }
+#endif
+LSC_DEFINE_WIDEN(lsc_widen_lo_f32, lsc_vf32, lsc_vf32h, LO)
+LSC_DEFINE_WIDEN(lsc_widen_hi_f32, lsc_vf32, lsc_vf32h, HI)
+LSC_DEFINE_WIDEN(lsc_widen_lo_i32, lsc_vi32, lsc_vi32h, LO)
+LSC_DEFINE_WIDEN(lsc_widen_hi_i32, lsc_vi32, lsc_vi32h, HI)
+#undef LSC_DEFINE_WIDEN
+
+/* the lane sum in double of a float or an int32 vector: its upper half onto its
+   lower half, then lsc_hsum_vf64's tree */
+LSC_INLINE double lsc_wide_sum_f32(lsc_vf32 v)
+{
+    return lsc_hsum_vf64(lsc_widen_lo_f32(v) + lsc_widen_hi_f32(v));
+}
+
+LSC_INLINE double lsc_wide_sum_i32(lsc_vi32 v)
+{
+    return lsc_hsum_vf64(lsc_widen_lo_i32(v) + lsc_widen_hi_i32(v));
+}
 
 #endif
