@@ -204,6 +204,10 @@ typedef __m128d lsc_v_f64;
 /* a * b + c in the lanes of k, c in the others */
 #define LSC_MASK_FMA(a, b, c, k) \
     ((lsc_vf32)_mm512_mask3_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c), (k)))
+/* of a and b lane by lane, the one of larger magnitude and the other (vrangeps, with
+   the sign of the one chosen) */
+#define LSC_VABSMAX(a, b) ((lsc_vf32)_mm512_range_ps((__m512)(a), (__m512)(b), 0x7))
+#define LSC_VABSMIN(a, b) ((lsc_vf32)_mm512_range_ps((__m512)(a), (__m512)(b), 0x6))
 #endif
 /* a float vector's lanes in double: LSC_NVD double vectors, the k-th by
    LSC_TO_VD(v, k); the lane sums in double of a float vector and of its int32 twin */
@@ -235,6 +239,8 @@ typedef __m128d lsc_v_f64;
 #define LSC_MASK_STORE(p, k, v) _mm512_mask_storeu_pd((p), (k), (__m512d)(v))
 #define LSC_MASK_FMA(a, b, c, k) \
     ((lsc_vf64)_mm512_mask3_fmadd_pd((__m512d)(a), (__m512d)(b), (__m512d)(c), (k)))
+#define LSC_VABSMAX(a, b) ((lsc_vf64)_mm512_range_pd((__m512d)(a), (__m512d)(b), 0x7))
+#define LSC_VABSMIN(a, b) ((lsc_vf64)_mm512_range_pd((__m512d)(a), (__m512d)(b), 0x6))
 #endif
 #define LSC_NVD 1
 #define LSC_TO_VD(v, k) (v)

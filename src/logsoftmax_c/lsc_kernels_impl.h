@@ -122,18 +122,26 @@ LSC_INLINE double LSC_FN(lsc_vfold_sum)(const lsc_vf64 *acc, const lsc_vf64 *com
 }
 
 /* one vector of the dominated pass (lsc_vdominated): adds ev = exp(v - m) to *part
- * where v != m (a NaN lane is added), and ev * err to *corr where ev != 0, err =
- * (v - m) - fl(v - m) recovered exactly by Knuth's TwoSum, plus the relative error of
- * the vector exp where it has one (LSC_VEXP_CW) (lanes whose exp is 0 add nothing:
- * their err may be NaN, from -inf); counts the lanes where v == m: as -1 each in *cnt,
- * or with AVX-512 (mask registers) as a number in *neq */
+ * where v != m (a NaN lane is added), and ev * err to *corr, err = (v - m) - fl(v - m)
+ * recovered exactly, plus the relative error of the vector exp where it has one
+ * (LSC_VEXP_CW); counts the lanes where v == m: as -1 each in *cnt, or with AVX-512
+ * (mask registers) as a number in *neq.  err is Knuth's TwoSum, or with AVX-512
+ * Dekker's Fast2Sum on the operands ordered by magnitude (vrangeps), one operation
+ * fewer.  A lane with v = -inf has ev = 0 and a NaN err: with guard, lanes whose exp
+ * is 0 add nothing to *corr; without, such a lane makes *corr NaN (and lsc_vdominated
+ * goes again with guard), and every other lane adds the same as with guard. */
 LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V nm,
                                             LSC_V *part, LSC_V *corr, LSC_VI *cnt,
-                                            ptrdiff_t *neq)
+                                            ptrdiff_t *neq, const int guard)
 {
     LSC_V d = v - vm;
+#if defined(LSC_VABSMAX)
+    LSC_V big = LSC_VABSMAX(v, nm), small = LSC_VABSMIN(v, nm);
+    LSC_V err = small - (d - big);
+#else
     LSC_V bb = d - v;
     LSC_V err = (v - (d - bb)) + (nm - bb);
+#endif
 #if defined(LSC_VEXP_CW)
     err = d * LSC_SPLAT(LSC_V, LSC_VEXP_CW) + err;  /* and the exp's own (lsc_simd.h) */
 #endif
@@ -142,13 +150,23 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
     LSC_MASK_T ne = LSC_CMPNEQ_MASK(d, LSC_SPLAT(LSC_V, 0));
     *part = LSC_MASK_ADD(*part, ne, *part, ev);
     *neq += LSC_W - __builtin_popcount((unsigned)ne);
-    *corr = LSC_MASK_FMA(ev, err, *corr, LSC_CMPNEQ_MASK(ev, LSC_SPLAT(LSC_V, 0)));
+    if (guard) {
+        *corr = LSC_MASK_FMA(ev, err, *corr, LSC_CMPNEQ_MASK(ev, LSC_SPLAT(LSC_V, 0)));
+    }
+    else {
+        *corr = ev * err + *corr;
+    }
 #else
     (void)neq;
     LSC_VI z = (LSC_VI)(d == LSC_SPLAT(LSC_V, 0));
     *part += (LSC_V)((LSC_VI)ev & ~z);
     *cnt += z;
-    *corr += (LSC_V)((LSC_VI)(ev * err) & ~(LSC_VI)(ev == LSC_SPLAT(LSC_V, 0)));
+    if (guard) {
+        *corr += (LSC_V)((LSC_VI)(ev * err) & ~(LSC_VI)(ev == LSC_SPLAT(LSC_V, 0)));
+    }
+    else {
+        *corr += ev * err;
+    }
 #endif
 }
 
@@ -292,8 +310,9 @@ LSC_INLINE double LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T
  * the differences round (near d = -60 a float difference rounds at 2**-19).  The
  * rest is folded into double as in lsc_vsums; the correction, a small quantity,
  * is added up in LSC_T. */
-LSC_INLINE void LSC_FN(lsc_vdominated)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m,
-                                       double *rest, double *count)
+LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrdiff_t n,
+                                            LSC_T m, double *rest, double *count,
+                                            const int guard)
 {
     typedef LSC_V V;
     const V vm = LSC_SPLAT(V, m), nm = LSC_SPLAT(V, -m);
@@ -311,7 +330,7 @@ LSC_INLINE void LSC_FN(lsc_vdominated)(const LSC_T *x, const LSC_T *e, ptrdiff_t
             for (int u = 0; u < LSC_U; u++) {
                 LSC_FN(lsc_vdominated_step)(LSC_VLOAD(x + j + u * LSC_W),
                                             LSC_VLOAD(e + j + u * LSC_W), vm, nm, &part[u],
-                                            &corr[u & 1], &cnt, &eq);
+                                            &corr[u & 1], &cnt, &eq, guard);
             }
         }
         LSC_FN(lsc_vfold)((part[0] + part[1]) + (part[2] + part[3]), acc, comp);
@@ -319,14 +338,15 @@ LSC_INLINE void LSC_FN(lsc_vdominated)(const LSC_T *x, const LSC_T *e, ptrdiff_t
     part[0] = LSC_SPLAT(V, 0);
     for (; j + LSC_W <= n; j += LSC_W) {
         LSC_FN(lsc_vdominated_step)(LSC_VLOAD(x + j), LSC_VLOAD(e + j), vm, nm, &part[0],
-                                    &corr[0], &cnt, &eq);
+                                    &corr[0], &cnt, &eq, guard);
     }
 #if defined(LSC_MASK_ADD)
     if (j < n) {
         const LSC_MASK_T k = (LSC_MASK_T)((1u << (n - j)) - 1u);
+        /* (guarded: the lanes past the end read as -inf) */
         LSC_FN(lsc_vdominated_step)(LSC_MASK_LOAD(k, x + j, -INFINITY),
                                     LSC_MASK_LOAD(k, e + j, 0), vm, nm, &part[0], &corr[0],
-                                    &cnt, &eq);
+                                    &cnt, &eq, 1);
         j = n;
     }
 #endif
@@ -355,6 +375,16 @@ LSC_INLINE void LSC_FN(lsc_vdominated)(const LSC_T *x, const LSC_T *e, ptrdiff_t
     }
     *rest = r;
     *count = k;
+}
+
+LSC_INLINE void LSC_FN(lsc_vdominated)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m,
+                                       double *rest, double *count)
+{
+    LSC_FN(lsc_vdominated_pass)(x, e, n, m, rest, count, 0);
+    if (*rest != *rest) {
+        /* a -inf in the run (no NaN: S < 2 had none) */
+        LSC_FN(lsc_vdominated_pass)(x, e, n, m, rest, count, 1);
+    }
 }
 
 /* A run's (rest, count) from its sum S of lsc_vsums (e holding its exps, e not x):
@@ -1336,6 +1366,8 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
 #undef LSC_MASK_LOAD
 #undef LSC_MASK_STORE
 #undef LSC_MASK_FMA
+#undef LSC_VABSMAX
+#undef LSC_VABSMIN
 #undef LSC_TO_VD
 #undef LSC_WIDE_SUM
 #undef LSC_WIDE_SUM_I
