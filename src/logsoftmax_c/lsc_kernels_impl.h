@@ -218,7 +218,7 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
             for (int u = 0; u < LSC_U; u++) {
                 v[u] = LSC_VLOAD(x + j + u * LSC_W);
             }
-            if ((carry & LSC_C_PREFETCH)) {
+            if (carry & LSC_C_PREFETCH) {
                 for (int u = 0; u < LSC_U; u++) {
                     __builtin_prefetch(xp + j + u * LSC_W, 0, 3);
                 }
