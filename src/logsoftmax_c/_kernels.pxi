@@ -54,6 +54,8 @@ cdef extern from "lsc_kernels.h" nogil:
     void lsc_cols_f64(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
                       Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b,
                       Py_ssize_t rows, int op, int stream)
+    int lsc_cols_banded_f32(Py_ssize_t n)
+    int lsc_cols_banded_f64(Py_ssize_t n)
     void lsc_rows_tile_f32(const char *x, Py_ssize_t sxr, Py_ssize_t sx, char *y,
                            Py_ssize_t syr, Py_ssize_t sy, Py_ssize_t n, Py_ssize_t g,
                            int op)
@@ -422,16 +424,21 @@ cdef inline void _one_block(const floating *tag, const char *xp, char *yp, const
 
 cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout *L,
                     int nt) noexcept nogil:
-    # block width: the widest (LSC_BMAX columns: long runs of each row for the walk
-    # down the rows) that still gives every thread two blocks, a multiple of 16 and
-    # at least 256 bytes of each row
+    # block width: the widest that still gives every thread two blocks (long runs of
+    # each row for the walk down the rows; at most LSC_BMAX columns unless the kernel
+    # takes them in bands), a multiple of 16 and at least 256 bytes of each row
     cdef Py_ssize_t need = (2 * nt + L.outer - 1) // L.outer
     cdef Py_ssize_t bw = (L.inner + need - 1) // need
     cdef Py_ssize_t bw_min = 256 // <Py_ssize_t>sizeof(floating)
+    cdef bint banded
+    if floating is float:
+        banded = lsc_cols_banded_f32(L.n)
+    else:
+        banded = lsc_cols_banded_f64(L.n)
     bw += (16 - bw % 16) % 16
     if bw < bw_min:
         bw = bw_min
-    if bw > LSC_BMAX:
+    if bw > LSC_BMAX and not banded:
         bw = LSC_BMAX
     if bw > L.inner:
         bw = L.inner

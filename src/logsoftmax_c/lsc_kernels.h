@@ -38,6 +38,14 @@
    for the walk down the rows), and the bytes of one row chunk of a full-width block */
 #define LSC_BMAX 1024
 #define LSC_COL_CHUNK_BYTES 32768
+/* column blocks in bands of whole vectors of columns (lsc_cols_vec) where a vector
+   of columns down all the rows takes at most LSC_COL_PACK_BYTES; bands of at most
+   LSC_COL_BAND_V vectors and LSC_COL_BAND_BYTES (or one vector); rows ahead that a
+   first band fetches in its first pass */
+#define LSC_COL_PACK_BYTES (512 * 1024)
+#define LSC_COL_BAND_BYTES (512 * 1024)
+#define LSC_COL_BAND_V 64
+#define LSC_COL_AHEAD_PACK 16
 /* rows ahead that a column block's write pass fetches */
 #define LSC_COL_AHEAD 4
 /* rows up to this long go through lsc_rows_tile, LSC_TILE rows at a time */

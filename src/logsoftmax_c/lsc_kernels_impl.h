@@ -121,6 +121,40 @@ LSC_INLINE double LSC_FN(lsc_vfold_sum)(const lsc_vf64 *acc, const lsc_vf64 *com
     return lsc_hsum_vf64(a);
 }
 
+/* err = (v - m) - d for d = fl(v - m), nm = -m, recovered exactly, plus the relative
+ * error of the vector exp where it has one (LSC_VEXP_CW): see lsc_vdominated_step */
+LSC_INLINE LSC_V LSC_FN(lsc_vdiff_err)(LSC_V v, LSC_V d, LSC_V nm)
+{
+#if defined(LSC_VABSMAX)
+    LSC_V big = LSC_VABSMAX(v, nm), small = LSC_VABSMIN(v, nm);
+    LSC_V err = small - (d - big);
+#else
+    LSC_V bb = d - v;
+    LSC_V err = (v - (d - bb)) + (nm - bb);
+#endif
+#if defined(LSC_VEXP_CW)
+    err = d * LSC_SPLAT(LSC_V, LSC_VEXP_CW) + err;  /* and the exp's own (lsc_simd.h) */
+#endif
+    return err;
+}
+
+/* corr + ev * err; with guard, the lanes where ev == 0 (whose err may be NaN, from a
+   -inf) add nothing */
+LSC_INLINE LSC_V LSC_FN(lsc_vcorr_add)(LSC_V ev, LSC_V err, LSC_V corr, const int guard)
+{
+#if defined(LSC_MASK_FMA)
+    if (guard) {
+        return LSC_MASK_FMA(ev, err, corr, LSC_CMPNEQ_MASK(ev, LSC_SPLAT(LSC_V, 0)));
+    }
+    return ev * err + corr;
+#else
+    if (guard) {
+        return corr + (LSC_V)((LSC_VI)(ev * err) & ~(LSC_VI)(ev == LSC_SPLAT(LSC_V, 0)));
+    }
+    return corr + ev * err;
+#endif
+}
+
 /* one vector of the dominated pass (lsc_vdominated): adds ev = exp(v - m) to *part
  * where v != m (a NaN lane is added), and ev * err to *corr, err = (v - m) - fl(v - m)
  * recovered exactly, plus the relative error of the vector exp where it has one
@@ -135,39 +169,19 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
                                             ptrdiff_t *neq, const int guard)
 {
     LSC_V d = v - vm;
-#if defined(LSC_VABSMAX)
-    LSC_V big = LSC_VABSMAX(v, nm), small = LSC_VABSMIN(v, nm);
-    LSC_V err = small - (d - big);
-#else
-    LSC_V bb = d - v;
-    LSC_V err = (v - (d - bb)) + (nm - bb);
-#endif
-#if defined(LSC_VEXP_CW)
-    err = d * LSC_SPLAT(LSC_V, LSC_VEXP_CW) + err;  /* and the exp's own (lsc_simd.h) */
-#endif
+    LSC_V err = LSC_FN(lsc_vdiff_err)(v, d, nm);
 #if defined(LSC_MASK_ADD)
     (void)cnt;
     LSC_MASK_T ne = LSC_CMPNEQ_MASK(d, LSC_SPLAT(LSC_V, 0));
     *part = LSC_MASK_ADD(*part, ne, *part, ev);
     *neq += LSC_W - __builtin_popcount((unsigned)ne);
-    if (guard) {
-        *corr = LSC_MASK_FMA(ev, err, *corr, LSC_CMPNEQ_MASK(ev, LSC_SPLAT(LSC_V, 0)));
-    }
-    else {
-        *corr = ev * err + *corr;
-    }
 #else
     (void)neq;
     LSC_VI z = (LSC_VI)(d == LSC_SPLAT(LSC_V, 0));
     *part += (LSC_V)((LSC_VI)ev & ~z);
     *cnt += z;
-    if (guard) {
-        *corr += (LSC_V)((LSC_VI)(ev * err) & ~(LSC_VI)(ev == LSC_SPLAT(LSC_V, 0)));
-    }
-    else {
-        *corr += ev * err;
-    }
 #endif
+    *corr = LSC_FN(lsc_vcorr_add)(ev, err, *corr, guard);
 }
 
 /* The sum S of exp(x_j - m) over a contiguous run x[0..n) against its finite max m,
@@ -1136,17 +1150,275 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
     }
 }
 
+/* ---- column bands: contiguous columns in whole vectors, through a packed buffer -----
+ *
+ * Where the columns are contiguous in x and y and a vector of them down all n rows
+ * takes at most LSC_COL_PACK_BYTES, a block goes through in bands of up to
+ * LSC_COL_PACK_BYTES / (n * LSC_SIMD_BYTES) vectors of columns, each in three passes:
+ *   1. down the rows of x (from memory): the max of each vector of columns, and a
+ *      copy of the band into a buffer, vector column by vector column, each one a
+ *      contiguous run;
+ *   2. each vector column of the buffer (from cache): per lane, the dominated sum with
+ *      its correction and the count of the max (lsc_vdominated_step's arithmetic, the
+ *      count per lane), the sums in registers down the rows;
+ *   3. down the rows again: the band's rows of y from the buffer.
+ * x is read from memory once.  The buffer, not x, stays in cache between the passes:
+ * the rows of a band of x are a row of the array apart, and with a power-of-two row
+ * length they fall into a handful of cache sets (a 4096-float row is 16 KiB: every
+ * row of a column maps to one of 4 sets of a 1 MiB, 16-way L2), where they evict
+ * each other long before the next pass.  Every column dominated or not gets the
+ * dominated sum, so -log1p(s) keeps its relative accuracy everywhere.  A column's
+ * arithmetic depends only on n, not on the band or block it is in.
+ */
+
+/* one vector of a column sum: lsc_vdominated_step with ev computed here and the count
+   of the max per lane in *cnt */
+LSC_INLINE void LSC_FN(lsc_cols_step)(LSC_V v, LSC_V vm, LSC_V nm, LSC_V *part, LSC_V *corr,
+                                      LSC_V *cnt, const int guard)
+{
+    LSC_V d = v - vm;
+    LSC_V ev = LSC_VEXP(d);
+    LSC_V err = LSC_FN(lsc_vdiff_err)(v, d, nm);
+#if defined(LSC_MASK_ADD)
+    LSC_MASK_T ne = LSC_CMPNEQ_MASK(d, LSC_SPLAT(LSC_V, 0));
+    *part = LSC_MASK_ADD(*part, ne, *part, ev);
+    *cnt = LSC_MASK_ADD(*cnt, (LSC_MASK_T)~ne, *cnt, LSC_SPLAT(LSC_V, 1));
+#else
+    LSC_VI z = (LSC_VI)(d == LSC_SPLAT(LSC_V, 0));
+    *part += (LSC_V)((LSC_VI)ev & ~z);
+    *cnt += (LSC_V)((LSC_VI)LSC_SPLAT(LSC_V, 1) & z);
+#endif
+    *corr = LSC_FN(lsc_vcorr_add)(ev, err, *corr, guard);
+}
+
+/* The sums of one vector of columns, contiguous in c[0 .. n * LSC_W), against their
+ * maxes vm (-inf lanes as 0), per lane: rest[k] the dominated sum (LSC_COL_FOLD rows
+ * in LSC_T, then in double with Kahan's compensation, as lsc_vsums), corr[k] its
+ * correction, cnt[k] the count of the max. */
+LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_T *c, ptrdiff_t n, LSC_V vm, double *rest,
+                                       LSC_T *corr, LSC_T *cnt, const char *xp,
+                                       ptrdiff_t sxp, const int guard)
+{
+    typedef LSC_V V;
+    const V nm = -vm;
+    V cr = LSC_SPLAT(V, 0), ct = LSC_SPLAT(V, 0);
+    lsc_vf64 acc[LSC_NVD] = {}, comp[LSC_NVD] = {};
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_COL_FOLD) {
+        const ptrdiff_t j1 = n - j0 < LSC_COL_FOLD ? n : j0 + LSC_COL_FOLD;
+        V part = LSC_SPLAT(V, 0);
+        for (ptrdiff_t j = j0; j < j1; j++) {
+            if (xp != NULL) {
+                __builtin_prefetch(xp + j * sxp, 0, 3);
+            }
+            LSC_FN(lsc_cols_step)(LSC_VLOAD(c + j * LSC_W), vm, nm, &part, &cr, &ct, guard);
+        }
+        LSC_FN(lsc_vfold)(part, acc, comp);
+    }
+    for (int h = 0; h < LSC_NVD; h++) {
+        lsc_vf64 r = acc[h] - comp[h];
+        memcpy(rest + h * (LSC_SIMD_BYTES / 8), &r, sizeof r);
+    }
+    memcpy(corr, &cr, sizeof cr);
+    memcpy(cnt, &ct, sizeof ct);
+}
+
+/* The statistics of one vector of columns (c as for lsc_cols_vsums, vmx their maxes):
+ * mx[k], and off[k] = log1p(s) where the max is finite, else NaN; lse[k] = log1p(s)
+ * whatever the max. */
+LSC_INLINE void LSC_FN(lsc_cols_vstats)(const LSC_T *c, ptrdiff_t n, LSC_V vmx, LSC_T *mx,
+                                        LSC_T *off, double *lse, const char *xp,
+                                        ptrdiff_t sxp)
+{
+    typedef LSC_V V;
+    LSC_T corr[LSC_W], cnt[LSC_W];
+    double rest[LSC_W];
+    /* a column of only -inf and NaN: its exps against 0, not exp(-inf + inf) */
+    const V vm = (V)((LSC_VI)vmx & ~(LSC_VI)(vmx == LSC_SPLAT(V, -INFINITY)));
+    memcpy(mx, &vmx, sizeof vmx);
+    LSC_FN(lsc_cols_vsums)(c, n, vm, rest, corr, cnt, xp, sxp, 0);
+    int again = 0;
+    for (ptrdiff_t k = 0; k < LSC_W; k++) {
+        /* a NaN correction from a -inf, in a column with a finite max and no NaN */
+        again |= corr[k] != corr[k] && rest[k] == rest[k] && mx[k] > -INFINITY &&
+                 mx[k] < INFINITY;
+    }
+    if (again) {
+        LSC_FN(lsc_cols_vsums)(c, n, vm, rest, corr, cnt, NULL, 0, 1);
+    }
+#pragma omp simd
+    for (ptrdiff_t k = 0; k < LSC_W; k++) {
+        lse[k] = lsc_log1p_f64((rest[k] + (double)corr[k]) + ((double)cnt[k] - 1.0));
+        off[k] = mx[k] > -INFINITY && mx[k] < INFINITY ? (LSC_T)lse[k] : (LSC_T)NAN;
+    }
+}
+
+/* One band of b columns (x, y; column strides sxi, syi: the element size, or else
+ * the rows are gathered and scattered through a buffer), nv = ceil(b / LSC_W) <=
+ * LSC_COL_BAND_V vectors of them, through the three passes, with buf (n * nv vectors)
+ * for the packed copy.  A last partial vector is packed with 0 in its other lanes
+ * (which are computed and never written).  nvp: the vectors of the next band, which the sums
+ * fetch; first: fetch this band's rows ahead in its own first pass instead. */
+static void LSC_FN(lsc_cols_band)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y,
+                                  ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
+                                  int op, int stream, LSC_T *buf, ptrdiff_t nvp, int first)
+{
+    typedef LSC_V V;
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
+    const int cx = sxi == es, cy = syi == es;
+    /* the whole vectors that pass 1 loads straight from x */
+    const ptrdiff_t nf = cx ? b / LSC_W : 0, nv = (b + LSC_W - 1) / LSC_W;
+    V vmx[LSC_COL_BAND_V], vo[LSC_COL_BAND_V];
+    LSC_T mx[LSC_COL_BAND_V * LSC_W], off[LSC_COL_BAND_V * LSC_W];
+    LSC_T row[LSC_COL_BAND_V * LSC_W] __attribute__((aligned(64)));
+    double lse[LSC_COL_BAND_V * LSC_W];
+    for (ptrdiff_t v = 0; v < nv; v++) {
+        vmx[v] = LSC_SPLAT(V, -INFINITY);
+    }
+    for (ptrdiff_t l = b; l < nv * LSC_W; l++) {
+        row[l] = 0;
+    }
+    for (ptrdiff_t j = 0; j < n; j++) {
+        const char *xr = x + j * sxn;
+        if (first && cx && j + LSC_COL_AHEAD_PACK < n) {
+            for (ptrdiff_t v = 0; v < nv; v++) {
+                __builtin_prefetch(xr + LSC_COL_AHEAD_PACK * sxn + v * LSC_SIMD_BYTES, 0, 3);
+            }
+        }
+        for (ptrdiff_t v = 0; v < nf; v++) {
+            V a = LSC_VLOAD(xr + v * LSC_SIMD_BYTES);
+            vmx[v] = LSC_VMAX(a, vmx[v]);
+            LSC_VSTORE(buf + (v * n + j) * LSC_W, a);
+        }
+        if (nf < nv) {
+            /* the rest of the row through row */
+            if (cx) {
+                memcpy(row + nf * LSC_W, xr + nf * LSC_SIMD_BYTES, (size_t)((b - nf * LSC_W) * es));
+            }
+            else {
+                for (ptrdiff_t k = 0; k < b; k++) {
+                    row[k] = *(const LSC_T *)(xr + k * sxi);
+                }
+            }
+            for (ptrdiff_t v = nf; v < nv; v++) {
+                V a = LSC_VLOAD(row + v * LSC_W);
+                vmx[v] = LSC_VMAX(a, vmx[v]);
+                LSC_VSTORE(buf + (v * n + j) * LSC_W, a);
+            }
+        }
+    }
+    for (ptrdiff_t v = 0; v < nv; v++) {
+        /* the next band (nvp vectors, just after this one) comes in as this one's
+           sums go: a cache line of it per vector */
+        const char *xp = cx && v < nvp ? x + (nv + v) * LSC_SIMD_BYTES : NULL;
+        LSC_FN(lsc_cols_vstats)(buf + v * n * LSC_W, n, vmx[v], mx + v * LSC_W,
+                                off + v * LSC_W, lse + v * LSC_W, xp, sxn);
+    }
+    if (op == LSC_OP_LOGSUMEXP) {
+        for (ptrdiff_t k = 0; k < b; k++) {
+            double mc[2] = {(double)mx[k], lse[k]};
+            *(LSC_T *)(y + k * syi) = LSC_FN(lsc_lse_value)(x + k * sxi, sxn, n, mc);
+        }
+        return;
+    }
+    for (ptrdiff_t v = 0; v < nv; v++) {
+        memcpy(&vo[v], off + v * LSC_W, sizeof vo[v]);
+    }
+    for (ptrdiff_t j = 0; j < n; j++) {
+        char *yr = y + j * syn;
+        /* whole vectors straight to y (with non-temporal stores where y's row is
+           aligned to a vector); the rest of the row, or all of it where non-temporal
+           stores need aligning, through row (lsc_stream_copy aligns them) */
+        const int direct = cy && (!stream || ((uintptr_t)yr) % LSC_SIMD_BYTES == 0);
+        const ptrdiff_t nd = direct ? b / LSC_W : 0;
+        for (ptrdiff_t v = 0; v < nv; v++) {
+            V r = (LSC_VLOAD(buf + (v * n + j) * LSC_W) - vmx[v]) - vo[v];
+            if (op == LSC_OP_SOFTMAX) {
+                r = LSC_VEXP(r);
+            }
+            if (v >= nd) {
+                LSC_VSTORE(row + v * LSC_W, r);
+            }
+#if LSC_STREAM
+            else if (stream) {
+                LSC_CAT(LSC_VSTREAM, LSC_SFX)((LSC_T *)(yr + v * LSC_SIMD_BYTES),
+                                              (LSC_CAT(lsc_v, LSC_SFX))r);
+            }
+#endif
+            else {
+                LSC_VSTORE(yr + v * LSC_SIMD_BYTES, r);
+            }
+        }
+        if (nd < nv && cy) {
+            LSC_FN(lsc_stream_copy)(row + nd * LSC_W, (LSC_T *)(yr + nd * LSC_SIMD_BYTES),
+                                    b - nd * LSC_W);
+        }
+        else if (!cy) {
+            for (ptrdiff_t k = 0; k < b; k++) {
+                *(LSC_T *)(yr + k * syi) = row[k];
+            }
+        }
+    }
+}
+
+/* b columns (x, y) in bands through lsc_cols_band, each band at most
+   LSC_COL_BAND_BYTES of packed copy.  Returns 0, having done nothing, if the buffer
+   cannot be had. */
+static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y,
+                                ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
+                                int op, int stream)
+{
+    const ptrdiff_t nv = (b + LSC_W - 1) / LSC_W;
+    ptrdiff_t bv = LSC_COL_BAND_BYTES / (n * LSC_SIMD_BYTES);
+    bv = bv < 1 ? 1 : (bv > LSC_COL_BAND_V ? LSC_COL_BAND_V : bv);
+    bv = bv > nv ? nv : bv;
+    LSC_T *buf = (LSC_T *)aligned_alloc(64, (size_t)(n * bv * LSC_SIMD_BYTES));
+    if (buf == NULL) {
+        return 0;
+    }
+    for (ptrdiff_t v = 0; v < nv; v += bv) {
+        const ptrdiff_t w = nv - v < bv ? nv - v : bv;
+        const ptrdiff_t left = nv - v - w;
+        const ptrdiff_t k = v * LSC_W, bw = b - k < w * LSC_W ? b - k : w * LSC_W;
+        LSC_FN(lsc_cols_band)(x + k * sxi, sxn, sxi, y + k * syi, syn, syi, n, bw, op, stream,
+                              buf, left < bv ? left : bv, v == 0);
+    }
+    if (stream) {
+        LSC_SFENCE();
+    }
+    free(buf);
+    return 1;
+}
+
+/* whether lsc_cols takes columns of n rows through bands of whole vectors (which
+   depends on n alone, so that a column's arithmetic does not depend on the layout) */
+static int LSC_FN(lsc_cols_banded)(ptrdiff_t n)
+{
+    return n * LSC_SIMD_BYTES <= LSC_COL_PACK_BYTES;
+}
+
+/* A column block of n rows by b columns (b <= LSC_BMAX, or any b where
+   lsc_cols_banded) */
 static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
                              char *y, ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
                              ptrdiff_t rows, int op, int stream)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
-    if (sxi == es && syi == es) {
-        /* constant strides let gcc emit packed loads and stores */
-        LSC_FN(lsc_cols_body)(x, sxn, es, y, syn, es, n, b, rows, op, stream);
+    if (LSC_FN(lsc_cols_banded)(n) &&
+        LSC_FN(lsc_cols_vec)(x, sxn, sxi, y, syn, syi, n, b, op, stream)) {
+        return;
     }
-    else {
-        LSC_FN(lsc_cols_body)(x, sxn, sxi, y, syn, syi, n, b, rows, op, 0);
+    /* pieces of LSC_BMAX columns (more come only where bands were to take them) */
+    for (ptrdiff_t k = 0; k < b; k += LSC_BMAX) {
+        const ptrdiff_t w = b - k < LSC_BMAX ? b - k : LSC_BMAX;
+        if (sxi == es && syi == es) {
+            /* constant strides let gcc emit packed loads and stores */
+            LSC_FN(lsc_cols_body)(x + k * es, sxn, es, y + k * es, syn, es, n, w, rows, op,
+                                  stream);
+        }
+        else {
+            LSC_FN(lsc_cols_body)(x + k * sxi, sxn, sxi, y + k * syi, syn, syi, n, w, rows, op,
+                                  0);
+        }
     }
 }
 
