@@ -630,6 +630,47 @@ def test_special_values_along_columns_at_every_depth(dtype, n, width, isa, no_wa
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [1, 2, 81, 300, 4096, 8192, 8193, 16_385],
+                         ids=lambda n: f"n={n}")
+def test_columns_same_bits_whatever_the_threads_bands_and_strides(dtype, n, isa,
+                                                                  no_warnings):
+    """Axis 0 of an (n, width) array goes through the column kernels: in bands of whole
+    vectors of columns (several per block, a partial last vector, strided columns
+    gathered) up to a number of rows that depends on the build, the general column
+    kernel above it (n = 8192 / 8193 / 16385 straddle that limit in the AVX-512,
+    AVX2 and baseline builds).  A column's bits depend on n alone: not on the thread
+    count (which cuts the blocks), on where the column sits among the vectors, nor on
+    the strides of x or of out; in place too.  Special values in some columns."""
+    rng = np.random.default_rng(n)
+    width = 3000 if n <= 300 else 150
+    x = (rng.standard_normal((n, width)) * 4).astype(dtype)
+    x[:, 3] = -np.inf                   # no finite max
+    x[n // 2, 7] = np.nan
+    x[n - 1, 11] = np.inf
+    x[: n // 2, 13] = -np.inf           # finite values below a stretch of -inf
+    x[0, 17] = 40                       # a dominant element
+    x[:, 19] = x[:, 20]                 # ties across columns, and within one
+    x[n // 3, 21] = x[:, 21].max()
+    y = log_softmax(x, axis=0, num_threads=1)
+    for nt in (2, 3):
+        assert np.array_equal(log_softmax(x, axis=0, num_threads=nt), y, equal_nan=True), nt
+    # the same columns in other lanes of the vectors, and at other strides
+    assert np.array_equal(log_softmax(x[:, 5:], axis=0), y[:, 5:], equal_nan=True)
+    wide = np.repeat(x, 2, axis=1)[:, ::2]
+    assert np.array_equal(log_softmax(wide, axis=0), y, equal_nan=True)
+    assert np.array_equal(log_softmax(x[:, ::-1], axis=0)[:, ::-1], y, equal_nan=True)
+    out = np.full((n, 2 * width), 7, dtype=dtype)[:, ::2]
+    log_softmax(x, axis=0, out=out)
+    assert np.array_equal(out, y, equal_nan=True)
+    z = x.copy()
+    log_softmax(z, axis=0, out=z)
+    assert np.array_equal(z, y, equal_nan=True)
+    cols = [3, 7, 11, 13, 17, 19, 20, 21, 0, width - 1]
+    _check_special(x[:, cols], y[:, cols], 0)
+    assert_ulps(y[:, 22:], x[:, 22:], 0, k=4)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("n", [65, 100, 1000, 2048, 4096, 10_000], ids=lambda n: f"n={n}")
 @pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
 def test_rows_of_a_matrix_match_each_row_alone(dtype, n, num_threads, isa, no_warnings):

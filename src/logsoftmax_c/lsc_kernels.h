@@ -38,12 +38,15 @@
    for the walk down the rows), and the bytes of one row chunk of a full-width block */
 #define LSC_BMAX 1024
 #define LSC_COL_CHUNK_BYTES 32768
-/* column blocks in bands of whole vectors of columns (lsc_cols_vec) where a vector
-   of columns down all the rows takes at most LSC_COL_PACK_BYTES; bands of at most
-   LSC_COL_BAND_V vectors and LSC_COL_BAND_BYTES (or one vector); rows ahead that a
-   first band fetches in its first pass */
+/* Column blocks go in bands (lsc_cols_vec) where a vector of columns down all n rows
+   takes at most LSC_COL_PACK_BYTES (a column's arithmetic then depends on n alone);
+   a band takes at most LSC_COL_BAND_BYTES of packed copy (or one vector of columns)
+   and LSC_COL_BAND_V vectors.  Two bands' copies per thread: 1 MiB bands keep the
+   rows of x 256 bytes long and more (n <= 4096 floats), which the memory serves far
+   better than shorter ones, while the copies stay within L2 and L3.  A first band
+   fetches its rows LSC_COL_AHEAD_PACK rows ahead in its first pass. */
 #define LSC_COL_PACK_BYTES (512 * 1024)
-#define LSC_COL_BAND_BYTES (512 * 1024)
+#define LSC_COL_BAND_BYTES (1024 * 1024)
 #define LSC_COL_BAND_V 64
 #define LSC_COL_AHEAD_PACK 16
 /* rows ahead that a column block's write pass fetches */

@@ -1150,25 +1150,27 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
     }
 }
 
-/* ---- column bands: contiguous columns in whole vectors, through a packed buffer -----
+/* ---- column bands: whole vectors of columns through a packed copy ------------------
  *
- * Where the columns are contiguous in x and y and a vector of them down all n rows
- * takes at most LSC_COL_PACK_BYTES, a block goes through in bands of up to
- * LSC_COL_PACK_BYTES / (n * LSC_SIMD_BYTES) vectors of columns, each in three passes:
- *   1. down the rows of x (from memory): the max of each vector of columns, and a
- *      copy of the band into a buffer, vector column by vector column, each one a
- *      contiguous run;
- *   2. each vector column of the buffer (from cache): per lane, the dominated sum with
+ * Where a vector of columns down all n rows takes at most LSC_COL_PACK_BYTES, a column
+ * block goes through in bands of up to LSC_COL_BAND_BYTES / (n * LSC_SIMD_BYTES)
+ * vectors of columns, each in three passes:
+ *   1. down the rows of x (from memory, in runs of up to 512 bytes of a row): the max
+ *      of each vector of columns, and a copy of the band into a buffer, vector column
+ *      by vector column, each one contiguous;
+ *   2. each vector column of the copy (from cache): per lane, the dominated sum with
  *      its correction and the count of the max (lsc_vdominated_step's arithmetic, the
  *      count per lane), the sums in registers down the rows;
- *   3. down the rows again: the band's rows of y from the buffer.
- * x is read from memory once.  The buffer, not x, stays in cache between the passes:
- * the rows of a band of x are a row of the array apart, and with a power-of-two row
- * length they fall into a handful of cache sets (a 4096-float row is 16 KiB: every
- * row of a column maps to one of 4 sets of a 1 MiB, 16-way L2), where they evict
- * each other long before the next pass.  Every column dominated or not gets the
- * dominated sum, so -log1p(s) keeps its relative accuracy everywhere.  A column's
- * arithmetic depends only on n, not on the band or block it is in.
+ *   3. down the rows again: the band's rows of y from the copy.
+ * x is read from memory once: the copy, not x, is what the later passes read.  The
+ * rows of a band of x are a row of the array apart; with a power-of-two row length
+ * they fall into a handful of cache sets (a 4096-float row is 16 KiB: every row of a
+ * column maps to one of 4 sets of a 1 MiB, 16-way L2), where they would evict each
+ * other long before the next pass.  The bands of a block run in a pipeline: the sums
+ * of a band carry the write pass of the band before and fetch the band after, so
+ * that the memory's traffic overlaps the arithmetic.  Every column, dominated or not,
+ * gets the dominated sum, so -log1p(s) keeps its relative accuracy everywhere; a
+ * column's arithmetic depends only on n, not on its band, its block or the strides.
  */
 
 /* one vector of a column sum: lsc_vdominated_step with ev computed here and the count
@@ -1191,201 +1193,338 @@ LSC_INLINE void LSC_FN(lsc_cols_step)(LSC_V v, LSC_V vm, LSC_V nm, LSC_V *part, 
     *corr = LSC_FN(lsc_vcorr_add)(ev, err, *corr, guard);
 }
 
-/* The sums of one vector of columns, contiguous in c[0 .. n * LSC_W), against their
- * maxes vm (-inf lanes as 0), per lane: rest[k] the dominated sum (LSC_COL_FOLD rows
- * in LSC_T, then in double with Kahan's compensation, as lsc_vsums), corr[k] its
- * correction, cnt[k] the count of the max. */
-LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_T *c, ptrdiff_t n, LSC_V vm, double *rest,
-                                       LSC_T *corr, LSC_T *cnt, const char *xp,
-                                       ptrdiff_t sxp, const int guard)
-{
-    typedef LSC_V V;
-    const V nm = -vm;
-    V cr = LSC_SPLAT(V, 0), ct = LSC_SPLAT(V, 0);
-    lsc_vf64 acc[LSC_NVD] = {}, comp[LSC_NVD] = {};
-    for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_COL_FOLD) {
-        const ptrdiff_t j1 = n - j0 < LSC_COL_FOLD ? n : j0 + LSC_COL_FOLD;
-        V part = LSC_SPLAT(V, 0);
-        for (ptrdiff_t j = j0; j < j1; j++) {
-            if (xp != NULL) {
-                __builtin_prefetch(xp + j * sxp, 0, 3);
-            }
-            LSC_FN(lsc_cols_step)(LSC_VLOAD(c + j * LSC_W), vm, nm, &part, &cr, &ct, guard);
-        }
-        LSC_FN(lsc_vfold)(part, acc, comp);
-    }
-    for (int h = 0; h < LSC_NVD; h++) {
-        lsc_vf64 r = acc[h] - comp[h];
-        memcpy(rest + h * (LSC_SIMD_BYTES / 8), &r, sizeof r);
-    }
-    memcpy(corr, &cr, sizeof cr);
-    memcpy(cnt, &ct, sizeof ct);
-}
+/* A band of a column block: b columns (x, y; column strides sxi, syi: the element
+ * size, or else the rows are gathered and scattered through `row`), nv = ceil(b / LSC_W)
+ * <= LSC_COL_BAND_V vectors of them, its packed copy buf (n * nv vectors, vector column
+ * v at buf + v * n * LSC_W), the maxes vmx and offsets vo of its vectors of columns, and
+ * the next row j its write pass writes. */
+typedef struct {
+    const char *x;
+    char *y;
+    LSC_T *buf;
+    ptrdiff_t sxi, syi, b, nv, j;
+    LSC_V vmx[LSC_COL_BAND_V], vo[LSC_COL_BAND_V];
+    LSC_T mx[LSC_COL_BAND_V * LSC_W], off[LSC_COL_BAND_V * LSC_W];
+    double lse[LSC_COL_BAND_V * LSC_W];
+    LSC_T row[LSC_COL_BAND_V * LSC_W] __attribute__((aligned(64)));
+} LSC_FN(lsc_band);
 
-/* The statistics of one vector of columns (c as for lsc_cols_vsums, vmx their maxes):
- * mx[k], and off[k] = log1p(s) where the max is finite, else NaN; lse[k] = log1p(s)
- * whatever the max. */
-LSC_INLINE void LSC_FN(lsc_cols_vstats)(const LSC_T *c, ptrdiff_t n, LSC_V vmx, LSC_T *mx,
-                                        LSC_T *off, double *lse, const char *xp,
-                                        ptrdiff_t sxp)
-{
-    typedef LSC_V V;
-    LSC_T corr[LSC_W], cnt[LSC_W];
-    double rest[LSC_W];
-    /* a column of only -inf and NaN: its exps against 0, not exp(-inf + inf) */
-    const V vm = (V)((LSC_VI)vmx & ~(LSC_VI)(vmx == LSC_SPLAT(V, -INFINITY)));
-    memcpy(mx, &vmx, sizeof vmx);
-    LSC_FN(lsc_cols_vsums)(c, n, vm, rest, corr, cnt, xp, sxp, 0);
-    int again = 0;
-    for (ptrdiff_t k = 0; k < LSC_W; k++) {
-        /* a NaN correction from a -inf, in a column with a finite max and no NaN */
-        again |= corr[k] != corr[k] && rest[k] == rest[k] && mx[k] > -INFINITY &&
-                 mx[k] < INFINITY;
-    }
-    if (again) {
-        LSC_FN(lsc_cols_vsums)(c, n, vm, rest, corr, cnt, NULL, 0, 1);
-    }
-#pragma omp simd
-    for (ptrdiff_t k = 0; k < LSC_W; k++) {
-        lse[k] = lsc_log1p_f64((rest[k] + (double)corr[k]) + ((double)cnt[k] - 1.0));
-        off[k] = mx[k] > -INFINITY && mx[k] < INFINITY ? (LSC_T)lse[k] : (LSC_T)NAN;
-    }
-}
+/* the parameters of a column block's bands */
+typedef struct {
+    ptrdiff_t sxn, syn, n;
+    int op, stream;
+} LSC_FN(lsc_bands);
 
-/* One band of b columns (x, y; column strides sxi, syi: the element size, or else
- * the rows are gathered and scattered through a buffer), nv = ceil(b / LSC_W) <=
- * LSC_COL_BAND_V vectors of them, through the three passes, with buf (n * nv vectors)
- * for the packed copy.  A last partial vector is packed with 0 in its other lanes
- * (which are computed and never written).  nvp: the vectors of the next band, which the sums
- * fetch; first: fetch this band's rows ahead in its own first pass instead. */
-static void LSC_FN(lsc_cols_band)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y,
-                                  ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
-                                  int op, int stream, LSC_T *buf, ptrdiff_t nvp, int first)
+/* One row of a band's write pass (y's rows in order), if any is left: whole vectors
+ * straight to y (with non-temporal stores where y's row is aligned to a vector), the
+ * rest through the band's row: the end of a row that is a partial vector, all of it
+ * where non-temporal stores need aligning (lsc_stream_copy aligns them) or where y's
+ * columns are not contiguous. */
+LSC_INLINE void LSC_FN(lsc_band_write_row)(LSC_FN(lsc_band) *w, const LSC_FN(lsc_bands) *p)
 {
     typedef LSC_V V;
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
-    const int cx = sxi == es, cy = syi == es;
-    /* the whole vectors that pass 1 loads straight from x */
-    const ptrdiff_t nf = cx ? b / LSC_W : 0, nv = (b + LSC_W - 1) / LSC_W;
-    V vmx[LSC_COL_BAND_V], vo[LSC_COL_BAND_V];
-    LSC_T mx[LSC_COL_BAND_V * LSC_W], off[LSC_COL_BAND_V * LSC_W];
-    LSC_T row[LSC_COL_BAND_V * LSC_W] __attribute__((aligned(64)));
-    double lse[LSC_COL_BAND_V * LSC_W];
+    const ptrdiff_t j = w->j, n = p->n, nv = w->nv;
+    if (j >= n) {
+        return;
+    }
+    w->j = j + 1;
+    char *yr = w->y + j * p->syn;
+    const LSC_T *c = w->buf + j * LSC_W;
+    const int direct = w->syi == es && (!p->stream || ((uintptr_t)yr) % LSC_SIMD_BYTES == 0);
+    const ptrdiff_t nd = direct ? w->b / LSC_W : 0;
     for (ptrdiff_t v = 0; v < nv; v++) {
-        vmx[v] = LSC_SPLAT(V, -INFINITY);
+        V r = (LSC_VLOAD(c + v * n * LSC_W) - w->vmx[v]) - w->vo[v];
+        if (p->op == LSC_OP_SOFTMAX) {
+            r = LSC_VEXP(r);
+        }
+        if (v >= nd) {
+            LSC_VSTORE(w->row + v * LSC_W, r);
+        }
+#if LSC_STREAM
+        else if (p->stream) {
+            LSC_CAT(LSC_VSTREAM, LSC_SFX)((LSC_T *)(yr + v * LSC_SIMD_BYTES),
+                                          (LSC_CAT(lsc_v, LSC_SFX))r);
+        }
+#endif
+        else {
+            LSC_VSTORE(yr + v * LSC_SIMD_BYTES, r);
+        }
+    }
+    if (w->syi != es) {
+        for (ptrdiff_t k = 0; k < w->b; k++) {
+            *(LSC_T *)(yr + k * w->syi) = w->row[k];
+        }
+    }
+    else if (nd < nv) {
+        LSC_FN(lsc_stream_copy)(w->row + nd * LSC_W, (LSC_T *)(yr + nd * LSC_SIMD_BYTES),
+                                w->b - nd * LSC_W);
+    }
+}
+
+/* The sums of vector columns v .. v + G - 1 of band s against their maxes vm (-inf
+ * lanes as 0), per lane: rest[k] the dominated sum (LSC_COL_FOLD rows in LSC_T, then in
+ * double with Kahan's compensation, as lsc_vsums), corr[k] its correction, cnt[k] the
+ * count of the max.  Two columns side by side give the processor two chains of exps to
+ * overlap.  The loop carries the write pass of band w (if not NULL): a row of it each
+ * time *debt, counting the vectors summed, reaches the row's vectors; and fetches row
+ * j of the G vector columns at xp (if not NULL; a cache line each) in row j. */
+LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, const LSC_V *vm,
+                                       const LSC_FN(lsc_bands) *p, double *rest,
+                                       LSC_T *corr, LSC_T *cnt, const char *xp,
+                                       LSC_FN(lsc_band) *w, ptrdiff_t *debt, const int G,
+                                       const int guard)
+{
+    typedef LSC_V V;
+    const ptrdiff_t n = p->n;
+    const LSC_T *c = s->buf + v * n * LSC_W;
+    V nm[2], cr[2], ct[2], part[2];
+    lsc_vf64 acc[2][LSC_NVD] = {}, comp[2][LSC_NVD] = {};
+    for (int g = 0; g < G; g++) {
+        nm[g] = -vm[g];
+        cr[g] = LSC_SPLAT(V, 0);
+        ct[g] = LSC_SPLAT(V, 0);
+    }
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_COL_FOLD) {
+        const ptrdiff_t j1 = n - j0 < LSC_COL_FOLD ? n : j0 + LSC_COL_FOLD;
+        for (int g = 0; g < G; g++) {
+            part[g] = LSC_SPLAT(V, 0);
+        }
+        for (ptrdiff_t j = j0; j < j1; j++) {
+            for (int g = 0; g < G; g++) {
+                if (xp != NULL) {
+                    __builtin_prefetch(xp + j * p->sxn + g * LSC_SIMD_BYTES, 0, 3);
+                }
+                LSC_FN(lsc_cols_step)(LSC_VLOAD(c + (g * n + j) * LSC_W), vm[g], nm[g],
+                                      &part[g], &cr[g], &ct[g], guard);
+            }
+        }
+        for (int g = 0; g < G; g++) {
+            LSC_FN(lsc_vfold)(part[g], acc[g], comp[g]);
+        }
+        if (w != NULL) {
+            /* as many vectors of w's write as this loop took */
+            *debt += G * (j1 - j0);
+            while (*debt >= w->nv) {
+                *debt -= w->nv;
+                LSC_FN(lsc_band_write_row)(w, p);
+            }
+        }
+    }
+    for (int g = 0; g < G; g++) {
+        for (int h = 0; h < LSC_NVD; h++) {
+            lsc_vf64 r = acc[g][h] - comp[g][h];
+            memcpy(rest + g * LSC_W + h * (LSC_SIMD_BYTES / 8), &r, sizeof r);
+        }
+        memcpy(corr + g * LSC_W, &cr[g], sizeof cr[g]);
+        memcpy(cnt + g * LSC_W, &ct[g], sizeof ct[g]);
+    }
+}
+
+/* Pass 2 of band s, its statistics: per column mx[k], off[k] = log1p(s) where the max
+ * is finite, else NaN, lse[k] = log1p(s) whatever the max; and vo.  Carries the write
+ * pass of band w (if not NULL) and fetches the next band's x (nvp vectors of columns,
+ * if not 0). */
+static void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *p,
+                                   ptrdiff_t nvp, LSC_FN(lsc_band) *w)
+{
+    typedef LSC_V V;
+    ptrdiff_t debt = 0;
+    for (ptrdiff_t v = 0; v < s->nv; v += 2) {
+        const int G = s->nv - v >= 2 ? 2 : 1;
+        LSC_T corr[2 * LSC_W], cnt[2 * LSC_W];
+        double rest[2 * LSC_W];
+        LSC_T *mx = s->mx + v * LSC_W, *off = s->off + v * LSC_W;
+        double *lse = s->lse + v * LSC_W;
+        V vm[2];
+        for (int g = 0; g < G; g++) {
+            const V vmx = s->vmx[v + g];
+            /* a column of only -inf and NaN: its exps against 0, not exp(-inf + inf) */
+            vm[g] = (V)((LSC_VI)vmx & ~(LSC_VI)(vmx == LSC_SPLAT(V, -INFINITY)));
+            memcpy(mx + g * LSC_W, &vmx, sizeof vmx);
+        }
+        /* the next band comes in as this one's sums go: a cache line per vector */
+        const char *xp = v + G <= nvp ? s->x + (s->nv + v) * LSC_SIMD_BYTES : NULL;
+        if (G == 2) {
+            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 2, 0);
+        }
+        else {
+            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 1, 0);
+        }
+        const ptrdiff_t nl = G * LSC_W;
+        int again = 0;
+        for (ptrdiff_t k = 0; k < nl; k++) {
+            /* a NaN correction from a -inf, in a column with a finite max and no NaN */
+            again |= corr[k] != corr[k] && rest[k] == rest[k] && mx[k] > -INFINITY &&
+                     mx[k] < INFINITY;
+        }
+        if (again) {
+            for (int g = 0; g < G; g++) {
+                LSC_FN(lsc_cols_vsums)(s, v + g, vm + g, p, rest + g * LSC_W, corr + g * LSC_W,
+                                       cnt + g * LSC_W, NULL, NULL, NULL, 1, 1);
+            }
+        }
+#pragma omp simd
+        for (ptrdiff_t k = 0; k < nl; k++) {
+            lse[k] = lsc_log1p_f64((rest[k] + (double)corr[k]) + ((double)cnt[k] - 1.0));
+            off[k] = mx[k] > -INFINITY && mx[k] < INFINITY ? (LSC_T)lse[k] : (LSC_T)NAN;
+        }
+        for (int g = 0; g < G; g++) {
+            memcpy(&s->vo[v + g], off + g * LSC_W, sizeof s->vo[v + g]);
+        }
+    }
+}
+
+/* Pass 1 of a band s: the b columns at x (nv vectors of them) into s->buf, and their
+ * maxes s->vmx.  A last partial vector is packed with 0 in its other lanes (computed,
+ * never written); so are all of them where x's columns are not contiguous (gathered
+ * through s->row).  first: fetch the band's rows ahead here (the sums of a band before
+ * it fetch the others). */
+static void LSC_FN(lsc_band_load)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *p,
+                                  const char *x, char *y, ptrdiff_t b, int first)
+{
+    typedef LSC_V V;
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T), n = p->n, sxi = s->sxi;
+    const int cx = sxi == es;
+    /* the whole vectors loaded straight from x */
+    const ptrdiff_t nf = cx ? b / LSC_W : 0, nv = (b + LSC_W - 1) / LSC_W;
+    LSC_T *buf = s->buf, *row = s->row;
+    s->x = x;
+    s->y = y;
+    s->b = b;
+    s->nv = nv;
+    s->j = 0;
+    for (ptrdiff_t v = 0; v < nv; v++) {
+        s->vmx[v] = LSC_SPLAT(V, -INFINITY);
     }
     for (ptrdiff_t l = b; l < nv * LSC_W; l++) {
         row[l] = 0;
     }
-    for (ptrdiff_t j = 0; j < n; j++) {
-        const char *xr = x + j * sxn;
-        if (first && cx && j + LSC_COL_AHEAD_PACK < n) {
-            for (ptrdiff_t v = 0; v < nv; v++) {
-                __builtin_prefetch(xr + LSC_COL_AHEAD_PACK * sxn + v * LSC_SIMD_BYTES, 0, 3);
-            }
+    /* eight vectors of columns at a time down the rows: runs of 512 bytes of each row
+       of x, the maxes in registers */
+    for (ptrdiff_t v0 = 0; v0 < nf; v0 += 8) {
+        const ptrdiff_t nc = nf - v0 < 8 ? nf - v0 : 8;
+        const char *xv = x + v0 * LSC_SIMD_BYTES;
+        LSC_T *bv = buf + v0 * n * LSC_W;
+        V m[8];
+        for (int u = 0; u < 8; u++) {
+            m[u] = LSC_SPLAT(V, -INFINITY);
         }
-        for (ptrdiff_t v = 0; v < nf; v++) {
-            V a = LSC_VLOAD(xr + v * LSC_SIMD_BYTES);
-            vmx[v] = LSC_VMAX(a, vmx[v]);
-            LSC_VSTORE(buf + (v * n + j) * LSC_W, a);
-        }
-        if (nf < nv) {
-            /* the rest of the row through row */
-            if (cx) {
-                memcpy(row + nf * LSC_W, xr + nf * LSC_SIMD_BYTES, (size_t)((b - nf * LSC_W) * es));
-            }
-            else {
-                for (ptrdiff_t k = 0; k < b; k++) {
-                    row[k] = *(const LSC_T *)(xr + k * sxi);
+        if (nc == 8) {
+            for (ptrdiff_t j = 0; j < n; j++) {
+                const char *xr = xv + j * p->sxn;
+                if (first) {
+                    /* a first band: nothing fetched it */
+                    for (int u = 0; u < 8; u++) {
+                        __builtin_prefetch(xr + LSC_COL_AHEAD_PACK * p->sxn + u * LSC_SIMD_BYTES,
+                                           0, 3);
+                    }
+                }
+                for (int u = 0; u < 8; u++) {
+                    V a = LSC_VLOAD(xr + u * LSC_SIMD_BYTES);
+                    m[u] = LSC_VMAX(a, m[u]);
+                    LSC_VSTORE(bv + (u * n + j) * LSC_W, a);
                 }
             }
-            for (ptrdiff_t v = nf; v < nv; v++) {
-                V a = LSC_VLOAD(row + v * LSC_W);
-                vmx[v] = LSC_VMAX(a, vmx[v]);
-                LSC_VSTORE(buf + (v * n + j) * LSC_W, a);
+        }
+        else {
+            for (ptrdiff_t j = 0; j < n; j++) {
+                const char *xr = xv + j * p->sxn;
+                for (ptrdiff_t u = 0; u < nc; u++) {
+                    V a = LSC_VLOAD(xr + u * LSC_SIMD_BYTES);
+                    m[u] = LSC_VMAX(a, m[u]);
+                    LSC_VSTORE(bv + (u * n + j) * LSC_W, a);
+                }
             }
         }
-    }
-    for (ptrdiff_t v = 0; v < nv; v++) {
-        /* the next band (nvp vectors, just after this one) comes in as this one's
-           sums go: a cache line of it per vector */
-        const char *xp = cx && v < nvp ? x + (nv + v) * LSC_SIMD_BYTES : NULL;
-        LSC_FN(lsc_cols_vstats)(buf + v * n * LSC_W, n, vmx[v], mx + v * LSC_W,
-                                off + v * LSC_W, lse + v * LSC_W, xp, sxn);
-    }
-    if (op == LSC_OP_LOGSUMEXP) {
-        for (ptrdiff_t k = 0; k < b; k++) {
-            double mc[2] = {(double)mx[k], lse[k]};
-            *(LSC_T *)(y + k * syi) = LSC_FN(lsc_lse_value)(x + k * sxi, sxn, n, mc);
+        for (ptrdiff_t u = 0; u < nc; u++) {
+            s->vmx[v0 + u] = m[u];
         }
-        return;
     }
-    for (ptrdiff_t v = 0; v < nv; v++) {
-        memcpy(&vo[v], off + v * LSC_W, sizeof vo[v]);
-    }
-    for (ptrdiff_t j = 0; j < n; j++) {
-        char *yr = y + j * syn;
-        /* whole vectors straight to y (with non-temporal stores where y's row is
-           aligned to a vector); the rest of the row, or all of it where non-temporal
-           stores need aligning, through row (lsc_stream_copy aligns them) */
-        const int direct = cy && (!stream || ((uintptr_t)yr) % LSC_SIMD_BYTES == 0);
-        const ptrdiff_t nd = direct ? b / LSC_W : 0;
-        for (ptrdiff_t v = 0; v < nv; v++) {
-            V r = (LSC_VLOAD(buf + (v * n + j) * LSC_W) - vmx[v]) - vo[v];
-            if (op == LSC_OP_SOFTMAX) {
-                r = LSC_VEXP(r);
-            }
-            if (v >= nd) {
-                LSC_VSTORE(row + v * LSC_W, r);
-            }
-#if LSC_STREAM
-            else if (stream) {
-                LSC_CAT(LSC_VSTREAM, LSC_SFX)((LSC_T *)(yr + v * LSC_SIMD_BYTES),
-                                              (LSC_CAT(lsc_v, LSC_SFX))r);
-            }
-#endif
-            else {
-                LSC_VSTORE(yr + v * LSC_SIMD_BYTES, r);
-            }
+    /* the rest of each row (a last partial vector, or all of a strided row) through
+       row */
+    for (ptrdiff_t j = 0; j < n && nf < nv; j++) {
+        const char *xr = x + j * p->sxn;
+        if (cx) {
+            memcpy(row + nf * LSC_W, xr + nf * LSC_SIMD_BYTES, (size_t)((b - nf * LSC_W) * es));
         }
-        if (nd < nv && cy) {
-            LSC_FN(lsc_stream_copy)(row + nd * LSC_W, (LSC_T *)(yr + nd * LSC_SIMD_BYTES),
-                                    b - nd * LSC_W);
-        }
-        else if (!cy) {
+        else {
             for (ptrdiff_t k = 0; k < b; k++) {
-                *(LSC_T *)(yr + k * syi) = row[k];
+                row[k] = *(const LSC_T *)(xr + k * sxi);
             }
+        }
+        for (ptrdiff_t v = nf; v < nv; v++) {
+            V a = LSC_VLOAD(row + v * LSC_W);
+            s->vmx[v] = LSC_VMAX(a, s->vmx[v]);
+            LSC_VSTORE(buf + (v * n + j) * LSC_W, a);
         }
     }
 }
 
-/* b columns (x, y) in bands through lsc_cols_band, each band at most
-   LSC_COL_BAND_BYTES of packed copy.  Returns 0, having done nothing, if the buffer
-   cannot be had. */
+/* b columns (x, y) in bands of at most LSC_COL_BAND_BYTES of packed copy, in a
+ * pipeline: the sums of band i carry the write pass of band i - 1 (a row of it for
+ * each row's worth of vectors summed) and fetch band i + 1, whose first pass follows.
+ * Two bands' copies, taken from the heap.  Returns 0, having done nothing, if they
+ * cannot be had. */
 static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y,
                                 ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
                                 int op, int stream)
 {
+    typedef LSC_FN(lsc_band) Band;
+    const LSC_FN(lsc_bands) p = {sxn, syn, n, op, stream};
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
     const ptrdiff_t nv = (b + LSC_W - 1) / LSC_W;
+    const int lse = op == LSC_OP_LOGSUMEXP;
     ptrdiff_t bv = LSC_COL_BAND_BYTES / (n * LSC_SIMD_BYTES);
     bv = bv < 1 ? 1 : (bv > LSC_COL_BAND_V ? LSC_COL_BAND_V : bv);
     bv = bv > nv ? nv : bv;
-    LSC_T *buf = (LSC_T *)aligned_alloc(64, (size_t)(n * bv * LSC_SIMD_BYTES));
-    if (buf == NULL) {
+    const size_t nbuf = (size_t)(n * bv * LSC_SIMD_BYTES);
+    Band *band = (Band *)aligned_alloc(64, 2 * sizeof(Band));
+    LSC_T *bufs = (LSC_T *)aligned_alloc(64, 2 * nbuf);
+    if (band == NULL || bufs == NULL) {
+        free(band);
+        free(bufs);
         return 0;
     }
-    for (ptrdiff_t v = 0; v < nv; v += bv) {
-        const ptrdiff_t w = nv - v < bv ? nv - v : bv;
-        const ptrdiff_t left = nv - v - w;
-        const ptrdiff_t k = v * LSC_W, bw = b - k < w * LSC_W ? b - k : w * LSC_W;
-        LSC_FN(lsc_cols_band)(x + k * sxi, sxn, sxi, y + k * syi, syn, syi, n, bw, op, stream,
-                              buf, left < bv ? left : bv, v == 0);
+    for (int h = 0; h < 2; h++) {
+        band[h].buf = (LSC_T *)((char *)bufs + h * nbuf);
+        band[h].sxi = sxi;
+        band[h].syi = syi;
+    }
+    Band *cur = &band[0], *prev = NULL;
+    LSC_FN(lsc_band_load)(cur, &p, x, y, b < bv * LSC_W ? b : bv * LSC_W, 1);
+    for (ptrdiff_t k = cur->b;; k += cur->b) {
+        /* cur: loaded, columns k - cur->b on; prev: the band before it, its write pass
+           still to do */
+        const ptrdiff_t bn = b - k < bv * LSC_W ? b - k : bv * LSC_W;
+        LSC_FN(lsc_band_stats)(cur, &p, sxi == es ? (bn + LSC_W - 1) / LSC_W : 0,
+                               lse ? NULL : prev);
+        if (lse) {
+            for (ptrdiff_t c = 0; c < cur->b; c++) {
+                double mc[2] = {(double)cur->mx[c], cur->lse[c]};
+                *(LSC_T *)(cur->y + c * syi) =
+                    LSC_FN(lsc_lse_value)(cur->x + c * sxi, sxn, n, mc);
+            }
+        }
+        while (prev != NULL && !lse && prev->j < n) {
+            LSC_FN(lsc_band_write_row)(prev, &p);
+        }
+        if (bn == 0) {
+            break;
+        }
+        Band *next = cur == &band[0] ? &band[1] : &band[0];
+        LSC_FN(lsc_band_load)(next, &p, x + k * sxi, y + k * syi, bn, 0);
+        prev = cur;
+        cur = next;
+    }
+    while (!lse && cur->j < n) {
+        LSC_FN(lsc_band_write_row)(cur, &p);
     }
     if (stream) {
         LSC_SFENCE();
     }
-    free(buf);
+    free(bufs);
+    free(band);
     return 1;
 }
 
