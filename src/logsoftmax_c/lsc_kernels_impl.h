@@ -1202,6 +1202,10 @@ typedef struct {
     const char *x;
     char *y;
     LSC_T *buf;
+    /* the band's values: (vector column v, row j) at src + v * sv + j * sr, in buf or
+       in x itself */
+    const char *src;
+    ptrdiff_t sv, sr;
     ptrdiff_t sxi, syi, b, nv, j;
     LSC_V vmx[LSC_COL_BAND_V], vo[LSC_COL_BAND_V];
     LSC_T mx[LSC_COL_BAND_V * LSC_W], off[LSC_COL_BAND_V * LSC_W];
@@ -1209,10 +1213,10 @@ typedef struct {
     LSC_T row[LSC_COL_BAND_V * LSC_W] __attribute__((aligned(64)));
 } LSC_FN(lsc_band);
 
-/* the parameters of a column block's bands */
+/* the parameters of a column block's bands; direct: read the bands where they are */
 typedef struct {
     ptrdiff_t sxn, syn, n;
-    int op, stream;
+    int op, stream, direct;
 } LSC_FN(lsc_bands);
 
 /* One row of a band's write pass (y's rows in order), if any is left: whole vectors
@@ -1224,17 +1228,17 @@ LSC_INLINE void LSC_FN(lsc_band_write_row)(LSC_FN(lsc_band) *w, const LSC_FN(lsc
 {
     typedef LSC_V V;
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
-    const ptrdiff_t j = w->j, n = p->n, nv = w->nv;
-    if (j >= n) {
+    const ptrdiff_t j = w->j, nv = w->nv;
+    if (j >= p->n) {
         return;
     }
     w->j = j + 1;
     char *yr = w->y + j * p->syn;
-    const LSC_T *c = w->buf + j * LSC_W;
+    const char *c = w->src + j * w->sr;
     const int direct = w->syi == es && (!p->stream || ((uintptr_t)yr) % LSC_SIMD_BYTES == 0);
     const ptrdiff_t nd = direct ? w->b / LSC_W : 0;
     for (ptrdiff_t v = 0; v < nv; v++) {
-        V r = (LSC_VLOAD(c + v * n * LSC_W) - w->vmx[v]) - w->vo[v];
+        V r = (LSC_VLOAD(c + v * w->sv) - w->vmx[v]) - w->vo[v];
         if (p->op == LSC_OP_SOFTMAX) {
             r = LSC_VEXP(r);
         }
@@ -1277,9 +1281,10 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
 {
     typedef LSC_V V;
     const ptrdiff_t n = p->n;
-    const LSC_T *c = s->buf + v * n * LSC_W;
-    V nm[2], cr[2], ct[2], part[2];
-    lsc_vf64 acc[2][LSC_NVD] = {}, comp[2][LSC_NVD] = {};
+    const char *c = s->src + v * s->sv;
+    const ptrdiff_t sv = s->sv, sr = s->sr;
+    V nm[LSC_COL_G], cr[LSC_COL_G], ct[LSC_COL_G], part[LSC_COL_G];
+    lsc_vf64 acc[LSC_COL_G][LSC_NVD] = {}, comp[LSC_COL_G][LSC_NVD] = {};
     for (int g = 0; g < G; g++) {
         nm[g] = -vm[g];
         cr[g] = LSC_SPLAT(V, 0);
@@ -1295,7 +1300,7 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
                 if (xp != NULL) {
                     __builtin_prefetch(xp + j * p->sxn + g * LSC_SIMD_BYTES, 0, 3);
                 }
-                LSC_FN(lsc_cols_step)(LSC_VLOAD(c + (g * n + j) * LSC_W), vm[g], nm[g],
+                LSC_FN(lsc_cols_step)(LSC_VLOAD(c + g * sv + j * sr), vm[g], nm[g],
                                       &part[g], &cr[g], &ct[g], guard);
             }
         }
@@ -1330,13 +1335,14 @@ static void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) 
 {
     typedef LSC_V V;
     ptrdiff_t debt = 0;
-    for (ptrdiff_t v = 0; v < s->nv; v += 2) {
-        const int G = s->nv - v >= 2 ? 2 : 1;
-        LSC_T corr[2 * LSC_W], cnt[2 * LSC_W];
-        double rest[2 * LSC_W];
+    for (ptrdiff_t v = 0; v < s->nv;) {
+        const ptrdiff_t left = s->nv - v;
+        const int G = left >= LSC_COL_G ? LSC_COL_G : (left >= 2 ? 2 : 1);
+        LSC_T corr[LSC_COL_G * LSC_W], cnt[LSC_COL_G * LSC_W];
+        double rest[LSC_COL_G * LSC_W];
         LSC_T *mx = s->mx + v * LSC_W, *off = s->off + v * LSC_W;
         double *lse = s->lse + v * LSC_W;
-        V vm[2];
+        V vm[LSC_COL_G];
         for (int g = 0; g < G; g++) {
             const V vmx = s->vmx[v + g];
             /* a column of only -inf and NaN: its exps against 0, not exp(-inf + inf) */
@@ -1345,7 +1351,10 @@ static void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) 
         }
         /* the next band comes in as this one's sums go: a cache line per vector */
         const char *xp = v + G <= nvp ? s->x + (s->nv + v) * LSC_SIMD_BYTES : NULL;
-        if (G == 2) {
+        if (G == LSC_COL_G) {
+            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, LSC_COL_G, 0);
+        }
+        else if (G == 2) {
             LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 2, 0);
         }
         else {
@@ -1372,6 +1381,7 @@ static void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) 
         for (int g = 0; g < G; g++) {
             memcpy(&s->vo[v + g], off + g * LSC_W, sizeof s->vo[v + g]);
         }
+        v += G;
     }
 }
 
@@ -1389,11 +1399,16 @@ static void LSC_FN(lsc_band_load)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *
     /* the whole vectors loaded straight from x */
     const ptrdiff_t nf = cx ? b / LSC_W : 0, nv = (b + LSC_W - 1) / LSC_W;
     LSC_T *buf = s->buf, *row = s->row;
+    /* read in place: whole vectors of contiguous columns, where the caller allows */
+    const int direct = p->direct && cx && nf == nv;
     s->x = x;
     s->y = y;
     s->b = b;
     s->nv = nv;
     s->j = 0;
+    s->src = direct ? x : (const char *)buf;
+    s->sv = direct ? LSC_SIMD_BYTES : n * LSC_SIMD_BYTES;
+    s->sr = direct ? p->sxn : LSC_SIMD_BYTES;
     for (ptrdiff_t v = 0; v < nv; v++) {
         s->vmx[v] = LSC_SPLAT(V, -INFINITY);
     }
@@ -1423,17 +1438,27 @@ static void LSC_FN(lsc_band_load)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *
                 for (int u = 0; u < 8; u++) {
                     V a = LSC_VLOAD(xr + u * LSC_SIMD_BYTES);
                     m[u] = LSC_VMAX(a, m[u]);
-                    LSC_VSTORE(bv + (u * n + j) * LSC_W, a);
+                    if (!direct) {
+                        LSC_VSTORE(bv + (u * n + j) * LSC_W, a);
+                    }
                 }
             }
         }
         else {
             for (ptrdiff_t j = 0; j < n; j++) {
                 const char *xr = xv + j * p->sxn;
+                if (first) {
+                    for (ptrdiff_t u = 0; u < nc; u++) {
+                        __builtin_prefetch(xr + LSC_COL_AHEAD_PACK * p->sxn + u * LSC_SIMD_BYTES,
+                                           0, 3);
+                    }
+                }
                 for (ptrdiff_t u = 0; u < nc; u++) {
                     V a = LSC_VLOAD(xr + u * LSC_SIMD_BYTES);
                     m[u] = LSC_VMAX(a, m[u]);
-                    LSC_VSTORE(bv + (u * n + j) * LSC_W, a);
+                    if (!direct) {
+                        LSC_VSTORE(bv + (u * n + j) * LSC_W, a);
+                    }
                 }
             }
         }
@@ -1471,7 +1496,9 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
                                 int op, int stream)
 {
     typedef LSC_FN(lsc_band) Band;
-    const LSC_FN(lsc_bands) p = {sxn, syn, n, op, stream};
+    /* the bands are read where they are unless the rows of x are a multiple of 1 KiB
+       apart: then a column's rows fall into few cache sets (see above) */
+    const LSC_FN(lsc_bands) p = {sxn, syn, n, op, stream, sxn % 1024 != 0};
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
     const ptrdiff_t nv = (b + LSC_W - 1) / LSC_W;
     const int lse = op == LSC_OP_LOGSUMEXP;
