@@ -1518,8 +1518,19 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
         band[h].sxi = sxi;
         band[h].syi = syi;
     }
+    /* Where y's rows start at one offset within a vector (syn a multiple of the vector
+       size) and the block does not start at a vector boundary of y, a first band of
+       the columns before y's first boundary, so that the others write whole aligned
+       vectors of y: a vector of y split between two bands would be written twice,
+       each time in part, and through a buffer where the stores are non-temporal. */
+    ptrdiff_t b0 = bv * LSC_W;
+    if (syi == es && syn % LSC_SIMD_BYTES == 0 && ((uintptr_t)y) % es == 0) {
+        const ptrdiff_t h = (ptrdiff_t)((LSC_SIMD_BYTES - ((uintptr_t)y) % LSC_SIMD_BYTES) %
+                                        LSC_SIMD_BYTES) / es;
+        b0 = h > 0 ? h : b0;
+    }
     Band *cur = &band[0], *prev = NULL;
-    LSC_FN(lsc_band_load)(cur, &p, x, y, b < bv * LSC_W ? b : bv * LSC_W, 1);
+    LSC_FN(lsc_band_load)(cur, &p, x, y, b < b0 ? b : b0, 1);
     for (ptrdiff_t k = cur->b;; k += cur->b) {
         /* cur: loaded, columns k - cur->b on; prev: the band before it, its write pass
            still to do */
@@ -1540,7 +1551,8 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
             break;
         }
         Band *next = cur == &band[0] ? &band[1] : &band[0];
-        LSC_FN(lsc_band_load)(next, &p, x + k * sxi, y + k * syi, bn, 0);
+        /* (a short first band fetched little of this one) */
+        LSC_FN(lsc_band_load)(next, &p, x + k * sxi, y + k * syi, bn, k == b0 && b0 < bv * LSC_W);
         prev = cur;
         cur = next;
     }
