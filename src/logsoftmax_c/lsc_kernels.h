@@ -50,9 +50,7 @@
 #define LSC_COL_BAND_V 64
 #define LSC_COL_AHEAD_PACK 16
 /* vector columns side by side in a band's sums */
-#ifndef LSC_COL_G
 #define LSC_COL_G 4
-#endif
 /* rows ahead that a column block's write pass fetches */
 #define LSC_COL_AHEAD 4
 /* rows up to this long go through lsc_rows_tile, LSC_TILE rows at a time */
