@@ -1156,17 +1156,18 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
  * block goes through in bands of up to LSC_COL_BAND_BYTES / (n * LSC_SIMD_BYTES)
  * vectors of columns, each in three passes:
  *   1. down the rows of x (from memory, in runs of up to 512 bytes of a row): the max
- *      of each vector of columns, and a copy of the band into a buffer, vector column
- *      by vector column, each one contiguous;
- *   2. each vector column of the copy (from cache): per lane, the dominated sum with
- *      its correction and the count of the max (lsc_vdominated_step's arithmetic, the
+ *      of each vector of columns, and where needed a packed copy of the band, vector
+ *      column by vector column, each one contiguous;
+ *   2. each vector column (from cache): per lane, the dominated sum with its
+ *      correction and the count of the max (lsc_vdominated_step's arithmetic, the
  *      count per lane), the sums in registers down the rows;
- *   3. down the rows again: the band's rows of y from the copy.
- * x is read from memory once: the copy, not x, is what the later passes read.  The
- * rows of a band of x are a row of the array apart; with a power-of-two row length
- * they fall into a handful of cache sets (a 4096-float row is 16 KiB: every row of a
- * column maps to one of 4 sets of a 1 MiB, 16-way L2), where they would evict each
- * other long before the next pass.  The bands of a block run in a pipeline: the sums
+ *   3. down the rows again: the band's rows of y.
+ * x is read from memory once.  The later passes read the band in x itself, or from
+ * the packed copy where the rows of x are a multiple of 1 KiB apart (with a
+ * power-of-two row length a column's rows fall into a handful of cache sets: a
+ * 4096-float row is 16 KiB, every row of a column maps to one of 4 sets of a 1 MiB,
+ * 16-way L2, where they would evict each other long before the next pass), where the
+ * columns are strided (gathered) and for a last partial vector of columns.  The bands of a block run in a pipeline: the sums
  * of a band carry the write pass of the band before and fetch the band after, so
  * that the memory's traffic overlaps the arithmetic.  Every column, dominated or not,
  * gets the dominated sum, so -log1p(s) keeps its relative accuracy everywhere; a
@@ -1269,8 +1270,8 @@ LSC_INLINE void LSC_FN(lsc_band_write_row)(LSC_FN(lsc_band) *w, const LSC_FN(lsc
 /* The sums of vector columns v .. v + G - 1 of band s against their maxes vm (-inf
  * lanes as 0), per lane: rest[k] the dominated sum (LSC_COL_FOLD rows in LSC_T, then in
  * double with Kahan's compensation, as lsc_vsums), corr[k] its correction, cnt[k] the
- * count of the max.  Two columns side by side give the processor two chains of exps to
- * overlap.  The loop carries the write pass of band w (if not NULL): a row of it each
+ * count of the max.  Columns side by side give the processor independent chains of
+ * exps to overlap.  The loop carries the write pass of band w (if not NULL): a row of it each
  * time *debt, counting the vectors summed, reaches the row's vectors; and fetches row
  * j of the G vector columns at xp (if not NULL; a cache line each) in row j. */
 LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, const LSC_V *vm,
@@ -1385,8 +1386,9 @@ static void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) 
     }
 }
 
-/* Pass 1 of a band s: the b columns at x (nv vectors of them) into s->buf, and their
- * maxes s->vmx.  A last partial vector is packed with 0 in its other lanes (computed,
+/* Pass 1 of a band s: the maxes s->vmx of the b columns at x (nv vectors of them),
+ * and their packed copy in s->buf unless the band is read in place (p->direct, whole
+ * vectors of contiguous columns).  A last partial vector is packed with 0 in its other lanes (computed,
  * never written); so are all of them where x's columns are not contiguous (gathered
  * through s->row).  first: fetch the band's rows ahead here (the sums of a band before
  * it fetch the others). */
@@ -1420,7 +1422,7 @@ static void LSC_FN(lsc_band_load)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *
     for (ptrdiff_t v0 = 0; v0 < nf; v0 += 8) {
         const ptrdiff_t nc = nf - v0 < 8 ? nf - v0 : 8;
         const char *xv = x + v0 * LSC_SIMD_BYTES;
-        LSC_T *bv = buf + v0 * n * LSC_W;
+        LSC_T *bv = direct ? NULL : buf + v0 * n * LSC_W;
         V m[8];
         for (int u = 0; u < 8; u++) {
             m[u] = LSC_SPLAT(V, -INFINITY);
@@ -1505,19 +1507,6 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     ptrdiff_t bv = LSC_COL_BAND_BYTES / (n * LSC_SIMD_BYTES);
     bv = bv < 1 ? 1 : (bv > LSC_COL_BAND_V ? LSC_COL_BAND_V : bv);
     bv = bv > nv ? nv : bv;
-    const size_t nbuf = (size_t)(n * bv * LSC_SIMD_BYTES);
-    Band *band = (Band *)aligned_alloc(64, 2 * sizeof(Band));
-    LSC_T *bufs = (LSC_T *)aligned_alloc(64, 2 * nbuf);
-    if (band == NULL || bufs == NULL) {
-        free(band);
-        free(bufs);
-        return 0;
-    }
-    for (int h = 0; h < 2; h++) {
-        band[h].buf = (LSC_T *)((char *)bufs + h * nbuf);
-        band[h].sxi = sxi;
-        band[h].syi = syi;
-    }
     /* Where y's rows start at one offset within a vector (syn a multiple of the vector
        size) and the block does not start at a vector boundary of y, a first band of
        the columns before y's first boundary, so that the others write whole aligned
@@ -1529,8 +1518,25 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
                                         LSC_SIMD_BYTES) / es;
         b0 = h > 0 ? h : b0;
     }
+    /* the packed copies, unless every band is read in place (lsc_band_load: whole
+       vectors of contiguous columns, where p.direct) */
+    const ptrdiff_t bf = b < b0 ? b : b0;  /* the first band's columns */
+    const int copies = !(p.direct && sxi == es) || bf % LSC_W != 0 || (b - bf) % LSC_W != 0;
+    const size_t nbuf = copies ? (size_t)(n * bv * LSC_SIMD_BYTES) : 0;
+    Band *band = (Band *)aligned_alloc(64, 2 * sizeof(Band));
+    LSC_T *bufs = copies ? (LSC_T *)aligned_alloc(64, 2 * nbuf) : NULL;
+    if (band == NULL || (copies && bufs == NULL)) {
+        free(band);
+        free(bufs);
+        return 0;
+    }
+    for (int h = 0; h < 2; h++) {
+        band[h].buf = copies ? (LSC_T *)((char *)bufs + h * nbuf) : NULL;
+        band[h].sxi = sxi;
+        band[h].syi = syi;
+    }
     Band *cur = &band[0], *prev = NULL;
-    LSC_FN(lsc_band_load)(cur, &p, x, y, b < b0 ? b : b0, 1);
+    LSC_FN(lsc_band_load)(cur, &p, x, y, bf, 1);
     for (ptrdiff_t k = cur->b;; k += cur->b) {
         /* cur: loaded, columns k - cur->b on; prev: the band before it, its write pass
            still to do */
