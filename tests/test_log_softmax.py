@@ -852,6 +852,30 @@ def test_dominant_element_within_two_ulps_at_every_gap(dtype, mode, isa):
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [1024, 3000, 9000])
+@pytest.mark.parametrize("s", [0.07, 0.3, 0.93])
+def test_dominant_element_when_the_small_terms_share_the_max_lane(dtype, n, s, isa):
+    """A dominated sum s between 1/16 and 1 whose terms lie every 64 elements from the
+    max: the positions one lane of a vector sum adds to the max's exact 1, where each
+    small term rounds against it.  -log1p(s) must still come out to a few ulps (the
+    sum is taken again without the max's terms)."""
+    rng = np.random.default_rng(int(s * 100) + n)
+    k = 15
+    x = np.full(n, -np.inf)
+    start = int(rng.integers(0, 64))
+    x[start] = 0.0
+    terms = s / k * (1 + rng.uniform(-0.01, 0.01, k))
+    x[start + 64 * np.arange(1, k + 1)] = np.log(terms) + rng.uniform(-1e-7, 1e-7, k)
+    x = x.astype(dtype)
+    xl = x.astype(np.longdouble)
+    rest = np.exp(xl[np.isfinite(xl)]).sum() - 1
+    true = -np.log1p(rest)
+    for y0 in (log_softmax(x)[start], log_softmax(np.tile(x, (3, 1)), axis=1)[1, start]):
+        err = abs(np.longdouble(y0) - true) / np.longdouble(np.spacing(dtype(abs(true))))
+        assert err <= 4, f"got {y0!r}, expected {true!r}: {float(err):.1f} ulps"
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("g", [12.3, 25.7, 41.1])
 @pytest.mark.parametrize("shape,axis", [((8, 1000), 1), ((1000, 8), 0), ((40, 30), 1),
                                         ((2, 9000), 1)], ids=str)

@@ -15,10 +15,11 @@
  * a buffer).  Where the maximum dominates (S < 2), a second pass over the buffer
  * (lsc_vdominated) adds the sum again without the maximum, by counting the elements
  * equal to m (x_j - m == 0 exactly iff x_j == m) instead of adding their exp: s = rest
- * + (count - 1); the rest also gets the rounding errors of the differences x_j - m
- * back to first order, so that -log1p(s) keeps its relative accuracy for non-integer
- * scores too.  Elsewhere s = S - 1.  The column kernel counts and corrects in its one
- * pass (the same TwoSum).
+ * + (count - 1).  Where s is small (below LSC_DOM_CORRECT_BELOW, lsc_vstats) the rest
+ * also gets the rounding errors of the differences x_j - m back to first order, so
+ * that -log1p(s) keeps its relative accuracy for non-integer scores too.  Elsewhere
+ * s = S - 1.  The column kernel counts and corrects in its one pass (the same
+ * TwoSum).
  *
  * Rows are cut into chunks of LSC_CHUNK elements at fixed positions; each chunk gives
  * (max, rest, count) and chunks are combined in index order.  The arithmetic is thus
@@ -51,6 +52,8 @@
 #define LSC_U 4
 #define LSC_VLOAD(p) (*(const LSC_VU *)(p))
 #define LSC_VSTORE(p, v) (*(LSC_VU *)(p) = (v))
+/* the dominated sums below which lsc_vstats corrects for the rounding of x_j - m */
+#define LSC_DOM_CORRECT_BELOW 0.0625
 
 /* the largest element, NaN left out (a NaN fails every `>`).  Four independent
    accumulators: one would chain every vector max on the previous one's latency.  A
@@ -163,25 +166,32 @@ LSC_INLINE LSC_V LSC_FN(lsc_vcorr_add)(LSC_V ev, LSC_V err, LSC_V corr, const in
  * Dekker's Fast2Sum on the operands ordered by magnitude (vrangeps), one operation
  * fewer.  A lane with v = -inf has ev = 0 and a NaN err: with guard, lanes whose exp
  * is 0 add nothing to *corr; without, such a lane makes *corr NaN (and lsc_vdominated
- * goes again with guard), and every other lane adds the same as with guard. */
+ * goes again with guard), and every other lane adds the same as with guard.
+ * light (a constant): no correction, and the lanes where ev == 1 stand for the max's
+ * (v is not read): a term that rounds to 1 adds the same to rest + (count - 1) either
+ * way. */
 LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V nm,
                                             LSC_V *part, LSC_V *corr, LSC_VI *cnt,
-                                            ptrdiff_t *neq, const int guard)
+                                            ptrdiff_t *neq, const int guard, const int light)
 {
-    LSC_V d = v - vm;
-    LSC_V err = LSC_FN(lsc_vdiff_err)(v, d, nm);
+    /* a max's lane: d == 0 (or ev == 1 when light) */
+    LSC_V d = light ? ev : v - vm;
+    const LSC_V at_max = LSC_SPLAT(LSC_V, (LSC_T)(light ? 1 : 0));
 #if defined(LSC_MASK_ADD)
     (void)cnt;
-    LSC_MASK_T ne = LSC_CMPNEQ_MASK(d, LSC_SPLAT(LSC_V, 0));
+    LSC_MASK_T ne = LSC_CMPNEQ_MASK(d, at_max);
     *part = LSC_MASK_ADD(*part, ne, *part, ev);
     *neq += LSC_W - __builtin_popcount((unsigned)ne);
 #else
     (void)neq;
-    LSC_VI z = (LSC_VI)(d == LSC_SPLAT(LSC_V, 0));
+    LSC_VI z = (LSC_VI)(d == at_max);
     *part += (LSC_V)((LSC_VI)ev & ~z);
     *cnt += z;
 #endif
-    *corr = LSC_FN(lsc_vcorr_add)(ev, err, *corr, guard);
+    if (!light) {
+        LSC_V err = LSC_FN(lsc_vdiff_err)(v, d, nm);
+        *corr = LSC_FN(lsc_vcorr_add)(ev, err, *corr, guard);
+    }
 }
 
 /* The sum S of exp(x_j - m) over a contiguous run x[0..n) against its finite max m,
@@ -323,10 +333,11 @@ LSC_INLINE double LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T
  * -log1p(rest + count - 1) needs; the correction keeps its relative accuracy where
  * the differences round (near d = -60 a float difference rounds at 2**-19).  The
  * rest is folded into double as in lsc_vsums; the correction, a small quantity,
- * is added up in LSC_T. */
+ * is added up in LSC_T.  With light (a constant), the rest and count alone, from e
+ * alone (lsc_vdominated_step). */
 LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrdiff_t n,
                                             LSC_T m, double *rest, double *count,
-                                            const int guard)
+                                            const int guard, const int light)
 {
     typedef LSC_V V;
     const V vm = LSC_SPLAT(V, m), nm = LSC_SPLAT(V, -m);
@@ -344,7 +355,7 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
             for (int u = 0; u < LSC_U; u++) {
                 LSC_FN(lsc_vdominated_step)(LSC_VLOAD(x + j + u * LSC_W),
                                             LSC_VLOAD(e + j + u * LSC_W), vm, nm, &part[u],
-                                            &corr[u & 1], &cnt, &eq, guard);
+                                            &corr[u & 1], &cnt, &eq, guard, light);
             }
         }
         LSC_FN(lsc_vfold)((part[0] + part[1]) + (part[2] + part[3]), acc, comp);
@@ -352,15 +363,15 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
     part[0] = LSC_SPLAT(V, 0);
     for (; j + LSC_W <= n; j += LSC_W) {
         LSC_FN(lsc_vdominated_step)(LSC_VLOAD(x + j), LSC_VLOAD(e + j), vm, nm, &part[0],
-                                    &corr[0], &cnt, &eq, guard);
+                                    &corr[0], &cnt, &eq, guard, light);
     }
 #if defined(LSC_MASK_ADD)
     if (j < n) {
         const LSC_MASK_T k = (LSC_MASK_T)((1u << (n - j)) - 1u);
-        /* (guarded: the lanes past the end read as -inf) */
+        /* (guarded: the lanes past the end read as -inf, their exps as 0) */
         LSC_FN(lsc_vdominated_step)(LSC_MASK_LOAD(k, x + j, -INFINITY),
                                     LSC_MASK_LOAD(k, e + j, 0), vm, nm, &part[0], &corr[0],
-                                    &cnt, &eq, 1);
+                                    &cnt, &eq, 1, light);
         j = n;
     }
 #endif
@@ -372,6 +383,14 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
 #else
     double k = -LSC_WIDE_SUM_I(cnt);
 #endif
+    for (; j < n && light; j++) {
+        if (e[j] == 1) {
+            k += 1.0;
+        }
+        else {
+            r += (double)e[j];
+        }
+    }
     for (; j < n; j++) {
         LSC_T d = x[j] - m;
         LSC_T bb = d - x[j];
@@ -394,23 +413,36 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
 LSC_INLINE void LSC_FN(lsc_vdominated)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m,
                                        double *rest, double *count)
 {
-    LSC_FN(lsc_vdominated_pass)(x, e, n, m, rest, count, 0);
+    LSC_FN(lsc_vdominated_pass)(x, e, n, m, rest, count, 0, 0);
     if (*rest != *rest) {
         /* a -inf in the run (no NaN: S < 2 had none) */
-        LSC_FN(lsc_vdominated_pass)(x, e, n, m, rest, count, 1);
+        LSC_FN(lsc_vdominated_pass)(x, e, n, m, rest, count, 1, 0);
     }
 }
 
-/* A run's (rest, count) from its sum S of lsc_vsums (e holding its exps, e not x):
- * where the max dominates (S < 2, i.e. the sum without one max term below 1) the
- * corrected dominated sum of lsc_vdominated; elsewhere the dominant element's
- * log-probability is no smaller than log 2 and S itself is as accurate as needed:
- * rest = S - 1, count = 1 (a NaN S gives a NaN rest). */
+/* A run's (rest, count) from its sum S of lsc_vsums (e holding its exps, e not x).
+ * Where the max dominates (S < 2, i.e. the sum without one max term below 1), S - 1
+ * has lost the digits of the small terms that the max's lane added to its 1, and the
+ * rest is added up again without the max's terms:
+ *   - S < 1 + LSC_DOM_CORRECT_BELOW: with the correction for the rounding of the
+ *     differences (lsc_vdominated).  Each term exp(fl(x_j - m)) is off by a relative
+ *     |x_j - m| 2**-24 or so (float); the terms of a rest this small are several
+ *     units below the max, and the rest that -log1p(rest) is accurate to needs them
+ *     corrected.
+ *   - otherwise from the exps alone (lsc_vdominated_pass, light), a pass that reads e
+ *     only and does a third of the arithmetic.  Its terms come from differences of a
+ *     few units at most, whose roundings are a few ulps at most, as for S >= 2.
+ * Elsewhere the dominant element's log-probability is no smaller than log 2 and S
+ * itself is as accurate as needed: rest = S - 1, count = 1 (a NaN S gives a NaN
+ * rest). */
 LSC_INLINE void LSC_FN(lsc_vstats)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m,
                                    double s, double *rest, double *count)
 {
-    if (s < 2.0) {
+    if (s < 1.0 + LSC_DOM_CORRECT_BELOW) {
         LSC_FN(lsc_vdominated)(x, e, n, m, rest, count);
+    }
+    else if (s < 2.0) {
+        LSC_FN(lsc_vdominated_pass)(x, e, n, m, rest, count, 0, 1);
     }
     else {
         *rest = s - 1.0;
@@ -1832,6 +1864,7 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
 #undef LSC_U
 #undef LSC_VLOAD
 #undef LSC_VSTORE
+#undef LSC_DOM_CORRECT_BELOW
 #undef LSC_FN
 #undef LSC_CAT
 #undef LSC_CAT_
