@@ -124,8 +124,12 @@ LSC_INLINE double lsc_exp_f64(double x)
  * u = 1 + s rounds; c = (u - 1) - s is that rounding error and
  * log1p(s) = log(u) - c / u to first order.  log(u) = e ln2 + log(f) with
  * u = 2**e f, f in [sqrt(1/2), sqrt(2)), and log(f) = 2 atanh(z), z = (f-1)/(f+1).
+ * The series in w = z**2 goes in Estrin's order (pairs, then pairs of pairs): the
+ * row kernels wait on one logarithm per row, and its latency is that of its longest
+ * chain.  single (a constant): the result need only be as good as a float's, and the
+ * series stops at z**13 (truncation below 2**-34 of the result).
  */
-LSC_INLINE double lsc_log1p_f64(double s)
+LSC_INLINE double lsc_log1p_core(double s, const int single)
 {
     const double ln2_hi = 6.93147180369123816490e-01;
     const double ln2_lo = 1.90821492927058770002e-10;
@@ -147,23 +151,30 @@ LSC_INLINE double lsc_log1p_f64(double s)
     int small = s < 0.41421356237309503;
     double z = small ? s / (2.0 + s) : (f - 1.0) / (f + 1.0);
     c = small ? 0.0 : c;
-    double z2 = z * z;
-    /* 2 atanh(z) = 2z (1 + z2/3 + z2**2/5 + ...); |z| < 0.172, z2 < 0.0295: to z**25 */
-    double p = 2.0 / 25.0;
-    p = p * z2 + 2.0 / 23.0;
-    p = p * z2 + 2.0 / 21.0;
-    p = p * z2 + 2.0 / 19.0;
-    p = p * z2 + 2.0 / 17.0;
-    p = p * z2 + 2.0 / 15.0;
-    p = p * z2 + 2.0 / 13.0;
-    p = p * z2 + 2.0 / 11.0;
-    p = p * z2 + 2.0 / 9.0;
-    p = p * z2 + 2.0 / 7.0;
-    p = p * z2 + 2.0 / 5.0;
-    p = p * z2 + 2.0 / 3.0;
-    double logf = 2.0 * z + z * (z2 * p);
+    double w = z * z, w2 = w * w, w4 = w2 * w2;
+    /* 2 atanh(z) = 2z (1 + w/3 + w**2/5 + ...); |z| < 0.172, w < 0.0295: p holds the
+       terms from 2/3 on, to z**25 (single: to z**13) */
+    double p;
+    if (single) {
+        double q0 = 2.0 / 3.0 + w * (2.0 / 5.0), q1 = 2.0 / 7.0 + w * (2.0 / 9.0);
+        double q2 = 2.0 / 11.0 + w * (2.0 / 13.0);
+        p = q0 + w2 * (q1 + w2 * q2);
+    }
+    else {
+        double q0 = 2.0 / 3.0 + w * (2.0 / 5.0), q1 = 2.0 / 7.0 + w * (2.0 / 9.0);
+        double q2 = 2.0 / 11.0 + w * (2.0 / 13.0), q3 = 2.0 / 15.0 + w * (2.0 / 17.0);
+        double q4 = 2.0 / 19.0 + w * (2.0 / 21.0), q5 = 2.0 / 23.0 + w * (2.0 / 25.0);
+        double r0 = q0 + w2 * q1, r1 = q2 + w2 * q3, r2 = q4 + w2 * q5;
+        p = r0 + w4 * (r1 + w4 * r2);
+    }
+    double logf = 2.0 * z + z * (w * p);
     double res = e * ln2_hi + (logf + (e * ln2_lo - c / u));
     return s == s ? res : s;
+}
+
+LSC_INLINE double lsc_log1p_f64(double s)
+{
+    return lsc_log1p_core(s, 0);
 }
 
 #endif
