@@ -113,6 +113,22 @@ LSC_INLINE void LSC_FN(lsc_vfold)(LSC_V p, lsc_vf64 *acc, lsc_vf64 *comp)
     }
 }
 
+/* lsc_vfold of the LSC_U partial sums of a block of lsc_vsums's loop (or of the
+   dominated pass) that ends at j: the first block's fold, into zeros, is the sums
+   themselves (what lsc_vfold gives there, without its arithmetic) */
+LSC_INLINE void LSC_FN(lsc_vfold_block)(const LSC_V *part, lsc_vf64 *acc, lsc_vf64 *comp,
+                                        ptrdiff_t j)
+{
+    const LSC_V p = (part[0] + part[1]) + (part[2] + part[3]);
+    if (j > LSC_COL_FOLD * LSC_U * LSC_W) {
+        LSC_FN(lsc_vfold)(p, acc, comp);
+        return;
+    }
+    for (int k = 0; k < LSC_NVD; k++) {
+        acc[k] = LSC_TO_VD(p, k);
+    }
+}
+
 /* the lane sum of lsc_vfold's acc - comp (the upper half's lanes onto the lower's
    for a float vector's, then a fixed tree) */
 LSC_INLINE double LSC_FN(lsc_vfold_sum)(const lsc_vf64 *acc, const lsc_vf64 *comp)
@@ -265,8 +281,10 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
                 LSC_VSTORE(e + j + u * LSC_W, v[u]);
             }
         }
-        LSC_FN(lsc_vfold)((part[0] + part[1]) + (part[2] + part[3]), acc, comp);
+        LSC_FN(lsc_vfold_block)(part, acc, comp, j);
     }
+    /* what is left: whole vectors, then a part of one (with nothing left, no fold) */
+    const int tail = j < n;
     part[0] = LSC_SPLAT(V, 0);
     for (; j + LSC_W <= n; j += LSC_W) {
         if (carry & LSC_C_WRITE) {
@@ -315,7 +333,9 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
         }
         *mc = mm;
     }
-    LSC_FN(lsc_vfold)(part[0], acc, comp);
+    if (tail) {
+        LSC_FN(lsc_vfold)(part[0], acc, comp);
+    }
     return LSC_FN(lsc_vfold_sum)(acc, comp);
 }
 
@@ -358,8 +378,9 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
                                             &corr[u & 1], &cnt, &eq, guard, light);
             }
         }
-        LSC_FN(lsc_vfold)((part[0] + part[1]) + (part[2] + part[3]), acc, comp);
+        LSC_FN(lsc_vfold_block)(part, acc, comp, j);
     }
+    const int tail = j < n;
     part[0] = LSC_SPLAT(V, 0);
     for (; j + LSC_W <= n; j += LSC_W) {
         LSC_FN(lsc_vdominated_step)(LSC_VLOAD(x + j), LSC_VLOAD(e + j), vm, nm, &part[0],
@@ -375,7 +396,9 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
         j = n;
     }
 #endif
-    LSC_FN(lsc_vfold)(part[0], acc, comp);
+    if (tail) {
+        LSC_FN(lsc_vfold)(part[0], acc, comp);
+    }
     double r = LSC_FN(lsc_vfold_sum)(acc, comp);
     r += LSC_WIDE_SUM(corr[0] + corr[1]);
 #if defined(LSC_MASK_ADD)
