@@ -139,10 +139,11 @@ _NAMES = {_OP_LOG_SOFTMAX: "log_softmax", _OP_SOFTMAX: "softmax", _OP_LSE: "logs
 _MASKED_VALUE = {_OP_LOG_SOFTMAX: -np.inf, _OP_SOFTMAX: 0.0, _OP_LSE: -np.inf}
 
 
-def _plain_call(where, out, dtype, num_threads):
-    """Nothing but x, axis and a valid thread count: the case of the C fast path
-    (which takes only inputs small enough to run on one thread whatever the count)."""
-    return where is None and out is None and dtype is None and (
+def _plain_call(where, dtype, num_threads):
+    """Nothing but x, axis, out and a valid thread count: the case of the C fast path
+    (which takes only inputs small enough to run on one thread whatever the count, and
+    checks out itself)."""
+    return where is None and dtype is None and (
         num_threads is None or (type(num_threads) is int and num_threads >= 1))
 
 
@@ -349,8 +350,8 @@ def log_softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=Non
     ndarray
         Log-probabilities, `out` if given.
     """
-    if _plain_call(where, out, dtype, num_threads):
-        y = _dispatch.kernels.log_softmax_small(x, axis, _SMALL)
+    if _plain_call(where, dtype, num_threads):
+        y = _dispatch.kernels.log_softmax_small(x, axis, _SMALL, _OP_LOG_SOFTMAX, out)
         if y is not None:
             return y
     return _family(_OP_LOG_SOFTMAX, x, axis, out, dtype, num_threads, where)
@@ -372,8 +373,8 @@ def softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=None):
     ndarray
         Probabilities, `out` if given.
     """
-    if _plain_call(where, out, dtype, num_threads):
-        y = _dispatch.kernels.log_softmax_small(x, axis, _SMALL, _OP_SOFTMAX)
+    if _plain_call(where, dtype, num_threads):
+        y = _dispatch.kernels.log_softmax_small(x, axis, _SMALL, _OP_SOFTMAX, out)
         if y is not None:
             return y
     return _family(_OP_SOFTMAX, x, axis, out, dtype, num_threads, where)

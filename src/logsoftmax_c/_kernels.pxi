@@ -506,13 +506,41 @@ cdef extern from "numpy/arrayobject.h":
                                                    void *descr, int subok)
 
 
-def log_softmax_small(x, axis, Py_ssize_t max_size, int op=LSC_OP_LOG_SOFTMAX):
-    """The common small call, log_softmax(x, axis) or softmax (op OP_SOFTMAX) with
-    nothing else, done in C.
+cdef bint _disjoint_or_same(cnp.ndarray a, cnp.ndarray b):
+    """a and b (of one shape, at least one element) share no byte, or are the same
+    memory with the same strides (an in-place call)."""
+    cdef int nd = cnp.PyArray_NDIM(a), d
+    cdef char *pa = <char *>cnp.PyArray_DATA(a)
+    cdef char *pb = <char *>cnp.PyArray_DATA(b)
+    cdef bint same = pa == pb
+    cdef Py_ssize_t alo = 0, ahi = cnp.PyArray_ITEMSIZE(a), blo = 0, bhi = cnp.PyArray_ITEMSIZE(b)
+    cdef Py_ssize_t ext
+    for d in range(nd):
+        if cnp.PyArray_STRIDES(a)[d] != cnp.PyArray_STRIDES(b)[d]:
+            same = False
+        ext = cnp.PyArray_STRIDES(a)[d] * (cnp.PyArray_DIMS(a)[d] - 1)
+        if ext < 0:
+            alo += ext
+        else:
+            ahi += ext
+        ext = cnp.PyArray_STRIDES(b)[d] * (cnp.PyArray_DIMS(b)[d] - 1)
+        if ext < 0:
+            blo += ext
+        else:
+            bhi += ext
+    return same or pa + ahi <= pb + blo or pb + bhi <= pa + alo
+
+
+def log_softmax_small(x, axis, Py_ssize_t max_size, int op=LSC_OP_LOG_SOFTMAX, out=None):
+    """The common small call, log_softmax(x, axis) or softmax (op OP_SOFTMAX), with at
+    most an `out` array, done in C.
 
     Applies to an aligned native float32/float64 ndarray of 1 to `max_size` elements
-    and an int axis in range: returns the new result array, computed on one thread.
-    Returns None for anything else, which the caller then handles in full.
+    and an int axis in range, and an `out` that is None or a writeable aligned native
+    ndarray of x's shape and dtype, sharing no memory with x or being x's memory with
+    x's strides: returns the result array (`out` if given), computed on one thread.
+    Returns None for anything else, which the caller then handles in full (and where
+    `out` is wrong, raises the error).
     """
     if type(x) is not cnp.ndarray or type(axis) is not int:
         return None
@@ -533,9 +561,21 @@ def log_softmax_small(x, axis, Py_ssize_t max_size, int op=LSC_OP_LOG_SOFTMAX):
     cdef int ax = <int>axis
     if ax < 0:
         ax += nd
-    cdef cnp.ndarray y = _new_like_array(a, cnp.NPY_KEEPORDER, NULL, 0)
+    cdef cnp.ndarray y
+    if out is None:
+        y = _new_like_array(a, cnp.NPY_KEEPORDER, NULL, 0)
+    else:
+        if type(out) is not cnp.ndarray:
+            return None
+        y = <cnp.ndarray>out
+        if (cnp.PyArray_TYPE(y) != typenum or cnp.PyArray_NDIM(y) != nd
+                or not cnp.PyArray_SAMESHAPE(a, y) or not cnp.PyArray_ISALIGNED(y)
+                or not cnp.PyArray_ISNOTSWAPPED(y) or not cnp.PyArray_ISWRITEABLE(y)
+                or not _disjoint_or_same(a, y)):
+            return None
     cdef Layout L
-    _build_layout(a, y, 1ULL << ax, &L)
+    if not _build_layout(a, y, 1ULL << ax, &L):
+        return None
     L.op = op
     cdef const char *xp = <const char *>cnp.PyArray_DATA(a)
     cdef char *yp = <char *>cnp.PyArray_DATA(y)
