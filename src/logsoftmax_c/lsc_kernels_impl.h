@@ -1698,26 +1698,35 @@ static void LSC_FN(lsc_rows_tile)(const char *x, ptrdiff_t sxr, ptrdiff_t sx,
  * One reduction pass and one elementwise pass; r may be g or y. */
 
 /* the row's sum, continued over n more contiguous elements (n a multiple of
-   LSC_SUM_BLOCK except at the end of the row): blocks of LSC_SUM_BLOCK, Kahan in double */
+   LSC_SUM_BLOCK except at the end of the row): blocks of LSC_SUM_BLOCK, each added up
+   in LSC_T in LSC_U vectors side by side (one would chain every add on the one
+   before), their lanes summed in double, then Kahan in double */
 LSC_INLINE void LSC_FN(lsc_backward_accumulate)(const LSC_T *g, const LSC_T *y, ptrdiff_t n,
                                                 int softmax, double *total, double *comp)
 {
+    typedef LSC_V V;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_SUM_BLOCK) {
-        ptrdiff_t j1 = n - j0 < LSC_SUM_BLOCK ? n : j0 + LSC_SUM_BLOCK;
-        LSC_T s = 0;
-        if (softmax) {
-#pragma omp simd reduction(+:s)
-            for (ptrdiff_t j = j0; j < j1; j++) {
-                s += g[j] * y[j];
+        const ptrdiff_t j1 = n - j0 < LSC_SUM_BLOCK ? n : j0 + LSC_SUM_BLOCK;
+        V a[LSC_U];
+        for (int u = 0; u < LSC_U; u++) {
+            a[u] = LSC_SPLAT(V, 0);
+        }
+        ptrdiff_t j = j0;
+        for (; j + LSC_U * LSC_W <= j1; j += LSC_U * LSC_W) {
+            for (int u = 0; u < LSC_U; u++) {
+                V t = LSC_VLOAD(g + j + u * LSC_W);
+                a[u] += softmax ? t * LSC_VLOAD(y + j + u * LSC_W) : t;
             }
         }
-        else {
-#pragma omp simd reduction(+:s)
-            for (ptrdiff_t j = j0; j < j1; j++) {
-                s += g[j];
-            }
+        for (; j + LSC_W <= j1; j += LSC_W) {
+            V t = LSC_VLOAD(g + j);
+            a[0] += softmax ? t * LSC_VLOAD(y + j) : t;
         }
-        LSC_KAHAN_ADD(*total, *comp, (double)s);
+        double s = LSC_WIDE_SUM((a[0] + a[1]) + (a[2] + a[3]));
+        for (; j < j1; j++) {
+            s += softmax ? (double)(g[j] * y[j]) : (double)g[j];
+        }
+        LSC_KAHAN_ADD(*total, *comp, s);
     }
 }
 
