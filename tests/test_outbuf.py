@@ -72,6 +72,33 @@ def test_fortran_and_float64_outputs_keep_their_layout(cache):
     np.testing.assert_allclose(y, ref.log_softmax(x, axis=0), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shift", [0, 8, 16, 48])
+def test_column_outputs_start_where_the_input_does_within_a_line(cache, dtype, shift):
+    """Along a non-last axis a large result starts at the input's offset within a
+    cache line (the column kernels then find both aligned at the same columns); along
+    the last axis, on a line.  The results are the same either way."""
+    item = np.dtype(dtype).itemsize
+    shape = (1024, 2048 // (item // 4))
+    buf = np.empty(np.prod(shape) * item + 128, np.uint8)
+    start = (-_addr(buf)) % 64 + shift
+    x = buf[start:start + np.prod(shape) * item].view(dtype).reshape(shape)
+    x[...] = np.random.default_rng(5).standard_normal(shape) * 4
+    y0 = log_softmax(x, axis=0)
+    assert isinstance(y0.base, _outbuf._Block)
+    assert _addr(y0) % 64 == shift
+    np.testing.assert_allclose(y0, ref.log_softmax(x.astype(np.float64), axis=0),
+                               rtol=1e-5, atol=1e-5)
+    y1 = softmax(x, axis=-1)
+    assert _addr(y1) % 64 == 0
+    np.testing.assert_allclose(y1, ref.softmax(x.astype(np.float64), axis=-1),
+                               rtol=1e-5, atol=1e-6)
+    xf = np.asfortranarray(x)
+    if _addr(xf) % item == 0:
+        yf = log_softmax(xf, axis=1)  # Fortran order: axis 0 is the contiguous one
+        assert yf.flags.f_contiguous and _addr(yf) % 64 == _addr(xf) % 64
+
+
 def test_small_and_strided_outputs_come_from_numpy(cache):
     x = np.ones(SMALL, np.float32)
     assert log_softmax(x).base is None
