@@ -92,16 +92,16 @@ typedef struct {
    (within a few ulps of the float result, and the dominant element's -log1p(s) is no
    smaller than log 2), the cheapest logarithm.  Below, where the dominant element's
    tiny log-probability needs the relative accuracy of log1p, and for double rows:
-   lsc_log1p_f64 (about 1 ulp; for a float row its shorter series, lsc_log1p_core's
-   single), not libm's log1p, which saves and restores the
-   floating-point control register (a write to MXCSR holds up every vector operation
-   around it, in the row pipeline the work of three other rows). */
+   lsc_log1p_core (about 1 ulp; for a float row its shorter series), not libm's
+   log1p, which saves and restores the floating-point control register (a write to
+   MXCSR holds up every vector operation around it, in the row pipeline the work of
+   three other rows). */
 static inline double lsc_log1p_sum(double s, int single)
 {
     if (single && s >= 1.0) {
         return (double)logf((float)(s + 1.0));
     }
-    return single ? lsc_log1p_core(s, 1) : lsc_log1p_f64(s);
+    return lsc_log1p_core(s, single);
 }
 
 /* Combine chunk statistics in index order into mc = {max, log1p(s)}, where s is the
