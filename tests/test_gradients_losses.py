@@ -100,6 +100,26 @@ def test_backward_kernels_threads_bit_identical():
             np.testing.assert_array_equal(one, two)
 
 
+@pytest.mark.parametrize("shape,axis", [((300, 1000), -1), ((1000, 300), 0),
+                                        ((20, 300, 50), (0, 2))], ids=str)
+def test_backward_num_threads(shape, axis, isa):
+    """num_threads as the forward functions take it: the same bits for any count,
+    a clear error for a count below 1."""
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal(shape).astype(np.float32)
+    g = rng.standard_normal(shape).astype(np.float32)
+    for fwd, bwd in ((log_softmax, log_softmax_backward), (softmax, softmax_backward)):
+        y = fwd(x, axis=axis)
+        one = bwd(g, y, axis=axis, num_threads=1)
+        for nt in (2, 3, None):
+            np.testing.assert_array_equal(bwd(g, y, axis=axis, num_threads=nt), one)
+        for bad in (0, -1):
+            with pytest.raises(ValueError, match="num_threads"):
+                bwd(g, y, axis=axis, num_threads=bad)
+        with pytest.raises(TypeError):
+            bwd(g, y, axis=axis, num_threads=1.5)
+
+
 @pytest.mark.parametrize("layout", ["F", "transposed", "reversed", "step"])
 def test_backward_no_input_sized_temporaries(layout):
     rng = np.random.default_rng(13)

@@ -257,7 +257,8 @@ class Ours(Contender):
             return functools.partial(getattr(lsc, func), x, axis, num_threads=threads,
                                      **out)
         if func.endswith("_backward"):
-            return functools.partial(getattr(lsc, func), data["g"], data["y"], axis, **out)
+            return functools.partial(getattr(lsc, func), data["g"], data["y"], axis,
+                                     num_threads=threads, **out)
         if self.out:
             return None  # the losses have no out=
         return functools.partial(lsc.cross_entropy, x, data["target"], axis=axis,

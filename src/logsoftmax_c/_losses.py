@@ -43,7 +43,7 @@ def _backward_args(grad_output, output, axis, out, name):
     return g, y, axes, r, rt
 
 
-def _rows_kernel(g, y, r, axes, softmax):
+def _rows_kernel(g, y, r, axes, softmax, num_threads):
     """The kernels: one pass for the sums and one for the result, for inputs in the
     compute dtype with one memory layout (any axes, strides and order).  False
     (nothing done) for anything else, which the NumPy composition below handles."""
@@ -51,7 +51,7 @@ def _rows_kernel(g, y, r, axes, softmax):
             or r.dtype not in _api._KERNEL_DTYPES or not g.flags.aligned
             or not y.flags.aligned or g.strides != y.strides):
         return False
-    nt = _api._threads.threads_for(None, g.size)
+    nt = _api._threads.threads_for(num_threads, g.size)
     kernels = _api._dispatch.kernels
     if axes == (g.ndim - 1,) and g.flags.c_contiguous and y.flags.c_contiguous \
             and r.flags.c_contiguous:
@@ -72,17 +72,19 @@ def _backward_result(r, out, rt, shape):
     return out
 
 
-def log_softmax_backward(grad_output, output, axis=-1, *, out=None):
+def log_softmax_backward(grad_output, output, axis=-1, *, out=None, num_threads=None):
     """Gradient of log_softmax with respect to its input: ``g - exp(y) * sum(g)``.
 
     `output` is y = log_softmax(x, axis) and `grad_output` the gradient with respect to
     y (same shape).  As PyTorch's autograd.  No temporary the size of the input
-    besides the result.
+    besides the result.  num_threads: at most that many threads (default: as
+    log_softmax); the result does not depend on it.
     """
     shape = np.shape(grad_output)
+    nt = _api._check_threads(num_threads)
     g, y, axes, r, rt = _backward_args(grad_output, output, axis, out,
                                        "log_softmax_backward")
-    if _rows_kernel(g, y, r, axes, softmax=False):
+    if _rows_kernel(g, y, r, axes, False, nt):
         return _backward_result(r, out, rt, shape)
     with np.errstate(invalid="ignore", over="ignore"):
         s = np.sum(g, axis=axes, keepdims=True, dtype=r.dtype)
@@ -92,15 +94,17 @@ def log_softmax_backward(grad_output, output, axis=-1, *, out=None):
     return _backward_result(r, out, rt, shape)
 
 
-def softmax_backward(grad_output, output, axis=-1, *, out=None):
+def softmax_backward(grad_output, output, axis=-1, *, out=None, num_threads=None):
     """Gradient of softmax with respect to its input: ``y * (g - sum(g * y))``.
 
     `output` is y = softmax(x, axis) and `grad_output` the gradient with respect to y.
     As PyTorch's autograd.  No temporary the size of the input besides the result.
+    num_threads: as log_softmax_backward.
     """
     shape = np.shape(grad_output)
+    nt = _api._check_threads(num_threads)
     g, y, axes, r, rt = _backward_args(grad_output, output, axis, out, "softmax_backward")
-    if _rows_kernel(g, y, r, axes, softmax=True):
+    if _rows_kernel(g, y, r, axes, True, nt):
         return _backward_result(r, out, rt, shape)
     with np.errstate(invalid="ignore", over="ignore"):
         np.multiply(g, y, out=r, casting="unsafe")
