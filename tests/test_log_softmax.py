@@ -670,6 +670,23 @@ def test_columns_same_bits_whatever_the_threads_bands_and_strides(dtype, n, isa,
     assert_ulps(y[:, 22:], x[:, 22:], 0, k=4)
 
 
+def _pipeline_rows(n, dtype):
+    """70 rows of n for the row pipelines: rows of no finite max first, last and
+    around the two threads' blocks, a NaN, a +inf, a peaked row after a flat one."""
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal((70, n)) * 4).astype(dtype)
+    x[1] *= 10
+    x[0] = -np.inf
+    x[31] = -np.inf
+    x[32, 5] = np.nan
+    x[33, n // 2] = np.inf
+    x[69] = -np.inf
+    x[68, n - 1] = np.nan
+    x[40, 3] = -np.inf
+    x[50, :-1] = -np.inf
+    return x
+
+
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("n", [65, 100, 1000, 2048, 4096, 10_000], ids=lambda n: f"n={n}")
 @pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
@@ -679,17 +696,7 @@ def test_rows_of_a_matrix_match_each_row_alone(dtype, n, num_threads, isa, no_wa
     not (one chunk: the one-row path; several: its chunks shared out between two
     threads).  Same bits, also in place, with rows of no finite max at the ends of the
     blocks and in between."""
-    rng = np.random.default_rng(n)
-    x = (rng.standard_normal((70, n)) * 4).astype(dtype)
-    x[1] *= 10                      # a peaked row after a flat one
-    x[0] = -np.inf                  # no finite max: first row, and around block ends
-    x[31] = -np.inf
-    x[32, 5] = np.nan
-    x[33, n // 2] = np.inf
-    x[69] = -np.inf
-    x[68, n - 1] = np.nan
-    x[40, 3] = -np.inf
-    x[50, :-1] = -np.inf
+    x = _pipeline_rows(n, dtype)
     y = log_softmax(x, axis=-1, num_threads=num_threads)
     alone = np.stack([log_softmax(r, num_threads=2) for r in x])
     assert np.array_equal(y, alone, equal_nan=True)

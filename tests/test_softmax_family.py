@@ -10,7 +10,7 @@ from logsoftmax_c import log_softmax, logsumexp, reference, softmax
 
 from conftest import (FLOAT_DTYPES, LARGE_SHAPES, SMALL_SHAPES, arrays, error_scale,
                       result_dtype, shape_id)
-from test_log_softmax import _special_rows
+from test_log_softmax import _pipeline_rows, _special_rows
 
 ALL_SHAPES = SMALL_SHAPES + list(LARGE_SHAPES)
 
@@ -205,6 +205,27 @@ def test_result_does_not_depend_on_threads(func, shape, axis, isa):
     one = func(x, axis=axis, num_threads=1)
     for nt in (2, 3, 8):
         assert np.array_equal(func(x, axis=axis, num_threads=nt), one)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [65, 100, 1000, 2048, 4096], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
+def test_logsumexp_rows_of_a_matrix_match_each_row_alone(dtype, n, num_threads, isa,
+                                                         no_warnings):
+    """The rows of a matrix run through a pipeline (one loop carries a row's exp-sum
+    and the next row's max); a row alone does not.  Same bits, with rows of no finite
+    max, a NaN and a +inf at the ends of the threads' blocks and in between."""
+    x = _pipeline_rows(n, dtype)
+    x[51, 7] = 60                   # a dominant element
+    lse = logsumexp(x, axis=-1, num_threads=num_threads)
+    alone = np.array([logsumexp(r, num_threads=1) for r in x], dtype=dtype)
+    assert np.array_equal(lse, alone, equal_nan=True)
+    assert np.isnan(lse[[32, 68]]).all() and lse[33] == np.inf
+    assert lse[0] == lse[31] == lse[69] == -np.inf
+    clean = [r for r in range(70) if r not in (0, 31, 32, 33, 68, 69)]
+    want = reference.logsumexp(x[clean].astype(np.longdouble), axis=-1)
+    np.testing.assert_allclose(lse[clean], want.astype(dtype),
+                               rtol=4 * np.finfo(dtype).eps, atol=0)
 
 
 # ---------------------------------------------------------------------------------------

@@ -36,6 +36,10 @@ cdef extern from "lsc_kernels.h" nogil:
                                   Py_ssize_t n, Py_ssize_t nr)
     void lsc_log_softmax_rows_f64(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
                                   Py_ssize_t n, Py_ssize_t nr)
+    void lsc_logsumexp_rows_f32(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
+                                Py_ssize_t n, Py_ssize_t nr)
+    void lsc_logsumexp_rows_f64(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
+                                Py_ssize_t n, Py_ssize_t nr)
     void lsc_log_softmax_long_rows_f32(const char *x, Py_ssize_t sxr, char *y,
                                        Py_ssize_t syr, Py_ssize_t n, Py_ssize_t nr)
     void lsc_log_softmax_long_rows_f64(const char *x, Py_ssize_t sxr, char *y,
@@ -335,7 +339,8 @@ cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
                                const Layout *L, Py_ssize_t t, Py_ssize_t nb,
                                Py_ssize_t bs, bint long_rows) noexcept nogil:
     """Block t of bs consecutive rows along `inner` of one outer index, through the row
-    pipeline (contiguous log_softmax rows, of one chunk or of several)."""
+    pipeline (contiguous log_softmax rows, of one chunk or of several; logsumexp rows
+    of one chunk)."""
     cdef Offsets off = _outer_offsets(L, t // nb)
     cdef Py_ssize_t i0 = (t % nb) * bs
     cdef Py_ssize_t g = L.inner - i0
@@ -346,12 +351,16 @@ cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
     xb = xp + off.x + i0 * L.sxi
     yb = yp + off.y + i0 * L.syi
     if floating is float:
-        if long_rows:
+        if L.op == LSC_OP_LOGSUMEXP:
+            lsc_logsumexp_rows_f32(xb, L.sxi, yb, L.syi, L.n, g)
+        elif long_rows:
             lsc_log_softmax_long_rows_f32(xb, L.sxi, yb, L.syi, L.n, g)
         else:
             lsc_log_softmax_rows_f32(xb, L.sxi, yb, L.syi, L.n, g)
     else:
-        if long_rows:
+        if L.op == LSC_OP_LOGSUMEXP:
+            lsc_logsumexp_rows_f64(xb, L.sxi, yb, L.syi, L.n, g)
+        elif long_rows:
             lsc_log_softmax_long_rows_f64(xb, L.sxi, yb, L.syi, L.n, g)
         else:
             lsc_log_softmax_rows_f64(xb, L.sxi, yb, L.syi, L.n, g)
@@ -390,6 +399,9 @@ cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout 
     elif (L.op == LSC_OP_LOG_SOFTMAX and not L.stream and (L.inner > 1 or nchunks > 1)
           and L.sxn == sizeof(floating) and L.syn == sizeof(floating)):
         _run_row_blocks(tag, xp, yp, L, nt, nchunks > 1)
+    elif (L.op == LSC_OP_LOGSUMEXP and L.inner > 1 and nchunks == 1
+          and L.sxn == sizeof(floating)):
+        _run_row_blocks(tag, xp, yp, L, nt, False)
     elif nt > 1 and nrows > 1:
         if nt > nrows:
             nt = <int>nrows

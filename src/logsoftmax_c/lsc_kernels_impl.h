@@ -894,6 +894,63 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
     }
 }
 
+/* logsumexp of nr rows of 1 <= n <= LSC_CHUNK contiguous elements, row r at byte
+ * offset r * sxr in x, its value at r * syr in y: lsc_row's arithmetic for one chunk
+ * (the same results, bit for bit), in a pipeline as lsc_log_softmax_rows without its
+ * write: iteration r runs one loop that carries the exp-sum of row r and the max of
+ * row r + 1, then the statistics and logarithm of row r - 1.  A row whose max is not
+ * finite goes through lsc_row alone. */
+static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, ptrdiff_t syr,
+                                       ptrdiff_t n, ptrdiff_t nr)
+{
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
+    LSC_T buf[2][LSC_CHUNK] __attribute__((aligned(64)));
+    if (nr < 1) {
+        return;
+    }
+    /* m: the max of row r; row sr (if hs) is summed, with max ms and sum ss */
+    LSC_T m = LSC_FN(lsc_max)((const LSC_T *)x, n), ms = 0;
+    double ss = 0.0;
+    int hs = 0;
+    ptrdiff_t sr = 0;
+    for (ptrdiff_t r = 0; r <= nr; r++) {
+        LSC_T mn = 0;
+        double s = 0.0;
+        int finite = 0;
+        if (r < nr) {
+            const LSC_T *xr = (const LSC_T *)(x + r * sxr);
+            const LSC_T *xn = (const LSC_T *)(x + (r + 1) * sxr);
+            const int next = r + 1 < nr;
+            finite = m > -INFINITY && m < INFINITY;
+            if (!finite) {
+                LSC_FN(lsc_row)((const char *)xr, es, y + r * syr, 0, n, 0, LSC_OP_LOGSUMEXP);
+                mn = next ? LSC_FN(lsc_max)(xn, n) : 0;
+            }
+            else if (next) {
+                s = LSC_FN(lsc_vsums3)(xr, buf[r & 1], n, m, xn, n, &mn, NULL, NULL, 0, 0,
+                                       NULL, LSC_C_MAX);
+            }
+            else {
+                s = LSC_FN(lsc_vsums)(xr, buf[r & 1], n, m);
+            }
+        }
+        if (hs) {
+            /* lsc_combine of one chunk, then lsc_lse_value */
+            const double c = LSC_FN(lsc_row1_log)((const LSC_T *)(x + sr * sxr), buf[sr & 1],
+                                                  n, ms, ss);
+            *(LSC_T *)(y + sr * syr) = (LSC_T)((double)ms + c);
+            hs = 0;
+        }
+        if (finite) {
+            sr = r;
+            ms = m;
+            ss = s;
+            hs = 1;
+        }
+        m = mn;
+    }
+}
+
 /* log_softmax of nr rows of n > LSC_CHUNK contiguous elements, row r at byte offset
  * r * sxr in x and r * syr in y (y may be x; otherwise the rows of y overlap no row of
  * x), with lsc_row's arithmetic (the same chunk statistics, combined in the same
