@@ -999,19 +999,27 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
                 xn = (const LSC_T *)(x + (r + 1) * sxr);
                 ln = LSC_CHUNK;
             }
-            const LSC_T *xw = (const LSC_T *)(x + (r - 1) * sxr) + c * LSC_CHUNK;
-            LSC_T *yw = (LSC_T *)(y + (r - 1) * syr) + c * LSC_CHUNK;
+            /* row r - 1 is written last chunk first: the chunks it read last are still
+               in the cache */
+            const ptrdiff_t wc = nc - 1 - c, lw = wc == nc - 1 ? last : LSC_CHUNK;
+            const LSC_T *xw = (const LSC_T *)(x + (r - 1) * sxr) + wc * LSC_CHUNK;
+            LSC_T *yw = (LSC_T *)(y + (r - 1) * syr) + wc * LSC_CHUNK;
             LSC_T mn = 0;
             double s;
+            if (hw && lw != len) {
+                /* (a chunk of another length: on its own) */
+                LSC_FN(lsc_shift)(xw, yw, lw, mw, cw);
+            }
+            const int wcarry = hw && lw == len;
             if (m == -INFINITY) {
                 sr[c] = LSC_FN(lsc_nonfinite_chunk)(xr, len, m);
-                if (hw) {
+                if (wcarry) {
                     LSC_FN(lsc_shift)(xw, yw, len, mw, cw);
                 }
                 mn = xn != NULL ? LSC_FN(lsc_max)(xn, ln) : 0;
             }
             else {
-                if (xn != NULL && hw) {
+                if (xn != NULL && wcarry) {
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, NULL,
                                            LSC_C_MAX | LSC_C_WRITE);
                 }
@@ -1019,7 +1027,7 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, NULL, NULL, 0, 0, NULL,
                                            LSC_C_MAX);
                 }
-                else if (hw) {
+                else if (wcarry) {
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, NULL, 0, NULL, xw, yw, mw, cw, NULL,
                                            LSC_C_WRITE);
                 }
