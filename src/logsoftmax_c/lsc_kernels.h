@@ -41,7 +41,8 @@
 /* Column blocks go in bands (lsc_cols_vec) where a vector of columns down all n rows
    takes at most LSC_COL_PACK_BYTES (a column's arithmetic then depends on n alone);
    a band takes at most LSC_COL_BAND_BYTES of packed copy (or one vector of columns)
-   and LSC_COL_BAND_V vectors.  Two bands' copies per thread: 1 MiB bands keep the
+   and LSC_COL_BAND_V vectors.  Two or three bands' copies per thread (see
+   lsc_cols_vec): 1 MiB bands keep the
    rows of x 256 bytes long and more (n <= 4096 floats), which the memory serves far
    better than shorter ones, while the copies stay within L2 and L3.  A first band
    fetches its rows LSC_COL_AHEAD_PACK rows ahead in its first pass. */
@@ -49,6 +50,11 @@
 #define LSC_COL_BAND_BYTES (1024 * 1024)
 #define LSC_COL_BAND_V 64
 #define LSC_COL_AHEAD_PACK 16
+/* rows ahead that the sums of a band fetch the band after it, whose first pass they
+   carry (lsc_band_stats: float bands that are packed; with double bands, and bands read
+   in place, the sums only fetch the next band and its first pass comes after them:
+   measured faster) */
+#define LSC_COL_AHEAD_LOAD 32
 /* vector columns side by side in a band's sums */
 #define LSC_COL_G 4
 /* rows ahead that a column block's write pass fetches */
@@ -197,6 +203,7 @@ typedef __m128d lsc_v_f64;
 #define LSC_EXP lsc_exp_f32
 #define LSC_EXP_LO LSC_EXP_F32_LO
 #define LSC_CHUNK LSC_CHUNK_F32
+#define LSC_COL_CARRY_LOAD 1
 #define LSC_SUM_BLOCK LSC_SUM_BLOCK_F32
 #define LSC_V lsc_vf32
 #define LSC_VI lsc_vi32
@@ -237,6 +244,7 @@ typedef __m128d lsc_v_f64;
 #define LSC_EXP lsc_exp_f64
 #define LSC_EXP_LO LSC_EXP_F64_LO
 #define LSC_CHUNK LSC_CHUNK_F64
+#define LSC_COL_CARRY_LOAD 0
 #define LSC_SUM_BLOCK LSC_SUM_BLOCK_F64
 #define LSC_V lsc_vf64
 #define LSC_VI lsc_vi64

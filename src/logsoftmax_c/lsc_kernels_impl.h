@@ -1287,8 +1287,9 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
  * power-of-two row length a column's rows fall into a handful of cache sets: a
  * 4096-float row is 16 KiB, every row of a column maps to one of 4 sets of a 1 MiB,
  * 16-way L2, where they would evict each other long before the next pass), where the
- * columns are strided (gathered) and for a last partial vector of columns.  The bands of a block run in a pipeline: the sums
- * of a band carry the write pass of the band before and fetch the band after, so
+ * columns are strided (gathered) and for a last partial vector of columns.  The bands
+ * of a block run in a pipeline: the sums of a band carry the write pass of the band
+ * before and fetch the band after (for packed float bands, do its first pass), so
  * that the memory's traffic overlaps the arithmetic.  Every column, dominated or not,
  * gets the dominated sum, so -log1p(s) keeps its relative accuracy everywhere; a
  * column's arithmetic depends only on n, not on its band, its block or the strides.
@@ -1328,6 +1329,10 @@ typedef struct {
     const char *src;
     ptrdiff_t sv, sr;
     ptrdiff_t sxi, syi, b, nv, j;
+    /* its first pass: packed (not read in place), and its first `loaded` vectors of
+       columns done (by the sums of the band before it) */
+    int packed;
+    ptrdiff_t loaded;
     LSC_V vmx[LSC_COL_BAND_V], vo[LSC_COL_BAND_V];
     LSC_T mx[LSC_COL_BAND_V * LSC_W], off[LSC_COL_BAND_V * LSC_W];
     double lse[LSC_COL_BAND_V * LSC_W];
@@ -1398,13 +1403,19 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
                                        const LSC_FN(lsc_bands) *p, double *rest,
                                        LSC_T *corr, LSC_T *cnt, const char *xp,
                                        LSC_FN(lsc_band) *w, ptrdiff_t *debt, const int G,
-                                       const int guard)
+                                       const int guard, LSC_FN(lsc_band) *ld,
+                                       const int carry)
 {
     typedef LSC_V V;
     const ptrdiff_t n = p->n;
     const char *c = s->src + v * s->sv;
     const ptrdiff_t sv = s->sv, sr = s->sr;
-    V nm[LSC_COL_G], cr[LSC_COL_G], ct[LSC_COL_G], part[LSC_COL_G];
+    V nm[LSC_COL_G], cr[LSC_COL_G], ct[LSC_COL_G], part[LSC_COL_G], lm[LSC_COL_G];
+    const char *lx = carry ? ld->x + v * LSC_SIMD_BYTES : NULL;
+    LSC_T *lb = carry ? ld->buf + v * n * LSC_W : NULL;
+    for (int g = 0; g < G; g++) {
+        lm[g] = LSC_SPLAT(V, -INFINITY);
+    }
     lsc_vf64 acc[LSC_COL_G][LSC_NVD] = {}, comp[LSC_COL_G][LSC_NVD] = {};
     for (int g = 0; g < G; g++) {
         nm[g] = -vm[g];
@@ -1418,7 +1429,20 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
         }
         for (ptrdiff_t j = j0; j < j1; j++) {
             for (int g = 0; g < G; g++) {
-                if (xp != NULL) {
+                if (carry) {
+                    /* the first pass of band ld, vector of columns v + g, row j (its
+                       rows fetched LSC_COL_AHEAD_LOAD ahead, into the next G vectors of
+                       columns at the bottom) */
+                    const char *xr = lx + j * p->sxn + g * LSC_SIMD_BYTES;
+                    const ptrdiff_t ja = j + LSC_COL_AHEAD_LOAD;
+                    __builtin_prefetch(ja < n ? xr + LSC_COL_AHEAD_LOAD * p->sxn
+                                              : lx + (ja - n) * p->sxn + (G + g) * LSC_SIMD_BYTES,
+                                       0, 3);
+                    const V a = LSC_VLOAD(xr);
+                    lm[g] = LSC_VMAX(a, lm[g]);
+                    LSC_VSTORE(lb + (g * n + j) * LSC_W, a);
+                }
+                else if (xp != NULL) {
                     __builtin_prefetch(xp + j * p->sxn + g * LSC_SIMD_BYTES, 0, 3);
                 }
                 LSC_FN(lsc_cols_step)(LSC_VLOAD(c + g * sv + j * sr), vm[g], nm[g],
@@ -1437,6 +1461,12 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
             }
         }
     }
+    if (carry) {
+        for (int g = 0; g < G; g++) {
+            ld->vmx[v + g] = lm[g];
+        }
+        ld->loaded = v + G;
+    }
     for (int g = 0; g < G; g++) {
         for (int h = 0; h < LSC_NVD; h++) {
             lsc_vf64 r = acc[g][h] - comp[g][h];
@@ -1449,10 +1479,16 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
 
 /* Pass 2 of band s, its statistics: per column mx[k], off[k] = log1p(s) where the max
  * is finite, else NaN, lse[k] = log1p(s) whatever the max; and vo.  Carries the write
- * pass of band w (if not NULL) and fetches the next band's x (nvp vectors of columns,
- * if not 0). */
+ * pass of band w (if not NULL) and the next band's x: for a packed float band ld (if
+ * not NULL), the first pass of its first nld vectors of columns (as many as the sums
+ * reach, in order: ld->loaded; each loads a row of x as the sums take a row, and
+ * fetches LSC_COL_AHEAD_LOAD rows ahead), else the fetch of its nvp vectors of
+ * columns (if not 0), a cache line per vector, the first pass after the sums.  The
+ * fetch a whole band ahead lost the lines of packed bands (rows a multiple of 1 KiB
+ * apart, in a handful of cache sets) before their first pass read them. */
 static void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *p,
-                                   ptrdiff_t nvp, LSC_FN(lsc_band) *w)
+                                   ptrdiff_t nvp, LSC_FN(lsc_band) *w, LSC_FN(lsc_band) *ld,
+                                   ptrdiff_t nld)
 {
     typedef LSC_V V;
     ptrdiff_t debt = 0;
@@ -1470,16 +1506,34 @@ static void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) 
             vm[g] = (V)((LSC_VI)vmx & ~(LSC_VI)(vmx == LSC_SPLAT(V, -INFINITY)));
             memcpy(mx + g * LSC_W, &vmx, sizeof vmx);
         }
-        /* the next band comes in as this one's sums go: a cache line per vector */
+        /* the next band comes in as this one's sums go: its first pass where its
+           vectors of columns are whole (ld, the first nld of them, in order), else a
+           cache line per vector */
         const char *xp = v + G <= nvp ? s->x + (s->nv + v) * LSC_SIMD_BYTES : NULL;
-        if (G == LSC_COL_G) {
-            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, LSC_COL_G, 0);
+        LSC_FN(lsc_band) *l =
+            LSC_COL_CARRY_LOAD && ld != NULL && ld->packed && v + G <= nld && ld->loaded == v
+                ? ld
+                : NULL;
+        /* (each form a loop of its own) */
+        if (G == LSC_COL_G && l != NULL) {
+            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, LSC_COL_G, 0,
+                                   l, 1);
+        }
+        else if (G == LSC_COL_G) {
+            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, LSC_COL_G, 0,
+                                   NULL, 0);
+        }
+        else if (G == 2 && l != NULL) {
+            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 2, 0, l, 1);
         }
         else if (G == 2) {
-            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 2, 0);
+            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 2, 0, NULL, 0);
+        }
+        else if (l != NULL) {
+            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 1, 0, l, 1);
         }
         else {
-            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 1, 0);
+            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 1, 0, NULL, 0);
         }
         const ptrdiff_t nl = G * LSC_W;
         int again = 0;
@@ -1491,7 +1545,7 @@ static void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) 
         if (again) {
             for (int g = 0; g < G; g++) {
                 LSC_FN(lsc_cols_vsums)(s, v + g, vm + g, p, rest + g * LSC_W, corr + g * LSC_W,
-                                       cnt + g * LSC_W, NULL, NULL, NULL, 1, 1);
+                                       cnt + g * LSC_W, NULL, NULL, NULL, 1, 1, NULL, 0);
             }
         }
 #pragma omp simd
@@ -1506,21 +1560,14 @@ static void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) 
     }
 }
 
-/* Pass 1 of a band s: the maxes s->vmx of the b columns at x (nv vectors of them),
- * and their packed copy in s->buf unless the band is read in place (p->direct, whole
- * vectors of contiguous columns).  A last partial vector is packed with 0 in its other lanes (computed,
- * never written); so are all of them where x's columns are not contiguous (gathered
- * through s->row).  first: fetch the band's rows ahead here (the sums of a band before
- * it fetch the others). */
-static void LSC_FN(lsc_band_load)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *p,
-                                  const char *x, char *y, ptrdiff_t b, int first)
+/* A band s of the b columns at x (y), before its first pass: whether it is packed, its
+ * maxes at -inf, none of its vectors of columns loaded. */
+static void LSC_FN(lsc_band_setup)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *p,
+                                   const char *x, char *y, ptrdiff_t b)
 {
-    typedef LSC_V V;
-    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T), n = p->n, sxi = s->sxi;
-    const int cx = sxi == es;
-    /* the whole vectors loaded straight from x */
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T), n = p->n;
+    const int cx = s->sxi == es;
     const ptrdiff_t nf = cx ? b / LSC_W : 0, nv = (b + LSC_W - 1) / LSC_W;
-    LSC_T *buf = s->buf, *row = s->row;
     /* read in place: whole vectors of contiguous columns, where the caller allows */
     const int direct = p->direct && cx && nf == nv;
     s->x = x;
@@ -1528,18 +1575,40 @@ static void LSC_FN(lsc_band_load)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *
     s->b = b;
     s->nv = nv;
     s->j = 0;
-    s->src = direct ? x : (const char *)buf;
+    s->packed = !direct;
+    s->loaded = 0;
+    s->src = direct ? x : (const char *)s->buf;
     s->sv = direct ? LSC_SIMD_BYTES : n * LSC_SIMD_BYTES;
     s->sr = direct ? p->sxn : LSC_SIMD_BYTES;
     for (ptrdiff_t v = 0; v < nv; v++) {
-        s->vmx[v] = LSC_SPLAT(V, -INFINITY);
+        s->vmx[v] = LSC_SPLAT(LSC_V, -INFINITY);
     }
     for (ptrdiff_t l = b; l < nv * LSC_W; l++) {
-        row[l] = 0;
+        s->row[l] = 0;
     }
+}
+
+/* Pass 1 of a band s (from lsc_band_setup), past the vectors of columns that the sums of
+ * the band before did (s->loaded): the maxes s->vmx of its b columns (nv vectors of
+ * them), and their packed copy in s->buf unless the band is read in place (p->direct,
+ * whole vectors of contiguous columns).  A last partial vector is packed with 0 in its
+ * other lanes (computed, never written); so are all of them where x's columns are not
+ * contiguous (gathered through s->row).  first: fetch the band's rows ahead here (the
+ * sums of a band before it fetch the others). */
+static void LSC_FN(lsc_band_load)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *p, int first)
+{
+    typedef LSC_V V;
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T), n = p->n, sxi = s->sxi;
+    const int cx = sxi == es;
+    const char *x = s->x;
+    const ptrdiff_t b = s->b, nv = s->nv;
+    /* the whole vectors loaded straight from x */
+    const ptrdiff_t nf = cx ? b / LSC_W : 0;
+    LSC_T *buf = s->buf, *row = s->row;
+    const int direct = !s->packed;
     /* eight vectors of columns at a time down the rows: runs of 512 bytes of each row
-       of x, the maxes in registers */
-    for (ptrdiff_t v0 = 0; v0 < nf; v0 += 8) {
+       of x, the maxes in registers (after the ones the band before loaded) */
+    for (ptrdiff_t v0 = s->loaded; v0 < nf; v0 += 8) {
         const ptrdiff_t nc = nf - v0 < 8 ? nf - v0 : 8;
         const char *xv = x + v0 * LSC_SIMD_BYTES;
         LSC_T *bv = direct ? NULL : buf + v0 * n * LSC_W;
@@ -1610,9 +1679,10 @@ static void LSC_FN(lsc_band_load)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *
 
 /* b columns (x, y) in bands of at most LSC_COL_BAND_BYTES of packed copy, in a
  * pipeline: the sums of band i carry the write pass of band i - 1 (a row of it for
- * each row's worth of vectors summed) and fetch band i + 1, whose first pass follows.
- * Two bands' copies, taken from the heap.  Returns 0, having done nothing, if they
- * cannot be had. */
+ * each row's worth of vectors summed) and fetch band i + 1, whose first pass follows
+ * (for packed float bands, they do most of that first pass themselves).  Two bands'
+ * copies, three where the sums do a first pass, taken from the heap.  Returns 0,
+ * having done nothing, if they cannot be had. */
 static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y,
                                 ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
                                 int op, int stream)
@@ -1643,26 +1713,36 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     const ptrdiff_t bf = b < b0 ? b : b0;  /* the first band's columns */
     const int copies = !(p.direct && sxi == es) || bf % LSC_W != 0 || (b - bf) % LSC_W != 0;
     const size_t nbuf = copies ? (size_t)(n * bv * LSC_SIMD_BYTES) : 0;
-    Band *band = (Band *)aligned_alloc(64, 2 * sizeof(Band));
-    LSC_T *bufs = copies ? (LSC_T *)aligned_alloc(64, 2 * nbuf) : NULL;
+    /* three bands where the sums of one carry the first pass of the next (packed float
+       bands), else two */
+    const int nband = LSC_COL_CARRY_LOAD && copies ? 3 : 2;
+    Band *band = (Band *)aligned_alloc(64, nband * sizeof(Band));
+    LSC_T *bufs = copies ? (LSC_T *)aligned_alloc(64, nband * nbuf) : NULL;
     if (band == NULL || (copies && bufs == NULL)) {
         free(band);
         free(bufs);
         return 0;
     }
-    for (int h = 0; h < 2; h++) {
+    for (int h = 0; h < nband; h++) {
         band[h].buf = copies ? (LSC_T *)((char *)bufs + h * nbuf) : NULL;
         band[h].sxi = sxi;
         band[h].syi = syi;
     }
     Band *cur = &band[0], *prev = NULL;
-    LSC_FN(lsc_band_load)(cur, &p, x, y, bf, 1);
+    LSC_FN(lsc_band_setup)(cur, &p, x, y, bf);
+    LSC_FN(lsc_band_load)(cur, &p, 1);
     for (ptrdiff_t k = cur->b;; k += cur->b) {
         /* cur: loaded, columns k - cur->b on; prev: the band before it, its write pass
-           still to do */
+           still to do; next: the band after it, its first pass begun by cur's sums */
         const ptrdiff_t bn = b - k < bv * LSC_W ? b - k : bv * LSC_W;
+        Band *next = NULL;
+        if (bn > 0 && nband == 3) {
+            next = &band[0] != cur && &band[0] != prev ? &band[0]
+                   : (&band[1] != cur && &band[1] != prev ? &band[1] : &band[2]);
+            LSC_FN(lsc_band_setup)(next, &p, x + k * sxi, y + k * syi, bn);
+        }
         LSC_FN(lsc_band_stats)(cur, &p, sxi == es ? (bn + LSC_W - 1) / LSC_W : 0,
-                               lse ? NULL : prev);
+                               lse ? NULL : prev, next, sxi == es ? bn / LSC_W : 0);
         if (lse) {
             for (ptrdiff_t c = 0; c < cur->b; c++) {
                 double mc[2] = {(double)cur->mx[c], cur->lse[c]};
@@ -1676,9 +1756,13 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
         if (bn == 0) {
             break;
         }
-        Band *next = cur == &band[0] ? &band[1] : &band[0];
-        /* (a short first band fetched little of this one) */
-        LSC_FN(lsc_band_load)(next, &p, x + k * sxi, y + k * syi, bn, k == b0 && b0 < bv * LSC_W);
+        if (next == NULL) {
+            /* (two bands: prev's, done with) */
+            next = cur == &band[0] ? &band[1] : &band[0];
+            LSC_FN(lsc_band_setup)(next, &p, x + k * sxi, y + k * syi, bn);
+        }
+        /* the rest of next's first pass (a short first band did little of it) */
+        LSC_FN(lsc_band_load)(next, &p, k == b0 && b0 < bv * LSC_W);
         prev = cur;
         cur = next;
     }
@@ -1937,6 +2021,7 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
 #undef LSC_EXP
 #undef LSC_EXP_LO
 #undef LSC_CHUNK
+#undef LSC_COL_CARRY_LOAD
 #undef LSC_SUM_BLOCK
 #undef LSC_V
 #undef LSC_VI
