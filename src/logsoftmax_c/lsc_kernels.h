@@ -42,9 +42,9 @@
    takes at most LSC_COL_PACK_BYTES (a column's arithmetic then depends on n alone);
    a band takes at most LSC_COL_BAND_BYTES of packed copy (or one vector of columns)
    and LSC_COL_BAND_V vectors.  Two or three bands' copies per thread (see
-   lsc_cols_vec): 1 MiB bands keep the
-   rows of x 256 bytes long and more (n <= 4096 floats), which the memory serves far
-   better than shorter ones, while the copies stay within L2 and L3.  A first band
+   lsc_cols_vec): 1 MiB bands keep the rows of x 256 bytes long and more (n <= 4096
+   floats), which the memory serves far better than shorter ones, while the copies
+   stay within L2 and L3.  A first band
    fetches its rows LSC_COL_AHEAD_PACK rows ahead in its first pass. */
 #define LSC_COL_PACK_BYTES (512 * 1024)
 #define LSC_COL_BAND_BYTES (1024 * 1024)

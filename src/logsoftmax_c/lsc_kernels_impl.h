@@ -1480,18 +1480,20 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
 /* Pass 2 of band s, its statistics: per column mx[k], off[k] = log1p(s) where the max
  * is finite, else NaN, lse[k] = log1p(s) whatever the max; and vo.  Carries the write
  * pass of band w (if not NULL) and the next band's x: for a packed float band ld (if
- * not NULL), the first pass of its first nld vectors of columns (as many as the sums
- * reach, in order: ld->loaded; each loads a row of x as the sums take a row, and
+ * not NULL), the first pass of its whole vectors of contiguous columns (as many as the
+ * sums reach, in order: ld->loaded; each loads a row of x as the sums take a row, and
  * fetches LSC_COL_AHEAD_LOAD rows ahead), else the fetch of its nvp vectors of
  * columns (if not 0), a cache line per vector, the first pass after the sums.  The
  * fetch a whole band ahead lost the lines of packed bands (rows a multiple of 1 KiB
  * apart, in a handful of cache sets) before their first pass read them. */
 static void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *p,
-                                   ptrdiff_t nvp, LSC_FN(lsc_band) *w, LSC_FN(lsc_band) *ld,
-                                   ptrdiff_t nld)
+                                   ptrdiff_t nvp, LSC_FN(lsc_band) *w, LSC_FN(lsc_band) *ld)
 {
     typedef LSC_V V;
     ptrdiff_t debt = 0;
+    /* ld's whole vectors of contiguous columns */
+    const ptrdiff_t nld =
+        ld != NULL && ld->sxi == (ptrdiff_t)sizeof(LSC_T) ? ld->b / LSC_W : 0;
     for (ptrdiff_t v = 0; v < s->nv;) {
         const ptrdiff_t left = s->nv - v;
         const int G = left >= LSC_COL_G ? LSC_COL_G : (left >= 2 ? 2 : 1);
@@ -1507,8 +1509,7 @@ static void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) 
             memcpy(mx + g * LSC_W, &vmx, sizeof vmx);
         }
         /* the next band comes in as this one's sums go: its first pass where its
-           vectors of columns are whole (ld, the first nld of them, in order), else a
-           cache line per vector */
+           vectors of columns are whole (ld, in order), else a cache line per vector */
         const char *xp = v + G <= nvp ? s->x + (s->nv + v) * LSC_SIMD_BYTES : NULL;
         LSC_FN(lsc_band) *l =
             LSC_COL_CARRY_LOAD && ld != NULL && ld->packed && v + G <= nld && ld->loaded == v
@@ -1742,7 +1743,7 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
             LSC_FN(lsc_band_setup)(next, &p, x + k * sxi, y + k * syi, bn);
         }
         LSC_FN(lsc_band_stats)(cur, &p, sxi == es ? (bn + LSC_W - 1) / LSC_W : 0,
-                               lse ? NULL : prev, next, sxi == es ? bn / LSC_W : 0);
+                               lse ? NULL : prev, next);
         if (lse) {
             for (ptrdiff_t c = 0; c < cur->b; c++) {
                 double mc[2] = {(double)cur->mx[c], cur->lse[c]};
