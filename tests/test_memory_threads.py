@@ -203,6 +203,37 @@ def test_concurrent_calls_from_python_threads(isa):
         assert_ulps(y, x, a, k=4)
 
 
+def test_concurrent_column_calls_share_the_scratch_pool(isa):
+    """The column bands' packed copies come from a pool of blocks kept between calls.
+
+    Eight Python threads, each with two OpenMP threads, take blocks of different sizes
+    (rows a multiple of 1 KiB apart, and strided columns, are packed; the copies' size
+    grows with the column length) from a pool of four slots, in an order that varies:
+    a block too small for its call, or one handed to two callers at once, would give
+    wrong results.
+    """
+    rng = np.random.default_rng(8)
+    cases = [
+        rng.standard_normal((3000, 256)).astype(np.float32),
+        rng.standard_normal((40, 1024)),
+        rng.standard_normal((700, 768)).astype(np.float32),
+        rng.standard_normal((5000, 512)).astype(np.float32),
+        rng.standard_normal((900, 300))[:, ::3],
+        rng.standard_normal((64, 2048)).astype(np.float32)[:, ::2],
+    ]
+    expected = [log_softmax(x, axis=0, num_threads=1) for x in cases]
+
+    def run(i):
+        return i, log_softmax(cases[i % len(cases)], axis=0, num_threads=2)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(run, range(6 * len(cases))))
+    for i, y in results:
+        x = cases[i % len(cases)]
+        assert np.array_equal(y, expected[i % len(cases)]), (i, x.shape, x.strides)
+        assert_ulps(y, x, 0, k=4)
+
+
 def test_concurrent_in_place_calls_on_distinct_arrays(isa):
     rng = np.random.default_rng(6)
     xs = [rng.standard_normal((200, 1000)) for _ in range(4)]

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 
 #include "lsc_math.h"
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 /* elements per row chunk: 16 KiB, so a chunk's max and sum passes stay in L1 */
 #define LSC_CHUNK_F32 4096
@@ -145,6 +148,93 @@ static void lsc_combine(const lsc_stats *st, ptrdiff_t nc, double *mc, int singl
     mc[0] = m;
     mc[1] = lsc_log1p_sum(rest + (count - 1.0), single);
 }
+
+/* ---- scratch blocks kept between calls --------------------------------------------
+ * The column bands take a few MiB of packed copies per thread.  Fresh from malloc on
+ * every call, blocks that large come from mmap and go back to the system on free,
+ * until glibc's thresholds adapt (which takes several calls, and is undone when the
+ * process's other allocations trim the heap): every page of them then faults and is
+ * zeroed again, which made the first calls of a process on 4096x4096 floats along
+ * axis 0 take 1.4 to 2 times as long.  So up to LSC_SCRATCH_SLOTS freed blocks are kept
+ * here for the next call: lsc_scratch_get(n) takes one of at least n bytes from the
+ * pool (freeing the smaller ones it meets) or from malloc, lsc_scratch_put gives it
+ * back (kept if a slot is free, else freed).  The pool holds at most
+ * LSC_SCRATCH_SLOTS blocks of what one thread's bands take (3 MiB), whatever the
+ * number of threads.  Blocks are 64-byte aligned; their size lives in the 64 bytes
+ * before them.  The slots are taken and filled with atomic exchanges, so threads may
+ * share the pool. */
+#define LSC_SCRATCH_SLOTS 4
+#define LSC_SCRATCH_HEAD 64
+#if defined(__GNUC__)
+static void *lsc_scratch_pool[LSC_SCRATCH_SLOTS];
+
+/* the slot a thread tries first: its own, where it has one (a block that stays with
+   one thread stays in that core's caches: passed between threads, its lines would
+   move from cache to cache) */
+static int lsc_scratch_home(void)
+{
+#if defined(_OPENMP)
+    return omp_get_thread_num() % LSC_SCRATCH_SLOTS;
+#else
+    return 0;
+#endif
+}
+
+static void *lsc_scratch_get(size_t n)
+{
+    const int h = lsc_scratch_home();
+    for (int k = 0; k < LSC_SCRATCH_SLOTS; k++) {
+        const int i = (h + k) % LSC_SCRATCH_SLOTS;
+        void *b = __atomic_exchange_n(&lsc_scratch_pool[i], NULL, __ATOMIC_ACQUIRE);
+        if (b == NULL) {
+            continue;
+        }
+        if (*(size_t *)b >= n) {
+            return (char *)b + LSC_SCRATCH_HEAD;
+        }
+        /* too small: its slot goes to the larger block this call takes */
+        free(b);
+    }
+    const size_t size = (n + 63) / 64 * 64;
+    if (size < n) {
+        return NULL;
+    }
+    void *b = aligned_alloc(64, size + LSC_SCRATCH_HEAD);
+    if (b == NULL) {
+        return NULL;
+    }
+    *(size_t *)b = size;
+    return (char *)b + LSC_SCRATCH_HEAD;
+}
+
+static void lsc_scratch_put(void *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    void *b = (char *)p - LSC_SCRATCH_HEAD;
+    const int h = lsc_scratch_home();
+    for (int k = 0; k < LSC_SCRATCH_SLOTS; k++) {
+        const int i = (h + k) % LSC_SCRATCH_SLOTS;
+        void *empty = NULL;
+        if (__atomic_compare_exchange_n(&lsc_scratch_pool[i], &empty, b, 0, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED)) {
+            return;
+        }
+    }
+    free(b);
+}
+#else
+static void *lsc_scratch_get(size_t n)
+{
+    return aligned_alloc(64, (n + 63) / 64 * 64);
+}
+
+static void lsc_scratch_put(void *p)
+{
+    free(p);
+}
+#endif
 
 /* ---- streaming (non-temporal) stores for the write pass of large outputs ----------
  * A store that misses the cache first reads the line it writes (read-for-ownership);

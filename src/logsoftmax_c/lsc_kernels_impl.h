@@ -1717,11 +1717,12 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     /* three bands where the sums of one carry the first pass of the next (packed float
        bands), else two */
     const int nband = LSC_COL_CARRY_LOAD && copies ? 3 : 2;
+    /* (the copies from the scratch pool, which keeps them between calls) */
     Band *band = (Band *)aligned_alloc(64, nband * sizeof(Band));
-    LSC_T *bufs = copies ? (LSC_T *)aligned_alloc(64, nband * nbuf) : NULL;
+    LSC_T *bufs = copies ? (LSC_T *)lsc_scratch_get(nband * nbuf) : NULL;
     if (band == NULL || (copies && bufs == NULL)) {
         free(band);
-        free(bufs);
+        lsc_scratch_put(bufs);
         return 0;
     }
     for (int h = 0; h < nband; h++) {
@@ -1773,7 +1774,7 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     if (stream) {
         LSC_SFENCE();
     }
-    free(bufs);
+    lsc_scratch_put(bufs);
     free(band);
     return 1;
 }
