@@ -179,6 +179,33 @@ def test_backward_by_finite_differences(axis):
                                fd, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_softmax_backward_rows_at_block_edges_in_place_and_offset(dtype, isa):
+    """The result pass loads a block of vectors ahead of its stores: row lengths around
+    one and two blocks (of every vector width), in place over g and over y, and into
+    outputs whose page offsets lie a little above and below the inputs'."""
+    rng = np.random.default_rng(13)
+    for n in (1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 95, 127, 128, 129, 191, 192, 193,
+              255, 256, 257, 1000):
+        x = (rng.standard_normal((3, n)) * 3).astype(dtype)
+        g = rng.standard_normal((3, n)).astype(dtype)
+        p = softmax(x)
+        want = reference.softmax_backward(g.astype(np.float64), p.astype(np.float64))
+        r = softmax_backward(g, p)
+        tol = RTOL[np.dtype(dtype)] * 10
+        np.testing.assert_allclose(r, want, rtol=tol, atol=tol, err_msg=f"n={n}")
+        for shift in (-3, -1, 1, 5):  # elements: the output's offset against g and y
+            buf = np.empty(3 * n + 16, dtype)
+            out = buf[8 + shift:8 + shift + 3 * n].reshape(3, n)
+            assert softmax_backward(g, p, out=out) is out
+            np.testing.assert_array_equal(out, r, err_msg=f"n={n} shift={shift}")
+        g2, p2 = g.copy(), p.copy()
+        assert softmax_backward(g2, p, out=g2) is g2
+        assert softmax_backward(g, p2, out=p2) is p2
+        np.testing.assert_array_equal(g2, r, err_msg=f"n={n} over g")
+        np.testing.assert_array_equal(p2, r, err_msg=f"n={n} over y")
+
+
 def test_backward_out_and_aliasing():
     rng = np.random.default_rng(3)
     g = rng.standard_normal((4, 6))
