@@ -672,7 +672,8 @@ def test_columns_same_bits_whatever_the_threads_bands_and_strides(dtype, n, isa,
 
 def _pipeline_rows(n, dtype):
     """70 rows of n for the row pipelines: rows of no finite max first, last and
-    around the two threads' blocks, a NaN, a +inf, a peaked row after a flat one."""
+    around the two threads' blocks (rows 0-34 and 35-69), a NaN, a +inf, a peaked row
+    after a flat one."""
     rng = np.random.default_rng(n)
     x = (rng.standard_normal((70, n)) * 4).astype(dtype)
     x[1] *= 10
@@ -680,6 +681,8 @@ def _pipeline_rows(n, dtype):
     x[31] = -np.inf
     x[32, 5] = np.nan
     x[33, n // 2] = np.inf
+    x[34] = -np.inf
+    x[35, 2] = np.nan
     x[69] = -np.inf
     x[68, n - 1] = np.nan
     x[40, 3] = -np.inf

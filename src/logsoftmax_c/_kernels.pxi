@@ -88,8 +88,9 @@ cdef enum:
     # outputs from this size on are written with non-temporal stores
     STREAM_BYTES = 33554432
     # rows per task of the row pipelines (lsc_log_softmax_rows, _long_rows): enough
-    # that their start and end (passes outside the pipeline) are a small share
-    ROW_BLOCK = 32
+    # that their start and end (passes outside the pipeline) are a small share (rows
+    # of 384 floats: 256 rows 1-5% faster than 32)
+    ROW_BLOCK = 256
 
 
 cdef struct Layout:
