@@ -1888,9 +1888,12 @@ LSC_INLINE void LSC_FN(lsc_backward_accumulate)(const LSC_T *g, const LSC_T *y, 
  * processor takes for a dependency on that store until the full addresses are
  * compared (4K aliasing: 1024x1000 floats 10-15% slower); here such a store comes
  * after the load, for any distance below a block.  (r may be g or y: each element
- * is read before it is written.) */
+ * is read before it is written.)  With ahead > 0 the pass also fetches g and y
+ * `ahead` elements on, a line at a time: for rows one after the other in memory, the
+ * next row, whose sum pass would otherwise wait on L3 (1024x1000 floats: 7% faster in
+ * the C harness). */
 LSC_INLINE void LSC_FN(lsc_softmax_grad_apply)(const LSC_T *g, const LSC_T *y, LSC_T *r,
-                                               ptrdiff_t n, LSC_T sum)
+                                               ptrdiff_t n, LSC_T sum, ptrdiff_t ahead)
 {
     typedef LSC_V V;
     const V vs = LSC_SPLAT(V, sum);
@@ -1907,6 +1910,10 @@ LSC_INLINE void LSC_FN(lsc_softmax_grad_apply)(const LSC_T *g, const LSC_T *y, L
             for (int u = 0; u < LSC_U; u++) {
                 gn[u] = LSC_VLOAD(g + j + B + u * LSC_W);
                 yn[u] = LSC_VLOAD(y + j + B + u * LSC_W);
+            }
+            for (ptrdiff_t k = 0; ahead > 0 && k < B; k += 64 / (ptrdiff_t)sizeof(LSC_T)) {
+                __builtin_prefetch(g + j + ahead + k, 0, 3);
+                __builtin_prefetch(y + j + ahead + k, 0, 3);
             }
             for (int u = 0; u < LSC_U; u++) {
                 LSC_VSTORE(r + j + u * LSC_W, yv[u] * (gv[u] - vs));
@@ -1928,10 +1935,11 @@ LSC_INLINE void LSC_FN(lsc_softmax_grad_apply)(const LSC_T *g, const LSC_T *y, L
 }
 
 LSC_INLINE void LSC_FN(lsc_backward_apply)(const LSC_T *g, const LSC_T *y, LSC_T *r,
-                                           ptrdiff_t n, LSC_T sum, int softmax)
+                                           ptrdiff_t n, LSC_T sum, int softmax,
+                                           ptrdiff_t ahead)
 {
     if (softmax) {
-        LSC_FN(lsc_softmax_grad_apply)(g, y, r, n, sum);
+        LSC_FN(lsc_softmax_grad_apply)(g, y, r, n, sum, ahead);
     }
     else {
 #pragma omp simd
@@ -1946,7 +1954,10 @@ static void LSC_FN(lsc_backward_row)(const LSC_T *g, const LSC_T *y, LSC_T *r, p
 {
     double total = 0.0, comp = 0.0;
     LSC_FN(lsc_backward_accumulate)(g, y, n, softmax, &total, &comp);
-    LSC_FN(lsc_backward_apply)(g, y, r, n, (LSC_T)total, softmax);
+    /* (the next row, where the rows are one after the other: prefetches do not fault
+       past the end of the array) */
+    LSC_FN(lsc_backward_apply)(g, y, r, n, (LSC_T)total, softmax,
+                               n <= LSC_CHUNK ? n : 0);
 }
 
 /* lsc_backward_row for a row at byte strides sgy (g and y) and sr (r), through
@@ -1967,7 +1978,7 @@ static void LSC_FN(lsc_backward_row_strided)(const char *g, const char *y, char 
         ptrdiff_t len = n - c0 < LSC_CHUNK ? n - c0 : LSC_CHUNK;
         LSC_FN(lsc_gather)(g + c0 * sgy, sgy, len, gb);
         LSC_FN(lsc_gather)(y + c0 * sgy, sgy, len, yb);
-        LSC_FN(lsc_backward_apply)(gb, yb, gb, len, (LSC_T)total, softmax);
+        LSC_FN(lsc_backward_apply)(gb, yb, gb, len, (LSC_T)total, softmax, 0);
         for (ptrdiff_t j = 0; j < len; j++) {
             *(LSC_T *)(r + (c0 + j) * sr) = gb[j];
         }
