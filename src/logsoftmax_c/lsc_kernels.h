@@ -58,6 +58,11 @@
    in place, the sums only fetch the next band and its first pass comes after them:
    measured faster) */
 #define LSC_COL_AHEAD_LOAD 32
+/* and rows ahead that they fetch it into L2: the memory's latency varies with the
+   load on the machine, and 32 rows (a few hundred ns of work) were too few for it at
+   times (4096x4096 axis 0, 2 threads: 3.75-4.4 ms against 3.0-3.2 ms with this;
+   96-256 rows measured the same) */
+#define LSC_COL_AHEAD_FAR 128
 /* vector columns side by side in a band's sums */
 #define LSC_COL_G 4
 /* rows ahead that a column block's write pass fetches */

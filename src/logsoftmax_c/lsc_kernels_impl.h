@@ -1432,12 +1432,16 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
                 if (carry) {
                     /* the first pass of band ld, vector of columns v + g, row j (its
                        rows fetched LSC_COL_AHEAD_LOAD ahead, into the next G vectors of
-                       columns at the bottom) */
+                       columns at the bottom; and into L2 LSC_COL_AHEAD_FAR ahead, within
+                       these columns: wrapped as well, measured slower) */
                     const char *xr = lx + j * p->sxn + g * LSC_SIMD_BYTES;
                     const ptrdiff_t ja = j + LSC_COL_AHEAD_LOAD;
                     __builtin_prefetch(ja < n ? xr + LSC_COL_AHEAD_LOAD * p->sxn
                                               : lx + (ja - n) * p->sxn + (G + g) * LSC_SIMD_BYTES,
                                        0, 3);
+                    if (j + LSC_COL_AHEAD_FAR < n) {
+                        __builtin_prefetch(xr + LSC_COL_AHEAD_FAR * p->sxn, 0, 1);
+                    }
                     const V a = LSC_VLOAD(xr);
                     lm[g] = LSC_VMAX(a, lm[g]);
                     LSC_VSTORE(lb + (g * n + j) * LSC_W, a);
