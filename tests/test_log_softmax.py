@@ -670,6 +670,37 @@ def test_columns_same_bits_whatever_the_threads_bands_and_strides(dtype, n, isa,
     assert_ulps(y[:, 22:], x[:, 22:], 0, k=4)
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("width", [1024, 1040, 4096], ids=lambda w: f"width={w}")
+def test_columns_blocks_cut_at_the_outputs_vector_boundaries(dtype, width, isa,
+                                                             no_warnings):
+    """Where y's rows are a multiple of 64 bytes apart, the threads' column blocks are
+    cut where y's rows reach a 64-byte boundary (the first block takes the columns
+    before it).  x at every offset within a cache line, so a fresh output too (it
+    starts where x does within a line), and into out= at other offsets: the same bits
+    as one thread on an aligned copy, for 1, 2 and 3 threads."""
+    rng = np.random.default_rng(width)
+    n = 70
+    es = np.dtype(dtype).itemsize
+    base = (rng.standard_normal((n, width)) * 4).astype(dtype)
+    base[:, 0] = -np.inf
+    base[5, width - 1] = np.nan
+    want = log_softmax(base, axis=0, num_threads=1)
+    assert_ulps(want[:, 1:width - 1], base[:, 1:width - 1], 0, k=4)
+    for shift in range(64 // es):
+        buf = np.empty(n * width + 2 * 64 // es, dtype)
+        k = (-(buf.ctypes.data % 64) // es) % (64 // es) + shift
+        x = buf[k:k + n * width].reshape(n, width)
+        x[...] = base
+        for nt in (1, 2, 3):
+            y = log_softmax(x, axis=0, num_threads=nt)
+            assert np.array_equal(y, want, equal_nan=True), (shift, nt)
+            out = np.full(n * width + 64 // es, 7, dtype)[shift:shift + n * width]
+            out = out.reshape(n, width)
+            assert log_softmax(x, axis=0, out=out, num_threads=nt) is out
+            assert np.array_equal(out, want, equal_nan=True), (shift, nt, "out")
+
+
 def _pipeline_rows(n, dtype):
     """70 rows of n for the row pipelines: rows of no finite max first, last and
     around the two threads' blocks (rows 0-34 and 35-69), a NaN, a +inf, a peaked row

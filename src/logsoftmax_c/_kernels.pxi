@@ -8,6 +8,7 @@
 cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdint cimport uintptr_t
 from libc.stdlib cimport free, malloc
 
 cnp.import_array()
@@ -416,15 +417,33 @@ cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout 
 # ---- column mode: another axis is more contiguous than the reduced one ---------------
 
 cdef inline void _one_block(const floating *tag, const char *xp, char *yp, const Layout *L,
-                            Py_ssize_t t, Py_ssize_t nb, Py_ssize_t bw) noexcept nogil:
+                            Py_ssize_t t, Py_ssize_t nb, Py_ssize_t bw, bint cut) noexcept nogil:
+    """Block t % nb of the columns of outer index t // nb: bw columns from (t % nb) * bw,
+    the last block to the end.  With cut, the boundaries between blocks move by the
+    columns before y's rows reach a 64-byte boundary (the first block takes them too):
+    the other blocks then start on whole vectors of y and of an x at y's offset (a
+    fresh output's), rather than each with a short band of those few columns, a pass
+    down all the rows of its own."""
     cdef Offsets off = _outer_offsets(L, t // nb)
-    cdef Py_ssize_t k0 = (t % nb) * bw
-    cdef Py_ssize_t width = L.inner - k0
+    cdef Py_ssize_t i = t % nb
+    cdef Py_ssize_t k0 = i * bw
+    cdef Py_ssize_t k1 = k0 + bw
+    cdef Py_ssize_t h = 0
+    cdef Py_ssize_t width
     # rows per L1 chunk: fixed by the dtype, so that a column's arithmetic does not
     # depend on the block width (which depends on the threads)
     cdef Py_ssize_t rows = LSC_COL_CHUNK_BYTES // (LSC_BMAX * <Py_ssize_t>sizeof(floating))
-    if width > bw:
-        width = bw
+    if cut:
+        h = <Py_ssize_t>((64 - <uintptr_t>(yp + off.y) % 64) % 64)
+        h = h // <Py_ssize_t>sizeof(floating) if h % <Py_ssize_t>sizeof(floating) == 0 else 0
+        if i > 0:
+            k0 += h
+        k1 += h
+    if i == nb - 1 or k1 > L.inner:
+        k1 = L.inner
+    if k0 >= k1:
+        return
+    width = k1 - k0
     if floating is float:
         lsc_cols_f32(xp + off.x + k0 * L.sxi, L.sxn, L.sxi,
                      yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, rows, L.op,
@@ -458,14 +477,18 @@ cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout 
     cdef Py_ssize_t nb = (L.inner + bw - 1) // bw
     cdef Py_ssize_t ntask = L.outer * nb
     cdef Py_ssize_t t
+    # blocks cut at y's vector boundaries where the kernel aligns its bands to them
+    # (lsc_cols_vec: y's columns contiguous, its rows a multiple of 64 bytes apart)
+    cdef bint cut = (banded and nb > 1 and L.syi == <Py_ssize_t>sizeof(floating)
+                     and L.syn % 64 == 0)
     if nt > ntask:
         nt = <int>ntask
     if nt > 1:
         for t in prange(ntask, schedule='static', num_threads=nt):
-            _one_block(tag, xp, yp, L, t, nb, bw)
+            _one_block(tag, xp, yp, L, t, nb, bw, cut)
     else:
         for t in range(ntask):
-            _one_block(tag, xp, yp, L, t, nb, bw)
+            _one_block(tag, xp, yp, L, t, nb, bw, cut)
 
 
 cdef void _run(const floating *tag, const char *xp, char *yp, const Layout *L,
