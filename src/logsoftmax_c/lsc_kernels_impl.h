@@ -1686,7 +1686,7 @@ static void LSC_FN(lsc_band_load)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *
  * pipeline: the sums of band i carry the write pass of band i - 1 (a row of it for
  * each row's worth of vectors summed) and fetch band i + 1, whose first pass follows
  * (for packed float bands, they do most of that first pass themselves).  Two bands'
- * copies, three where the sums do a first pass, taken from the heap.  Returns 0,
+ * copies, three where the sums do a first pass, from the scratch pool.  Returns 0,
  * having done nothing, if they cannot be had. */
 static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y,
                                 ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
