@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from numpy.exceptions import AxisError
 
+import logsoftmax_c
 from logsoftmax_c import log_softmax, logsumexp, reference, softmax
 
 from conftest import (FLOAT_DTYPES, LARGE_SHAPES, SMALL_SHAPES, arrays, error_scale,
@@ -421,3 +422,17 @@ def test_where_no_input_sized_temporaries(fn, axis, mask_shape):
     assert peak - y.nbytes <= where.nbytes + 0.1 * x.nbytes, f"{peak / 2**20:.1f} MiB"
     want = getattr(reference, fn)(x, axis=axis, where=where)
     np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", logsoftmax_c.__all__)
+def test_public_callables_have_their_docstrings(name):
+    """Every public function and class documents itself, the shared parameters
+    included where a function has them (help() and IDEs show these)."""
+    obj = getattr(logsoftmax_c, name)
+    if name == "__version__":
+        return
+    doc = obj.__doc__ or ""
+    assert len(doc.strip()) > 40, name
+    if name in ("log_softmax", "softmax", "logsumexp"):
+        assert "x : array_like" in doc and "where : array_like of bool" in doc
+        assert "{common}" not in doc

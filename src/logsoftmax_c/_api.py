@@ -145,14 +145,6 @@ _NAMES = {_OP_LOG_SOFTMAX: "log_softmax", _OP_SOFTMAX: "softmax", _OP_LSE: "logs
 _MASKED_VALUE = {_OP_LOG_SOFTMAX: -np.inf, _OP_SOFTMAX: 0.0, _OP_LSE: -np.inf}
 
 
-def _plain_call(where, dtype, num_threads):
-    """Nothing but x, axis, out and a valid thread count: the case of the C fast path
-    (which takes only inputs small enough to run on one thread whatever the count, and
-    checks out itself)."""
-    return where is None and dtype is None and (
-        num_threads is None or (type(num_threads) is int and num_threads >= 1))
-
-
 def _where_mask(where, shape, name):
     """`where` as a read-only boolean view of `shape` (TypeError / ValueError), and its
     negation in `where`'s own shape (broadcastable to `shape`: no array of `shape` is
@@ -337,11 +329,20 @@ _DOC_COMMON = """
         out of the normalisation; a fully masked slice gives no NaN and no warning."""
 
 
+def _common_doc(f):
+    """f with the parameters its functions share in its docstring (at `{common}`): set
+    once here, where an expression in the docstring's place would be no docstring and
+    would be evaluated at every call."""
+    f.__doc__ = f.__doc__.replace("{common}", _DOC_COMMON)
+    return f
+
+
+@_common_doc
 def log_softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=None):
     """Logarithm of the softmax along `axis`: ``x - max - log(sum(exp(x - max)))``.
 
     Parameters
-    ----------""" + _DOC_COMMON + """  Masked-out entries come out as -inf.
+    ----------{common}  Masked-out entries come out as -inf.
     out : ndarray, optional
         Where to write the result: the input's shape and the result dtype, any strides.
         May be `x` itself (in place).
@@ -356,13 +357,18 @@ def log_softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=Non
     ndarray
         Log-probabilities, `out` if given.
     """
-    if _plain_call(where, dtype, num_threads):
+    # nothing but x, axis, out and a valid thread count: the C fast path (which takes
+    # only inputs small enough to run on one thread whatever the count, and checks out
+    # itself; written out here, as a call would be a tenth of a small call's time)
+    if where is None and dtype is None and (
+            num_threads is None or (type(num_threads) is int and num_threads >= 1)):
         y = _dispatch.kernels.log_softmax_small(x, axis, _SMALL, _OP_LOG_SOFTMAX, out)
         if y is not None:
             return y
     return _family(_OP_LOG_SOFTMAX, x, axis, out, dtype, num_threads, where)
 
 
+@_common_doc
 def softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=None):
     """Softmax along `axis`: ``exp(log_softmax(x))``, in one pass over the output.
 
@@ -370,7 +376,7 @@ def softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=None):
     1 - p and the tiny probabilities of the others keep their relative accuracy.
 
     Parameters
-    ----------""" + _DOC_COMMON + """  Masked-out entries come out as 0.
+    ----------{common}  Masked-out entries come out as 0.
     out, dtype, num_threads :
         As for `log_softmax`.
 
@@ -379,13 +385,18 @@ def softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=None):
     ndarray
         Probabilities, `out` if given.
     """
-    if _plain_call(where, dtype, num_threads):
+    # nothing but x, axis, out and a valid thread count: the C fast path (which takes
+    # only inputs small enough to run on one thread whatever the count, and checks out
+    # itself; written out here, as a call would be a tenth of a small call's time)
+    if where is None and dtype is None and (
+            num_threads is None or (type(num_threads) is int and num_threads >= 1)):
         y = _dispatch.kernels.log_softmax_small(x, axis, _SMALL, _OP_SOFTMAX, out)
         if y is not None:
             return y
     return _family(_OP_SOFTMAX, x, axis, out, dtype, num_threads, where)
 
 
+@_common_doc
 def logsumexp(x, axis=-1, *, keepdims=False, where=None, out=None, dtype=None,
               num_threads=None):
     """``log(sum(exp(x)))`` along `axis`, as ``max + log1p(sum without the max)``.
@@ -395,7 +406,7 @@ def logsumexp(x, axis=-1, *, keepdims=False, where=None, out=None, dtype=None,
     NaN; an empty reduction gives -inf.
 
     Parameters
-    ----------""" + _DOC_COMMON + """  A fully masked slice gives -inf.
+    ----------{common}  A fully masked slice gives -inf.
     keepdims : bool, default False
         Keep the reduced axes, with length 1.
     out : ndarray, optional

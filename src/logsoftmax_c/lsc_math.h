@@ -27,6 +27,16 @@
 #define LSC_INLINE static inline
 #endif
 
+/* LSC_OPAQUE(v): v unchanged, but a value the compiler can no longer see through (a
+   floating-point variable, kept in a vector register) */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define LSC_OPAQUE(v) __asm__("" : "+x"(v))
+#elif defined(__GNUC__) && defined(__aarch64__)
+#define LSC_OPAQUE(v) __asm__("" : "+w"(v))
+#else
+#define LSC_OPAQUE(v) ((void)0)
+#endif
+
 /* the constants of the exps below, shared with the vector forms in lsc_simd.h */
 #define LSC_EXP_F32_LO -88.0f                 /* k = -127 here: the scale is +0 */
 #define LSC_SHIFTER_F32 12582912.0f           /* 1.5 * 2**23: add/sub rounds to an integer */
