@@ -131,6 +131,40 @@ LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
     V m = (V)_mm512_permutexvar_ps(_mm512_castps_si512((__m512)t), (__m512)tab);
     return LSC_VSCALE_F32(m * q + m, kq, t);
 }
+#elif defined(__AVX2__) && LSC_SIMD_BYTES == 32 && defined(LSC_VEXP_F32_CW)
+/* With AVX2 and FMA, by a table of 8: x = (k / 8) ln 2 + r, |r| <= ln 2 / 16,
+ * exp(x) = 2**floor(k / 8) 2**((k mod 8) / 8) exp(r), the middle factor picked by
+ * vpermps (the low 3 bits of t, whose shifter, 1.5 * 2**23 + 8 * 127, also leaves
+ * floor(k / 8) + 127 in the bits above them: the scale's exponent field, +0 at the
+ * clamp), exp(r) a cubic fitted for the least relative error on that interval (0.43
+ * ulp; Taylor's: 2.5).  Two multiplications fewer than the sextic, on the ports that
+ * bound the exp-sum loops of Zen 3 and its kin: 10-15% faster loops.  r has the
+ * one-step error x LSC_VEXP_F32_CW of the sextic's form; besides it, within 1.15 ulp
+ * of exp over every float in [-87.3, 0] (mean 0.073; the sextic: 0.73, mean 0.065),
+ * the table's rounding included. */
+#define LSC_VEXP_F32_TABLE 1
+LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
+{
+    typedef lsc_vf32 V;
+    /* 2**(j / 8), j = 0 .. 7, rounded to float */
+    const V tab = {1.0f, 1.09050773267f, 1.18920711500f, 1.29683955465f,
+                   1.41421356237f, 1.54221082541f, 1.68179283051f, 1.83400808640f};
+    const float shifter = LSC_SHIFTER_F32 + 8.0f * 127.0f;
+    x = lsc_vmax_f32(LSC_SPLAT(V, LSC_VEXP_F32_LO), x);
+    V t = x * LSC_SPLAT(V, 8.0f * LSC_LOG2E_F32) + LSC_SPLAT(V, shifter);
+    /* k, exactly, and r = x - k fl(ln 2) / 8 in one rounding */
+    V k = t - LSC_SPLAT(V, shifter);
+    V r = x - k * LSC_SPLAT(V, LSC_LN2_F32 * 0.125f);
+    /* exp(r) - 1 = r (1 + r (c2 + r c3)), then m + m (exp(r) - 1) */
+    V q = r * LSC_SPLAT(V, 0.166668579f) + LSC_SPLAT(V, 0.500064492f);
+    q = (q * r + LSC_SPLAT(V, 1.0f)) * r;
+    V m = (V)_mm256_permutevar8x32_ps((__m256)tab, (__m256i)t);
+    /* 2**floor(k / 8): the bits of floor(k / 8) + 127 moved to the exponent field (the
+       shifter's own bits leave at the top) */
+    typedef uint32_t U __attribute__((vector_size(LSC_SIMD_BYTES)));
+    V scale = (V)(((U)t >> 3) << 23);
+    return (m * q + m) * scale;
+}
 #else
 LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
 {
