@@ -868,6 +868,43 @@ def test_dominant_element_relative_accuracy(dtype, g, mode, isa):
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("where", ["first", "middle", "last", "tied"])
+@pytest.mark.parametrize("nthreads", [1, 2])
+def test_dominant_element_of_long_rows_whatever_its_chunk(dtype, where, nthreads, isa):
+    """Long rows (several chunks) whose chunks each have a dominated sum, the row's max
+    in one of them: the chunks whose max is below an earlier chunk's skip their
+    dominated pass, so the chunk that holds the row's max must not, wherever it is
+    (and where two chunks tie for it).  Each row's max log-probability to a few ulps,
+    and the same bits with 1 and 2 threads, one row or several (the pipeline)."""
+    chunk = CHUNK[dtype]
+    nc = 6
+    rng = np.random.default_rng(nc + len(where))
+    x = np.full((3, nc * chunk - 5), -np.inf)
+    # every chunk: a local max and a few terms well below it (a dominated chunk sum)
+    for c in range(nc):
+        base = c * chunk
+        x[:, base + 7] = c * 0.5
+        x[:, base + 100 + 64 * np.arange(6)] = c * 0.5 - 3 + rng.uniform(-1, 1, 6)
+    pos = {"first": 7, "middle": 3 * chunk + 7, "last": (nc - 1) * chunk + 7,
+           "tied": 2 * chunk + 7}[where]
+    x[:, pos] = 9.0
+    if where == "tied":
+        x[:, 4 * chunk + 7] = 9.0
+    x = x.astype(dtype)
+    xl = x.astype(np.longdouble)
+    m = xl.max(axis=1, keepdims=True)
+    ref = (xl - m) - np.log(np.exp(xl - m).sum(axis=1, keepdims=True))
+    ys = [log_softmax(x, num_threads=nthreads), log_softmax(x[1], num_threads=nthreads)[None],
+          log_softmax(x, num_threads=3 - nthreads)]
+    for y in ys:
+        err = abs(np.longdouble(y[0, pos]) - ref[0, pos]) / np.longdouble(
+            np.spacing(dtype(abs(ref[0, pos]))))
+        assert err <= 4, f"got {y[0, pos]!r}, expected {ref[0, pos]!r}: {float(err):.1f} ulps"
+    assert ys[0].tobytes() == ys[2].tobytes()
+    assert ys[1].tobytes() == ys[0][1:2].tobytes()
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("mode", ["row", "rows", "tiles"])
 def test_dominant_element_within_two_ulps_at_every_gap(dtype, mode, isa):
     """The dominant element's log-probability -log1p(s) to 2 ulps over the whole range

@@ -18,6 +18,7 @@ cdef extern from "lsc_kernels.h" nogil:
         double m
         double rest
         double count
+        double s
     enum:
         LSC_CHUNK_F32
         LSC_CHUNK_F64

@@ -93,12 +93,17 @@
         (sum) = lsc_t_;                    \
     } while (0)
 
-/* what a chunk contributes to its row: its max, the sum of exp(x - max) over the
-   elements below the max, and the number of elements equal to the max */
+/* what a chunk contributes to its row: its max m, its sum s of exp(x - m) (the max's
+   terms included), and, where the chunk may hold the row's max, that sum split into
+   the sum of the terms below the max (rest, with the dominated pass's accuracy where
+   the max dominates) and the number of elements equal to the max (count).  Only a
+   chunk that holds the row's max needs the split (lsc_combine): a chunk whose max is
+   below that of a chunk before it may skip it (rest and count then s - 1 and 1). */
 typedef struct {
     double m;
     double rest;
     double count;
+    double s;
 } lsc_stats;
 
 /* log1p(s) for a row's dominated sum s (the row's sum is 1 + s).  For a float row
@@ -119,7 +124,10 @@ static inline double lsc_log1p_sum(double s, int single)
 }
 
 /* Combine chunk statistics in index order into mc = {max, log1p(s)}, where s is the
-   row's sum of exp(x - max) without one occurrence of the max; single: a float row. */
+   row's sum of exp(x - max) without one occurrence of the max; single: a float row.
+   The chunks that hold the row's max give their rest and count; the others their sum
+   s, scaled (its relative accuracy is all their share needs: the row's rest is at
+   least their scaled sum). */
 static void lsc_combine(const lsc_stats *st, ptrdiff_t nc, double *mc, int single)
 {
     double m = -INFINITY;
@@ -147,7 +155,7 @@ static void lsc_combine(const lsc_stats *st, ptrdiff_t nc, double *mc, int singl
             double err = (st[c].m - (d - bb)) + (-m - bb);
             err = d > -746.0 ? err : 0.0;  /* exp(d) is 0 (and err NaN for -inf) */
             double e = exp(d);
-            rest += (e + e * err) * (st[c].rest + st[c].count);
+            rest += (e + e * err) * st[c].s;
         }
     }
     mc[0] = m;

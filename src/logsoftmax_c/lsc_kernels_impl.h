@@ -631,19 +631,36 @@ LSC_INLINE void LSC_FN(lsc_stream_copy)(const LSC_T *t, LSC_T *y, ptrdiff_t n)
 /* a chunk with no finite maximum: only -inf (contributes nothing) or a NaN (poisons) */
 static lsc_stats LSC_FN(lsc_nonfinite_chunk)(const LSC_T *x, ptrdiff_t n, LSC_T m)
 {
-    lsc_stats st = {(double)m, 0.0, 0.0};
+    lsc_stats st = {(double)m, 0.0, 0.0, 0.0};
     for (ptrdiff_t j = 0; j < n; j++) {
         if (x[j] != x[j]) {
             st.rest = NAN;
+            st.s = NAN;
             break;
         }
     }
     return st;
 }
 
-/* A chunk's statistics: its max, and its dominated sum and count (lsc_vstats), from
- * the exps of lsc_vsums in a buffer in L1. */
-static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t n)
+/* A chunk's rest and count from its sum s (e holding its exps, e not x), unless its
+   max m is below mr, the max of the chunks before it in its row (lsc_stats) */
+LSC_INLINE void LSC_FN(lsc_chunk_split)(lsc_stats *st, const LSC_T *x, const LSC_T *e,
+                                        ptrdiff_t n, LSC_T m, double s, double mr)
+{
+    st->m = (double)m;
+    st->s = s;
+    if ((double)m < mr) {
+        st->rest = s - 1.0;
+        st->count = 1.0;
+        return;
+    }
+    LSC_FN(lsc_vstats)(x, e, n, m, s, &st->rest, &st->count);
+}
+
+/* A chunk's statistics: its max, its sum and, unless its max is below mr (the max of
+ * the chunks before it in its row, or -inf), its dominated sum and count
+ * (lsc_vstats), from the exps of lsc_vsums in a buffer in L1. */
+static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t n, double mr)
 {
     LSC_T m = LSC_FN(lsc_max)(x, n);
     if (m == -INFINITY) {
@@ -653,10 +670,10 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
     /* the chunk is in L1 now and the sums ahead are arithmetic: they fetch the n
        elements after it (in a C-contiguous array the next chunk or row) as they go */
     LSC_T buf[LSC_CHUNK];
-    lsc_stats st = {(double)m, 0.0, 0.0};
+    lsc_stats st;
     const double s = LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n,
                                         LSC_C_PREFETCH);
-    LSC_FN(lsc_vstats)(x, buf, n, m, s, &st.rest, &st.count);
+    LSC_FN(lsc_chunk_split)(&st, x, buf, n, m, s, mr);
     return st;
 }
 
@@ -669,15 +686,22 @@ static inline void LSC_FN(lsc_gather)(const char *x, ptrdiff_t sx, ptrdiff_t n, 
     }
 }
 
-/* statistics of one chunk x[0..n), n <= LSC_CHUNK, at byte stride sx */
-static lsc_stats LSC_FN(lsc_chunk_stats)(const char *x, ptrdiff_t sx, ptrdiff_t n)
+/* statistics of one chunk x[0..n), n <= LSC_CHUNK, at byte stride sx
+   (lsc_chunk_stats_contig; lsc_chunk_stats: all of them) */
+static lsc_stats LSC_FN(lsc_chunk_stats_below)(const char *x, ptrdiff_t sx, ptrdiff_t n,
+                                               double mr)
 {
     if (sx == (ptrdiff_t)sizeof(LSC_T)) {
-        return LSC_FN(lsc_chunk_stats_contig)((const LSC_T *)x, n);
+        return LSC_FN(lsc_chunk_stats_contig)((const LSC_T *)x, n, mr);
     }
     LSC_T buf[LSC_CHUNK];
     LSC_FN(lsc_gather)(x, sx, n, buf);
-    return LSC_FN(lsc_chunk_stats_contig)(buf, n);
+    return LSC_FN(lsc_chunk_stats_contig)(buf, n, mr);
+}
+
+static lsc_stats LSC_FN(lsc_chunk_stats)(const char *x, ptrdiff_t sx, ptrdiff_t n)
+{
+    return LSC_FN(lsc_chunk_stats_below)(x, sx, n, -INFINITY);
 }
 
 /* y[j] = (x[j] - m) - c (op LSC_OP_LOG_SOFTMAX) or exp of it (LSC_OP_SOFTMAX) for one
@@ -776,9 +800,12 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
         mc[1] = NAN;
     }
     else {
+        /* (a chunk whose max is below an earlier one's skips its dominated pass) */
+        double mr = -INFINITY;
         for (ptrdiff_t c = 0; c < nc; c++) {
             ptrdiff_t len = c == nc - 1 ? n - c * LSC_CHUNK : LSC_CHUNK;
-            st[c] = LSC_FN(lsc_chunk_stats)(x + c * LSC_CHUNK * sx, sx, len);
+            st[c] = LSC_FN(lsc_chunk_stats_below)(x + c * LSC_CHUNK * sx, sx, len, mr);
+            mr = st[c].m > mr ? st[c].m : mr;
         }
         lsc_combine(st, nc, mc, sizeof(LSC_T) == sizeof(float));
         if (st != local) {
@@ -985,6 +1012,8 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
     int hw = 0;
     for (ptrdiff_t r = 0; r < nr; r++) {
         lsc_stats *sr = st[r & 1];
+        /* the max of the row's chunks so far: a chunk below it skips its dominated pass */
+        double mr = -INFINITY;
         for (ptrdiff_t c = 0; c < nc; c++) {
             const ptrdiff_t len = c == nc - 1 ? last : LSC_CHUNK;
             const LSC_T *xr = (const LSC_T *)(x + r * sxr) + c * LSC_CHUNK;
@@ -1034,9 +1063,9 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
                 else {
                     s = LSC_FN(lsc_vsums)(xr, buf, len, m);
                 }
-                sr[c].m = (double)m;
-                LSC_FN(lsc_vstats)(xr, buf, len, m, s, &sr[c].rest, &sr[c].count);
+                LSC_FN(lsc_chunk_split)(&sr[c], xr, buf, len, m, s, mr);
             }
+            mr = sr[c].m > mr ? sr[c].m : mr;
             m = mn;
         }
         double mc[2];
