@@ -110,7 +110,6 @@ LSC_INLINE lsc_vf64 lsc_vsel_f64(lsc_vi64 m, lsc_vf64 a, lsc_vf64 b)
  * steps.  r has the one-step error x LSC_VEXP_F32_CW of the other form; besides it,
  * within 1.06 ulp of exp on [-87, 0] (measured against long double over 3.2e8
  * points, mean 0.32; the sextic: 0.73, mean 0.25), the table's rounding included. */
-#define LSC_VEXP_F32_TABLE 1
 LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
 {
     typedef lsc_vf32 V;
@@ -138,11 +137,10 @@ LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
  * floor(k / 8) + 127 in the bits above them: the scale's exponent field, +0 at the
  * clamp), exp(r) a cubic fitted for the least relative error on that interval (0.43
  * ulp; Taylor's: 2.5).  Two multiplications fewer than the sextic, on the ports that
- * bound the exp-sum loops of Zen 3 and its kin: 10-15% faster loops.  r has the
- * one-step error x LSC_VEXP_F32_CW of the sextic's form; besides it, within 1.15 ulp
- * of exp over every float in [-87.3, 0] (mean 0.073; the sextic: 0.73, mean 0.065),
- * the table's rounding included. */
-#define LSC_VEXP_F32_TABLE 1
+ * bound the exp-sum loops of Zen 3 and its kin: the row pipeline 8-10% faster.  r has
+ * the one-step error x LSC_VEXP_F32_CW of the sextic's form; besides it, within 1.15
+ * ulp of exp over every float in [-87.3, 0] (mean 0.073; the sextic: 0.73, mean
+ * 0.065), the table's rounding included. */
 LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
 {
     typedef lsc_vf32 V;
