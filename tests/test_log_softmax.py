@@ -741,6 +741,26 @@ def test_rows_of_a_matrix_match_each_row_alone(dtype, n, num_threads, isa, no_wa
     assert_ulps(y, x, 1, k=4)
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [128, 384, 1000], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
+def test_rows_beyond_the_caches_match_each_row_alone(dtype, n, num_threads, isa,
+                                                     no_warnings):
+    """Inputs of 4 MiB and more: the row pipelines also fetch rows ahead (rows of
+    512 bytes and more).  The same bits as each row alone, with rows of no finite max
+    and NaNs every 70 rows, up to the last rows of the matrix and of each block."""
+    base = _pipeline_rows(n, dtype)
+    x = np.tile(base, (-(-(4 << 20) // base.nbytes) + 1, 1))
+    x[-1] = -np.inf
+    x[-4, 3] = np.nan
+    y = log_softmax(x, axis=-1, num_threads=num_threads)
+    alone = np.stack([log_softmax(r, num_threads=1) for r in x])
+    assert np.array_equal(y, alone, equal_nan=True)
+    assert np.array_equal(y[:70], log_softmax(base, axis=-1), equal_nan=True)
+    _check_special(x[:70], y[:70], 1)
+    assert_ulps(y[:70], x[:70], 1, k=4)
+
+
 def test_nan_slice_does_not_affect_other_slices(isa, no_warnings):
     x = np.random.default_rng(18).standard_normal((4, 6))
     clean = log_softmax(x, axis=1)

@@ -229,6 +229,22 @@ def test_logsumexp_rows_of_a_matrix_match_each_row_alone(dtype, n, num_threads, 
                                rtol=4 * np.finfo(dtype).eps, atol=0)
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [128, 1000], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
+def test_logsumexp_rows_beyond_the_caches_match_each_row_alone(dtype, n, num_threads, isa,
+                                                               no_warnings):
+    """Inputs of 4 MiB and more: the pipeline also fetches rows ahead.  The same bits
+    as each row alone."""
+    base = _pipeline_rows(n, dtype)
+    x = np.tile(base, (-(-(4 << 20) // base.nbytes) + 1, 1))
+    x[-2, 7] = 60
+    lse = logsumexp(x, axis=-1, num_threads=num_threads)
+    alone = np.array([logsumexp(r, num_threads=1) for r in x], dtype=dtype)
+    assert np.array_equal(lse, alone, equal_nan=True)
+    assert np.array_equal(lse[:70], logsumexp(base, axis=-1), equal_nan=True)
+
+
 # ---------------------------------------------------------------------------------------
 # arguments
 

@@ -72,10 +72,18 @@
 #define LSC_TILE 16
 
 /* the work that a loop of lsc_vsums3 carries beside its exp-sum, a bit each: another
-   run's max, another run's write, a prefetch */
+   run's max, another run's write, a prefetch of a later run's input, a prefetch of a
+   later run's output (for writing) */
 #define LSC_C_MAX 1
 #define LSC_C_WRITE 2
 #define LSC_C_PREFETCH 4
+#define LSC_C_PREFETCH_W 8
+
+/* the row pipelines' fetch of rows ahead (lsc_log_softmax_rows): at least this many
+   bytes ahead, for rows of at least LSC_PREFETCH_MIN_ROW bytes (rows of 100 floats
+   gained nothing, 200 to 2000 floats 5-15% with one thread) */
+#define LSC_PREFETCH_BYTES 2048
+#define LSC_PREFETCH_MIN_ROW 512
 
 /* what the write pass of a slice produces from its (max, log1p(rest)):
    log-probabilities, probabilities exp(log-probability), or one log-sum-exp value */

@@ -226,14 +226,16 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
  * LSC_C_WRITE ya[0..n) = (xa - ma) - ca (ya may be xa).  Their work is independent
  * of the sum's, so it fills the time the processor would otherwise spend waiting
  * between the passes of one row; the sum's own arithmetic is the same either way.
- * With LSC_C_PREFETCH the loop also fetches xp[0..n) (the next run of a chunked row)
- * a cache line per vector, which keeps the memory busy while the arithmetic runs
- * without the burst of lsc_prefetch_next.  carry, a constant at each call, holds
+ * With LSC_C_PREFETCH the loop also fetches xp[0..n) (a later run: the next chunk of
+ * a chunked row, a later row of a pipeline) a cache line at a time, which keeps the
+ * memory busy while the arithmetic runs without the burst of lsc_prefetch_next; with
+ * LSC_C_PREFETCH_W it fetches yp[0..n) for writing (a later row's output), so that
+ * the write pass's stores find their lines in the cache.  carry, a constant at each call, holds
  * these bits, so that each call compiles to a loop with that work alone. */
 LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
                                      const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
                                      const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
-                                     const LSC_T *xp, const int carry)
+                                     const LSC_T *xp, const LSC_T *yp, const int carry)
 {
     typedef LSC_V V;
     const V vm = LSC_SPLAT(V, m), vma = LSC_SPLAT(V, ma), vca = LSC_SPLAT(V, ca);
@@ -258,9 +260,12 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
             for (int u = 0; u < LSC_U; u++) {
                 v[u] = LSC_VLOAD(x + j + u * LSC_W);
             }
-            if (carry & LSC_C_PREFETCH) {
-                for (int u = 0; u < LSC_U; u++) {
-                    __builtin_prefetch(xp + j + u * LSC_W, 0, 3);
+            for (ptrdiff_t l = 0; l < LSC_U * LSC_W; l += 64 / (ptrdiff_t)sizeof(LSC_T)) {
+                if (carry & LSC_C_PREFETCH) {
+                    __builtin_prefetch(xp + j + l, 0, 3);
+                }
+                if (carry & LSC_C_PREFETCH_W) {
+                    __builtin_prefetch(yp + j + l, 1, 3);
                 }
             }
             if ((carry & LSC_C_MAX) && j < jc) {
@@ -341,7 +346,7 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
 
 LSC_INLINE double LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m)
 {
-    return LSC_FN(lsc_vsums3)(x, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, 0);
+    return LSC_FN(lsc_vsums3)(x, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, 0);
 }
 
 /* The dominated sum of a run whose max m dominates, from the exps e[j] that
@@ -672,7 +677,7 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
     LSC_T buf[LSC_CHUNK];
     lsc_stats st;
     const double s = LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n,
-                                        LSC_C_PREFETCH);
+                                        NULL, LSC_C_PREFETCH);
     LSC_FN(lsc_chunk_split)(&st, x, buf, n, m, s, mr);
     return st;
 }
@@ -834,9 +839,11 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
  * whether row r - 1's max dominates (lsc_vstats) tests a sum finished a loop earlier,
  * which keeps a misprediction cheap, and a row's write comes a loop after its
  * logarithm, whose latency the loop in between hides.  A row whose max is not finite
- * goes through lsc_row alone. */
+ * goes through lsc_row alone.  With prefetch (for rows that come from beyond the
+ * caches), the loop also fetches the input and output of rows ahead. */
 static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
-                                         ptrdiff_t syr, ptrdiff_t n, ptrdiff_t nr)
+                                         ptrdiff_t syr, ptrdiff_t n, ptrdiff_t nr,
+                                         int prefetch)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
     LSC_T buf[2][LSC_CHUNK] __attribute__((aligned(64)));
@@ -854,6 +861,14 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
     double ss = 0.0;
     int hs = 0;
     ptrdiff_t sr = 0;
+    /* with prefetch, iteration r fetches the input of row r + ahead (whose max
+       iteration r + ahead - 1 takes; the rows between span at least
+       LSC_PREFETCH_BYTES) and the output of row r + ahead - 3 (which iteration
+       r + ahead writes), a cache line per vector step of its loop: where the rows come
+       from memory, the hardware's prefetchers alone leave the loop waiting on it */
+    const ptrdiff_t ahead = prefetch && n * es >= LSC_PREFETCH_MIN_ROW
+                              ? 2 + (LSC_PREFETCH_BYTES - 1) / (n * es)
+                              : nr;
     for (ptrdiff_t r = 0; r < nr; r++) {
         const LSC_T *xr = (const LSC_T *)(x + r * sxr);
         const LSC_T *xn = (const LSC_T *)(x + (r + 1) * sxr);
@@ -871,17 +886,24 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             LSC_FN(lsc_row)((const char *)xr, es, y + r * syr, es, n, 0, LSC_OP_LOG_SOFTMAX);
             mn = next ? LSC_FN(lsc_max)(xn, n) : 0;
         }
+        else if (next && hw && r + ahead < nr) {
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0],
+                                   (const LSC_T *)(x + (r + ahead) * sxr),
+                                   (const LSC_T *)(y + (r + ahead - 3) * syr),
+                                   LSC_C_MAX | LSC_C_WRITE | LSC_C_PREFETCH |
+                                       LSC_C_PREFETCH_W);
+        }
         else if (next && hw) {
             s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0], NULL,
-                                   LSC_C_MAX | LSC_C_WRITE);
+                                   NULL, LSC_C_MAX | LSC_C_WRITE);
         }
         else if (next) {
             s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, NULL, NULL, 0, 0, NULL,
-                                   LSC_C_MAX);
+                                   NULL, LSC_C_MAX);
         }
         else if (hw) {
             s = LSC_FN(lsc_vsums3)(xr, e, n, m, NULL, 0, NULL, xw, yw, mq[0], cq[0], NULL,
-                                   LSC_C_WRITE);
+                                   NULL, LSC_C_WRITE);
         }
         else {
             s = LSC_FN(lsc_vsums)(xr, e, n, m);
@@ -928,7 +950,7 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
  * row r + 1, then the statistics and logarithm of row r - 1.  A row whose max is not
  * finite goes through lsc_row alone. */
 static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, ptrdiff_t syr,
-                                       ptrdiff_t n, ptrdiff_t nr)
+                                       ptrdiff_t n, ptrdiff_t nr, int prefetch)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
     LSC_T buf[2][LSC_CHUNK] __attribute__((aligned(64)));
@@ -940,6 +962,11 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
     double ss = 0.0;
     int hs = 0;
     ptrdiff_t sr = 0;
+    /* with prefetch, iteration r fetches the input of row r + ahead, as
+       lsc_log_softmax_rows */
+    const ptrdiff_t ahead = prefetch && n * es >= LSC_PREFETCH_MIN_ROW
+                              ? 2 + (LSC_PREFETCH_BYTES - 1) / (n * es)
+                              : nr;
     for (ptrdiff_t r = 0; r <= nr; r++) {
         LSC_T mn = 0;
         double s = 0.0;
@@ -953,9 +980,14 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
                 LSC_FN(lsc_row)((const char *)xr, es, y + r * syr, 0, n, 0, LSC_OP_LOGSUMEXP);
                 mn = next ? LSC_FN(lsc_max)(xn, n) : 0;
             }
+            else if (next && r + ahead < nr) {
+                s = LSC_FN(lsc_vsums3)(xr, buf[r & 1], n, m, xn, n, &mn, NULL, NULL, 0, 0,
+                                       (const LSC_T *)(x + (r + ahead) * sxr), NULL,
+                                       LSC_C_MAX | LSC_C_PREFETCH);
+            }
             else if (next) {
                 s = LSC_FN(lsc_vsums3)(xr, buf[r & 1], n, m, xn, n, &mn, NULL, NULL, 0, 0,
-                                       NULL, LSC_C_MAX);
+                                       NULL, NULL, LSC_C_MAX);
             }
             else {
                 s = LSC_FN(lsc_vsums)(xr, buf[r & 1], n, m);
@@ -1050,15 +1082,15 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
             else {
                 if (xn != NULL && wcarry) {
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, NULL,
-                                           LSC_C_MAX | LSC_C_WRITE);
+                                           NULL, LSC_C_MAX | LSC_C_WRITE);
                 }
                 else if (xn != NULL) {
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, NULL, NULL, 0, 0, NULL,
-                                           LSC_C_MAX);
+                                           NULL, LSC_C_MAX);
                 }
                 else if (wcarry) {
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, NULL, 0, NULL, xw, yw, mw, cw, NULL,
-                                           LSC_C_WRITE);
+                                           NULL, LSC_C_WRITE);
                 }
                 else {
                     s = LSC_FN(lsc_vsums)(xr, buf, len, m);
