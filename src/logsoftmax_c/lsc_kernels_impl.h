@@ -1346,11 +1346,9 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
  *   1. down the rows of x (from memory, in runs of up to 512 bytes of a row): the max
  *      of each vector of columns, and where needed a packed copy of the band, vector
  *      column by vector column, each one contiguous;
- *   2. each vector column (from cache): per lane, the sum S of the exps, the sums in
- *      registers down the rows; then, for a vector of columns where a column's max
- *      dominates (S < 2), the dominated sum with its correction and the count of the
- *      max (lsc_vdominated_step's arithmetic, the count per lane), which those
- *      columns take;
+ *   2. each vector column (from cache): per lane, the dominated sum with its
+ *      correction and the count of the max (lsc_vdominated_step's arithmetic, the
+ *      count per lane), the sums in registers down the rows;
  *   3. down the rows again: the band's rows of y.
  * x is read from memory once.  The later passes read the band in x itself, or from
  * the packed copy where the rows of x are a multiple of 1 KiB apart (with a
@@ -1360,15 +1358,9 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
  * columns are strided (gathered) and for a last partial vector of columns.  The bands
  * of a block run in a pipeline: the sums of a band carry the write pass of the band
  * before and fetch the band after (for packed float bands, do its first pass), so
- * that the memory's traffic overlaps the arithmetic.  As for a row (lsc_vstats), a
- * column whose max does not dominate takes rest = S - 1: its dominant element's
- * log-probability is no smaller than log 2 in magnitude, and S is as accurate as it
- * needs; the dominated columns get the dominated sum, so -log1p(s) keeps its relative
- * accuracy.  (The sum S alone takes about half the time of the dominated sum, 8
- * against 14-18 cycles per vector of 8 floats with AVX2 on Zen 3; that pass was most
- * of a band's arithmetic.)  A column's arithmetic
- * depends only on n and its own values, not on its neighbours, its band, its block or
- * the strides.
+ * that the memory's traffic overlaps the arithmetic.  Every column, dominated or not,
+ * gets the dominated sum, so -log1p(s) keeps its relative accuracy everywhere; a
+ * column's arithmetic depends only on n, not on its band, its block or the strides.
  */
 
 /* one vector of a column sum: lsc_vdominated_step with ev computed here and the count
@@ -1469,11 +1461,10 @@ LSC_INLINE void LSC_FN(lsc_band_write_row)(LSC_FN(lsc_band) *w, const LSC_FN(lsc
 }
 
 /* The sums of vector columns v .. v + G - 1 of band s against their maxes vm (-inf
- * lanes as 0), per lane (LSC_COL_FOLD rows in LSC_T, then in double with Kahan's
- * compensation, as lsc_vsums): with dom, rest[k] the dominated sum, corr[k] its
- * correction, cnt[k] the count of the max; without, rest[k] the sum S of all the
- * terms, the max's included (corr and cnt untouched).  Columns side by side give the
- * processor independent chains of exps to overlap.  The loop carries the write pass of band w (if not NULL): a row of it each
+ * lanes as 0), per lane: rest[k] the dominated sum (LSC_COL_FOLD rows in LSC_T, then in
+ * double with Kahan's compensation, as lsc_vsums), corr[k] its correction, cnt[k] the
+ * count of the max.  Columns side by side give the processor independent chains of
+ * exps to overlap.  The loop carries the write pass of band w (if not NULL): a row of it each
  * time *debt, counting the vectors summed, reaches the row's vectors; and fetches row
  * j of the G vector columns at xp (if not NULL; a cache line each) in row j. */
 LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, const LSC_V *vm,
@@ -1481,7 +1472,7 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
                                        LSC_T *corr, LSC_T *cnt, const char *xp,
                                        LSC_FN(lsc_band) *w, ptrdiff_t *debt, const int G,
                                        const int guard, LSC_FN(lsc_band) *ld,
-                                       const int carry, const int dom)
+                                       const int carry)
 {
     typedef LSC_V V;
     const ptrdiff_t n = p->n;
@@ -1526,13 +1517,8 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
                 else if (xp != NULL) {
                     __builtin_prefetch(xp + j * p->sxn + g * LSC_SIMD_BYTES, 0, 3);
                 }
-                if (dom) {
-                    LSC_FN(lsc_cols_step)(LSC_VLOAD(c + g * sv + j * sr), vm[g], nm[g],
-                                          &part[g], &cr[g], &ct[g], guard);
-                }
-                else {
-                    part[g] += LSC_VEXP(LSC_VLOAD(c + g * sv + j * sr) - vm[g]);
-                }
+                LSC_FN(lsc_cols_step)(LSC_VLOAD(c + g * sv + j * sr), vm[g], nm[g],
+                                      &part[g], &cr[g], &ct[g], guard);
             }
         }
         for (int g = 0; g < G; g++) {
@@ -1558,10 +1544,8 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
             lsc_vf64 r = acc[g][h] - comp[g][h];
             memcpy(rest + g * LSC_W + h * (LSC_SIMD_BYTES / 8), &r, sizeof r);
         }
-        if (dom) {
-            memcpy(corr + g * LSC_W, &cr[g], sizeof cr[g]);
-            memcpy(cnt + g * LSC_W, &ct[g], sizeof ct[g]);
-        }
+        memcpy(corr + g * LSC_W, &cr[g], sizeof cr[g]);
+        memcpy(cnt + g * LSC_W, &ct[g], sizeof ct[g]);
     }
 }
 
@@ -1606,65 +1590,35 @@ static void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) 
         /* (each form a loop of its own) */
         if (G == LSC_COL_G && l != NULL) {
             LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, LSC_COL_G, 0,
-                                   l, 1, 0);
+                                   l, 1);
         }
         else if (G == LSC_COL_G) {
             LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, LSC_COL_G, 0,
-                                   NULL, 0, 0);
+                                   NULL, 0);
         }
         else if (G == 2 && l != NULL) {
-            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 2, 0, l, 1, 0);
+            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 2, 0, l, 1);
         }
         else if (G == 2) {
-            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 2, 0, NULL, 0,
-                                   0);
+            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 2, 0, NULL, 0);
         }
         else if (l != NULL) {
-            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 1, 0, l, 1, 0);
+            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 1, 0, l, 1);
         }
         else {
-            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 1, 0, NULL, 0,
-                                   0);
+            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 1, 0, NULL, 0);
         }
         const ptrdiff_t nl = G * LSC_W;
-        for (int g = 0; g < G; g++) {
-            /* rest = S - 1 and count 1 where S >= 2 (or NaN, which stays NaN), as for a
-               row; the vector of columns goes again for its dominated sums where any
-               of its columns has S < 2, which the lanes of those columns take */
-            int redo = 0;
-            for (ptrdiff_t k = g * LSC_W; k < (g + 1) * LSC_W; k++) {
-                redo |= rest[k] < 2.0;
-            }
-            if (!redo) {
-                for (ptrdiff_t k = g * LSC_W; k < (g + 1) * LSC_W; k++) {
-                    rest[k] -= 1.0;
-                    corr[k] = 0;
-                    cnt[k] = 1;
-                }
-                continue;
-            }
-            double dr[LSC_W];
-            LSC_T dc[LSC_W], dn[LSC_W];
-            LSC_FN(lsc_cols_vsums)(s, v + g, vm + g, p, dr, dc, dn, NULL, NULL, NULL, 1, 0,
-                                   NULL, 0, 1);
-            int again = 0;
-            for (ptrdiff_t k = 0; k < LSC_W; k++) {
-                /* a NaN correction from a -inf, in a column with a finite max and no
-                   NaN */
-                const ptrdiff_t l = g * LSC_W + k;
-                again |= dc[k] != dc[k] && dr[k] == dr[k] && mx[l] > -INFINITY &&
-                         mx[l] < INFINITY;
-            }
-            if (again) {
-                LSC_FN(lsc_cols_vsums)(s, v + g, vm + g, p, dr, dc, dn, NULL, NULL, NULL, 1,
-                                       1, NULL, 0, 1);
-            }
-            for (ptrdiff_t k = 0; k < LSC_W; k++) {
-                const ptrdiff_t l = g * LSC_W + k;
-                const int d = rest[l] < 2.0;
-                rest[l] = d ? dr[k] : rest[l] - 1.0;
-                corr[l] = d ? dc[k] : 0;
-                cnt[l] = d ? dn[k] : 1;
+        int again = 0;
+        for (ptrdiff_t k = 0; k < nl; k++) {
+            /* a NaN correction from a -inf, in a column with a finite max and no NaN */
+            again |= corr[k] != corr[k] && rest[k] == rest[k] && mx[k] > -INFINITY &&
+                     mx[k] < INFINITY;
+        }
+        if (again) {
+            for (int g = 0; g < G; g++) {
+                LSC_FN(lsc_cols_vsums)(s, v + g, vm + g, p, rest + g * LSC_W, corr + g * LSC_W,
+                                       cnt + g * LSC_W, NULL, NULL, NULL, 1, 1, NULL, 0);
             }
         }
 #pragma omp simd
