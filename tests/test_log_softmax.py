@@ -761,6 +761,38 @@ def test_rows_beyond_the_caches_match_each_row_alone(dtype, n, num_threads, isa,
     assert_ulps(y[:70], x[:70], 1, k=4)
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [10, 16, 17, 24, 39, 64], ids=lambda n: f"n={n}")
+def test_short_rows_in_tiles(dtype, n, isa, no_warnings):
+    """Rows of up to 64 elements go through tiles of 16 rows (transposed in and out,
+    with AVX2 float32 by blocks of 8x8 from 16 elements on): every count of rows
+    around the tile and block sizes, contiguous, at an odd offset, into a strided
+    out=, in place; rows with no finite max and a NaN.  The same bits whatever the
+    count of rows (from two: one row alone takes the row path) and the layout, within
+    a few ulps of the reference."""
+    rng = np.random.default_rng(n)
+    base = (rng.standard_normal((40, n)) * 4).astype(dtype)
+    base[3] = -np.inf
+    base[9, n // 2] = np.nan
+    base[17, 0] = 30
+    want = log_softmax(base, axis=-1)
+    assert_ulps(want[[r for r in range(40) if r not in (3, 9)]],
+                base[[r for r in range(40) if r not in (3, 9)]], 1, k=4)
+    assert np.isnan(want[3]).all() and np.isnan(want[9]).all()
+    assert_ulps(log_softmax(base[:1], axis=-1), base[:1], 1, k=4)
+    for rows in (2, 7, 8, 9, 15, 16, 17, 33, 40):
+        x = base[:rows]
+        assert np.array_equal(log_softmax(x, axis=-1), want[:rows], equal_nan=True), rows
+        buf = np.empty(rows * n + 1, dtype)[1:].reshape(rows, n)
+        buf[...] = x
+        assert np.array_equal(log_softmax(buf, axis=-1), want[:rows], equal_nan=True), rows
+        out = np.full((rows, 2 * n), 7, dtype)[:, ::2]
+        assert log_softmax(x, axis=-1, out=out) is out
+        assert np.array_equal(out, want[:rows], equal_nan=True), rows
+        log_softmax(buf, axis=-1, out=buf)
+        assert np.array_equal(buf, want[:rows], equal_nan=True), rows
+
+
 def test_nan_slice_does_not_affect_other_slices(isa, no_warnings):
     x = np.random.default_rng(18).standard_normal((4, 6))
     clean = log_softmax(x, axis=1)

@@ -309,6 +309,30 @@ typedef __m128d lsc_v_f64;
 #define LSC_SFENCE() ((void)0)
 #endif
 
+#if defined(__AVX2__) && LSC_SIMD_BYTES == 32
+/* tiles of short float rows go in and out of their buffer by 8x8 transposes
+   (lsc_rows_tile) */
+#define LSC_TILE_T8 1
+/* r[i] = column i of the 8x8 block whose rows are r[0..8) */
+static inline void lsc_transpose8_f32(__m256 *r)
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+#endif
 #define LSC_T float
 #define LSC_SFX f32
 #define LSC_EXP lsc_exp_f32
@@ -349,6 +373,7 @@ typedef __m128d lsc_v_f64;
 #define LSC_WIDE_SUM_I lsc_wide_sum_i32
 #define LSC_HMAX lsc_hmax_vf32
 #include "lsc_kernels_impl.h"
+#undef LSC_TILE_T8
 
 #define LSC_T double
 #define LSC_SFX f64

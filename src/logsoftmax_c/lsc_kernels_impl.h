@@ -1901,14 +1901,37 @@ static void LSC_FN(lsc_rows_tile)(const char *x, ptrdiff_t sxr, ptrdiff_t sx,
        constant length: 15-20% faster on tiles of rows of 10 floats with AVX2 */
     enum { G = LSC_TILE };
     LSC_T buf[LSC_SMALL_N * LSC_TILE] __attribute__((aligned(64)));
+#if defined(LSC_TILE_T8) && LSC_TILE == 16
+    /* contiguous rows of 16 elements or more: blocks of 8 rows by 8 elements through a
+       transpose (missing rows as zeros), the elements past the last whole block one by
+       one (64x16, 64x33, 64x64 float32 tiles 22-32% faster; rows of 10 or 12, a
+       block and a rest, 4-6% slower, stay as they were) */
+    const int t8 = sx == es && sy == es && n >= 16;
+    const ptrdiff_t n8 = t8 ? n / 8 * 8 : 0;
+    for (ptrdiff_t r0 = 0; r0 < G; r0 += 8) {
+        for (ptrdiff_t j0 = 0; j0 < n8; j0 += 8) {
+            __m256 v[8];
+            for (ptrdiff_t i = 0; i < 8; i++) {
+                v[i] = r0 + i < g ? _mm256_loadu_ps((const LSC_T *)(x + (r0 + i) * sxr) + j0)
+                                  : _mm256_setzero_ps();
+            }
+            lsc_transpose8_f32(v);
+            for (ptrdiff_t k = 0; k < 8; k++) {
+                _mm256_store_ps(buf + (j0 + k) * G + r0, v[k]);
+            }
+        }
+    }
+#else
+    const ptrdiff_t n8 = 0;
+#endif
     for (ptrdiff_t r = 0; r < g; r++) {
         const char *xr = x + r * sxr;
-        for (ptrdiff_t j = 0; j < n; j++) {
+        for (ptrdiff_t j = n8; j < n; j++) {
             buf[j * G + r] = *(const LSC_T *)(xr + j * sx);
         }
     }
     for (ptrdiff_t r = g; r < G; r++) {
-        for (ptrdiff_t j = 0; j < n; j++) {
+        for (ptrdiff_t j = n8; j < n; j++) {
             buf[j * G + r] = 0;
         }
     }
@@ -1916,9 +1939,24 @@ static void LSC_FN(lsc_rows_tile)(const char *x, ptrdiff_t sxr, ptrdiff_t sx,
                           0);
     /* logsumexp: one value per row, in the buffer's first line */
     ptrdiff_t nout = op == LSC_OP_LOGSUMEXP ? 1 : n;
+    const ptrdiff_t m8 = nout == n ? n8 : 0;
+#if defined(LSC_TILE_T8) && LSC_TILE == 16
+    for (ptrdiff_t r0 = 0; r0 < g; r0 += 8) {
+        for (ptrdiff_t j0 = 0; j0 < m8; j0 += 8) {
+            __m256 v[8];
+            for (ptrdiff_t k = 0; k < 8; k++) {
+                v[k] = _mm256_load_ps(buf + (j0 + k) * G + r0);
+            }
+            lsc_transpose8_f32(v);
+            for (ptrdiff_t i = 0; i < 8 && r0 + i < g; i++) {
+                _mm256_storeu_ps((LSC_T *)(y + (r0 + i) * syr) + j0, v[i]);
+            }
+        }
+    }
+#endif
     for (ptrdiff_t r = 0; r < g; r++) {
         char *yr = y + r * syr;
-        for (ptrdiff_t j = 0; j < nout; j++) {
+        for (ptrdiff_t j = m8; j < nout; j++) {
             *(LSC_T *)(yr + j * sy) = buf[j * G + r];
         }
     }
