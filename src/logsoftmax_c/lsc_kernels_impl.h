@@ -1209,11 +1209,21 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
             }
         }
         /* past the first chunks a column's max seldom grows: skip the rescale's exps
-           when no column's did */
+           when no column's did; the first chunk's takes its max, with nothing to
+           rescale (what the rescale gives there: a scale of 0 times sums of 0) */
         int any_grow = 0;
+        if (j0 == 0) {
+#pragma omp simd
+            for (ptrdiff_t k = 0; k < b; k++) {
+                mx[k] = cm[k];
+                ms[k] = cm[k] == -INFINITY ? (LSC_T)0 : cm[k];
+            }
+        }
+        else {
 #pragma omp simd reduction(|:any_grow)
-        for (ptrdiff_t k = 0; k < b; k++) {
-            any_grow |= cm[k] > mx[k];
+            for (ptrdiff_t k = 0; k < b; k++) {
+                any_grow |= cm[k] > mx[k];
+            }
         }
 #pragma omp simd
         for (ptrdiff_t k = 0; k < (any_grow ? b : 0); k++) {
