@@ -81,7 +81,7 @@
 
 /* the row pipelines' fetch of rows ahead (lsc_log_softmax_rows): at least this many
    bytes ahead, for rows of at least LSC_PREFETCH_MIN_ROW bytes (rows of 100 floats
-   gained nothing, 200 to 2000 floats 5-15% with one thread) */
+   gained nothing, 200 to 2000 floats 5-20% with one thread) */
 #define LSC_PREFETCH_BYTES 2048
 #define LSC_PREFETCH_MIN_ROW 512
 

@@ -230,8 +230,8 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
  * a chunked row, a later row of a pipeline) a cache line at a time, which keeps the
  * memory busy while the arithmetic runs without the burst of lsc_prefetch_next; with
  * LSC_C_PREFETCH_W it fetches yp[0..n) for writing (a later row's output), so that
- * the write pass's stores find their lines in the cache.  carry, a constant at each call, holds
- * these bits, so that each call compiles to a loop with that work alone. */
+ * the write pass's stores find their lines in the cache.  carry, a constant at each
+ * call, holds these bits, so that each call compiles to a loop with that work alone. */
 LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
                                      const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
                                      const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
@@ -1922,8 +1922,10 @@ static void LSC_FN(lsc_rows_tile)(const char *x, ptrdiff_t sxr, ptrdiff_t sx,
         for (ptrdiff_t j0 = 0; j0 < n8; j0 += 8) {
             __m256 v[8];
             for (ptrdiff_t i = 0; i < 8; i++) {
-                v[i] = r0 + i < g ? _mm256_loadu_ps((const LSC_T *)(x + (r0 + i) * sxr) + j0)
-                                  : _mm256_setzero_ps();
+                v[i] = _mm256_setzero_ps();
+                if (r0 + i < g) {
+                    v[i] = _mm256_loadu_ps((const LSC_T *)(x + (r0 + i) * sxr) + j0);
+                }
             }
             lsc_transpose8_f32(v);
             for (ptrdiff_t k = 0; k < 8; k++) {
