@@ -828,6 +828,15 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
     }
 }
 
+/* How many rows ahead of its current row a row pipeline of nr rows of n elements
+ * fetches (lsc_log_softmax_rows): nr, none, without prefetch or for rows shorter than
+ * LSC_PREFETCH_MIN_ROW bytes; else at least LSC_PREFETCH_BYTES past the next row. */
+static inline ptrdiff_t LSC_FN(lsc_rows_ahead)(ptrdiff_t n, ptrdiff_t nr, int prefetch)
+{
+    const ptrdiff_t rb = n * (ptrdiff_t)sizeof(LSC_T);
+    return prefetch && rb >= LSC_PREFETCH_MIN_ROW ? 2 + (LSC_PREFETCH_BYTES - 1) / rb : nr;
+}
+
 /* log_softmax of nr rows of 1 <= n <= LSC_CHUNK contiguous elements, row r at byte
  * offset r * sxr in x and r * syr in y (y may be x; otherwise the rows of y overlap
  * no row of x): each row with lsc_log_softmax_row1's arithmetic (the same results, bit
@@ -866,9 +875,7 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
        LSC_PREFETCH_BYTES) and the output of row r + ahead - 3 (which iteration
        r + ahead writes), a cache line per vector step of its loop: where the rows come
        from memory, the hardware's prefetchers alone leave the loop waiting on it */
-    const ptrdiff_t ahead = prefetch && n * es >= LSC_PREFETCH_MIN_ROW
-                              ? 2 + (LSC_PREFETCH_BYTES - 1) / (n * es)
-                              : nr;
+    const ptrdiff_t ahead = LSC_FN(lsc_rows_ahead)(n, nr, prefetch);
     for (ptrdiff_t r = 0; r < nr; r++) {
         const LSC_T *xr = (const LSC_T *)(x + r * sxr);
         const LSC_T *xn = (const LSC_T *)(x + (r + 1) * sxr);
@@ -964,9 +971,7 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
     ptrdiff_t sr = 0;
     /* with prefetch, iteration r fetches the input of row r + ahead, as
        lsc_log_softmax_rows */
-    const ptrdiff_t ahead = prefetch && n * es >= LSC_PREFETCH_MIN_ROW
-                              ? 2 + (LSC_PREFETCH_BYTES - 1) / (n * es)
-                              : nr;
+    const ptrdiff_t ahead = LSC_FN(lsc_rows_ahead)(n, nr, prefetch);
     for (ptrdiff_t r = 0; r <= nr; r++) {
         LSC_T mn = 0;
         double s = 0.0;
