@@ -746,11 +746,12 @@ def test_rows_of_a_matrix_match_each_row_alone(dtype, n, num_threads, isa, no_wa
 @pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
 def test_rows_beyond_the_caches_match_each_row_alone(dtype, n, num_threads, isa,
                                                      no_warnings):
-    """Inputs of 4 MiB and more: the row pipelines also fetch rows ahead (rows of
-    512 bytes and more).  The same bits as each row alone, with rows of no finite max
-    and NaNs every 70 rows, up to the last rows of the matrix and of each block."""
+    """Inputs of 3 MiB per thread and more: the row pipelines also fetch rows ahead
+    (rows of 512 bytes and more).  The same bits as each row alone, with rows of no
+    finite max and NaNs every 70 rows, up to the last rows of the matrix and of each
+    block."""
     base = _pipeline_rows(n, dtype)
-    x = np.tile(base, (-(-(4 << 20) // base.nbytes) + 1, 1))
+    x = np.tile(base, (-(-(3 << 20) * num_threads // base.nbytes) + 1, 1))
     x[-1] = -np.inf
     x[-4, 3] = np.nan
     y = log_softmax(x, axis=-1, num_threads=num_threads)

@@ -89,9 +89,11 @@ cdef enum:
     MAXDIMS = 64
     # outputs from this size on are written with non-temporal stores
     STREAM_BYTES = 33554432
-    # inputs from this size on come from beyond the caches: the row pipelines fetch
-    # their rows ahead (lsc_log_softmax_rows)
-    PREFETCH_BYTES = 4194304
+    # inputs from this size per thread on come from beyond the caches: the row
+    # pipelines fetch their rows ahead (lsc_log_softmax_rows).  1024 rows of 1000
+    # floats (3.9 MiB): 1 thread 8-26% faster with the fetches, 2 threads (2 MiB
+    # each) 2-6% slower; 512 rows (2 MiB, 1 thread): 0-5% slower
+    PREFETCH_BYTES = 3145728
     # rows per task of the row pipelines (lsc_log_softmax_rows, _long_rows): enough
     # that their start and end (passes outside the pipeline) are a small share (rows
     # of 384 floats: 256 rows 1-5% faster than 32)
@@ -343,16 +345,15 @@ cdef void _run_tiles(const floating *tag, const char *xp, char *yp, const Layout
 
 cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
                                const Layout *L, Py_ssize_t t, Py_ssize_t nb,
-                               Py_ssize_t bs, bint long_rows) noexcept nogil:
+                               Py_ssize_t bs, bint long_rows, int pf) noexcept nogil:
     """Block t of bs consecutive rows along `inner` of one outer index, through the row
     pipeline (contiguous log_softmax rows, of one chunk or of several; logsumexp rows
-    of one chunk)."""
+    of one chunk); with pf, the pipelines of one chunk fetch their rows ahead."""
     cdef Offsets off = _outer_offsets(L, t // nb)
     cdef Py_ssize_t i0 = (t % nb) * bs
     cdef Py_ssize_t g = L.inner - i0
     cdef const char *xb
     cdef char *yb
-    cdef int pf = L.outer * L.inner * L.n * <Py_ssize_t>sizeof(floating) >= PREFETCH_BYTES
     if g > bs:
         g = bs
     xb = xp + off.x + i0 * L.sxi
@@ -385,12 +386,14 @@ cdef void _run_row_blocks(const floating *tag, const char *xp, char *yp, const L
     cdef Py_ssize_t t
     if nt > ntask:
         nt = <int>ntask
+    cdef int pf = (L.outer * L.inner * L.n * <Py_ssize_t>sizeof(floating) // nt
+                   >= PREFETCH_BYTES)
     if nt > 1:
         for t in prange(ntask, schedule='static', num_threads=nt):
-            _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows)
+            _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows, pf)
     else:
         for t in range(ntask):
-            _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows)
+            _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows, pf)
 
 
 cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout *L,
