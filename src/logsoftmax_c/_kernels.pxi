@@ -92,7 +92,7 @@ cdef enum:
     # inputs from this size per thread on come from beyond the caches: the row
     # pipelines fetch their rows ahead (lsc_log_softmax_rows).  1024 rows of 1000
     # floats (3.9 MiB): 1 thread 8-26% faster with the fetches, 2 threads (2 MiB
-    # each) 2-6% slower; 512 rows (2 MiB, 1 thread): 0-5% slower
+    # each) 1-9% slower; 512 rows (2 MiB, 1 thread): 1% faster to 5% slower
     PREFETCH_BYTES = 3145728
     # rows per task of the row pipelines (lsc_log_softmax_rows, _long_rows): enough
     # that their start and end (passes outside the pipeline) are a small share (rows
