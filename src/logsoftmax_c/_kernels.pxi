@@ -93,7 +93,7 @@ cdef enum:
     # pipelines fetch their rows ahead (lsc_log_softmax_rows).  1024 rows of 1000
     # floats (3.9 MiB): 1 thread 8-26% faster with the fetches, 2 threads (2 MiB
     # each) 1-9% slower; 512 rows (2 MiB, 1 thread): 1% faster to 5% slower
-    PREFETCH_BYTES = 3145728
+    PREFETCH_THREAD_BYTES = 3145728
     # rows per task of the row pipelines (lsc_log_softmax_rows, _long_rows): enough
     # that their start and end (passes outside the pipeline) are a small share (rows
     # of 384 floats: 256 rows 1-5% faster than 32)
@@ -387,7 +387,7 @@ cdef void _run_row_blocks(const floating *tag, const char *xp, char *yp, const L
     if nt > ntask:
         nt = <int>ntask
     cdef int pf = (L.outer * L.inner * L.n * <Py_ssize_t>sizeof(floating) // nt
-                   >= PREFETCH_BYTES)
+                   >= PREFETCH_THREAD_BYTES)
     if nt > 1:
         for t in prange(ntask, schedule='static', num_threads=nt):
             _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows, pf)
