@@ -763,6 +763,34 @@ def test_rows_beyond_the_caches_match_each_row_alone(dtype, n, num_threads, isa,
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [100, 128, 1000], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
+def test_streamed_rows_match_each_row_alone(dtype, n, num_threads, isa, no_warnings):
+    """Outputs of 32 MiB and more through the row pipeline: where the rows of y start on
+    vector boundaries (a fresh output, rows of whole vectors) the writes are
+    non-temporal stores, elsewhere (rows of 100 float32 with AVX2 or AVX-512, an out=
+    one element into a buffer, in place) plain ones.  The same bits as each row alone, with the rows of
+    no finite max and the NaNs of the pipeline rows up to the matrix's last row, and
+    each row's place in its block and in the matrix varying (71 rows in the pattern)."""
+    base = np.concatenate([_pipeline_rows(n, dtype), _pipeline_rows(n, dtype)[:1]])
+    reps = -(-(32 << 20) // base.nbytes) + 1
+    x = np.tile(base, (reps, 1))
+    assert x.nbytes >= 32 << 20
+    want = np.concatenate([log_softmax(r, num_threads=1)[None] for r in base])
+    assert_ulps(want[2:31], base[2:31], 1, k=4)
+    y = log_softmax(x, axis=-1, num_threads=num_threads)
+    assert y.ctypes.data % 64 == 0
+    assert np.array_equal(y.reshape((reps,) + want.shape),
+                          np.broadcast_to(want, (reps,) + want.shape), equal_nan=True)
+    buf = np.empty(x.size + 1, dtype)
+    out = buf[1:].reshape(x.shape)
+    assert log_softmax(x, axis=-1, out=out, num_threads=num_threads) is out
+    assert np.array_equal(out, y, equal_nan=True)
+    log_softmax(x, axis=-1, out=x, num_threads=num_threads)
+    assert np.array_equal(x, y, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("n", [10, 16, 17, 24, 39, 64], ids=lambda n: f"n={n}")
 def test_short_rows_in_tiles(dtype, n, isa, no_warnings):
     """Rows of up to 64 elements go through tiles of 16 rows (transposed in and out,

@@ -35,9 +35,9 @@ cdef extern from "lsc_kernels.h" nogil:
     void lsc_row_f64(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n,
                      int stream, int op)
     void lsc_log_softmax_rows_f32(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
-                                  Py_ssize_t n, Py_ssize_t nr, int prefetch)
+                                  Py_ssize_t n, Py_ssize_t nr, int prefetch, int stream)
     void lsc_log_softmax_rows_f64(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
-                                  Py_ssize_t n, Py_ssize_t nr, int prefetch)
+                                  Py_ssize_t n, Py_ssize_t nr, int prefetch, int stream)
     void lsc_logsumexp_rows_f32(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
                                 Py_ssize_t n, Py_ssize_t nr, int prefetch)
     void lsc_logsumexp_rows_f64(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
@@ -364,14 +364,16 @@ cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
         elif long_rows:
             lsc_log_softmax_long_rows_f32(xb, L.sxi, yb, L.syi, L.n, g)
         else:
-            lsc_log_softmax_rows_f32(xb, L.sxi, yb, L.syi, L.n, g, pf)
+            lsc_log_softmax_rows_f32(xb, L.sxi, yb, L.syi, L.n, g, pf,
+                                     L.stream)
     else:
         if L.op == LSC_OP_LOGSUMEXP:
             lsc_logsumexp_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, pf)
         elif long_rows:
             lsc_log_softmax_long_rows_f64(xb, L.sxi, yb, L.syi, L.n, g)
         else:
-            lsc_log_softmax_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, pf)
+            lsc_log_softmax_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, pf,
+                                     L.stream)
 
 
 cdef void _run_row_blocks(const floating *tag, const char *xp, char *yp, const Layout *L,
@@ -406,7 +408,8 @@ cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout 
         _run_tiles(tag, xp, yp, L, nt)
     elif nt > 1 and nrows < 4 * nt and nchunks > 1:
         _rows_chunked(tag, xp, yp, L, nt)
-    elif (L.op == LSC_OP_LOG_SOFTMAX and not L.stream and (L.inner > 1 or nchunks > 1)
+    elif (L.op == LSC_OP_LOG_SOFTMAX and (L.inner > 1 or nchunks > 1)
+          and (not L.stream or nchunks == 1)
           and L.sxn == sizeof(floating) and L.syn == sizeof(floating)):
         _run_row_blocks(tag, xp, yp, L, nt, nchunks > 1)
     elif (L.op == LSC_OP_LOGSUMEXP and L.inner > 1 and nchunks == 1

@@ -73,11 +73,13 @@
 
 /* the work that a loop of lsc_vsums3 carries beside its exp-sum, a bit each: another
    run's max, another run's write, a prefetch of a later run's input, a prefetch of a
-   later run's output (for writing) */
+   later run's output (for writing), the write's whole vectors as non-temporal stores
+   (its output aligned to a vector) */
 #define LSC_C_MAX 1
 #define LSC_C_WRITE 2
 #define LSC_C_PREFETCH 4
 #define LSC_C_PREFETCH_W 8
+#define LSC_C_STREAM 16
 
 /* the row pipelines' fetch of rows ahead (lsc_log_softmax_rows): at least this many
    bytes ahead, for rows of at least LSC_PREFETCH_MIN_ROW bytes (rows of 100 floats

@@ -52,6 +52,14 @@
 #define LSC_U 4
 #define LSC_VLOAD(p) (*(const LSC_VU *)(p))
 #define LSC_VSTORE(p, v) (*(LSC_VU *)(p) = (v))
+/* a whole vector to p, aligned to LSC_SIMD_BYTES, with a non-temporal store where the
+   target has them (the caller issues LSC_SFENCE() after its last one) */
+#if LSC_STREAM
+#define LSC_VSTREAM_A(p, v) \
+    LSC_CAT(LSC_VSTREAM, LSC_SFX)((LSC_T *)(p), (LSC_CAT(lsc_v, LSC_SFX))(v))
+#else
+#define LSC_VSTREAM_A(p, v) LSC_VSTORE(p, v)
+#endif
 /* the dominated sums below which lsc_vstats corrects for the rounding of x_j - m */
 #define LSC_DOM_CORRECT_BELOW 0.0625
 
@@ -230,7 +238,9 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
  * a chunked row, a later row of a pipeline) a cache line at a time, which keeps the
  * memory busy while the arithmetic runs without the burst of lsc_prefetch_next; with
  * LSC_C_PREFETCH_W it fetches yp[0..n) for writing (a later row's output), so that
- * the write pass's stores find their lines in the cache.  carry, a constant at each
+ * the write pass's stores find their lines in the cache; with LSC_C_STREAM (ya aligned
+ * to a vector, an output far larger than the caches) the write's whole vectors go to
+ * memory with non-temporal stores instead.  carry, a constant at each
  * call, holds these bits, so that each call compiles to a loop with that work alone. */
 LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
                                      const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
@@ -275,7 +285,13 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
             }
             if (carry & LSC_C_WRITE) {
                 for (int u = 0; u < LSC_U; u++) {
-                    LSC_VSTORE(ya + j + u * LSC_W, (LSC_VLOAD(xa + j + u * LSC_W) - vma) - vca);
+                    const V w = (LSC_VLOAD(xa + j + u * LSC_W) - vma) - vca;
+                    if (carry & LSC_C_STREAM) {
+                        LSC_VSTREAM_A(ya + j + u * LSC_W, w);
+                    }
+                    else {
+                        LSC_VSTORE(ya + j + u * LSC_W, w);
+                    }
                 }
             }
             for (int u = 0; u < LSC_U; u++) {
@@ -293,7 +309,13 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
     part[0] = LSC_SPLAT(V, 0);
     for (; j + LSC_W <= n; j += LSC_W) {
         if (carry & LSC_C_WRITE) {
-            LSC_VSTORE(ya + j, (LSC_VLOAD(xa + j) - vma) - vca);
+            const V w = (LSC_VLOAD(xa + j) - vma) - vca;
+            if (carry & LSC_C_STREAM) {
+                LSC_VSTREAM_A(ya + j, w);
+            }
+            else {
+                LSC_VSTORE(ya + j, w);
+            }
         }
         V ev = LSC_VEXP(LSC_VLOAD(x + j) - vm);
         part[0] += ev;
@@ -612,6 +634,18 @@ static void LSC_FN(lsc_shift_stream)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_
 #endif
 }
 
+/* lsc_shift, or with stream lsc_shift_stream (y not x) */
+LSC_INLINE void LSC_FN(lsc_shift_to)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m, LSC_T c,
+                                     int stream)
+{
+    if (stream) {
+        LSC_FN(lsc_shift_stream)(x, y, n, m, c);
+    }
+    else {
+        LSC_FN(lsc_shift)(x, y, n, m, c);
+    }
+}
+
 /* y[0..n) = t[0..n) with non-temporal stores where y is aligned to the element size
    (t is a small buffer in L1; the caller issues LSC_SFENCE() after its last call) */
 LSC_INLINE void LSC_FN(lsc_stream_copy)(const LSC_T *t, LSC_T *y, ptrdiff_t n)
@@ -849,12 +883,16 @@ static inline ptrdiff_t LSC_FN(lsc_rows_ahead)(ptrdiff_t n, ptrdiff_t nr, int pr
  * which keeps a misprediction cheap, and a row's write comes a loop after its
  * logarithm, whose latency the loop in between hides.  A row whose max is not finite
  * goes through lsc_row alone.  With prefetch (for rows that come from beyond the
- * caches), the loop also fetches the input and output of rows ahead. */
+ * caches), the loop also fetches the input and output of rows ahead.  With stream (an
+ * output far larger than the caches), where y is not x and its rows start on vector
+ * boundaries, the writes are non-temporal stores (and the output is not fetched). */
 static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
                                          ptrdiff_t syr, ptrdiff_t n, ptrdiff_t nr,
-                                         int prefetch)
+                                         int prefetch, int stream)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
+    stream = LSC_STREAM && stream && x != y && (uintptr_t)y % LSC_SIMD_BYTES == 0 &&
+             syr % LSC_SIMD_BYTES == 0;
     LSC_T buf[2][LSC_CHUNK] __attribute__((aligned(64)));
     /* the rows waiting for their write, oldest first, with their max and logarithm
        (two between iterations, three after the last) */
@@ -888,10 +926,20 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
         double s = 0.0;
         if (!finite) {
             if (hw) {
-                LSC_FN(lsc_shift)(xw, yw, n, mq[0], cq[0]);
+                LSC_FN(lsc_shift_to)(xw, yw, n, mq[0], cq[0], stream);
             }
-            LSC_FN(lsc_row)((const char *)xr, es, y + r * syr, es, n, 0, LSC_OP_LOG_SOFTMAX);
+            LSC_FN(lsc_row)((const char *)xr, es, y + r * syr, es, n, stream,
+                            LSC_OP_LOG_SOFTMAX);
             mn = next ? LSC_FN(lsc_max)(xn, n) : 0;
+        }
+        else if (next && hw && stream && r + ahead < nr) {
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0],
+                                   (const LSC_T *)(x + (r + ahead) * sxr), NULL,
+                                   LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM | LSC_C_PREFETCH);
+        }
+        else if (next && hw && stream) {
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0], NULL,
+                                   NULL, LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM);
         }
         else if (next && hw && r + ahead < nr) {
             s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0],
@@ -945,8 +993,11 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
         nq++;
     }
     for (int q = 0; q < nq; q++) {
-        LSC_FN(lsc_shift)((const LSC_T *)(x + wq[q] * sxr), (LSC_T *)(y + wq[q] * syr), n,
-                          mq[q], cq[q]);
+        LSC_FN(lsc_shift_to)((const LSC_T *)(x + wq[q] * sxr), (LSC_T *)(y + wq[q] * syr),
+                             n, mq[q], cq[q], stream);
+    }
+    if (stream) {
+        LSC_SFENCE();
     }
 }
 
