@@ -763,13 +763,14 @@ def test_rows_beyond_the_caches_match_each_row_alone(dtype, n, num_threads, isa,
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("n", [100, 128, 1000], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("n", [100, 128, 1000, 12088], ids=lambda n: f"n={n}")
 @pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
 def test_streamed_rows_match_each_row_alone(dtype, n, num_threads, isa, no_warnings):
-    """Outputs of 32 MiB and more through the row pipeline: where the rows of y start on
-    vector boundaries (a fresh output, rows of whole vectors) the writes are
-    non-temporal stores, elsewhere (rows of 100 float32 with AVX2 or AVX-512, an out=
-    one element into a buffer, in place) plain ones.  The same bits as each row alone, with the rows of
+    """Outputs of 32 MiB and more through the row pipelines (rows of one chunk, and of
+    several, the last shorter): where the rows of y start on vector boundaries
+    (a fresh output, rows of whole vectors) the writes are non-temporal stores,
+    elsewhere (rows of 100 float32 with AVX2 or AVX-512, an out= one element into a
+    buffer, in place) plain ones.  The same bits as each row alone, with the rows of
     no finite max and the NaNs of the pipeline rows up to the matrix's last row, and
     each row's place in its block and in the matrix varying (71 rows in the pattern)."""
     base = np.concatenate([_pipeline_rows(n, dtype), _pipeline_rows(n, dtype)[:1]])

@@ -43,9 +43,11 @@ cdef extern from "lsc_kernels.h" nogil:
     void lsc_logsumexp_rows_f64(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
                                 Py_ssize_t n, Py_ssize_t nr, int prefetch)
     void lsc_log_softmax_long_rows_f32(const char *x, Py_ssize_t sxr, char *y,
-                                       Py_ssize_t syr, Py_ssize_t n, Py_ssize_t nr)
+                                       Py_ssize_t syr, Py_ssize_t n, Py_ssize_t nr,
+                                       int stream)
     void lsc_log_softmax_long_rows_f64(const char *x, Py_ssize_t sxr, char *y,
-                                       Py_ssize_t syr, Py_ssize_t n, Py_ssize_t nr)
+                                       Py_ssize_t syr, Py_ssize_t n, Py_ssize_t nr,
+                                       int stream)
     lsc_stats lsc_chunk_stats_f32(const char *x, Py_ssize_t sx, Py_ssize_t n)
     lsc_stats lsc_chunk_stats_f64(const char *x, Py_ssize_t sx, Py_ssize_t n)
     void lsc_chunk_write_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy,
@@ -362,7 +364,8 @@ cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
         if L.op == LSC_OP_LOGSUMEXP:
             lsc_logsumexp_rows_f32(xb, L.sxi, yb, L.syi, L.n, g, pf)
         elif long_rows:
-            lsc_log_softmax_long_rows_f32(xb, L.sxi, yb, L.syi, L.n, g)
+            lsc_log_softmax_long_rows_f32(xb, L.sxi, yb, L.syi, L.n, g,
+                                          L.stream)
         else:
             lsc_log_softmax_rows_f32(xb, L.sxi, yb, L.syi, L.n, g, pf,
                                      L.stream)
@@ -370,7 +373,8 @@ cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
         if L.op == LSC_OP_LOGSUMEXP:
             lsc_logsumexp_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, pf)
         elif long_rows:
-            lsc_log_softmax_long_rows_f64(xb, L.sxi, yb, L.syi, L.n, g)
+            lsc_log_softmax_long_rows_f64(xb, L.sxi, yb, L.syi, L.n, g,
+                                          L.stream)
         else:
             lsc_log_softmax_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, pf,
                                      L.stream)
@@ -409,7 +413,6 @@ cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout 
     elif nt > 1 and nrows < 4 * nt and nchunks > 1:
         _rows_chunked(tag, xp, yp, L, nt)
     elif (L.op == LSC_OP_LOG_SOFTMAX and (L.inner > 1 or nchunks > 1)
-          and (not L.stream or nchunks == 1)
           and L.sxn == sizeof(floating) and L.syn == sizeof(floating)):
         _run_row_blocks(tag, xp, yp, L, nt, nchunks > 1)
     elif (L.op == LSC_OP_LOGSUMEXP and L.inner > 1 and nchunks == 1

@@ -1074,9 +1074,12 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
  * write of chunk c of row r - 1, so that a row's write pass, which waits on memory,
  * overlaps the arithmetic of the next row's sums. */
 static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char *y,
-                                              ptrdiff_t syr, ptrdiff_t n, ptrdiff_t nr)
+                                              ptrdiff_t syr, ptrdiff_t n, ptrdiff_t nr,
+                                              int stream)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
+    stream = LSC_STREAM && stream && x != y && (uintptr_t)y % LSC_SIMD_BYTES == 0 &&
+             syr % LSC_SIMD_BYTES == 0;
     const ptrdiff_t nc = LSC_FN(lsc_nchunks)(n), last = n - (nc - 1) * LSC_CHUNK;
     LSC_T buf[LSC_CHUNK] __attribute__((aligned(64)));
     lsc_stats local[2][64];
@@ -1089,7 +1092,8 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
         if (st[0] == NULL) {
             /* out of memory for the chunk tables: row by row */
             for (ptrdiff_t r = 0; r < nr; r++) {
-                LSC_FN(lsc_row)(x + r * sxr, es, y + r * syr, es, n, 0, LSC_OP_LOG_SOFTMAX);
+                LSC_FN(lsc_row)(x + r * sxr, es, y + r * syr, es, n, stream,
+                                LSC_OP_LOG_SOFTMAX);
             }
             return;
         }
@@ -1125,18 +1129,22 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
             double s;
             if (hw && lw != len) {
                 /* (a chunk of another length: on its own) */
-                LSC_FN(lsc_shift)(xw, yw, lw, mw, cw);
+                LSC_FN(lsc_shift_to)(xw, yw, lw, mw, cw, stream);
             }
             const int wcarry = hw && lw == len;
             if (m == -INFINITY) {
                 sr[c] = LSC_FN(lsc_nonfinite_chunk)(xr, len, m);
                 if (wcarry) {
-                    LSC_FN(lsc_shift)(xw, yw, len, mw, cw);
+                    LSC_FN(lsc_shift_to)(xw, yw, len, mw, cw, stream);
                 }
                 mn = xn != NULL ? LSC_FN(lsc_max)(xn, ln) : 0;
             }
             else {
-                if (xn != NULL && wcarry) {
+                if (xn != NULL && wcarry && stream) {
+                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, NULL,
+                                           NULL, LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM);
+                }
+                else if (xn != NULL && wcarry) {
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, NULL,
                                            NULL, LSC_C_MAX | LSC_C_WRITE);
                 }
@@ -1164,8 +1172,12 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
     }
     for (ptrdiff_t c = 0; c < nc; c++) {
         const ptrdiff_t len = c == nc - 1 ? last : LSC_CHUNK;
-        LSC_FN(lsc_shift)((const LSC_T *)(x + (nr - 1) * sxr) + c * LSC_CHUNK,
-                          (LSC_T *)(y + (nr - 1) * syr) + c * LSC_CHUNK, len, mw, cw);
+        LSC_FN(lsc_shift_to)((const LSC_T *)(x + (nr - 1) * sxr) + c * LSC_CHUNK,
+                             (LSC_T *)(y + (nr - 1) * syr) + c * LSC_CHUNK, len, mw, cw,
+                             stream);
+    }
+    if (stream) {
+        LSC_SFENCE();
     }
     if (st[0] != local[0]) {
         free(st[0]);
