@@ -765,29 +765,40 @@ def test_rows_beyond_the_caches_match_each_row_alone(dtype, n, num_threads, isa,
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("n", [100, 128, 1000, 12088], ids=lambda n: f"n={n}")
 @pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
-def test_streamed_rows_match_each_row_alone(dtype, n, num_threads, isa, no_warnings):
-    """Outputs of 32 MiB and more through the row pipelines (rows of one chunk, and of
-    several, the last shorter): where the rows of y start on vector boundaries
-    (a fresh output, rows of whole vectors) the writes are non-temporal stores,
-    elsewhere (rows of 100 float32 with AVX2 or AVX-512, an out= one element into a
-    buffer, in place) plain ones.  The same bits as each row alone, with the rows of
-    no finite max and the NaNs of the pipeline rows up to the matrix's last row, and
-    each row's place in its block and in the matrix varying (71 rows in the pattern)."""
+@pytest.mark.parametrize("fn", ["log_softmax", "softmax"])
+def test_streamed_rows_match_each_row_alone(fn, dtype, n, num_threads, isa, no_warnings):
+    """Outputs past the streaming threshold (kernels.stream_bytes()) through the row
+    paths (log_softmax's pipelines, softmax's rows; rows of one chunk, and of several,
+    the last shorter): where the rows of y start on vector boundaries (a fresh output,
+    rows of whole vectors) the writes are non-temporal stores, elsewhere (rows of 100
+    float32 with AVX2 or AVX-512, an out= one element into a buffer, in place) plain
+    ones.  The same bits as each row alone, with the rows of no finite max and the NaNs
+    of the pipeline rows up to the matrix's last row, and each row's place in its
+    block and in the matrix varying (71 rows in the pattern)."""
+    from logsoftmax_c import _dispatch
+    f = getattr(logsoftmax_c, fn)
+    limit = _dispatch.kernels.stream_bytes()
     base = np.concatenate([_pipeline_rows(n, dtype), _pipeline_rows(n, dtype)[:1]])
-    reps = -(-(32 << 20) // base.nbytes) + 1
+    reps = -(-limit // base.nbytes) + 1
     x = np.tile(base, (reps, 1))
-    assert x.nbytes >= 32 << 20
-    want = np.concatenate([log_softmax(r, num_threads=1)[None] for r in base])
-    assert_ulps(want[2:31], base[2:31], 1, k=4)
-    y = log_softmax(x, axis=-1, num_threads=num_threads)
+    assert x.nbytes >= limit
+    want = np.concatenate([f(r, num_threads=1)[None] for r in base])
+    if fn == "log_softmax":
+        assert_ulps(want[2:31], base[2:31], 1, k=4)
+    else:
+        # the relative error of a probability exp(v) is that of v, absolute
+        ref = reference.softmax(base[2:31].astype(np.longdouble), axis=-1)
+        bound = 4 * np.finfo(dtype).eps * ref * (1 - np.log(ref)) + np.finfo(dtype).tiny
+        assert np.all(np.abs(want[2:31] - ref) <= bound)
+    y = f(x, axis=-1, num_threads=num_threads)
     assert y.ctypes.data % 64 == 0
     assert np.array_equal(y.reshape((reps,) + want.shape),
                           np.broadcast_to(want, (reps,) + want.shape), equal_nan=True)
     buf = np.empty(x.size + 1, dtype)
     out = buf[1:].reshape(x.shape)
-    assert log_softmax(x, axis=-1, out=out, num_threads=num_threads) is out
+    assert f(x, axis=-1, out=out, num_threads=num_threads) is out
     assert np.array_equal(out, y, equal_nan=True)
-    log_softmax(x, axis=-1, out=x, num_threads=num_threads)
+    f(x, axis=-1, out=x, num_threads=num_threads)
     assert np.array_equal(x, y, equal_nan=True)
 
 
@@ -1164,7 +1175,7 @@ def test_large_output_written_with_streaming_stores(isa, fn, axis):
     f = getattr(logsoftmax_c, fn)
     rng = np.random.default_rng(11)
     x = rng.standard_normal((4100, 2049)).astype(np.float32)
-    assert x.nbytes >= 32 * 2**20
+    assert x.nbytes >= logsoftmax_c._dispatch.kernels.stream_bytes()
     buf = np.empty(x.size + 1, dtype=np.float32)
     out = buf[1:].reshape(x.shape)
     got = f(x, axis=axis, out=out)

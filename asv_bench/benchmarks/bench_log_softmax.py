@@ -45,6 +45,21 @@ class LastAxis:
         log_softmax(self.x, out=self.out, num_threads=num_threads)
 
 
+class ManyShortRows:
+    """Many short rows past the caches: 64 MB of float32 in rows of 256, a result that
+    is written with non-temporal stores (the row pipeline's, not row by row)."""
+
+    shape = (65536, 256)
+    params = [THREADS]
+    param_names = ["num_threads"]
+
+    def setup(self, num_threads):
+        self.x = cached_random_array(self.shape, "float32")
+
+    def time_log_softmax(self, num_threads):
+        log_softmax(self.x, num_threads=num_threads)
+
+
 class AxisOrder:
     """Each axis of a 3-D array of 4M elements, in C and Fortran order."""
 

@@ -20,6 +20,7 @@ def runtime_info():
         "isa_env": _dispatch.ISA_ENV,
         "output_cache_bytes": _outbuf.cache_info()[0],
         "output_cache_env": _outbuf.ENV,
+        "stream_bytes": _dispatch.kernels.stream_bytes(),
     }
 
 
@@ -36,3 +37,5 @@ def show_runtime():
           f"{', '.join(info['isas_available'])}; override with {info['isa_env']})")
     print(f"  output cache      : {info['output_cache_bytes'] / 2**20:.0f} MiB of dead large "
           f"outputs kept for reuse (set_output_cache, {info['output_cache_env']})")
+    print(f"  streamed outputs  : from {info['stream_bytes'] / 2**20:.0f} MiB "
+          f"(written with non-temporal stores, past the caches)")

@@ -38,6 +38,10 @@ cdef extern from "lsc_kernels.h" nogil:
                                   Py_ssize_t n, Py_ssize_t nr, int prefetch, int stream)
     void lsc_log_softmax_rows_f64(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
                                   Py_ssize_t n, Py_ssize_t nr, int prefetch, int stream)
+    void lsc_softmax_rows_f32(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
+                              Py_ssize_t n, Py_ssize_t nr, int stream)
+    void lsc_softmax_rows_f64(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
+                              Py_ssize_t n, Py_ssize_t nr, int stream)
     void lsc_logsumexp_rows_f32(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
                                 Py_ssize_t n, Py_ssize_t nr, int prefetch)
     void lsc_logsumexp_rows_f64(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
@@ -89,8 +93,12 @@ cdef extern from "lsc_kernels.h" nogil:
 
 cdef enum:
     MAXDIMS = 64
-    # outputs from this size on are written with non-temporal stores
-    STREAM_BYTES = 33554432
+    # outputs from this size on are written with non-temporal stores.  Zen 3 (32 MiB
+    # of L3), against plain stores: outputs of 9-32 MiB 0.69-0.97 of the time (rows,
+    # long rows, column blocks; 1 and 2 threads), 0.75-1.05 with a sum of the result
+    # after; 2-4 MiB 0.92-1.18 alone and up to 1.5 with the sum (the result no longer
+    # in the cache)
+    STREAM_BYTES = 8388608
     # inputs from this size per thread on come from beyond the caches: the row
     # pipelines fetch their rows ahead (lsc_log_softmax_rows).  1024 rows of 1000
     # floats (3.9 MiB): 1 thread 8-26% faster with the fetches, 2 threads (2 MiB
@@ -350,7 +358,9 @@ cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
                                Py_ssize_t bs, bint long_rows, int pf) noexcept nogil:
     """Block t of bs consecutive rows along `inner` of one outer index, through the row
     pipeline (contiguous log_softmax rows, of one chunk or of several; logsumexp rows
-    of one chunk); with pf, the pipelines of one chunk fetch their rows ahead."""
+    of one chunk) or, softmax rows of one chunk, one by one with a single fence after
+    their streamed writes; with pf, the pipelines of one chunk fetch their rows
+    ahead."""
     cdef Offsets off = _outer_offsets(L, t // nb)
     cdef Py_ssize_t i0 = (t % nb) * bs
     cdef Py_ssize_t g = L.inner - i0
@@ -363,6 +373,8 @@ cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
     if floating is float:
         if L.op == LSC_OP_LOGSUMEXP:
             lsc_logsumexp_rows_f32(xb, L.sxi, yb, L.syi, L.n, g, pf)
+        elif L.op == LSC_OP_SOFTMAX:
+            lsc_softmax_rows_f32(xb, L.sxi, yb, L.syi, L.n, g, L.stream)
         elif long_rows:
             lsc_log_softmax_long_rows_f32(xb, L.sxi, yb, L.syi, L.n, g,
                                           L.stream)
@@ -372,6 +384,8 @@ cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
     else:
         if L.op == LSC_OP_LOGSUMEXP:
             lsc_logsumexp_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, pf)
+        elif L.op == LSC_OP_SOFTMAX:
+            lsc_softmax_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, L.stream)
         elif long_rows:
             lsc_log_softmax_long_rows_f64(xb, L.sxi, yb, L.syi, L.n, g,
                                           L.stream)
@@ -415,8 +429,9 @@ cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout 
     elif (L.op == LSC_OP_LOG_SOFTMAX and (L.inner > 1 or nchunks > 1)
           and L.sxn == sizeof(floating) and L.syn == sizeof(floating)):
         _run_row_blocks(tag, xp, yp, L, nt, nchunks > 1)
-    elif (L.op == LSC_OP_LOGSUMEXP and L.inner > 1 and nchunks == 1
-          and L.sxn == sizeof(floating)):
+    elif (L.op != LSC_OP_LOG_SOFTMAX and L.inner > 1 and nchunks == 1
+          and L.sxn == sizeof(floating)
+          and (L.op == LSC_OP_LOGSUMEXP or L.syn == sizeof(floating))):
         _run_row_blocks(tag, xp, yp, L, nt, False)
     elif nt > 1 and nrows > 1:
         if nt > nrows:
@@ -819,6 +834,11 @@ def backward_axes(cnp.ndarray g, cnp.ndarray y, cnp.ndarray r, unsigned long lon
         else:
             _backward_layout(<const double *>NULL, gp, yp, rp, &L, softmax, nthreads)
     return True
+
+
+def stream_bytes():
+    """Outputs of this many bytes and more are written with non-temporal stores."""
+    return STREAM_BYTES
 
 
 def cpu_level():
