@@ -99,6 +99,10 @@ cdef enum:
     # after; 2-4 MiB 0.92-1.18 alone and up to 1.5 with the sum (the result no longer
     # in the cache)
     STREAM_BYTES = 8388608
+    # but softmax's column blocks from this size on: their exps bound the write, and
+    # streamed below it a middle axis took 1.08-1.17 of the time (16x384x384,
+    # 64x256x256 axis 1; axis 0 0.78-0.93)
+    SOFTMAX_COLS_STREAM_BYTES = 33554432
     # inputs from this size per thread on come from beyond the caches: the row
     # pipelines fetch their rows ahead (lsc_log_softmax_rows).  1024 rows of 1000
     # floats (3.9 MiB): 1 thread 8-26% faster with the fetches, 2 threads (2 MiB
@@ -522,8 +526,15 @@ cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout 
 
 cdef void _run(const floating *tag, const char *xp, char *yp, const Layout *L,
                int nt) noexcept nogil:
+    cdef Layout C
     if L.inner > 1 and _abs(L.sxi) < _abs(L.sxn):
-        _run_cols(tag, xp, yp, L, nt)
+        if (L.op == LSC_OP_SOFTMAX and L.stream and L.outer * L.inner * L.n
+                * <Py_ssize_t>sizeof(floating) < SOFTMAX_COLS_STREAM_BYTES):
+            C = L[0]
+            C.stream = 0
+            _run_cols(tag, xp, yp, &C, nt)
+        else:
+            _run_cols(tag, xp, yp, L, nt)
     else:
         _run_rows(tag, xp, yp, L, nt)
 
