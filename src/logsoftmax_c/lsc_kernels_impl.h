@@ -607,8 +607,10 @@ LSC_INLINE void LSC_FN(lsc_shift_exp)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC
     }
 }
 
-/* lsc_shift with non-temporal stores (y must not be x: the caller checks) */
-static void LSC_FN(lsc_shift_stream)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m, LSC_T c)
+/* lsc_shift with non-temporal stores (y must not be x: the caller checks), without the
+   fence (lsc_shift_stream) */
+static void LSC_FN(lsc_shift_stream_nf)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m,
+                                        LSC_T c)
 {
 #if LSC_STREAM
     const ptrdiff_t w = LSC_SIMD_BYTES / (ptrdiff_t)sizeof(LSC_T);
@@ -624,7 +626,6 @@ static void LSC_FN(lsc_shift_stream)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_
             v = LSC_CAT(LSC_VSUB, LSC_SFX)(LSC_CAT(LSC_VSUB, LSC_SFX)(v, vm), vc);
             LSC_CAT(LSC_VSTREAM, LSC_SFX)(y + j, v);
         }
-        LSC_SFENCE();
     }
     for (; j < n; j++) {
         y[j] = (x[j] - m) - c;
@@ -634,12 +635,20 @@ static void LSC_FN(lsc_shift_stream)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_
 #endif
 }
 
-/* lsc_shift, or with stream lsc_shift_stream (y not x) */
+/* lsc_shift with non-temporal stores, fenced (y must not be x: the caller checks) */
+static void LSC_FN(lsc_shift_stream)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m, LSC_T c)
+{
+    LSC_FN(lsc_shift_stream_nf)(x, y, n, m, c);
+    LSC_SFENCE();
+}
+
+/* lsc_shift, or with stream its non-temporal stores (y not x; the caller fences after
+   its last row) */
 LSC_INLINE void LSC_FN(lsc_shift_to)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m, LSC_T c,
                                      int stream)
 {
     if (stream) {
-        LSC_FN(lsc_shift_stream)(x, y, n, m, c);
+        LSC_FN(lsc_shift_stream_nf)(x, y, n, m, c);
     }
     else {
         LSC_FN(lsc_shift)(x, y, n, m, c);
@@ -953,6 +962,8 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
                                          int prefetch, int stream)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
+    /* (rows of y off the vector boundaries keep plain stores: streamed on their own,
+       after the loop, rows of 128 and 384 floats took 1.15-1.24 of the time) */
     stream = LSC_STREAM && stream && x != y && (uintptr_t)y % LSC_SIMD_BYTES == 0 &&
              syr % LSC_SIMD_BYTES == 0;
     LSC_T buf[2][LSC_CHUNK] __attribute__((aligned(64)));
@@ -1134,19 +1145,29 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
  * order: the same results, bit for bit), in a pipeline over the chunks.  One loop
  * carries the exp-sum of chunk c of row r, the max of the chunk after it and the
  * write of chunk c of row r - 1, so that a row's write pass, which waits on memory,
- * overlaps the arithmetic of the next row's sums. */
+ * overlaps the arithmetic of the next row's sums.  With stream (an output far larger
+ * than the caches, y not x) the writes are non-temporal stores: carried in the loop
+ * where y's rows start on vector boundaries, else row by row through lsc_row. */
 static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char *y,
                                               ptrdiff_t syr, ptrdiff_t n, ptrdiff_t nr,
                                               int stream)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
-    stream = LSC_STREAM && stream && x != y && (uintptr_t)y % LSC_SIMD_BYTES == 0 &&
-             syr % LSC_SIMD_BYTES == 0;
+    stream = LSC_STREAM && stream && x != y;
     const ptrdiff_t nc = LSC_FN(lsc_nchunks)(n), last = n - (nc - 1) * LSC_CHUNK;
     LSC_T buf[LSC_CHUNK] __attribute__((aligned(64)));
     lsc_stats local[2][64];
     lsc_stats *st[2] = {local[0], local[1]};
     if (nr < 1) {
+        return;
+    }
+    if (stream && ((uintptr_t)y % LSC_SIMD_BYTES != 0 || syr % LSC_SIMD_BYTES != 0)) {
+        /* rows of y off the vector boundaries: row by row, each chunk's write aligned
+           on its own (2048x32000 floats: the pipeline with that write after each loop
+           took 1.08-1.25 of the time) */
+        for (ptrdiff_t r = 0; r < nr; r++) {
+            LSC_FN(lsc_row)(x + r * sxr, es, y + r * syr, es, n, 1, LSC_OP_LOG_SOFTMAX);
+        }
         return;
     }
     if (nc > 64) {
