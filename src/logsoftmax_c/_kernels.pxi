@@ -94,7 +94,7 @@ cdef extern from "lsc_kernels.h" nogil:
 cdef enum:
     MAXDIMS = 64
     # outputs from this size on are written with non-temporal stores.  Zen 3 (32 MiB
-    # of L3), against plain stores: outputs of 9-32 MiB 0.69-0.97 of the time (rows,
+    # of L3), against plain stores: outputs of 9-32 MiB 0.63-0.97 of the time (rows,
     # long rows, column blocks; 1 and 2 threads), 0.75-1.05 with a sum of the result
     # after; 2-4 MiB 0.92-1.18 alone and up to 1.5 with the sum (the result no longer
     # in the cache)

@@ -793,7 +793,7 @@ static lsc_stats LSC_FN(lsc_chunk_stats)(const char *x, ptrdiff_t sx, ptrdiff_t 
 /* y[j] = (x[j] - m) - c (op LSC_OP_LOG_SOFTMAX) or exp of it (LSC_OP_SOFTMAX) for one
    chunk, any strides (y may alias x exactly); stream: use non-temporal stores where
    y is contiguous and not x, for LSC_OP_LOG_SOFTMAX (the exps' write is bound by its
-   arithmetic: streamed, through a buffer, it was 5-16% slower at 16 and 64 MiB) */
+   arithmetic: streamed, through a buffer, it was 3-17% slower at 16 and 64 MiB) */
 static void LSC_FN(lsc_chunk_write)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy,
                                     ptrdiff_t n, LSC_T m, LSC_T c, int stream, int op)
 {
