@@ -56,13 +56,31 @@
 /* rows ahead that the sums of a band fetch the band after it, whose first pass they
    carry (lsc_band_stats: float bands that are packed; with double bands, and bands read
    in place, the sums only fetch the next band and its first pass comes after them:
-   measured faster) */
+   measured faster), at most: into L1 LSC_COL_AHEAD_LOAD, into L2 LSC_COL_AHEAD_FAR
+   (the memory's latency varies with the load on the machine, and 32 rows, a few
+   hundred ns of work, were too few for it at times where the rows' stride spreads
+   them over the cache's sets; see lsc_cols_ahead for strides that do not) */
 #define LSC_COL_AHEAD_LOAD 32
-/* and rows ahead that they fetch it into L2: the memory's latency varies with the
-   load on the machine, and 32 rows (a few hundred ns of work) were too few for it at
-   times (4096x4096 axis 0, 2 threads: 3.75-4.4 ms against 3.0-3.2 ms with this;
-   96-256 rows measured the same) */
 #define LSC_COL_AHEAD_FAR 128
+/* The rows ahead that the sums fetch for rows of x sxn bytes apart.  The lines of one
+ * column in rows a large power of two apart fall into a few cache sets: in an L2 of
+ * 1024 sets (64 KiB apart; 512 KiB of 8 ways, 1 MiB of 16), rows 16 KiB apart share 4
+ * sets, 32 of their lines at 8 ways, and the lines fetched 128 rows ahead evicted the
+ * ones the sums were about to load (4096x4096 axis 0 took twice as long as 4096x4000
+ * on Zen 3).  So: at most half of what 8 ways of those sets hold, down to 16 rows;
+ * 128 rows where the stride spreads them (any stride not a multiple of 4 KiB). */
+static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *far)
+{
+    const size_t span = 64 * 1024;
+    size_t s = (size_t)(sxn < 0 ? -sxn : sxn) % span;
+    /* the largest power of two dividing the stride (within the span) */
+    const size_t p2 = s == 0 ? span : (s & (~s + 1));
+    const size_t sets = p2 >= 64 ? span / p2 : span / 64;
+    ptrdiff_t f = (ptrdiff_t)(4 * sets);
+    f = f > LSC_COL_AHEAD_FAR ? LSC_COL_AHEAD_FAR : (f < 16 ? 16 : f);
+    *far = f;
+    *ahead = f < LSC_COL_AHEAD_LOAD ? f : LSC_COL_AHEAD_LOAD;
+}
 /* vector columns side by side in a band's sums */
 #define LSC_COL_G 4
 /* rows ahead that a column block's write pass fetches */

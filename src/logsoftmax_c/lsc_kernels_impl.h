@@ -1572,6 +1572,9 @@ typedef struct {
 typedef struct {
     ptrdiff_t sxn, syn, n;
     int op, stream, direct;
+    /* rows ahead that the sums fetch the next band's rows into L1 and into L2 (see
+       lsc_cols_ahead) */
+    ptrdiff_t ahead, far;
 } LSC_FN(lsc_bands);
 
 /* One row of a band's write pass (y's rows in order), if any is left: whole vectors
@@ -1660,16 +1663,16 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
             for (int g = 0; g < G; g++) {
                 if (carry) {
                     /* the first pass of band ld, vector of columns v + g, row j (its
-                       rows fetched LSC_COL_AHEAD_LOAD ahead, into the next G vectors of
-                       columns at the bottom; and into L2 LSC_COL_AHEAD_FAR ahead, within
+                       rows fetched p->ahead ahead, into the next G vectors of
+                       columns at the bottom; and into L2 p->far ahead, within
                        these columns: wrapped as well, measured slower) */
                     const char *xr = lx + j * p->sxn + g * LSC_SIMD_BYTES;
-                    const ptrdiff_t ja = j + LSC_COL_AHEAD_LOAD;
-                    __builtin_prefetch(ja < n ? xr + LSC_COL_AHEAD_LOAD * p->sxn
+                    const ptrdiff_t ja = j + p->ahead;
+                    __builtin_prefetch(ja < n ? xr + p->ahead * p->sxn
                                               : lx + (ja - n) * p->sxn + (G + g) * LSC_SIMD_BYTES,
                                        0, 3);
-                    if (j + LSC_COL_AHEAD_FAR < n) {
-                        __builtin_prefetch(xr + LSC_COL_AHEAD_FAR * p->sxn, 0, 1);
+                    if (j + p->far < n) {
+                        __builtin_prefetch(xr + p->far * p->sxn, 0, 1);
                     }
                     const V a = LSC_VLOAD(xr);
                     lm[g] = LSC_VMAX(a, lm[g]);
@@ -1715,7 +1718,7 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
  * pass of band w (if not NULL) and the next band's x: for a packed float band ld (if
  * not NULL), the first pass of its whole vectors of contiguous columns (as many as the
  * sums reach, in order: ld->loaded; each loads a row of x as the sums take a row, and
- * fetches LSC_COL_AHEAD_LOAD rows ahead), else the fetch of its nvp vectors of
+ * fetches p->ahead rows ahead), else the fetch of its nvp vectors of
  * columns (if not 0), a cache line per vector, the first pass after the sums.  The
  * fetch a whole band ahead lost the lines of packed bands (rows a multiple of 1 KiB
  * apart, in a handful of cache sets) before their first pass read them. */
@@ -1924,7 +1927,9 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     typedef LSC_FN(lsc_band) Band;
     /* the bands are read where they are unless the rows of x are a multiple of 1 KiB
        apart: then a column's rows fall into few cache sets (see above) */
-    const LSC_FN(lsc_bands) p = {sxn, syn, n, op, stream, sxn % 1024 != 0};
+    ptrdiff_t ahead, far;
+    lsc_cols_ahead(sxn, &ahead, &far);
+    const LSC_FN(lsc_bands) p = {sxn, syn, n, op, stream, sxn % 1024 != 0, ahead, far};
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
     const ptrdiff_t nv = (b + LSC_W - 1) / LSC_W;
     const int lse = op == LSC_OP_LOGSUMEXP;
