@@ -803,6 +803,49 @@ def test_streamed_rows_match_each_row_alone(fn, dtype, n, num_threads, isa, no_w
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("m", [1027, 1034, 1049], ids=lambda m: f"m={m}")
+@pytest.mark.parametrize("num_threads", [1, 2, 3], ids=lambda t: f"threads={t}")
+@pytest.mark.parametrize("fn", ["log_softmax", "softmax"])
+def test_streamed_columns_off_the_vectors(fn, dtype, m, num_threads, isa, no_warnings):
+    """Column blocks past the streaming threshold whose rows of y start at offsets
+    that vary from row to row within a vector (rows of m elements, m not a multiple
+    of 16; a middle axis of 81 rows): the bands write whole cache lines and pass the
+    line each shares with the next band on to it (lsc_band_write_lines).  Every column
+    gets the same bits as in a block of its own below the threshold, fresh, into an
+    out= one element into a buffer, and in place; bands of 1 to 16 vectors, blocks
+    and their last band of various widths (m), the threads' blocks meeting within
+    lines."""
+    from logsoftmax_c import _dispatch
+    f = getattr(logsoftmax_c, fn)
+    limit = _dispatch.kernels.stream_bytes()
+    isz = np.dtype(dtype).itemsize
+    n = -(-limit // (m * isz))
+    rng = np.random.default_rng(m)
+    x = (rng.standard_normal((n, m)) * 4).astype(dtype)
+    x[:, 5] = -np.inf
+    x[3, 7] = np.nan
+    assert x.nbytes >= limit
+    # pieces of 96 columns: far below the threshold, each a block of its own
+    want = np.concatenate([f(x[:, k:k + 96], axis=0, num_threads=1)
+                           for k in range(0, m, 96)], axis=1)
+    y = f(x, axis=0, num_threads=num_threads)
+    assert np.array_equal(y, want, equal_nan=True)
+    buf = np.empty(x.size + 1, dtype)
+    out = buf[1:].reshape(x.shape)
+    assert f(x, axis=0, out=out, num_threads=num_threads) is out
+    assert np.array_equal(out, want, equal_nan=True)
+    xc = x.copy()
+    f(xc, axis=0, out=xc, num_threads=num_threads)
+    assert np.array_equal(xc, want, equal_nan=True)
+    # a middle axis: rows of m elements, 81 of them to a block
+    x3 = (rng.standard_normal((-(-limit // (81 * m * isz)), 81, m)) * 4).astype(dtype)
+    assert x3.nbytes >= limit
+    want3 = np.stack([np.concatenate([f(b[:, k:k + 96], axis=0, num_threads=1)
+                                      for k in range(0, m, 96)], axis=1) for b in x3])
+    assert np.array_equal(f(x3, axis=1, num_threads=num_threads), want3)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("n", [10, 16, 17, 24, 39, 64], ids=lambda n: f"n={n}")
 def test_short_rows_in_tiles(dtype, n, isa, no_warnings):
     """Rows of up to 64 elements go through tiles of 16 rows (transposed in and out,

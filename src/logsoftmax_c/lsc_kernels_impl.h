@@ -51,6 +51,11 @@
 #define LSC_W (LSC_SIMD_BYTES / (ptrdiff_t)sizeof(LSC_T))
 #define LSC_U 4
 #define LSC_VLOAD(p) (*(const LSC_VU *)(p))
+/* a vector of type VT from p, unaligned */
+#define LSC_VLOAD_T(VT, p) \
+    ({ VT v_; memcpy(&v_, (p), sizeof v_); v_; })
+/* elements in a cache line */
+#define LSC_LINE_T (64 / (ptrdiff_t)sizeof(LSC_T))
 #define LSC_VSTORE(p, v) (*(LSC_VU *)(p) = (v))
 /* a whole vector to p, aligned to LSC_SIMD_BYTES, with a non-temporal store where the
    target has them (the caller issues LSC_SFENCE() after its last one) */
@@ -1562,10 +1567,15 @@ typedef struct {
        columns done (by the sums of the band before it) */
     int packed;
     ptrdiff_t loaded;
+    /* the last band of the block (no band after it continues its rows) */
+    int last;
     LSC_V vmx[LSC_COL_BAND_V], vo[LSC_COL_BAND_V];
     LSC_T mx[LSC_COL_BAND_V * LSC_W], off[LSC_COL_BAND_V * LSC_W];
     double lse[LSC_COL_BAND_V * LSC_W];
     LSC_T row[LSC_COL_BAND_V * LSC_W] __attribute__((aligned(64)));
+    /* lsc_band_write_lines: rows j (in lrow[j % 2] + LSC_LINE_T, after a line of
+       padding) */
+    LSC_T lrow[2][LSC_COL_BAND_V * LSC_W + LSC_LINE_T] __attribute__((aligned(64)));
 } LSC_FN(lsc_band);
 
 /* the parameters of a column block's bands; direct: read the bands where they are */
@@ -1575,7 +1585,104 @@ typedef struct {
     /* rows ahead that the sums fetch the next band's rows into L1 and into L2 (see
        lsc_cols_ahead) */
     ptrdiff_t ahead, far;
+    /* streamed rows off the cache lines (lsc_band_write_lines): per row j the end of
+       its last band's part that did not fill a line, stash[j * 64 / size .. + scnt[j]);
+       NULL where not streamed */
+    LSC_T *stash;
+    int16_t *scnt;
 } LSC_FN(lsc_bands);
+
+#if LSC_STREAM
+/* Streamed rows of a band where the rows of y (contiguous columns) do not all start at
+ * one offset within a vector (lsc_band_write_lines).  A row goes out in whole cache
+ * lines with non-temporal stores; a line that a band's part of the row begins or ends
+ * within is shared with the band before or after it: the end of a band's part goes to
+ * the row's stash (unless the band is the block's last), and the next band completes
+ * the line from it and streams it whole.  (Partial lines written at different times,
+ * or plain stores to them, each cost a read of the line from memory: 4096x4090 axis 0
+ * took 2.6 times as long written that way, through lsc_stream_copy, as with plain stores
+ * throughout.)  Row jj of band w, computed in w->lrow[jj % 2], goes out here. */
+static void LSC_FN(lsc_band_emit_lines)(LSC_FN(lsc_band) *w, const LSC_FN(lsc_bands) *p,
+                                        ptrdiff_t jj)
+{
+    typedef LSC_V V;
+    typedef LSC_VI VI;
+    typedef __typeof__(((VI){0})[0]) IT;
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T), lw = LSC_LINE_T, b = w->b;
+    /* lanes < lw - q of the vector at lanes_below + q all ones */
+    static const IT lanes_below[2 * LSC_LINE_T] = {
+        [0 ... LSC_LINE_T - 1] = (IT)-1};
+    const LSC_T *row = w->lrow[jj % 2] + lw;
+    LSC_T *y = (LSC_T *)(w->y + jj * p->syn), *st = p->stash + jj * lw;
+    /* the elements before the first line boundary */
+    const ptrdiff_t a = (ptrdiff_t)((64 - ((uintptr_t)y) % 64) % 64 / (uintptr_t)es);
+    const ptrdiff_t ns = p->scnt[jj], h = a < b ? a : b;
+    ptrdiff_t k = h;
+    if (ns > 0 && ns + h == lw) {
+        /* the band before ended in the line this one begins in: the line whole, from
+           the stash (its first ns lanes) and the row (the padding before it unread) */
+        for (ptrdiff_t u = 0; u < lw; u += LSC_W) {
+            const VI m = LSC_VLOAD_T(VI, lanes_below + lw - ns + u);
+            const VI v = ((VI)LSC_VLOAD(st + u) & m) | ((VI)LSC_VLOAD(row + u - ns) & ~m);
+            LSC_VSTREAM_A(y - ns + u, (V)v);
+        }
+    }
+    else if (ns > 0) {
+        /* a band narrower than the rest of the line: on to the next band, or out */
+        memcpy(st + ns, row, (size_t)(h * es));
+        if (w->last) {
+            memcpy(y - ns, st, (size_t)((ns + h) * es));
+            p->scnt[jj] = 0;
+        }
+        else {
+            p->scnt[jj] = (int16_t)(ns + h);
+        }
+        return;
+    }
+    else {
+        memcpy(y, row, (size_t)(h * es));
+    }
+    for (; k + lw <= b; k += lw) {
+        for (ptrdiff_t u = 0; u < lw; u += LSC_W) {
+            LSC_VSTREAM_A(y + k + u, LSC_VLOAD(row + k + u));
+        }
+    }
+    /* the end of the band's part: to the stash for the next band, or plain at the end
+       of the block */
+    const ptrdiff_t t = b - k;
+    if (t > 0 && !w->last) {
+        memcpy(st, row + k, (size_t)(t * es));
+        p->scnt[jj] = (int16_t)t;
+    }
+    else {
+        memcpy(y + k, row + k, (size_t)(t * es));
+        p->scnt[jj] = 0;
+    }
+}
+
+/* Row j of band w (its values at c) into w->lrow[j % 2]; row j - 1 out (stored a call
+ * before: read back at once, the unaligned loads of lines would wait on the stores),
+ * and row j too if it is the last. */
+__attribute__((noinline)) static void LSC_FN(lsc_band_write_lines)(
+    LSC_FN(lsc_band) *w, const LSC_FN(lsc_bands) *p, ptrdiff_t j, const char *c)
+{
+    typedef LSC_V V;
+    LSC_T *row = w->lrow[j % 2] + LSC_LINE_T;
+    for (ptrdiff_t v = 0; v < w->nv; v++) {
+        V r = (LSC_VLOAD(c + v * w->sv) - w->vmx[v]) - w->vo[v];
+        if (p->op == LSC_OP_SOFTMAX) {
+            r = LSC_VEXP(r);
+        }
+        LSC_VSTORE(row + v * LSC_W, r);
+    }
+    if (j > 0) {
+        LSC_FN(lsc_band_emit_lines)(w, p, j - 1);
+    }
+    if (j == p->n - 1) {
+        LSC_FN(lsc_band_emit_lines)(w, p, j);
+    }
+}
+#endif
 
 /* One row of a band's write pass (y's rows in order), if any is left: whole vectors
  * straight to y (with non-temporal stores where y's row is aligned to a vector), the
@@ -1593,6 +1700,12 @@ LSC_INLINE void LSC_FN(lsc_band_write_row)(LSC_FN(lsc_band) *w, const LSC_FN(lsc
     w->j = j + 1;
     char *yr = w->y + j * p->syn;
     const char *c = w->src + j * w->sr;
+#if LSC_STREAM
+    if (__builtin_expect(p->stash != NULL, 0)) {
+        LSC_FN(lsc_band_write_lines)(w, p, j, c);
+        return;
+    }
+#endif
     const int direct = w->syi == es && (!p->stream || ((uintptr_t)yr) % LSC_SIMD_BYTES == 0);
     const ptrdiff_t nd = direct ? w->b / LSC_W : 0;
     for (ptrdiff_t v = 0; v < nv; v++) {
@@ -1722,7 +1835,7 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
  * columns (if not 0), a cache line per vector, the first pass after the sums.  The
  * fetch a whole band ahead lost the lines of packed bands (rows a multiple of 1 KiB
  * apart, in a handful of cache sets) before their first pass read them. */
-static void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *p,
+LSC_INLINE void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *p,
                                    ptrdiff_t nvp, LSC_FN(lsc_band) *w, LSC_FN(lsc_band) *ld)
 {
     typedef LSC_V V;
@@ -1800,7 +1913,7 @@ static void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) 
 /* A band s of the b columns at x (y), before its first pass: whether it is packed, its
  * maxes at -inf, none of its vectors of columns loaded. */
 static void LSC_FN(lsc_band_setup)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *p,
-                                   const char *x, char *y, ptrdiff_t b)
+                                   const char *x, char *y, ptrdiff_t b, int last)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T), n = p->n;
     const int cx = s->sxi == es;
@@ -1814,6 +1927,7 @@ static void LSC_FN(lsc_band_setup)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) 
     s->j = 0;
     s->packed = !direct;
     s->loaded = 0;
+    s->last = last;
     s->src = direct ? x : (const char *)s->buf;
     s->sv = direct ? LSC_SIMD_BYTES : n * LSC_SIMD_BYTES;
     s->sr = direct ? p->sxn : LSC_SIMD_BYTES;
@@ -1927,9 +2041,7 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     typedef LSC_FN(lsc_band) Band;
     /* the bands are read where they are unless the rows of x are a multiple of 1 KiB
        apart: then a column's rows fall into few cache sets (see above) */
-    ptrdiff_t ahead, far;
-    lsc_cols_ahead(sxn, &ahead, &far);
-    const LSC_FN(lsc_bands) p = {sxn, syn, n, op, stream, sxn % 1024 != 0, ahead, far};
+    const int direct = sxn % 1024 != 0;
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
     const ptrdiff_t nv = (b + LSC_W - 1) / LSC_W;
     const int lse = op == LSC_OP_LOGSUMEXP;
@@ -1950,26 +2062,41 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     /* the packed copies, unless every band is read in place (lsc_band_load: whole
        vectors of contiguous columns, where p.direct) */
     const ptrdiff_t bf = b < b0 ? b : b0;  /* the first band's columns */
-    const int copies = !(p.direct && sxi == es) || bf % LSC_W != 0 || (b - bf) % LSC_W != 0;
+    const int copies = !(direct && sxi == es) || bf % LSC_W != 0 || (b - bf) % LSC_W != 0;
     const size_t nbuf = copies ? (size_t)(n * bv * LSC_SIMD_BYTES) : 0;
     /* three bands where the sums of one carry the first pass of the next (packed float
        bands), else two */
     const int nband = LSC_COL_CARRY_LOAD && copies ? 3 : 2;
-    /* (the copies from the scratch pool, which keeps them between calls) */
+    /* a streamed y whose rows do not all start at one offset within a vector: the
+       rows' stashes (lsc_band_write_lines), a line and a count a row (where they do,
+       the first band above aligns the others' rows to vectors) */
+    const int lines = LSC_STREAM && stream && !lse && syi == es && ((uintptr_t)y) % es == 0 &&
+                      syn % LSC_SIMD_BYTES != 0;
+    const size_t nstash = lines ? (size_t)n * 66 : 0;
+    /* (the copies and stashes from the scratch pool, which keeps them between calls) */
     Band *band = (Band *)aligned_alloc(64, nband * sizeof(Band));
-    LSC_T *bufs = copies ? (LSC_T *)lsc_scratch_get(nband * nbuf) : NULL;
-    if (band == NULL || (copies && bufs == NULL)) {
+    char *scratch = copies || lines ? (char *)lsc_scratch_get(nband * nbuf + nstash) : NULL;
+    if (band == NULL || ((copies || lines) && scratch == NULL)) {
         free(band);
-        lsc_scratch_put(bufs);
+        lsc_scratch_put(scratch);
         return 0;
     }
+    LSC_T *bufs = copies ? (LSC_T *)scratch : NULL;
+    int16_t *scnt = lines ? (int16_t *)(scratch + nband * nbuf + (size_t)n * 64) : NULL;
+    if (lines) {
+        memset(scnt, 0, (size_t)n * sizeof *scnt);
+    }
+    ptrdiff_t ahead, far;
+    lsc_cols_ahead(sxn, &ahead, &far);
+    const LSC_FN(lsc_bands) p = {sxn, syn, n, op, stream, direct, ahead, far,
+                                 lines ? (LSC_T *)(scratch + nband * nbuf) : NULL, scnt};
     for (int h = 0; h < nband; h++) {
         band[h].buf = copies ? (LSC_T *)((char *)bufs + h * nbuf) : NULL;
         band[h].sxi = sxi;
         band[h].syi = syi;
     }
     Band *cur = &band[0], *prev = NULL;
-    LSC_FN(lsc_band_setup)(cur, &p, x, y, bf);
+    LSC_FN(lsc_band_setup)(cur, &p, x, y, bf, bf >= b);
     LSC_FN(lsc_band_load)(cur, &p, 1);
     for (ptrdiff_t k = cur->b;; k += cur->b) {
         /* cur: loaded, columns k - cur->b on; prev: the band before it, its write pass
@@ -1979,7 +2106,7 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
         if (bn > 0 && nband == 3) {
             next = &band[0] != cur && &band[0] != prev ? &band[0]
                    : (&band[1] != cur && &band[1] != prev ? &band[1] : &band[2]);
-            LSC_FN(lsc_band_setup)(next, &p, x + k * sxi, y + k * syi, bn);
+            LSC_FN(lsc_band_setup)(next, &p, x + k * sxi, y + k * syi, bn, k + bn >= b);
         }
         LSC_FN(lsc_band_stats)(cur, &p, sxi == es ? (bn + LSC_W - 1) / LSC_W : 0,
                                lse ? NULL : prev, next);
@@ -1999,7 +2126,7 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
         if (next == NULL) {
             /* (two bands: prev's, done with) */
             next = cur == &band[0] ? &band[1] : &band[0];
-            LSC_FN(lsc_band_setup)(next, &p, x + k * sxi, y + k * syi, bn);
+            LSC_FN(lsc_band_setup)(next, &p, x + k * sxi, y + k * syi, bn, k + bn >= b);
         }
         /* the rest of next's first pass (a short first band did little of it) */
         LSC_FN(lsc_band_load)(next, &p, k == b0 && b0 < bv * LSC_W);
@@ -2012,7 +2139,7 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     if (stream) {
         LSC_SFENCE();
     }
-    lsc_scratch_put(bufs);
+    lsc_scratch_put(scratch);
     free(band);
     return 1;
 }
@@ -2388,6 +2515,8 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
 #undef LSC_W
 #undef LSC_U
 #undef LSC_VLOAD
+#undef LSC_VLOAD_T
+#undef LSC_LINE_T
 #undef LSC_VSTORE
 #undef LSC_DOM_CORRECT_BELOW
 #undef LSC_FN
