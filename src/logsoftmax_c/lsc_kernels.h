@@ -98,6 +98,9 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
 #define LSC_C_PREFETCH 4
 #define LSC_C_PREFETCH_W 8
 #define LSC_C_STREAM 16
+/* (with LSC_C_WRITE) only the whole vectors of ya[0..nw) that the loop reaches, the rest
+   left to the caller (lsc_vsums_written) */
+#define LSC_C_WPART 32
 
 /* the row pipelines' fetch of rows ahead (lsc_log_softmax_rows): at least this many
    bytes ahead, for rows of at least LSC_PREFETCH_MIN_ROW bytes (rows of 100 floats

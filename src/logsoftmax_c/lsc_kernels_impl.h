@@ -245,12 +245,16 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
  * LSC_C_PREFETCH_W it fetches yp[0..n) for writing (a later row's output), so that
  * the write pass's stores find their lines in the cache; with LSC_C_STREAM (ya aligned
  * to a vector, an output far larger than the caches) the write's whole vectors go to
- * memory with non-temporal stores instead.  carry, a constant at each
- * call, holds these bits, so that each call compiles to a loop with that work alone. */
-LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
-                                     const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
-                                     const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
-                                     const LSC_T *xp, const LSC_T *yp, const int carry)
+ * memory with non-temporal stores instead; with LSC_C_WPART as well, only the whole
+ * vectors of ya[0..nw) (lsc_vsums_written: a run ya that is not
+ * aligned to a vector, shifted by the caller to its first vector boundary, which writes
+ * the rest).  carry, a constant at each call, holds these bits, so that each call
+ * compiles to a loop with that work alone. */
+LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
+                                      const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
+                                      const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
+                                      const LSC_T *xp, const LSC_T *yp, const int carry,
+                                      ptrdiff_t nw)
 {
     typedef LSC_V V;
     const V vm = LSC_SPLAT(V, m), vma = LSC_SPLAT(V, ma), vca = LSC_SPLAT(V, ca);
@@ -290,6 +294,9 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
             }
             if (carry & LSC_C_WRITE) {
                 for (int u = 0; u < LSC_U; u++) {
+                    if ((carry & LSC_C_WPART) && j + (u + 1) * LSC_W > nw) {
+                        break;
+                    }
                     const V w = (LSC_VLOAD(xa + j + u * LSC_W) - vma) - vca;
                     if (carry & LSC_C_STREAM) {
                         LSC_VSTREAM_A(ya + j + u * LSC_W, w);
@@ -313,7 +320,7 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
     const int tail = j < n;
     part[0] = LSC_SPLAT(V, 0);
     for (; j + LSC_W <= n; j += LSC_W) {
-        if (carry & LSC_C_WRITE) {
+        if ((carry & LSC_C_WRITE) && (!(carry & LSC_C_WPART) || j + LSC_W <= nw)) {
             const V w = (LSC_VLOAD(xa + j) - vma) - vca;
             if (carry & LSC_C_STREAM) {
                 LSC_VSTREAM_A(ya + j, w);
@@ -329,7 +336,7 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
     if (j < n) {
 #if defined(LSC_MASK_ADD)
         const LSC_MASK_T k = (LSC_MASK_T)((1u << (n - j)) - 1u);
-        if (carry & LSC_C_WRITE) {
+        if ((carry & LSC_C_WRITE) && !(carry & LSC_C_WPART)) {
             LSC_MASK_STORE(ya + j, k, (LSC_MASK_LOAD(k, xa + j, 0) - vma) - vca);
         }
         V ev = LSC_VEXP(LSC_MASK_LOAD(k, x + j, -INFINITY) - vm);
@@ -347,7 +354,7 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
         for (ptrdiff_t l = 0; l < r; l++) {
             e[j + l] = buf[l];
         }
-        if (carry & LSC_C_WRITE) {
+        if ((carry & LSC_C_WRITE) && !(carry & LSC_C_WPART)) {
             for (ptrdiff_t l = j; l < n; l++) {
                 ya[l] = (xa[l] - ma) - ca;
             }
@@ -369,6 +376,21 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
         LSC_FN(lsc_vfold)(part[0], acc, comp);
     }
     return LSC_FN(lsc_vfold_sum)(acc, comp);
+}
+
+LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
+                                     const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
+                                     const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
+                                     const LSC_T *xp, const LSC_T *yp, const int carry)
+{
+    return LSC_FN(lsc_vsums3w)(x, e, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp, carry, n);
+}
+
+/* the elements of ya[0..nw) that lsc_vsums3w's loop writes with LSC_C_WPART:
+   ya[0..lsc_vsums_written(nw)), its whole vectors */
+static inline ptrdiff_t LSC_FN(lsc_vsums_written)(ptrdiff_t nw)
+{
+    return nw / LSC_W * LSC_W;
 }
 
 LSC_INLINE double LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m)
@@ -947,6 +969,44 @@ static inline ptrdiff_t LSC_FN(lsc_rows_ahead)(ptrdiff_t n, ptrdiff_t nr, int pr
     return prefetch && rb >= LSC_PREFETCH_MIN_ROW ? 2 + (LSC_PREFETCH_BYTES - 1) / rb : nr;
 }
 
+/* The ends of streamed rows of lsc_log_softmax_rows that start h elements before a
+ * vector boundary: row (xw, yw, max m, logarithm c)'s first h elements, and the pending
+ * end of the row written before it (*pt_y, nt elements from *pt_x, with *pt_m, *pt_c;
+ * none if *pt_y is NULL).  Where the pending end runs into yw (y's rows one after the
+ * other), the two fill one vector, streamed whole; else each goes out with plain
+ * stores (lines written in part plainly and in part with non-temporal stores, at
+ * different times, cost a read of the line from memory each).  With yw NULL, the
+ * pending end alone goes out.  Clears the pending end (the caller sets the new one). */
+LSC_INLINE void LSC_FN(lsc_rows_ends)(const LSC_T **pt_x, LSC_T **pt_y, LSC_T *pt_m,
+                                      LSC_T *pt_c, ptrdiff_t nt, const LSC_T *xw, LSC_T *yw,
+                                      ptrdiff_t h, LSC_T m, LSC_T c)
+{
+    LSC_T *py = *pt_y;
+    const LSC_T *px = *pt_x;
+    if (py != NULL && yw != NULL && py + nt == yw && nt + h == LSC_W) {
+        LSC_T t[LSC_W] __attribute__((aligned(64)));
+        for (ptrdiff_t k = 0; k < nt; k++) {
+            t[k] = (px[k] - *pt_m) - *pt_c;
+        }
+        for (ptrdiff_t k = 0; k < h; k++) {
+            t[nt + k] = (xw[k] - m) - c;
+        }
+        LSC_VSTREAM_A(py, LSC_VLOAD(t));
+    }
+    else {
+        if (py != NULL) {
+            for (ptrdiff_t k = 0; k < nt; k++) {
+                py[k] = (px[k] - *pt_m) - *pt_c;
+            }
+        }
+        for (ptrdiff_t k = 0; k < h; k++) {
+            yw[k] = (xw[k] - m) - c;
+        }
+    }
+    *pt_y = NULL;
+    *pt_x = NULL;
+}
+
 /* log_softmax of nr rows of 1 <= n <= LSC_CHUNK contiguous elements, row r at byte
  * offset r * sxr in x and r * syr in y (y may be x; otherwise the rows of y overlap
  * no row of x): each row with lsc_log_softmax_row1's arithmetic (the same results, bit
@@ -967,10 +1027,23 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
                                          int prefetch, int stream)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
-    /* (rows of y off the vector boundaries keep plain stores: streamed on their own,
-       after the loop, rows of 128 and 384 floats took 1.15-1.24 of the time) */
-    stream = LSC_STREAM && stream && x != y && (uintptr_t)y % LSC_SIMD_BYTES == 0 &&
+    /* Rows of y that start h elements before a vector boundary (all at one offset
+       within a vector) are streamed from it: the loop writes the whole vectors from
+       there, and the elements before and after them go out with plain stores.  (Rows
+       at varying offsets keep plain stores: streamed on their own, after the loop,
+       rows of 128 and 384 floats took 1.15-1.24 of the time.) */
+    stream = LSC_STREAM && stream && x != y && (uintptr_t)y % es == 0 &&
              syr % LSC_SIMD_BYTES == 0;
+    const ptrdiff_t h =
+        stream ? (ptrdiff_t)((LSC_SIMD_BYTES - (uintptr_t)y % LSC_SIMD_BYTES) % LSC_SIMD_BYTES) / es
+               : 0;
+    const ptrdiff_t hw_end = h > 0 ? h + LSC_FN(lsc_vsums_written)(n - h) : n;
+    /* a written row's end after its last whole vector (from pt_x, pt_y, with its max and
+       logarithm), waiting for the next row's start to fill that vector: rows of y
+       one after the other (syr = n elements) share it */
+    const LSC_T *pt_x = NULL;
+    LSC_T *pt_y = NULL, pt_m = 0, pt_c = 0;
+    const ptrdiff_t pt_n = n - hw_end;
     LSC_T buf[2][LSC_CHUNK] __attribute__((aligned(64)));
     /* the rows waiting for their write, oldest first, with their max and logarithm
        (two between iterations, three after the last) */
@@ -1003,6 +1076,7 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
         LSC_T mn = 0;
         double s = 0.0;
         if (!finite) {
+            LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, NULL, NULL, 0, 0, 0);
             if (hw) {
                 LSC_FN(lsc_shift_to)(xw, yw, n, mq[0], cq[0], stream);
             }
@@ -1010,14 +1084,29 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
                             LSC_OP_LOG_SOFTMAX);
             mn = next ? LSC_FN(lsc_max)(xn, n) : 0;
         }
-        else if (next && hw && stream && r + ahead < nr) {
+        else if (next && hw && stream && h == 0 && r + ahead < nr) {
             s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0],
                                    (const LSC_T *)(x + (r + ahead) * sxr), NULL,
                                    LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM | LSC_C_PREFETCH);
         }
-        else if (next && hw && stream) {
+        else if (next && hw && stream && h == 0) {
             s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0], NULL,
                                    NULL, LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM);
+        }
+        else if (next && hw && stream) {
+            /* from y's first vector boundary, the ends plain */
+            s = LSC_FN(lsc_vsums3w)(xr, e, n, m, xn, n, &mn, xw + h, yw + h, mq[0], cq[0],
+                                    r + ahead < nr ? (const LSC_T *)(x + (r + ahead) * sxr)
+                                                   : xr,
+                                    NULL,
+                                    LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM | LSC_C_PREFETCH |
+                                        LSC_C_WPART,
+                                    n - h);
+            LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, xw, yw, h, mq[0], cq[0]);
+            pt_x = xw + hw_end;
+            pt_y = yw + hw_end;
+            pt_m = mq[0];
+            pt_c = cq[0];
         }
         else if (next && hw && r + ahead < nr) {
             s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0],
@@ -1070,6 +1159,7 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
                                              ms, ss);
         nq++;
     }
+    LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, NULL, NULL, 0, 0, 0);
     for (int q = 0; q < nq; q++) {
         LSC_FN(lsc_shift_to)((const LSC_T *)(x + wq[q] * sxr), (LSC_T *)(y + wq[q] * syr),
                              n, mq[q], cq[q], stream);
