@@ -60,6 +60,21 @@ class ManyShortRows:
         log_softmax(self.x, num_threads=num_threads)
 
 
+class ColumnsOffGrid:
+    """Non-last axes past the caches whose rows of the result start at offsets that vary
+    within a vector (rows of 4090 and 8732 float32): the column bands write whole
+    cache lines, two bands completing the line they share."""
+
+    params = [[((4096, 4090), 0), ((32, 81, 8732), 1)], THREADS]
+    param_names = ["shape_axis", "num_threads"]
+
+    def setup(self, shape_axis, num_threads):
+        self.x = cached_random_array(shape_axis[0], "float32")
+
+    def time_log_softmax(self, shape_axis, num_threads):
+        log_softmax(self.x, axis=shape_axis[1], num_threads=num_threads)
+
+
 class AxisOrder:
     """Each axis of a 3-D array of 4M elements, in C and Fortran order."""
 
