@@ -1029,9 +1029,11 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
     /* Rows of y that start h elements before a vector boundary (all at one offset
        within a vector) are streamed from it: the loop writes the whole vectors from
-       there, and the elements before and after them go out with plain stores.  (Rows
-       at varying offsets keep plain stores: streamed on their own, after the loop,
-       rows of 128 and 384 floats took 1.15-1.24 of the time.) */
+       there, and lsc_rows_ends the elements before and after them (one vector with the
+       next row's first h where the rows are one after the other; plain stores at each
+       end of every row took 3 times as long on 16x384x384).  (Rows at varying offsets
+       keep plain stores: streamed on their own, after the loop, rows of 128 and 384
+       floats took 1.15-1.24 of the time.) */
     stream = LSC_STREAM && stream && x != y && (uintptr_t)y % es == 0 &&
              syr % LSC_SIMD_BYTES == 0;
     const ptrdiff_t h =
@@ -1774,7 +1776,8 @@ __attribute__((noinline)) static void LSC_FN(lsc_band_write_lines)(
 }
 #endif
 
-/* One row of a band's write pass (y's rows in order), if any is left: whole vectors
+/* One row of a band's write pass (y's rows in order), if any is left (through
+ * lsc_band_write_lines where the rows have stashes): whole vectors
  * straight to y (with non-temporal stores where y's row is aligned to a vector), the
  * rest through the band's row: the end of a row that is a partial vector, all of it
  * where non-temporal stores need aligning (lsc_stream_copy aligns them) or where y's
@@ -1924,7 +1927,10 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
  * fetches p->ahead rows ahead), else the fetch of its nvp vectors of
  * columns (if not 0), a cache line per vector, the first pass after the sums.  The
  * fetch a whole band ahead lost the lines of packed bands (rows a multiple of 1 KiB
- * apart, in a handful of cache sets) before their first pass read them. */
+ * apart, in a handful of cache sets) before their first pass read them.  (Inlined into
+ * lsc_cols_vec: left out of line by the compiler once lsc_band_write_row grew, its
+ * loops lost the constants of lsc_cols_vec's specialised copies, and the column paths
+ * took 1.1-1.2 times as long.) */
 LSC_INLINE void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *p,
                                    ptrdiff_t nvp, LSC_FN(lsc_band) *w, LSC_FN(lsc_band) *ld)
 {
