@@ -812,9 +812,9 @@ def test_streamed_columns_off_the_vectors(fn, dtype, m, num_threads, isa, no_war
     of 16; a middle axis of 81 rows): the bands write whole cache lines and pass the
     line each shares with the next band on to it (lsc_band_write_lines).  Every column
     gets the same bits as in a block of its own below the threshold, fresh, into an
-    out= one element into a buffer, and in place; bands of 16 (float32) or 32 (float64)
-    vectors, blocks and their last band of various widths (m), the threads' blocks
-    meeting within lines."""
+    out= one element into a buffer, and in place; bands of 128 columns with AVX2
+    (about 1 MiB of rows), blocks and their last band of various widths (m), the
+    threads' blocks meeting within lines."""
     from logsoftmax_c import _dispatch
     f = getattr(logsoftmax_c, fn)
     limit = _dispatch.kernels.stream_bytes()
