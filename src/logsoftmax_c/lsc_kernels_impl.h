@@ -985,22 +985,16 @@ LSC_INLINE void LSC_FN(lsc_rows_ends)(const LSC_T **pt_x, LSC_T **pt_y, LSC_T *p
     const LSC_T *px = *pt_x;
     if (py != NULL && yw != NULL && py + nt == yw && nt + h == LSC_W) {
         LSC_T t[LSC_W] __attribute__((aligned(64)));
-        for (ptrdiff_t k = 0; k < nt; k++) {
-            t[k] = (px[k] - *pt_m) - *pt_c;
-        }
-        for (ptrdiff_t k = 0; k < h; k++) {
-            t[nt + k] = (xw[k] - m) - c;
-        }
+        LSC_FN(lsc_shift)(px, t, nt, *pt_m, *pt_c);
+        LSC_FN(lsc_shift)(xw, t + nt, h, m, c);
         LSC_VSTREAM_A(py, LSC_VLOAD(t));
     }
     else {
         if (py != NULL) {
-            for (ptrdiff_t k = 0; k < nt; k++) {
-                py[k] = (px[k] - *pt_m) - *pt_c;
-            }
+            LSC_FN(lsc_shift)(px, py, nt, *pt_m, *pt_c);
         }
-        for (ptrdiff_t k = 0; k < h; k++) {
-            yw[k] = (xw[k] - m) - c;
+        if (yw != NULL) {
+            LSC_FN(lsc_shift)(xw, yw, h, m, c);
         }
     }
     *pt_y = NULL;
