@@ -1113,6 +1113,39 @@ def test_dominant_element_with_inexact_differences(dtype, g, shape, axis, isa):
     assert float(err.max()) <= 8, f"{float(err.max()):.1f} ulps"
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [2, 81, 1000, 5000], ids=lambda n: f"n={n}")
+def test_dominant_columns_among_others(dtype, n, isa):
+    """Along axis 0, columns with an element g above the rest (their sums without it
+    below 1: dominated) side by side with columns without one, in the same vectors.
+    The column kernels take each column's plain sum and go again where it is below 2,
+    with the dominated sum and its correction: every dominant log-probability to a
+    few ulps whatever its neighbours, the other columns as well, and each column's
+    bits the same at other offsets among the vectors."""
+    rng = np.random.default_rng(n)
+    width = 45
+    x = rng.uniform(-3, 3, (n, width))
+    top = rng.integers(0, n, width)
+    cols = np.arange(width)
+    dom = (cols % 3 == 0) | (cols % 7 == 1)
+    gap = np.where(cols % 2 == 0, 12.3, 3.1) + np.log(n)
+    x[top[dom], cols[dom]] = 3 + gap[dom]
+    x = x.astype(dtype)
+    y = log_softmax(x, axis=0)
+    assert_ulps(y, x, 0, k=4)
+    xl = x.astype(np.longdouble)
+    terms = np.exp(xl - xl.max(axis=0))
+    terms[top[dom], cols[dom]] = 0
+    rest = terms.sum(axis=0)[dom]
+    assert np.all(rest < 1)
+    true = -np.log1p(rest)
+    got = y[top[dom], cols[dom]].astype(np.longdouble)
+    err = np.abs(got - true) / np.spacing(np.abs(true).astype(dtype)).astype(np.longdouble)
+    assert float(err.max()) <= 4, f"{float(err.max()):.1f} ulps"
+    for k in (1, 2, 5):
+        assert np.array_equal(log_softmax(x[:, k:], axis=0), y[:, k:])
+
+
 @pytest.mark.parametrize("dtype,g", [(np.float32, 20), (np.float32, 30), (np.float32, 60),
                                      (np.float64, 60)], ids=str)
 def test_scipy_contrast_dominant_element(dtype, g, isa):

@@ -52,6 +52,10 @@
 #define LSC_COL_PACK_BYTES (512 * 1024)
 #define LSC_COL_BAND_BYTES (1024 * 1024)
 #define LSC_COL_BAND_V 64
+/* A packed band's vector columns are n vectors and this many bytes apart: the vectors
+   of a row, which the write pass reads together, then fall into different cache sets
+   (n vectors apart, with n a power of two, all of them into one) */
+#define LSC_COL_PAD 64
 #define LSC_COL_AHEAD_PACK 16
 /* rows ahead that the sums of a band fetch the band after it, whose first pass they
    carry (lsc_band_stats: float bands that are packed; with double bands, and bands read

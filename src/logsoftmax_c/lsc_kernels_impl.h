@@ -1637,8 +1637,8 @@ LSC_INLINE void LSC_FN(lsc_cols_step)(LSC_V v, LSC_V vm, LSC_V nm, LSC_V *part, 
 
 /* A band of a column block: b columns (x, y; column strides sxi, syi: the element
  * size, or else the rows are gathered and scattered through `row`), nv = ceil(b / LSC_W)
- * <= LSC_COL_BAND_V vectors of them, its packed copy buf (n * nv vectors, vector column
- * v at buf + v * n * LSC_W), the maxes vmx and offsets vo of its vectors of columns, and
+ * <= LSC_COL_BAND_V vectors of them, its packed copy buf (vector column v, n vectors, at
+ * buf + v * pn * LSC_W: lsc_bands' pn), the maxes vmx and offsets vo of its vectors of columns, and
  * the next row j its write pass writes. */
 typedef struct {
     const char *x;
@@ -1667,6 +1667,9 @@ typedef struct {
 /* the parameters of a column block's bands; direct: read the bands where they are */
 typedef struct {
     ptrdiff_t sxn, syn, n;
+    /* the vectors from one vector column of a packed band to the next (n and a cache
+       line: see LSC_COL_PAD) */
+    ptrdiff_t pn;
     int op, stream, direct;
     /* rows ahead that the sums fetch the next band's rows into L1 and into L2 (see
        lsc_cols_ahead) */
@@ -1795,16 +1798,19 @@ LSC_INLINE void LSC_FN(lsc_band_write_row)(LSC_FN(lsc_band) *w, const LSC_FN(lsc
 #endif
     const int direct = w->syi == es && (!p->stream || ((uintptr_t)yr) % LSC_SIMD_BYTES == 0);
     const ptrdiff_t nd = direct ? w->b / LSC_W : 0;
+    /* (read once: the stores below could alias them as far as the compiler knows) */
+    const ptrdiff_t sv = w->sv;
+    const int op = p->op, stream = p->stream;
     for (ptrdiff_t v = 0; v < nv; v++) {
-        V r = (LSC_VLOAD(c + v * w->sv) - w->vmx[v]) - w->vo[v];
-        if (p->op == LSC_OP_SOFTMAX) {
+        V r = (LSC_VLOAD(c + v * sv) - w->vmx[v]) - w->vo[v];
+        if (op == LSC_OP_SOFTMAX) {
             r = LSC_VEXP(r);
         }
         if (v >= nd) {
             LSC_VSTORE(w->row + v * LSC_W, r);
         }
 #if LSC_STREAM
-        else if (p->stream) {
+        else if (stream) {
             LSC_CAT(LSC_VSTREAM, LSC_SFX)((LSC_T *)(yr + v * LSC_SIMD_BYTES),
                                           (LSC_CAT(lsc_v, LSC_SFX))r);
         }
@@ -1844,7 +1850,7 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
     const ptrdiff_t sv = s->sv, sr = s->sr;
     V nm[LSC_COL_G], cr[LSC_COL_G], ct[LSC_COL_G], part[LSC_COL_G], lm[LSC_COL_G];
     const char *lx = carry ? ld->x + v * LSC_SIMD_BYTES : NULL;
-    LSC_T *lb = carry ? ld->buf + v * n * LSC_W : NULL;
+    LSC_T *lb = carry ? ld->buf + v * p->pn * LSC_W : NULL;
     for (int g = 0; g < G; g++) {
         lm[g] = LSC_SPLAT(V, -INFINITY);
     }
@@ -1876,7 +1882,7 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
                     }
                     const V a = LSC_VLOAD(xr);
                     lm[g] = LSC_VMAX(a, lm[g]);
-                    LSC_VSTORE(lb + (g * n + j) * LSC_W, a);
+                    LSC_VSTORE(lb + (g * p->pn + j) * LSC_W, a);
                 }
                 else if (xp != NULL) {
                     __builtin_prefetch(xp + j * p->sxn + g * LSC_SIMD_BYTES, 0, 3);
@@ -2019,7 +2025,7 @@ static void LSC_FN(lsc_band_setup)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) 
     s->loaded = 0;
     s->last = last;
     s->src = direct ? x : (const char *)s->buf;
-    s->sv = direct ? LSC_SIMD_BYTES : n * LSC_SIMD_BYTES;
+    s->sv = direct ? LSC_SIMD_BYTES : p->pn * LSC_SIMD_BYTES;
     s->sr = direct ? p->sxn : LSC_SIMD_BYTES;
     for (ptrdiff_t v = 0; v < nv; v++) {
         s->vmx[v] = LSC_SPLAT(LSC_V, -INFINITY);
@@ -2039,7 +2045,7 @@ static void LSC_FN(lsc_band_setup)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) 
 static void LSC_FN(lsc_band_load)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *p, int first)
 {
     typedef LSC_V V;
-    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T), n = p->n, sxi = s->sxi;
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T), n = p->n, pn = p->pn, sxi = s->sxi;
     const int cx = sxi == es;
     const char *x = s->x;
     const ptrdiff_t b = s->b, nv = s->nv;
@@ -2052,7 +2058,7 @@ static void LSC_FN(lsc_band_load)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *
     for (ptrdiff_t v0 = s->loaded; v0 < nf; v0 += 8) {
         const ptrdiff_t nc = nf - v0 < 8 ? nf - v0 : 8;
         const char *xv = x + v0 * LSC_SIMD_BYTES;
-        LSC_T *bv = direct ? NULL : buf + v0 * n * LSC_W;
+        LSC_T *bv = direct ? NULL : buf + v0 * pn * LSC_W;
         V m[8];
         for (int u = 0; u < 8; u++) {
             m[u] = LSC_SPLAT(V, -INFINITY);
@@ -2071,7 +2077,7 @@ static void LSC_FN(lsc_band_load)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *
                     V a = LSC_VLOAD(xr + u * LSC_SIMD_BYTES);
                     m[u] = LSC_VMAX(a, m[u]);
                     if (!direct) {
-                        LSC_VSTORE(bv + (u * n + j) * LSC_W, a);
+                        LSC_VSTORE(bv + (u * pn + j) * LSC_W, a);
                     }
                 }
             }
@@ -2089,7 +2095,7 @@ static void LSC_FN(lsc_band_load)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *
                     V a = LSC_VLOAD(xr + u * LSC_SIMD_BYTES);
                     m[u] = LSC_VMAX(a, m[u]);
                     if (!direct) {
-                        LSC_VSTORE(bv + (u * n + j) * LSC_W, a);
+                        LSC_VSTORE(bv + (u * pn + j) * LSC_W, a);
                     }
                 }
             }
@@ -2113,7 +2119,7 @@ static void LSC_FN(lsc_band_load)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *
         for (ptrdiff_t v = nf; v < nv; v++) {
             V a = LSC_VLOAD(row + v * LSC_W);
             s->vmx[v] = LSC_VMAX(a, s->vmx[v]);
-            LSC_VSTORE(buf + (v * n + j) * LSC_W, a);
+            LSC_VSTORE(buf + (v * pn + j) * LSC_W, a);
         }
     }
 }
@@ -2153,7 +2159,8 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
        vectors of contiguous columns, where p.direct) */
     const ptrdiff_t bf = b < b0 ? b : b0;  /* the first band's columns */
     const int copies = !(direct && sxi == es) || bf % LSC_W != 0 || (b - bf) % LSC_W != 0;
-    const size_t nbuf = copies ? (size_t)(n * bv * LSC_SIMD_BYTES) : 0;
+    const ptrdiff_t pn = n + LSC_COL_PAD / LSC_SIMD_BYTES;
+    const size_t nbuf = copies ? (size_t)(pn * bv * LSC_SIMD_BYTES) : 0;
     /* three bands where the sums of one carry the first pass of the next (packed float
        bands), else two */
     const int nband = LSC_COL_CARRY_LOAD && copies ? 3 : 2;
@@ -2178,7 +2185,7 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     }
     ptrdiff_t ahead, far;
     lsc_cols_ahead(sxn, &ahead, &far);
-    const LSC_FN(lsc_bands) p = {sxn, syn, n, op, stream, direct, ahead, far,
+    const LSC_FN(lsc_bands) p = {sxn, syn, n, pn, op, stream, direct, ahead, far,
                                  lines ? (LSC_T *)(scratch + nband * nbuf) : NULL, scnt};
     for (int h = 0; h < nband; h++) {
         band[h].buf = copies ? (LSC_T *)((char *)bufs + h * nbuf) : NULL;
