@@ -48,7 +48,8 @@
    lsc_cols_vec): 1 MiB bands keep the rows of x 256 bytes long and more (n <= 4096
    floats), which the memory serves far better than shorter ones, while the copies
    stay within L2 and L3.  A first band
-   fetches its rows LSC_COL_AHEAD_PACK rows ahead in its first pass. */
+   fetches its rows LSC_COL_AHEAD_PACK rows ahead in its first pass, and so does every
+   packed double band (lsc_cols_vec). */
 #define LSC_COL_PACK_BYTES (512 * 1024)
 #define LSC_COL_BAND_BYTES (1024 * 1024)
 #define LSC_COL_BAND_V 64

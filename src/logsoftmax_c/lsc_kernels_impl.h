@@ -2040,8 +2040,9 @@ static void LSC_FN(lsc_band_setup)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) 
  * them), and their packed copy in s->buf unless the band is read in place (p->direct,
  * whole vectors of contiguous columns).  A last partial vector is packed with 0 in its
  * other lanes (computed, never written); so are all of them where x's columns are not
- * contiguous (gathered through s->row).  first: fetch the band's rows ahead here (the
- * sums of a band before it fetch the others). */
+ * contiguous (gathered through s->row).  first: fetch the band's rows ahead here (a
+ * first band, and packed double bands: see lsc_cols_vec; the sums of a band before
+ * fetch the others). */
 static void LSC_FN(lsc_band_load)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *p, int first)
 {
     typedef LSC_V V;
@@ -2225,8 +2226,13 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
             next = cur == &band[0] ? &band[1] : &band[0];
             LSC_FN(lsc_band_setup)(next, &p, x + k * sxi, y + k * syi, bn, k + bn >= b);
         }
-        /* the rest of next's first pass (a short first band did little of it) */
-        LSC_FN(lsc_band_load)(next, &p, k == b0 && b0 < bv * LSC_W);
+        /* the rest of next's first pass (a short first band did little of it), which
+           fetches its rows itself after a short first band, and for packed double
+           bands (not carried by the sums: the lines the sums fetch a band ahead,
+           rows a multiple of 1 KiB apart, fall into a few cache sets and are mostly
+           gone by then; 2048x8192 double axis 0 0.91-0.95 of the time) */
+        LSC_FN(lsc_band_load)(next, &p,
+                              (k == b0 && b0 < bv * LSC_W) || (!LSC_COL_CARRY_LOAD && !direct));
         prev = cur;
         cur = next;
     }
