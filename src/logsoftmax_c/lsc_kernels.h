@@ -55,7 +55,8 @@
 #define LSC_COL_BAND_V 64
 /* A packed band's vector columns are n vectors and this many bytes apart: the vectors
    of a row, which the write pass reads together, then fall into different cache sets
-   (n vectors apart, with n a power of two, all of them into one) */
+   (n vectors apart, a multiple of 4 KiB for n a multiple of 4096 / LSC_SIMD_BYTES, all
+   of them into one set of L1 and few of L2) */
 #define LSC_COL_PAD 64
 #define LSC_COL_AHEAD_PACK 16
 /* rows ahead that the sums of a band fetch the band after it, whose first pass they
