@@ -2011,7 +2011,7 @@ LSC_INLINE void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_ban
 static void LSC_FN(lsc_band_setup)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_bands) *p,
                                    const char *x, char *y, ptrdiff_t b, int last)
 {
-    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T), n = p->n;
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
     const int cx = s->sxi == es;
     const ptrdiff_t nf = cx ? b / LSC_W : 0, nv = (b + LSC_W - 1) / LSC_W;
     /* read in place: whole vectors of contiguous columns, where the caller allows */
