@@ -206,6 +206,44 @@ def test_softmax_backward_rows_at_block_edges_in_place_and_offset(dtype, isa):
         np.testing.assert_array_equal(p2, r, err_msg=f"n={n} over y")
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [1000, 1001, 4096, 10001], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("num_threads", [1, 2, 3], ids=lambda t: f"threads={t}")
+def test_streamed_softmax_backward_matches_small_blocks(dtype, n, num_threads, isa):
+    """softmax_backward's outputs past the streaming threshold (kernels.stream_bytes())
+    go out with non-temporal stores, through a buffer: rows of whole lines (4096),
+    rows sharing lines (1000 floats, 1001), rows of several chunks (10001); fresh,
+    into an out= one element into a buffer (stores off the vectors) and in place over
+    g and over y (plain stores).  The same bits as blocks of 7 rows far below the
+    threshold, within a few ulps of the float64 twin, for 1 to 3 threads."""
+    from logsoftmax_c import _dispatch
+    limit = _dispatch.kernels.stream_bytes()
+    isz = np.dtype(dtype).itemsize
+    rows = -(-limit // (n * isz)) + 5
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal((rows, n)) * 4).astype(dtype)
+    g = rng.standard_normal((rows, n)).astype(dtype)
+    p = softmax(x)
+    assert p.nbytes >= limit and 7 * n * isz < limit
+    want = np.concatenate([softmax_backward(g[k:k + 7], p[k:k + 7], num_threads=1)
+                           for k in range(0, rows, 7)])
+    ref = reference.softmax_backward(g[:9].astype(np.float64), p[:9].astype(np.float64))
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(want[:9], ref, rtol=64 * eps,
+                               atol=64 * eps * np.abs(ref).max())
+    r = softmax_backward(g, p, num_threads=num_threads)
+    np.testing.assert_array_equal(r, want)
+    buf = np.empty(g.size + 1, dtype)
+    out = buf[1:].reshape(g.shape)
+    assert softmax_backward(g, p, out=out, num_threads=num_threads) is out
+    np.testing.assert_array_equal(out, want)
+    g2, p2 = g.copy(), p.copy()
+    assert softmax_backward(g2, p, out=g2, num_threads=num_threads) is g2
+    assert softmax_backward(g, p2, out=p2, num_threads=num_threads) is p2
+    np.testing.assert_array_equal(g2, want)
+    np.testing.assert_array_equal(p2, want)
+
+
 def test_backward_out_and_aliasing():
     rng = np.random.default_rng(3)
     g = rng.standard_normal((4, 6))

@@ -2477,6 +2477,39 @@ static void LSC_FN(lsc_backward_row)(const LSC_T *g, const LSC_T *y, LSC_T *r, p
                                n <= LSC_CHUNK ? n : 0);
 }
 
+/* nr rows of n contiguous elements one after the other (row i at g + i n, y + i n,
+ * r + i n), each as lsc_backward_row computes it.  With stream (r far larger than the
+ * caches, and neither g nor y) each row's result goes through a buffer in L1 to r
+ * with non-temporal stores where r is aligned to a vector (lsc_stream_copy), so that
+ * r's lines are not read from memory before they are written: the same values, one
+ * fence at the end (the caller streams softmax's gradient only: see backward_rows). */
+static void LSC_FN(lsc_backward_rows)(const LSC_T *g, const LSC_T *y, LSC_T *r, ptrdiff_t nr,
+                                      ptrdiff_t n, int softmax, int stream)
+{
+#if LSC_STREAM
+    if (stream) {
+        LSC_T buf[LSC_CHUNK] __attribute__((aligned(64)));
+        for (ptrdiff_t i = 0; i < nr; i++) {
+            const LSC_T *gi = g + i * n, *yi = y + i * n;
+            double total = 0.0, comp = 0.0;
+            LSC_FN(lsc_backward_accumulate)(gi, yi, n, softmax, &total, &comp);
+            for (ptrdiff_t c0 = 0; c0 < n; c0 += LSC_CHUNK) {
+                const ptrdiff_t len = n - c0 < LSC_CHUNK ? n - c0 : LSC_CHUNK;
+                LSC_FN(lsc_backward_apply)(gi + c0, yi + c0, buf, len, (LSC_T)total, softmax,
+                                           n <= LSC_CHUNK ? n : 0);
+                LSC_FN(lsc_stream_copy)(buf, r + i * n + c0, len);
+            }
+        }
+        LSC_SFENCE();
+        return;
+    }
+#endif
+    (void)stream;
+    for (ptrdiff_t i = 0; i < nr; i++) {
+        LSC_FN(lsc_backward_row)(g + i * n, y + i * n, r + i * n, n, softmax);
+    }
+}
+
 /* lsc_backward_row for a row at byte strides sgy (g and y) and sr (r), through
    chunk-sized buffers: the same arithmetic, so the same results, as a contiguous row */
 static void LSC_FN(lsc_backward_row_strided)(const char *g, const char *y, char *r,
