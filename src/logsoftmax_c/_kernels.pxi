@@ -74,6 +74,10 @@ cdef extern from "lsc_kernels.h" nogil:
     void lsc_rows_tile_f64(const char *x, Py_ssize_t sxr, Py_ssize_t sx, char *y,
                            Py_ssize_t syr, Py_ssize_t sy, Py_ssize_t n, Py_ssize_t g,
                            int op)
+    void lsc_backward_row_f32(const float *g, const float *y, float *r, Py_ssize_t n,
+                              int softmax)
+    void lsc_backward_row_f64(const double *g, const double *y, double *r, Py_ssize_t n,
+                              int softmax)
     void lsc_backward_rows_f32(const float *g, const float *y, float *r, Py_ssize_t nr,
                                Py_ssize_t n, int softmax, int stream)
     void lsc_backward_rows_f64(const double *g, const double *y, double *r, Py_ssize_t nr,
@@ -665,12 +669,25 @@ def log_softmax_small(x, axis, Py_ssize_t max_size, int op=LSC_OP_LOG_SOFTMAX, o
 
 cdef void _backward(const floating *g, const floating *y, floating *r, Py_ssize_t rows,
                     Py_ssize_t n, int softmax, int nt, int stream) noexcept nogil:
-    """The rows in nt blocks of consecutive rows, one per thread (each row's arithmetic
-    is the same whatever block it is in; a streamed block fences its own stores)."""
-    cdef Py_ssize_t t, r0, r1
+    """Row by row; streamed, in nt blocks of consecutive rows, one per thread, each
+    fencing its own stores (each row's arithmetic is the same either way)."""
+    cdef Py_ssize_t i, t, r0, r1
     if nt > rows:
         nt = <int>rows
-    if nt > 1:
+    if not stream:
+        if nt > 1:
+            for i in prange(rows, schedule='static', num_threads=nt):
+                if floating is float:
+                    lsc_backward_row_f32(g + i * n, y + i * n, r + i * n, n, softmax)
+                else:
+                    lsc_backward_row_f64(g + i * n, y + i * n, r + i * n, n, softmax)
+        else:
+            for i in range(rows):
+                if floating is float:
+                    lsc_backward_row_f32(g + i * n, y + i * n, r + i * n, n, softmax)
+                else:
+                    lsc_backward_row_f64(g + i * n, y + i * n, r + i * n, n, softmax)
+    elif nt > 1:
         for t in prange(nt, schedule='static', num_threads=nt):
             r0 = rows * t // nt
             r1 = rows * (t + 1) // nt
