@@ -213,9 +213,10 @@ def test_streamed_softmax_backward_matches_small_blocks(dtype, n, num_threads, i
     """softmax_backward's outputs past the streaming threshold (kernels.stream_bytes())
     go out with non-temporal stores, through a buffer: rows of whole lines (4096),
     rows sharing lines (1000 floats, 1001), rows of several chunks (10001); fresh,
-    into an out= one element into a buffer (stores off the vectors) and in place over
-    g and over y (plain stores).  The same bits as blocks of 7 rows far below the
-    threshold, within a few ulps of the float64 twin, for 1 to 3 threads."""
+    into an out= one element into a buffer (each row's first vector boundary further
+    in) and in place over g and over y (not streamed).  The same bits as blocks of 7
+    rows far below the threshold, for 1 to 3 threads; those within 64 eps of the
+    float64 twin (relative, and absolute against the largest)."""
     from logsoftmax_c import _dispatch
     limit = _dispatch.kernels.stream_bytes()
     isz = np.dtype(dtype).itemsize
