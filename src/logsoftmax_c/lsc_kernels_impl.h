@@ -2482,8 +2482,9 @@ static void LSC_FN(lsc_backward_row)(const LSC_T *g, const LSC_T *y, LSC_T *r, p
  * caches, and neither g nor y) each row's result goes through a buffer in L1 to r
  * with non-temporal stores where r is aligned to a vector (lsc_stream_copy), so that
  * r's lines are not read from memory before they are written: the same values, one
- * fence at the end (the caller streams softmax's gradient only: see backward_rows;
- * without stream it calls lsc_backward_row itself). */
+ * fence at the end (the caller streams softmax's gradient only, see backward_rows,
+ * and calls lsc_backward_row itself for the rest).  Without stream, or in a build
+ * without non-temporal stores, row by row through lsc_backward_row. */
 static void LSC_FN(lsc_backward_rows)(const LSC_T *g, const LSC_T *y, LSC_T *r, ptrdiff_t nr,
                                       ptrdiff_t n, int softmax, int stream)
 {
