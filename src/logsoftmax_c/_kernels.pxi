@@ -674,19 +674,12 @@ cdef void _backward(const floating *g, const floating *y, floating *r, Py_ssize_
     cdef Py_ssize_t i, t, r0, r1
     if nt > rows:
         nt = <int>rows
-    if not stream:
-        if nt > 1:
-            for i in prange(rows, schedule='static', num_threads=nt):
-                if floating is float:
-                    lsc_backward_row_f32(g + i * n, y + i * n, r + i * n, n, softmax)
-                else:
-                    lsc_backward_row_f64(g + i * n, y + i * n, r + i * n, n, softmax)
-        else:
-            for i in range(rows):
-                if floating is float:
-                    lsc_backward_row_f32(g + i * n, y + i * n, r + i * n, n, softmax)
-                else:
-                    lsc_backward_row_f64(g + i * n, y + i * n, r + i * n, n, softmax)
+    if not stream and nt > 1:
+        for i in prange(rows, schedule='static', num_threads=nt):
+            if floating is float:
+                lsc_backward_row_f32(g + i * n, y + i * n, r + i * n, n, softmax)
+            else:
+                lsc_backward_row_f64(g + i * n, y + i * n, r + i * n, n, softmax)
     elif nt > 1:
         for t in prange(nt, schedule='static', num_threads=nt):
             r0 = rows * t // nt

@@ -2483,8 +2483,9 @@ static void LSC_FN(lsc_backward_row)(const LSC_T *g, const LSC_T *y, LSC_T *r, p
  * with non-temporal stores where r is aligned to a vector (lsc_stream_copy), so that
  * r's lines are not read from memory before they are written: the same values, one
  * fence at the end (the caller streams softmax's gradient only, see backward_rows,
- * and calls lsc_backward_row itself for the rest).  Without stream, or in a build
- * without non-temporal stores, row by row through lsc_backward_row. */
+ * and calls lsc_backward_row itself where it splits unstreamed rows across threads).
+ * Without stream, or in a build without non-temporal stores, row by row through
+ * lsc_backward_row. */
 static void LSC_FN(lsc_backward_rows)(const LSC_T *g, const LSC_T *y, LSC_T *r, ptrdiff_t nr,
                                       ptrdiff_t n, int softmax, int stream)
 {
