@@ -125,6 +125,7 @@ def extensions():
                               [f"{PKG}/_kernels_{name}.pyx"], **common))
     exts.append(Extension("logsoftmax_c._threads", [f"{PKG}/_threads.pyx"], **common))
     exts.append(Extension("logsoftmax_c._outbuf", [f"{PKG}/_outbuf.pyx"], **common))
+    exts.append(Extension("logsoftmax_c._entry", [f"{PKG}/_entry.pyx"], **common))
     return exts
 
 

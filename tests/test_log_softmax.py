@@ -846,10 +846,11 @@ def test_streamed_columns_off_the_vectors(fn, dtype, m, num_threads, isa, no_war
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("n", [10, 16, 17, 24, 39, 64], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("n", [7, 8, 9, 10, 15, 16, 17, 24, 39, 64], ids=lambda n: f"n={n}")
 def test_short_rows_in_tiles(dtype, n, isa, no_warnings):
     """Rows of up to 64 elements go through tiles of 16 rows (transposed in and out,
-    with AVX2 float32 by blocks of 8x8 from 16 elements on): every count of rows
+    with AVX2 float32 by blocks of 8x8 from 8 elements on, the last block of a row
+    overlapping the one before where 8 does not divide n): every count of rows
     around the tile and block sizes, contiguous, at an odd offset, into a strided
     out=, in place; rows with no finite max and a NaN.  The same bits whatever the
     count of rows (from two: one row alone takes the row path) and the layout, within

@@ -9,7 +9,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from logsoftmax_c import _dispatch, _threads, log_softmax
+from logsoftmax_c import _dispatch, _entry, _threads, log_softmax
 
 from conftest import ISAS, assert_ulps
 
@@ -380,6 +380,8 @@ def test_set_isa_returns_previous_and_rejects_unknown():
             prev = _dispatch.current_isa()
             assert _dispatch.set_isa(name) == prev
             assert _dispatch.current_isa() == name
+            # the compiled public functions' small calls follow the switch
+            assert _entry.kernels_in_use() is _dispatch.kernels.SMALL_CALL
         with pytest.raises(ValueError):
             _dispatch.set_isa("sse9")
         assert _dispatch.current_isa() == ISAS[-1]

@@ -13,7 +13,7 @@ except ImportError:  # NumPy 1.25, 1.26
     from numpy.core.multiarray import normalize_axis_index
     from numpy.core.numeric import normalize_axis_tuple
 
-from . import _dispatch, _outbuf, _threads, reference
+from . import _dispatch, _entry, _outbuf, _threads, reference
 # what the kernels' write pass produces (the same in every ISA build)
 from ._kernels_baseline import OP_LOG_SOFTMAX as _OP_LOG_SOFTMAX
 from ._kernels_baseline import OP_LOGSUMEXP as _OP_LSE
@@ -329,17 +329,20 @@ _DOC_COMMON = """
         out of the normalisation; a fully masked slice gives no NaN and no warning."""
 
 
-def _common_doc(f):
+def _common_doc(f, doc=None):
     """f with the parameters its functions share in its docstring (at `{common}`): set
     once here, where an expression in the docstring's place would be no docstring and
-    would be evaluated at every call."""
-    f.__doc__ = f.__doc__.replace("{common}", _DOC_COMMON)
+    would be evaluated at every call.  `doc`: f's docstring, for a compiled f."""
+    f.__doc__ = (f.__doc__ if doc is None else doc).replace("{common}", _DOC_COMMON)
     return f
 
 
-@_common_doc
-def log_softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=None):
-    """Logarithm of the softmax along `axis`: ``x - max - log(sum(exp(x - max)))``.
+# log_softmax and softmax are compiled (_entry.pyx): their small calls reach the
+# kernels without a Python frame; the rest comes back to _family
+_entry.set_fallback(_family, _SMALL, _OP_LOG_SOFTMAX, _OP_SOFTMAX)
+
+log_softmax = _common_doc(_entry.log_softmax, """\
+Logarithm of the softmax along `axis`: ``x - max - log(sum(exp(x - max)))``.
 
     Parameters
     ----------{common}  Masked-out entries come out as -inf.
@@ -356,21 +359,10 @@ def log_softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=Non
     -------
     ndarray
         Log-probabilities, `out` if given.
-    """
-    # nothing but x, axis, out and a valid thread count: the C fast path (which takes
-    # only inputs small enough to run on one thread whatever the count, and checks out
-    # itself; written out here, as a call would be a tenth of a small call's time)
-    if where is None and dtype is None and (
-            num_threads is None or (type(num_threads) is int and num_threads >= 1)):
-        y = _dispatch.kernels.log_softmax_small(x, axis, _SMALL, _OP_LOG_SOFTMAX, out)
-        if y is not None:
-            return y
-    return _family(_OP_LOG_SOFTMAX, x, axis, out, dtype, num_threads, where)
+    """)
 
-
-@_common_doc
-def softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=None):
-    """Softmax along `axis`: ``exp(log_softmax(x))``, in one pass over the output.
+softmax = _common_doc(_entry.softmax, """\
+Softmax along `axis`: ``exp(log_softmax(x))``, in one pass over the output.
 
     The exponential of the accurate log-probability: a dominant class's probability
     1 - p and the tiny probabilities of the others keep their relative accuracy.
@@ -384,16 +376,7 @@ def softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=None):
     -------
     ndarray
         Probabilities, `out` if given.
-    """
-    # nothing but x, axis, out and a valid thread count: the C fast path (which takes
-    # only inputs small enough to run on one thread whatever the count, and checks out
-    # itself; written out here, as a call would be a tenth of a small call's time)
-    if where is None and dtype is None and (
-            num_threads is None or (type(num_threads) is int and num_threads >= 1)):
-        y = _dispatch.kernels.log_softmax_small(x, axis, _SMALL, _OP_SOFTMAX, out)
-        if y is not None:
-            return y
-    return _family(_OP_SOFTMAX, x, axis, out, dtype, num_threads, where)
+    """)
 
 
 @_common_doc

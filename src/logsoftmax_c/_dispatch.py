@@ -8,7 +8,7 @@ for testing and for comparing builds.
 import importlib
 import os
 
-from . import _kernels_baseline
+from . import _entry, _kernels_baseline
 
 ISA_ENV = "LOGSOFTMAX_C_ISA"
 LEVELS = ("baseline", "avx2", "avx512")
@@ -45,6 +45,7 @@ def _initial():
 
 
 kernels = _load(_initial())
+_entry.use_kernels(kernels.SMALL_CALL)  # the compiled log_softmax and softmax
 
 
 def current_isa():
@@ -59,4 +60,5 @@ def set_isa(name):
                          f"{', '.join(available_isas())}")
     previous = kernels.ISA
     kernels = _load(name)
+    _entry.use_kernels(kernels.SMALL_CALL)
     return previous

@@ -6,6 +6,7 @@
 # _kernels_avx512.pyx each include it); logsoftmax_c._dispatch imports the best one.
 
 cimport numpy as cnp
+from cpython.pycapsule cimport PyCapsule_New
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdint cimport uintptr_t
@@ -116,6 +117,9 @@ cdef enum:
     # that their start and end (passes outside the pipeline) are a small share (rows
     # of 384 floats: 256 rows 1-5% faster than 32)
     ROW_BLOCK = 256
+    # log_softmax_small keeps the GIL for inputs up to this size (64x10 floats, 1-2
+    # us: releasing it cost about 80 ns a call)
+    KEEP_GIL_ELEMENTS = 1024
 
 
 cdef struct Layout:
@@ -620,8 +624,13 @@ def log_softmax_small(x, axis, Py_ssize_t max_size, int op=LSC_OP_LOG_SOFTMAX, o
     ndarray of x's shape and dtype, sharing no memory with x or being x's memory with
     x's strides: returns the result array (`out` if given), computed on one thread.
     Returns None for anything else, which the caller then handles in full (and where
-    `out` is wrong, raises the error).
+    `out` is wrong, raises the error).  (The public functions reach it as a C
+    function, through SMALL_CALL.)
     """
+    return _small_call(x, axis, max_size, op, out)
+
+
+cdef object _small_call(object x, object axis, Py_ssize_t max_size, int op, object out):
     if type(x) is not cnp.ndarray or type(axis) is not int:
         return None
     if op != LSC_OP_LOG_SOFTMAX and op != LSC_OP_SOFTMAX:
@@ -659,6 +668,13 @@ def log_softmax_small(x, axis, Py_ssize_t max_size, int op=LSC_OP_LOG_SOFTMAX, o
     L.op = op
     cdef const char *xp = <const char *>cnp.PyArray_DATA(a)
     cdef char *yp = <char *>cnp.PyArray_DATA(y)
+    if size <= KEEP_GIL_ELEMENTS:
+        # (NumPy's loops, too, keep the GIL below a size)
+        if typenum == cnp.NPY_FLOAT32:
+            _run(<const float *>NULL, xp, yp, &L, 1)
+        else:
+            _run(<const double *>NULL, xp, yp, &L, 1)
+        return y
     with nogil:
         if typenum == cnp.NPY_FLOAT32:
             _run(<const float *>NULL, xp, yp, &L, 1)
@@ -881,3 +897,6 @@ ISA = (<bytes>LSC_ISA_NAME).decode()
 CHUNK = {"float32": LSC_CHUNK_F32, "float64": LSC_CHUNK_F64}
 # rows up to this long go through tiles of rows (the column kernel)
 SMALL_N = LSC_SMALL_N
+# _small_call as a C function for the public functions (_entry.pyx), which call it
+# with no Python call in between; its type there: small_call_t
+SMALL_CALL = PyCapsule_New(<void *>_small_call, b"logsoftmax_c.small_call", NULL)
