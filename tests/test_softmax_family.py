@@ -297,6 +297,41 @@ def test_logsumexp_out(axis, keepdims, isa):
     np.testing.assert_allclose(r, want, rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("layout", ["C", "F", "strided", "reversed"])
+def test_small_calls_match_the_argument_layer(dtype, layout, isa, no_warnings):
+    """Small calls (x, an int axis, at most out= and keepdims) go from the compiled
+    public functions straight to the kernels; with dtype= the same call goes through
+    the argument layer.  Both give the same bits, the same shape and type (a scalar
+    for logsumexp's full reduction), into a fresh array or into out=."""
+    rng = np.random.default_rng(5)
+    for shape in [(1,), (7,), (64, 10), (3, 1, 9), (5, 4, 33), (2, 70, 3)]:
+        base = (rng.standard_normal(tuple(2 * n for n in shape)) * 4).astype(dtype)
+        x = {"C": np.ascontiguousarray(base[tuple(slice(0, n) for n in shape)]),
+             "F": np.asfortranarray(base[tuple(slice(0, n) for n in shape)]),
+             "strided": base[tuple(slice(None, None, 2) for n in shape)],
+             "reversed": base[tuple(slice(n - 1, None, -1) for n in shape)]}[layout]
+        x0 = x.copy()
+        for axis in range(-x.ndim, x.ndim):
+            for f in (log_softmax, softmax):
+                fast, full = f(x, axis), f(x, axis, dtype=dtype)
+                assert type(fast) is np.ndarray and fast.dtype == dtype
+                assert np.array_equal(fast, full, equal_nan=True), (f.__name__, shape, axis)
+                out = np.full(shape, 7, dtype)
+                assert f(x, axis, out=out) is out
+                assert np.array_equal(out, full), (f.__name__, shape, axis)
+            for keepdims in (False, True):
+                fast = logsumexp(x, axis, keepdims=keepdims)
+                full = logsumexp(x, axis, keepdims=keepdims, dtype=dtype)
+                assert type(fast) is type(full) and np.shape(fast) == np.shape(full)
+                assert np.asarray(fast).dtype == dtype
+                assert np.array_equal(fast, full), (shape, axis, keepdims)
+                out = np.full(np.shape(full), 7, dtype)
+                assert logsumexp(x, axis, keepdims=keepdims, out=out) is out
+                assert np.array_equal(out, full), (shape, axis, keepdims)
+        assert np.array_equal(x, x0)  # the input untouched
+
+
 def test_softmax_out_in_place_and_strided(isa):
     x = np.random.default_rng(2).standard_normal((6, 50))
     want = softmax(x, axis=0)

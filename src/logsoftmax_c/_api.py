@@ -337,9 +337,9 @@ def _common_doc(f, doc=None):
     return f
 
 
-# log_softmax and softmax are compiled (_entry.pyx): their small calls reach the
-# kernels without a Python frame; the rest comes back to _family
-_entry.set_fallback(_family, _SMALL, _OP_LOG_SOFTMAX, _OP_SOFTMAX)
+# log_softmax, softmax and logsumexp are compiled (_entry.pyx): their small calls
+# reach the kernels without a Python frame; the rest comes back to _family
+_entry.set_fallback(_family, _SMALL, _OP_LOG_SOFTMAX, _OP_SOFTMAX, _OP_LSE)
 
 log_softmax = _common_doc(_entry.log_softmax, """\
 Logarithm of the softmax along `axis`: ``x - max - log(sum(exp(x - max)))``.
@@ -379,10 +379,8 @@ Softmax along `axis`: ``exp(log_softmax(x))``, in one pass over the output.
     """)
 
 
-@_common_doc
-def logsumexp(x, axis=-1, *, keepdims=False, where=None, out=None, dtype=None,
-              num_threads=None):
-    """``log(sum(exp(x)))`` along `axis`, as ``max + log1p(sum without the max)``.
+logsumexp = _common_doc(_entry.logsumexp, """\
+``log(sum(exp(x)))`` along `axis`, as ``max + log1p(sum without the max)``.
 
     SciPy's values (``scipy.special.logsumexp``) with the accuracy of the log1p form:
     a slice of only -inf gives -inf, one with +inf (and no NaN) +inf, one with a NaN
@@ -400,6 +398,6 @@ def logsumexp(x, axis=-1, *, keepdims=False, where=None, out=None, dtype=None,
     Returns
     -------
     ndarray
-        The reduced array (0-d for a full reduction), `out` if given.
-    """
-    return _family(_OP_LSE, x, axis, out, dtype, num_threads, where, keepdims=bool(keepdims))
+        The reduced array (a NumPy scalar for a full reduction without `out`), `out`
+        if given.
+    """)

@@ -165,9 +165,10 @@ cdef inline bint _mergeable(int a, int b, const cnp.npy_intp *shape,
     return sx[a] == sx[b] * shape[b] and sy[a] == sy[b] * shape[b]
 
 
-cdef bint _build_layout(cnp.ndarray x, cnp.ndarray y, unsigned long long mask,
+cdef bint _build_layout(cnp.ndarray x, const cnp.npy_intp *sy, unsigned long long mask,
                         Layout *L) noexcept:
-    """Describe x (and y, same shape) as slices along one merged reduced axis.
+    """Describe x (and y, of x's shape and the byte strides sy) as slices along one
+    merged reduced axis.
 
     Returns False when the reduced axes cannot be walked as a single strided axis
     (the caller then gathers each slice).  Axes of length 1 are dropped; the other
@@ -177,7 +178,6 @@ cdef bint _build_layout(cnp.ndarray x, cnp.ndarray y, unsigned long long mask,
     cdef int nd = cnp.PyArray_NDIM(x)
     cdef const cnp.npy_intp *shape = cnp.PyArray_DIMS(x)
     cdef const cnp.npy_intp *sx = cnp.PyArray_STRIDES(x)
-    cdef const cnp.npy_intp *sy = cnp.PyArray_STRIDES(y)
     cdef int red[MAXDIMS]
     cdef int oth[MAXDIMS]
     cdef int nr = 0, no = 0, d, i, g
@@ -227,7 +227,7 @@ cdef bint _build_layout(cnp.ndarray x, cnp.ndarray y, unsigned long long mask,
         L.syi = gsy[g]
         g -= 1
     L.nouter = g + 1
-    L.stream = cnp.PyArray_NBYTES(y) >= STREAM_BYTES
+    L.stream = cnp.PyArray_NBYTES(x) >= STREAM_BYTES  # (y: as many)
     L.op = LSC_OP_LOG_SOFTMAX
     L.outer = 1
     for i in range(L.nouter):
@@ -566,7 +566,7 @@ def log_softmax_axes(cnp.ndarray x, cnp.ndarray y, unsigned long long mask, int 
     cdef Layout L
     if op < LSC_OP_LOG_SOFTMAX or op > LSC_OP_LOGSUMEXP:
         raise ValueError(f"unknown operation {op}")
-    if not _build_layout(x, y, mask, &L):
+    if not _build_layout(x, cnp.PyArray_STRIDES(y), mask, &L):
         return False
     L.op = op
     if L.n == 0 or L.outer == 0 or L.inner == 0:
@@ -590,50 +590,66 @@ cdef extern from "numpy/arrayobject.h":
                                                    void *descr, int subok)
 
 
-cdef bint _disjoint_or_same(cnp.ndarray a, cnp.ndarray b):
-    """a and b (of one shape, at least one element) share no byte, or are the same
-    memory with the same strides (an in-place call)."""
-    cdef int nd = cnp.PyArray_NDIM(a), d
-    cdef char *pa = <char *>cnp.PyArray_DATA(a)
-    cdef char *pb = <char *>cnp.PyArray_DATA(b)
-    cdef bint same = pa == pb
-    cdef Py_ssize_t alo = 0, ahi = cnp.PyArray_ITEMSIZE(a), blo = 0, bhi = cnp.PyArray_ITEMSIZE(b)
-    cdef Py_ssize_t ext
-    for d in range(nd):
-        if cnp.PyArray_STRIDES(a)[d] != cnp.PyArray_STRIDES(b)[d]:
-            same = False
+cdef void _span(cnp.ndarray a, char **lo, char **hi) noexcept:
+    """The bytes of a (at least one element) lie in [*lo, *hi)."""
+    cdef char *p = <char *>cnp.PyArray_DATA(a)
+    cdef Py_ssize_t l = 0, h = cnp.PyArray_ITEMSIZE(a), ext
+    cdef int d
+    for d in range(cnp.PyArray_NDIM(a)):
         ext = cnp.PyArray_STRIDES(a)[d] * (cnp.PyArray_DIMS(a)[d] - 1)
         if ext < 0:
-            alo += ext
+            l += ext
         else:
-            ahi += ext
-        ext = cnp.PyArray_STRIDES(b)[d] * (cnp.PyArray_DIMS(b)[d] - 1)
-        if ext < 0:
-            blo += ext
-        else:
-            bhi += ext
-    return same or pa + ahi <= pb + blo or pb + bhi <= pa + alo
+            h += ext
+    lo[0] = p + l
+    hi[0] = p + h
 
 
-def log_softmax_small(x, axis, Py_ssize_t max_size, int op=LSC_OP_LOG_SOFTMAX, out=None):
-    """The common small call, log_softmax(x, axis) or softmax (op OP_SOFTMAX), with at
-    most an `out` array, done in C.
+cdef bint _disjoint(cnp.ndarray a, cnp.ndarray b) noexcept:
+    """a and b (at least one element each) share no byte."""
+    cdef char *alo
+    cdef char *ahi
+    cdef char *blo
+    cdef char *bhi
+    _span(a, &alo, &ahi)
+    _span(b, &blo, &bhi)
+    return ahi <= blo or bhi <= alo
+
+
+cdef bint _disjoint_or_same(cnp.ndarray a, cnp.ndarray b) noexcept:
+    """a and b (of one shape, at least one element) share no byte, or are the same
+    memory with the same strides (an in-place call)."""
+    cdef int d
+    if cnp.PyArray_DATA(a) == cnp.PyArray_DATA(b):
+        for d in range(cnp.PyArray_NDIM(a)):
+            if cnp.PyArray_STRIDES(a)[d] != cnp.PyArray_STRIDES(b)[d]:
+                return _disjoint(a, b)
+        return True
+    return _disjoint(a, b)
+
+
+def log_softmax_small(x, axis, Py_ssize_t max_size, int op=LSC_OP_LOG_SOFTMAX, out=None,
+                      bint keepdims=False):
+    """The common small call, log_softmax(x, axis), softmax (op OP_SOFTMAX) or
+    logsumexp (op OP_LOGSUMEXP, with keepdims), with at most an `out` array, done in C.
 
     Applies to an aligned native float32/float64 ndarray of 1 to `max_size` elements
     and an int axis in range, and an `out` that is None or a writeable aligned native
-    ndarray of x's shape and dtype, sharing no memory with x or being x's memory with
-    x's strides: returns the result array (`out` if given), computed on one thread.
-    Returns None for anything else, which the caller then handles in full (and where
-    `out` is wrong, raises the error).  (The public functions reach it as a C
-    function, through SMALL_CALL.)
+    ndarray of the result's shape and x's dtype, sharing no memory with x (or, but for
+    logsumexp, being x's memory with x's strides): returns the result (`out` if
+    given; logsumexp of a 1-d x without out: a scalar, as NumPy's reductions),
+    computed on one thread.  Returns None for anything else, which the caller then
+    handles in full (and where `out` is wrong, raises the error).  (The public
+    functions reach it as a C function, through SMALL_CALL.)
     """
-    return _small_call(x, axis, max_size, op, out)
+    return _small_call(x, axis, max_size, op, out, keepdims)
 
 
-cdef object _small_call(object x, object axis, Py_ssize_t max_size, int op, object out):
+cdef object _small_call(object x, object axis, Py_ssize_t max_size, int op, object out,
+                        bint keepdims):
     if type(x) is not cnp.ndarray or type(axis) is not int:
         return None
-    if op != LSC_OP_LOG_SOFTMAX and op != LSC_OP_SOFTMAX:
+    if op < LSC_OP_LOG_SOFTMAX or op > LSC_OP_LOGSUMEXP:
         raise ValueError(f"unknown operation {op}")
     cdef cnp.ndarray a = <cnp.ndarray>x
     cdef int typenum = cnp.PyArray_TYPE(a)
@@ -650,6 +666,8 @@ cdef object _small_call(object x, object axis, Py_ssize_t max_size, int op, obje
     cdef int ax = <int>axis
     if ax < 0:
         ax += nd
+    if op == LSC_OP_LOGSUMEXP:
+        return _small_lse(a, ax, out, keepdims)
     cdef cnp.ndarray y
     if out is None:
         y = _new_like_array(a, cnp.NPY_KEEPORDER, NULL, 0)
@@ -663,7 +681,7 @@ cdef object _small_call(object x, object axis, Py_ssize_t max_size, int op, obje
                 or not _disjoint_or_same(a, y)):
             return None
     cdef Layout L
-    if not _build_layout(a, y, 1ULL << ax, &L):
+    if not _build_layout(a, cnp.PyArray_STRIDES(y), 1ULL << ax, &L):
         return None
     L.op = op
     cdef const char *xp = <const char *>cnp.PyArray_DATA(a)
@@ -680,6 +698,67 @@ cdef object _small_call(object x, object axis, Py_ssize_t max_size, int op, obje
             _run(<const float *>NULL, xp, yp, &L, 1)
         else:
             _run(<const double *>NULL, xp, yp, &L, 1)
+    return y
+
+
+cdef object _small_lse(cnp.ndarray a, int ax, object out, bint keepdims):
+    """_small_call's logsumexp along axis ax of a (checked there): y of a's shape
+    without ax (with it as 1 for keepdims), seen by the kernels with stride 0 there."""
+    cdef int nd = cnp.PyArray_NDIM(a), typenum = cnp.PyArray_TYPE(a), d, k
+    cdef int ynd = nd if keepdims else nd - 1
+    cdef cnp.npy_intp dims[MAXDIMS]
+    cdef cnp.npy_intp sy[MAXDIMS]
+    k = 0
+    for d in range(nd):
+        if d != ax:
+            dims[k] = cnp.PyArray_DIMS(a)[d]
+            k += 1
+        elif keepdims:
+            dims[k] = 1
+            k += 1
+    cdef cnp.ndarray y
+    if out is None:
+        y = cnp.PyArray_EMPTY(ynd, dims, typenum, 0)
+    else:
+        if type(out) is not cnp.ndarray:
+            return None
+        y = <cnp.ndarray>out
+        if (cnp.PyArray_TYPE(y) != typenum or cnp.PyArray_NDIM(y) != ynd
+                or not cnp.PyArray_ISALIGNED(y) or not cnp.PyArray_ISNOTSWAPPED(y)
+                or not cnp.PyArray_ISWRITEABLE(y)):
+            return None
+        for d in range(ynd):
+            if cnp.PyArray_DIMS(y)[d] != dims[d]:
+                return None
+        if not _disjoint(a, y):
+            return None
+    k = 0
+    for d in range(nd):
+        if d != ax:
+            sy[d] = cnp.PyArray_STRIDES(y)[k]
+            k += 1
+        else:
+            sy[d] = 0
+            k += keepdims
+    cdef Layout L
+    if not _build_layout(a, sy, 1ULL << ax, &L):
+        return None
+    L.op = LSC_OP_LOGSUMEXP
+    cdef const char *xp = <const char *>cnp.PyArray_DATA(a)
+    cdef char *yp = <char *>cnp.PyArray_DATA(y)
+    if cnp.PyArray_SIZE(a) <= KEEP_GIL_ELEMENTS:
+        if typenum == cnp.NPY_FLOAT32:
+            _run(<const float *>NULL, xp, yp, &L, 1)
+        else:
+            _run(<const double *>NULL, xp, yp, &L, 1)
+    else:
+        with nogil:
+            if typenum == cnp.NPY_FLOAT32:
+                _run(<const float *>NULL, xp, yp, &L, 1)
+            else:
+                _run(<const double *>NULL, xp, yp, &L, 1)
+    if out is None and ynd == 0:
+        return y[()]  # a full reduction gives a scalar, as NumPy's reductions
     return y
 
 
@@ -868,7 +947,7 @@ def backward_axes(cnp.ndarray g, cnp.ndarray y, cnp.ndarray r, unsigned long lon
         if cnp.PyArray_STRIDES(g)[d] != cnp.PyArray_STRIDES(y)[d]:
             raise ValueError("backward_axes needs g and y with one set of strides")
     cdef Layout L
-    if not _build_layout(g, r, mask, &L):
+    if not _build_layout(g, cnp.PyArray_STRIDES(r), mask, &L):
         return False
     if L.n == 0 or L.outer == 0 or L.inner == 0:
         return True
