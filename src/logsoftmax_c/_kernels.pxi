@@ -645,6 +645,27 @@ def log_softmax_small(x, axis, Py_ssize_t max_size, int op=LSC_OP_LOG_SOFTMAX, o
     return _small_call(x, axis, max_size, op, out, keepdims)
 
 
+cdef inline void _run_typed(int typenum, const char *xp, char *yp,
+                            const Layout *L) noexcept nogil:
+    if typenum == cnp.NPY_FLOAT32:
+        _run(<const float *>NULL, xp, yp, L, 1)
+    else:
+        _run(<const double *>NULL, xp, yp, L, 1)
+
+
+cdef void _run_small(cnp.ndarray a, cnp.ndarray y, const Layout *L):
+    """A small call's kernels on one thread, keeping the GIL for inputs of up to
+    KEEP_GIL_ELEMENTS (NumPy's loops, too, keep it below a size)."""
+    cdef int typenum = cnp.PyArray_TYPE(a)
+    cdef const char *xp = <const char *>cnp.PyArray_DATA(a)
+    cdef char *yp = <char *>cnp.PyArray_DATA(y)
+    if cnp.PyArray_SIZE(a) <= KEEP_GIL_ELEMENTS:
+        _run_typed(typenum, xp, yp, L)
+    else:
+        with nogil:
+            _run_typed(typenum, xp, yp, L)
+
+
 cdef object _small_call(object x, object axis, Py_ssize_t max_size, int op, object out,
                         bint keepdims):
     if type(x) is not cnp.ndarray or type(axis) is not int:
@@ -684,20 +705,7 @@ cdef object _small_call(object x, object axis, Py_ssize_t max_size, int op, obje
     if not _build_layout(a, cnp.PyArray_STRIDES(y), 1ULL << ax, &L):
         return None
     L.op = op
-    cdef const char *xp = <const char *>cnp.PyArray_DATA(a)
-    cdef char *yp = <char *>cnp.PyArray_DATA(y)
-    if size <= KEEP_GIL_ELEMENTS:
-        # (NumPy's loops, too, keep the GIL below a size)
-        if typenum == cnp.NPY_FLOAT32:
-            _run(<const float *>NULL, xp, yp, &L, 1)
-        else:
-            _run(<const double *>NULL, xp, yp, &L, 1)
-        return y
-    with nogil:
-        if typenum == cnp.NPY_FLOAT32:
-            _run(<const float *>NULL, xp, yp, &L, 1)
-        else:
-            _run(<const double *>NULL, xp, yp, &L, 1)
+    _run_small(a, y, &L)
     return y
 
 
@@ -744,19 +752,7 @@ cdef object _small_lse(cnp.ndarray a, int ax, object out, bint keepdims):
     if not _build_layout(a, sy, 1ULL << ax, &L):
         return None
     L.op = LSC_OP_LOGSUMEXP
-    cdef const char *xp = <const char *>cnp.PyArray_DATA(a)
-    cdef char *yp = <char *>cnp.PyArray_DATA(y)
-    if cnp.PyArray_SIZE(a) <= KEEP_GIL_ELEMENTS:
-        if typenum == cnp.NPY_FLOAT32:
-            _run(<const float *>NULL, xp, yp, &L, 1)
-        else:
-            _run(<const double *>NULL, xp, yp, &L, 1)
-    else:
-        with nogil:
-            if typenum == cnp.NPY_FLOAT32:
-                _run(<const float *>NULL, xp, yp, &L, 1)
-            else:
-                _run(<const double *>NULL, xp, yp, &L, 1)
+    _run_small(a, y, &L)
     if out is None and ynd == 0:
         return y[()]  # a full reduction gives a scalar, as NumPy's reductions
     return y
