@@ -319,7 +319,15 @@ def test_small_calls_match_the_argument_layer(dtype, layout, isa, no_warnings):
                 assert np.array_equal(fast, full, equal_nan=True), (f.__name__, shape, axis)
                 out = np.full(shape, 7, dtype)
                 assert f(x, axis, out=out) is out
-                assert np.array_equal(out, full), (f.__name__, shape, axis)
+                if f is log_softmax:
+                    assert np.array_equal(out, full), (shape, axis)
+                else:
+                    # softmax's row kernels write a contiguous row as exp(x - max) / sum
+                    # and a strided one as the exp of the log-probability, whose
+                    # rounding grows with |log p|: not the same bits (out is C-ordered,
+                    # the fresh result in x's order)
+                    tol = 4 * np.finfo(dtype).eps * full * (1 + np.abs(np.log(full)))
+                    assert np.all(np.abs(out - full) <= tol), (shape, axis)
             for keepdims in (False, True):
                 fast = logsumexp(x, axis, keepdims=keepdims)
                 full = logsumexp(x, axis, keepdims=keepdims, dtype=dtype)
@@ -330,6 +338,49 @@ def test_small_calls_match_the_argument_layer(dtype, layout, isa, no_warnings):
                 assert logsumexp(x, axis, keepdims=keepdims, out=out) is out
                 assert np.array_equal(out, full), (shape, axis, keepdims)
         assert np.array_equal(x, x0)  # the input untouched
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("fn", ["log_softmax", "softmax", "logsumexp"])
+def test_short_rows_of_whole_vectors_take_the_row_kernels(dtype, fn, isa, no_warnings):
+    """Rows of up to 64 elements go through tiles, but for the lengths where the row
+    kernels are faster (AVX2: rows of whole vectors from a length per function and
+    dtype), through those: then every row of a batch has the bits of the row alone,
+    whatever the batch's layout.  Either way within a few ulps of the reference."""
+    from logsoftmax_c import _api, _dispatch
+    f = {"log_softmax": log_softmax, "softmax": softmax, "logsumexp": logsumexp}[fn]
+    op = {"log_softmax": _api._OP_LOG_SOFTMAX, "softmax": _api._OP_SOFTMAX,
+          "logsumexp": _api._OP_LSE}[fn]
+    rng = np.random.default_rng(9)
+    taken = []
+    for n in (8, 12, 16, 24, 32, 40, 48, 56, 60, 64):
+        x = (rng.standard_normal((37, n)) * 4).astype(dtype)
+        y = f(x, axis=-1)
+        want = getattr(reference, fn)(x.astype(np.longdouble), axis=-1)
+        scale = np.maximum(1, np.abs(want)) if fn != "softmax" else np.abs(want) * (
+            1 + np.abs(np.log(want)))
+        assert np.all(np.abs(y - want) <= 8 * np.finfo(dtype).eps * scale), n
+        if _dispatch.kernels.rows_untiled(n, op, dtype == np.float64):
+            taken.append(n)
+            alone = np.stack([f(r, axis=-1) for r in x])
+            assert np.array_equal(y, alone), n
+            # a strided batch (the strided rows' kernel) and one at an odd offset
+            buf = np.empty((37, 2 * n), dtype)
+            buf[:, ::2] = x
+            assert np.array_equal(f(buf[:, ::2], axis=-1), alone) or fn == "softmax", n
+            odd = np.empty(37 * n + 1, dtype)[1:].reshape(37, n)
+            odd[...] = x
+            assert np.array_equal(f(odd, axis=-1), alone), n
+    if _dispatch.current_isa() == "avx2":
+        # the lengths measured faster through the row kernels (lsc_rows_untiled)
+        assert taken == {("log_softmax", np.float32): [],
+                         ("softmax", np.float32): [32, 40, 48, 56, 64],
+                         ("logsumexp", np.float32): [64],
+                         ("log_softmax", np.float64): [48, 56, 60, 64],
+                         ("softmax", np.float64): [16, 24, 32, 40, 48, 56, 60, 64],
+                         ("logsumexp", np.float64): [32, 40, 48, 56, 60, 64]}[fn, dtype]
+    else:
+        assert taken == []
 
 
 def test_softmax_out_in_place_and_strided(isa):

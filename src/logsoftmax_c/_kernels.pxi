@@ -94,6 +94,7 @@ cdef extern from "lsc_kernels.h" nogil:
                                 Py_ssize_t si, Py_ssize_t rn, Py_ssize_t ri, Py_ssize_t n,
                                 Py_ssize_t b, int softmax)
     int lsc_cpu_level()
+    int lsc_rows_untiled(Py_ssize_t n, int op, int f64)
     const char *LSC_ISA_NAME
 
 cdef enum:
@@ -434,7 +435,10 @@ cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout 
     cdef Py_ssize_t nrows = L.outer * L.inner
     cdef Py_ssize_t nchunks = (L.n + chunk - 1) // chunk
     cdef Py_ssize_t r
-    if L.n <= LSC_SMALL_N and L.inner > 1:
+    # (lsc_rows_untiled looks at the length alone, not at the strides: a row's bits
+    # then do not depend on its layout, the tiles' nor the rows')
+    if (L.n <= LSC_SMALL_N and L.inner > 1
+            and not lsc_rows_untiled(L.n, L.op, floating is double)):
         _run_tiles(tag, xp, yp, L, nt)
     elif nt > 1 and nrows < 4 * nt and nchunks > 1:
         _rows_chunked(tag, xp, yp, L, nt)
@@ -961,6 +965,11 @@ def backward_axes(cnp.ndarray g, cnp.ndarray y, cnp.ndarray r, unsigned long lon
 def stream_bytes():
     """Outputs of this many bytes and more are written with non-temporal stores."""
     return STREAM_BYTES
+
+
+def rows_untiled(Py_ssize_t n, int op, bint f64):
+    """Whether rows of n <= SMALL_N elements take the row kernels instead of tiles."""
+    return n <= LSC_SMALL_N and lsc_rows_untiled(n, op, f64) != 0
 
 
 def cpu_level():

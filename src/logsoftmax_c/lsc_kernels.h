@@ -120,6 +120,29 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
 #define LSC_OP_SOFTMAX 1
 #define LSC_OP_LOGSUMEXP 2
 
+/* Whether rows of n <= LSC_SMALL_N elements go through the row kernels rather than
+ * tiles (lsc_rows_tile), whatever their strides: with AVX2, rows of whole vectors from these
+ * lengths on, by operation (log_softmax, softmax, logsumexp), float and double.
+ * Zen 3, calls of 1024 to 8192 rows with 1 and 2 threads, row kernels / tiles (11-15
+ * alternations): float softmax 32-48 0.74-0.86, logsumexp 64 0.78-0.88; double
+ * log_softmax 48-64 0.76-0.89, softmax 16-20 0.73, logsumexp 32-48 0.88-0.98.  Left
+ * on tiles: float log_softmax 64 (1.01-1.10), float logsumexp 24-56 (1.08-1.31),
+ * double log_softmax 32-40 (0.91-1.05), double softmax 8-12 (0.98-1.00).  A row that
+ * ends in part of a vector costs the row kernels more (float log_softmax of 57-63
+ * elements: 1.17-1.32 in the C harness).  Other builds: tiles, as measured before. */
+static inline int lsc_rows_untiled(ptrdiff_t n, int op, int f64)
+{
+#if defined(__AVX2__) && LSC_SIMD_BYTES == 32
+    static const ptrdiff_t from[2][3] = {{LSC_SMALL_N + 1, 32, 64}, {48, 16, 32}};
+    return op >= 0 && op <= 2 && n % (f64 ? 4 : 8) == 0 && n >= from[f64 != 0][op];
+#else
+    (void)n;
+    (void)op;
+    (void)f64;
+    return 0;
+#endif
+}
+
 /* sum += v with Kahan's compensation c (terms >= 0; needs no -ffast-math, which
    would cancel the compensation away) */
 #define LSC_KAHAN_ADD(sum, c, v)           \
