@@ -2285,7 +2285,9 @@ static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
  * Rows of n <= LSC_SMALL_N elements cost more in per-row overhead (loop set-up, one
  * log1p each) than in arithmetic.  g <= LSC_TILE such rows (row r at x + r * sxr,
  * elements at byte stride sx) are transposed into a buffer whose columns are the rows,
- * and go through the column kernel, vectorised across the rows.
+ * and go through the column kernel, vectorised across the rows.  (Where the row
+ * kernels do better, rows of whole vectors from a length, the drivers send short rows
+ * there instead: lsc_rows_untiled.)
  */
 static void LSC_FN(lsc_rows_tile)(const char *x, ptrdiff_t sxr, ptrdiff_t sx,
                                   char *y, ptrdiff_t syr, ptrdiff_t sy,
