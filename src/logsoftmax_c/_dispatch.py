@@ -45,7 +45,7 @@ def _initial():
 
 
 kernels = _load(_initial())
-_entry.use_kernels(kernels.SMALL_CALL)  # the compiled log_softmax and softmax
+_entry.use_kernels(kernels.SMALL_CALL)  # the compiled public functions
 
 
 def current_isa():

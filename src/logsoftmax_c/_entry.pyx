@@ -72,7 +72,8 @@ def softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=None):
 
 def logsumexp(x, axis=-1, *, keepdims=False, where=None, out=None, dtype=None,
               num_threads=None):
-    if _small_call != NULL and type(keepdims) is bool and _plain(where, dtype, num_threads):
+    if (_small_call != NULL and type(keepdims) is bool
+            and _plain(where, dtype, num_threads)):
         y = _small_call(x, axis, _max_small, _op_logsumexp, out, keepdims)
         if y is not None:
             return y

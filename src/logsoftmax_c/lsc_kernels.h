@@ -121,15 +121,16 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
 #define LSC_OP_LOGSUMEXP 2
 
 /* Whether rows of n <= LSC_SMALL_N elements go through the row kernels rather than
- * tiles (lsc_rows_tile), whatever their strides: with AVX2, rows of whole vectors from these
- * lengths on, by operation (log_softmax, softmax, logsumexp), float and double.
- * Zen 3, calls of 1024 to 8192 rows with 1 and 2 threads, row kernels / tiles (11-15
- * alternations): float softmax 32-48 0.74-0.86, logsumexp 64 0.78-0.88; double
- * log_softmax 48-64 0.76-0.89, softmax 16-20 0.73, logsumexp 32-48 0.88-0.98.  Left
- * on tiles: float log_softmax 64 (1.01-1.10), float logsumexp 24-56 (1.08-1.31),
- * double log_softmax 32-40 (0.91-1.05), double softmax 8-12 (0.98-1.00).  A row that
- * ends in part of a vector costs the row kernels more (float log_softmax of 57-63
- * elements: 1.17-1.32 in the C harness).  Other builds: tiles, as measured before. */
+ * tiles (lsc_rows_tile), whatever their strides: with AVX2, rows of whole vectors
+ * from these lengths on, by operation (log_softmax, softmax, logsumexp), float and
+ * double.  Zen 3, calls of 1024 to 8192 rows with 1 and 2 threads, row kernels /
+ * tiles (11-15 alternations): float softmax 32-64 0.60-0.88, logsumexp 64 0.78-0.93;
+ * double log_softmax 48-64 0.71-0.89, softmax 16-64 0.46-0.75, logsumexp 32-48
+ * 0.86-0.98.  Left on tiles: float log_softmax 64 (0.99-1.10), float logsumexp 24-56
+ * (1.08-1.31), double log_softmax 32-40 (0.91-1.05), double softmax 8-12
+ * (0.98-1.00).  A row that ends in part of a vector costs the row kernels more (float
+ * log_softmax of 57-63 elements: 1.17-1.32 in the C harness).  Other builds: tiles,
+ * as measured before. */
 static inline int lsc_rows_untiled(ptrdiff_t n, int op, int f64)
 {
 #if defined(__AVX2__) && LSC_SIMD_BYTES == 32
