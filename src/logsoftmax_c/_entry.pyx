@@ -54,20 +54,21 @@ cdef inline bint _plain(where, dtype, num_threads):
         num_threads is None or (type(num_threads) is int and num_threads >= 1))
 
 
-def log_softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=None):
+cdef inline object _elementwise(int op, x, axis, where, out, dtype, num_threads):
+    """log_softmax (op _op_log_softmax) or softmax (_op_softmax)."""
     if _small_call != NULL and _plain(where, dtype, num_threads):
-        y = _small_call(x, axis, _max_small, _op_log_softmax, out, False)
+        y = _small_call(x, axis, _max_small, op, out, False)
         if y is not None:
             return y
-    return _family(_op_log_softmax, x, axis, out, dtype, num_threads, where)
+    return _family(op, x, axis, out, dtype, num_threads, where)
+
+
+def log_softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=None):
+    return _elementwise(_op_log_softmax, x, axis, where, out, dtype, num_threads)
 
 
 def softmax(x, axis=-1, *, where=None, out=None, dtype=None, num_threads=None):
-    if _small_call != NULL and _plain(where, dtype, num_threads):
-        y = _small_call(x, axis, _max_small, _op_softmax, out, False)
-        if y is not None:
-            return y
-    return _family(_op_softmax, x, axis, out, dtype, num_threads, where)
+    return _elementwise(_op_softmax, x, axis, where, out, dtype, num_threads)
 
 
 def logsumexp(x, axis=-1, *, keepdims=False, where=None, out=None, dtype=None,
