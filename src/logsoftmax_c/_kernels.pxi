@@ -118,8 +118,8 @@ cdef enum:
     # that their start and end (passes outside the pipeline) are a small share (rows
     # of 384 floats: 256 rows 1-5% faster than 32)
     ROW_BLOCK = 256
-    # log_softmax_small keeps the GIL for inputs up to this size (64x10 floats, 1-2
-    # us: releasing it cost about 80 ns a call)
+    # small calls (_small_call) keep the GIL for inputs up to this size (64x10
+    # floats, 1-2 us: releasing it cost about 80 ns a call)
     KEEP_GIL_ELEMENTS = 1024
 
 
@@ -435,8 +435,8 @@ cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout 
     cdef Py_ssize_t nrows = L.outer * L.inner
     cdef Py_ssize_t nchunks = (L.n + chunk - 1) // chunk
     cdef Py_ssize_t r
-    # (lsc_rows_untiled looks at the length alone, not at the strides: a row's bits
-    # then do not depend on its layout, the tiles' nor the rows')
+    # (lsc_rows_untiled looks at the length alone, not at the strides: a log_softmax
+    # or logsumexp row's bits then do not depend on its layout)
     if (L.n <= LSC_SMALL_N and L.inner > 1
             and not lsc_rows_untiled(L.n, L.op, floating is double)):
         _run_tiles(tag, xp, yp, L, nt)
@@ -632,23 +632,6 @@ cdef bint _disjoint_or_same(cnp.ndarray a, cnp.ndarray b) noexcept:
     return _disjoint(a, b)
 
 
-def log_softmax_small(x, axis, Py_ssize_t max_size, int op=LSC_OP_LOG_SOFTMAX, out=None,
-                      bint keepdims=False):
-    """The common small call, log_softmax(x, axis), softmax (op OP_SOFTMAX) or
-    logsumexp (op OP_LOGSUMEXP, with keepdims), with at most an `out` array, done in C.
-
-    Applies to an aligned native float32/float64 ndarray of 1 to `max_size` elements
-    and an int axis in range, and an `out` that is None or a writeable aligned native
-    ndarray of the result's shape and x's dtype, sharing no memory with x (or, but for
-    logsumexp, being x's memory with x's strides): returns the result (`out` if
-    given; logsumexp of a 1-d x without out: a scalar, as NumPy's reductions),
-    computed on one thread.  Returns None for anything else, which the caller then
-    handles in full (and where `out` is wrong, raises the error).  (The public
-    functions reach it as a C function, through SMALL_CALL.)
-    """
-    return _small_call(x, axis, max_size, op, out, keepdims)
-
-
 cdef inline void _run_typed(int typenum, const char *xp, char *yp,
                             const Layout *L) noexcept nogil:
     if typenum == cnp.NPY_FLOAT32:
@@ -672,6 +655,18 @@ cdef void _run_small(cnp.ndarray a, cnp.ndarray y, const Layout *L):
 
 cdef object _small_call(object x, object axis, Py_ssize_t max_size, int op, object out,
                         bint keepdims):
+    """The common small call, log_softmax(x, axis), softmax (op OP_SOFTMAX) or
+    logsumexp (op OP_LOGSUMEXP, with keepdims), with at most an `out` array, done in C.
+
+    Applies to an aligned native float32/float64 ndarray of 1 to `max_size` elements
+    and an int axis in range, and an `out` that is None or a writeable aligned native
+    ndarray of the result's shape and x's dtype, sharing no memory with x (or, but for
+    logsumexp, being x's memory with x's strides): returns the result (`out` if
+    given; logsumexp of a 1-d x without out: a scalar, as NumPy's reductions),
+    computed on one thread.  Returns None for anything else, which the caller then
+    handles in full (and where `out` is wrong, raises the error).  (The public
+    functions reach it as a C function, through SMALL_CALL.)
+    """
     if type(x) is not cnp.ndarray or type(axis) is not int:
         return None
     if op < LSC_OP_LOG_SOFTMAX or op > LSC_OP_LOGSUMEXP:
