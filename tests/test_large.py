@@ -1,7 +1,8 @@
 """Inputs of more than 2**31 elements: every offset and count in 64 bits.
 
-Opt-in (``LOGSOFTMAX_C_TEST_LARGE=1``): each case takes 8.6 GB for its output and
-runs for tens of seconds, beyond a CI machine.  The inputs come from ``np.zeros``
+Opt-in (``LOGSOFTMAX_C_TEST_LARGE=1``): each case writes an 8.6 GB output (10-19 GiB
+of free memory in all, checked first) and takes about ten seconds, beyond a CI
+machine.  The inputs come from ``np.zeros``
 (pages of zeros the system shares until written), a few elements set; the expected
 values are those of the closed form, checked block by block so that no temporary the
 size of the array is made.
