@@ -447,6 +447,85 @@ def test_bad_targets_raise_clear_errors():
         3 * np.log(5))
 
 
+@pytest.mark.parametrize("fill", [-np.inf, np.inf, np.nan], ids=str)
+@pytest.mark.parametrize("C", [5, 100], ids=lambda c: f"C={c}")
+@pytest.mark.parametrize("smoothing", [0.0, 0.2], ids=lambda s: f"eps={s}")
+def test_ignored_samples_add_nothing_whatever_they_hold(fill, C, smoothing, no_warnings):
+    """A padded row (ignore_index) of -inf, +inf or NaN: the other samples' losses and
+    gradients, and 0 for it, as if it held zeros (and as PyTorch)."""
+    rng = np.random.default_rng(31)
+    x = rng.standard_normal((4, C))
+    t = np.array([2, -100, 1, -100])
+    clean = x.copy()
+    clean[[1, 3]] = 0.0
+    x[1] = fill
+    x[3, 0] = fill  # the class an ignored target is read at
+    for reduction in ("none", "sum", "mean"):
+        for fn, kw in ((cross_entropy, {"label_smoothing": smoothing, "return_grad": True}),
+                       (nll_loss, {})):
+            if fn is nll_loss and smoothing:
+                continue
+            got = fn(x, t, reduction=reduction, **kw)
+            want = fn(clean, t, reduction=reduction, **kw)
+            got, want = (got, want) if isinstance(got, tuple) else ((got,), (want,))
+            loss, wloss = got[0], want[0]
+            assert np.all(np.isfinite(loss)), (reduction, fn.__name__, loss)
+            np.testing.assert_array_equal(loss, wloss)
+            if reduction == "none":
+                assert np.all(np.asarray(loss)[[1, 3]] == 0)
+                want_live = reference.cross_entropy(x[[0, 2]], t[[0, 2]], -1, None, -100,
+                                                    "none", smoothing)
+                if fn is cross_entropy:
+                    np.testing.assert_allclose(np.asarray(loss)[[0, 2]], want_live,
+                                               rtol=1e-13)
+            if len(got) == 2:
+                # the ignored rows' gradient is 0, also where their softmax is NaN
+                # (PyTorch: NaN)
+                assert np.all(got[1][[1, 3]] == 0), got[1]
+                np.testing.assert_array_equal(got[1][[0, 2]], want[1][[0, 2]])
+    if torch is not None:
+        tl = F.cross_entropy(_t(x), _t(t), reduction="none", label_smoothing=smoothing)
+        np.testing.assert_allclose(cross_entropy(x, t, reduction="none",
+                                                 label_smoothing=smoothing),
+                                   tl.numpy(), rtol=1e-12)
+
+
+def test_empty_batches_and_no_classes(no_warnings):
+    """No samples: 'mean' is NaN (0 / 0, as PyTorch), 'sum' 0, 'none' empty; no classes
+    (every target ignored, or empty probability rows): each loss 0, an empty gradient."""
+    for fn in (cross_entropy, nll_loss):
+        for t in (np.zeros(0, dtype=np.int64), np.zeros((0, 3))):
+            assert np.isnan(fn(np.zeros((0, 3)), t))
+            assert fn(np.zeros((0, 3)), t, reduction="sum") == 0
+            assert fn(np.zeros((0, 3)), t, reduction="none").shape == (0,)
+        # all targets ignored: no weight to divide by
+        assert np.isnan(fn(np.zeros((2, 3)), np.array([-100, -100])))
+    for t in (np.zeros((2, 0)), np.array([-100, -100])):
+        for eps in (0.0, 0.1):
+            loss, grad = cross_entropy(np.zeros((2, 0)), t, reduction="none",
+                                       label_smoothing=eps, return_grad=True)
+            assert loss.tolist() == [0.0, 0.0] and grad.shape == (2, 0)
+        assert nll_loss(np.zeros((2, 0)), t, reduction="none").tolist() == [0.0, 0.0]
+    assert NLLLoss()(np.zeros((2, 0)), np.zeros((2, 0))) == 0
+    node = NLLLoss()
+    assert np.isnan(node(np.zeros((2, 3)), np.array([-100, -100])))
+    assert node.backward().shape == (2, 3)
+    ce = CrossEntropyLoss()
+    assert np.isnan(ce(np.zeros((0, 3)), np.zeros(0, dtype=np.int64)))
+    assert ce.backward().shape == (0, 3)
+
+
+def test_bool_axis_and_non_number_smoothing_raise_type_error():
+    x, t = np.zeros((4, 5)), np.array([0, 1, 2, 3])
+    for fn in (cross_entropy, nll_loss):
+        with pytest.raises(TypeError):
+            fn(x, t, axis=True)
+    with pytest.raises(TypeError):
+        log_softmax_backward(x, x, axis=False)
+    with pytest.raises(TypeError, match="label_smoothing"):
+        cross_entropy(x, t, label_smoothing="0.1")
+
+
 def test_cross_entropy_is_fused_memory():
     """No array of the logits' size besides the gradient (and none without it)."""
     x = np.random.default_rng(0).standard_normal((256, 4000)).astype(np.float32)
@@ -510,6 +589,34 @@ def test_nodes_chain_and_repr():
     assert "LogSoftmax" in repr(ls) and "mean" in repr(ce)
     with pytest.raises(RuntimeError, match="before the forward"):
         Softmax().backward(x)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("probs", [False, True], ids=["indices", "probs"])
+def test_loss_nodes_grad_output_shapes(reduction, probs):
+    """backward(): the default 1.0 and any scalar scale the gradient for every reduction
+    (for 'none', of the sum of the losses); an array of the loss's shape scales each
+    sample's; any other shape is a ValueError, not a silent per-class scale."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((4, 3, 5))
+    t = rng.random(x.shape) if probs else rng.integers(0, 3, (4, 5))
+    inp = {CrossEntropyLoss: x, NLLLoss: log_softmax(x, axis=1)}
+    for cls in (CrossEntropyLoss, NLLLoss):
+        node = cls(reduction=reduction, axis=1)
+        loss = node(inp[cls], t)
+        one = node.backward()
+        assert one.shape == x.shape
+        np.testing.assert_array_equal(node.backward(1.0), one)
+        np.testing.assert_allclose(node.backward(np.float32(3.0)), 3 * one, rtol=1e-15)
+        if reduction == "none":
+            g = rng.standard_normal(loss.shape)
+            np.testing.assert_allclose(node.backward(g), one * g[:, None, :], rtol=1e-15)
+            bad = [np.ones(3), np.ones((4, 5, 1)), np.ones(x.shape)]
+        else:
+            bad = [np.ones(3), np.ones(1), np.ones((4, 5))]
+        for g in bad:
+            with pytest.raises(ValueError, match="grad_output"):
+                node.backward(g)
 
 
 @needs_torch

@@ -4,7 +4,7 @@ import pytest
 from numpy.exceptions import AxisError
 
 import logsoftmax_c
-from logsoftmax_c import log_softmax, reference
+from logsoftmax_c import log_softmax, logsumexp, reference, softmax
 
 from conftest import (FLOAT_DTYPES, LARGE_SHAPES, LAYOUTS, SMALL_SHAPES, arrays,
                       assert_ulps, error_scale, make_layout, ref_longdouble, result_dtype,
@@ -114,9 +114,22 @@ def test_repeated_axes_raise_value_error(axis):
         log_softmax(np.ones((3, 4)), axis=axis)
 
 
-def test_axis_must_be_an_integer():
-    with pytest.raises(TypeError):
-        log_softmax(np.ones((3, 4)), axis=1.0)
+@pytest.mark.parametrize("axis", [1.0, True, False, np.bool_(True), (True,), (0, 1.0)],
+                         ids=repr)
+def test_axis_must_be_an_integer(axis):
+    # a bool is not an axis (TypeError, as NumPy's reductions), on the small call's
+    # path and the argument layer's alike
+    for shape in ((3, 4), (300, 400)):
+        for f in (log_softmax, softmax, logsumexp):
+            with pytest.raises(TypeError):
+                f(np.ones(shape), axis=axis)
+
+
+@pytest.mark.parametrize("axis", [1, -2, (0, 1), 5], ids=str)
+def test_zero_d_input_axis_out_of_range_names_dimension_0(axis):
+    for f in (log_softmax, softmax, logsumexp):
+        with pytest.raises(AxisError, match="dimension 0"):
+            f(np.array(1.5), axis=axis)
 
 
 def test_numpy_integer_axis(isa):
@@ -280,10 +293,14 @@ def test_object_with_array_protocol(isa):
     np.array([1, 2], dtype="timedelta64[s]"),
 ], ids=lambda a: str(a.dtype))
 def test_unsupported_input_dtype_raises_type_error_naming_it(x):
-    with pytest.raises(TypeError) as info:
-        log_softmax(x)
-    msg = str(info.value)
-    assert str(x.dtype) in msg or x.dtype.name in msg, msg
+    # also with dtype=, which NumPy's ufuncs do not take as leave to cast complex,
+    # strings, datetimes or objects either
+    for f in (log_softmax, softmax, logsumexp):
+        for kw in ({}, {"dtype": np.float64}, {"dtype": np.float32}):
+            with pytest.raises(TypeError) as info:
+                f(x, **kw)
+            msg = str(info.value)
+            assert str(x.dtype) in msg or x.dtype.name in msg, (f, kw, msg)
 
 
 def test_unsupported_list_input_raises_type_error():

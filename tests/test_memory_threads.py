@@ -60,6 +60,40 @@ def test_thread_decision():
     assert _threads.threads_for(1, 10**8) == 1
     assert _threads.threads_for(None, 10**8) == _threads.default_threads()
     assert _threads.default_threads() >= 1
+    # an explicit count: at most MAX_THREADS_PER_CPU per usable CPU (or the default)
+    cap = max(_threads.MAX_THREADS_PER_CPU * _threads.usable_cpus(),
+              _threads.default_threads())
+    assert _threads.threads_for(cap, 10**8) == cap
+    for k in (cap + 1, 10**6, 2**31, 2**64):
+        assert _threads.threads_for(k, 10**8) == cap
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs /proc/self/task")
+@pytest.mark.skipif(not _threads.OPENMP, reason="serial build")
+def test_huge_num_threads_is_capped_not_an_error():
+    """num_threads far past the CPUs (or past a C int) runs on the capped count: no
+    OverflowError, no thousands of threads."""
+    code = (
+        "import os, numpy as np, logsoftmax_c as lsc\n"
+        "from logsoftmax_c import _threads\n"
+        "n = lambda: len(os.listdir('/proc/self/task'))\n"
+        "x = np.random.default_rng(0).standard_normal((64, 5000))\n"
+        "t = np.zeros(64, dtype=np.int64)\n"
+        "before = n()\n"
+        "for k in (2**31, 10**6):\n"
+        "    y = lsc.log_softmax(x, num_threads=k)\n"
+        "    assert np.array_equal(y, lsc.log_softmax(x, num_threads=1))\n"
+        "    lsc.logsumexp(x, num_threads=k); lsc.softmax(x, axis=0, num_threads=k)\n"
+        "    lsc.log_softmax_backward(x, y, num_threads=k)\n"
+        "    lsc.cross_entropy(x, t, return_grad=True, num_threads=k)\n"
+        "cap = max(_threads.MAX_THREADS_PER_CPU * _threads.usable_cpus(),\n"
+        "          _threads.default_threads())\n"
+        "print(n() - before, cap)\n"
+    )
+    r = _run_python(code, OMP_NUM_THREADS="1")
+    assert r.returncode == 0, r.stderr
+    started, cap = map(int, r.stdout.split())
+    assert started == cap - 1, (started, cap)
 
 
 def _worker_threads_code(num_threads, shape):

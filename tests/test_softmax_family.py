@@ -169,6 +169,51 @@ def test_empty_reduction_gives_minus_inf(isa):
     assert softmax(np.zeros((3, 0))).shape == (3, 0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.longdouble,
+                                   np.int16], ids=lambda d: np.dtype(d).name)
+def test_full_reduction_gives_a_numpy_scalar_on_every_path(dtype, isa):
+    """A full reduction without out= is a NumPy scalar, as NumPy's reductions: also for
+    an empty input and for long double (the NumPy fallback)."""
+    rt = np.dtype(np.float64) if np.dtype(dtype).kind == "i" else np.dtype(dtype)
+    for x, axis, want in ((np.zeros(0, dtype), -1, -np.inf),
+                          (np.zeros((0, 2), dtype), None, -np.inf),
+                          (np.zeros(3, dtype), -1, np.log(3)),
+                          (np.zeros((2, 3), dtype), None, np.log(6)),
+                          (np.zeros((2, 3), dtype), (0, 1), np.log(6)),
+                          (np.array(0, dtype), None, 0.0)):
+        r = logsumexp(x, axis=axis)
+        assert isinstance(r, np.generic) and r.dtype == rt, (x.shape, axis, type(r))
+        assert r == pytest.approx(want, rel=1e-3), (x.shape, axis, r)
+        out = np.empty((), rt)
+        assert logsumexp(x, axis=axis, out=out) is out
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape,axis", [((64, 64), 1), ((64, 64), 0), ((4, 300), 1),
+                                        ((300, 4), 0), ((1024, 1024), 1),
+                                        ((1024, 1024), 0)], ids=str)
+@pytest.mark.parametrize("masked", [False, True], ids=["", "where"])
+def test_logsumexp_into_an_out_overlapping_x(dtype, shape, axis, masked, isa):
+    """out= a row or column of x itself: the result of x as it was (as NumPy's
+    reductions), not of x as the kernels overwrite it."""
+    rng = np.random.default_rng(hash((shape, axis)) % 2**32)
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    where = rng.random(shape) < 0.9 if masked else None
+    x0 = x.copy()
+    want = reference.logsumexp(x0.astype(np.longdouble), axis=axis, where=where)
+    n = shape[1 - axis]
+    for dst in (lambda a: a[:, -1] if axis == 1 else a[-1],
+                lambda a: a[::-1, 3] if axis == 1 else a[0, ::-1],
+                lambda a: a.reshape(-1)[5:5 + n]):
+        x[...] = x0
+        out = dst(x)
+        r = logsumexp(x, axis=axis, where=where, out=out)
+        assert r is out
+        err = np.abs(out.astype(np.longdouble) - want) / np.spacing(
+            np.abs(want).astype(dtype) + 1)
+        assert err.max() <= 4, (err.max(), dst)
+
+
 def test_zero_d_and_scalars(isa):
     assert logsumexp(3.0) == 3.0 and np.ndim(logsumexp(3.0)) == 0
     assert softmax(3.0) == 1.0 and softmax(np.float32(3)).dtype == np.float32

@@ -12,6 +12,7 @@ try:  # NumPy >= 2.0
 except ImportError:  # NumPy 1.25, 1.26
     from numpy.core.multiarray import normalize_axis_index
     from numpy.core.numeric import normalize_axis_tuple
+from numpy.exceptions import AxisError
 
 from . import _dispatch, _entry, _outbuf, _threads, reference
 # what the kernels' write pass produces (the same in every ISA build)
@@ -32,18 +33,27 @@ _SMALL = _threads.MIN_PARALLEL_ELEMENTS - 1
 def _result_dtype(xdtype, dtype, name):
     """The dtype a function returns: `dtype` if given, else floats keep theirs,
     bool and integers give float64 (as SciPy)."""
+    kind = xdtype.kind
+    if kind not in "fbiu":
+        # also with dtype=: NumPy's ufuncs do not cast complex, strings, datetimes or
+        # objects to a float for you either
+        raise TypeError(f"{name}: unsupported input dtype {xdtype} "
+                        "(expected a real floating, integer or bool array)")
     if dtype is not None:
         dt = np.dtype(dtype)
         if dt.kind != "f":
             raise TypeError(f"{name}: dtype must be a floating-point type, got {dt}")
         return dt.newbyteorder("=")
-    kind = xdtype.kind
     if kind == "f":
         return xdtype.newbyteorder("=")
-    if kind in "biu":
-        return _F64
-    raise TypeError(f"{name}: unsupported input dtype {xdtype} "
-                    "(expected a real floating, integer or bool array)")
+    return _F64
+
+
+def _axis_index(a):
+    """An axis as an int: TypeError for a bool (as NumPy's reductions) or a non-integer."""
+    if isinstance(a, (bool, np.bool_)):
+        raise TypeError(f"an integer is required for the axis, got {a!r}")
+    return operator.index(a)
 
 
 def _axes(axis, ndim):
@@ -51,8 +61,17 @@ def _axes(axis, ndim):
     if axis is None:
         return tuple(range(ndim))
     if isinstance(axis, tuple):
-        return normalize_axis_tuple(axis, ndim)
-    return (normalize_axis_index(operator.index(axis), ndim),)
+        return normalize_axis_tuple(tuple(_axis_index(a) for a in axis), ndim)
+    return (normalize_axis_index(_axis_index(axis), ndim),)
+
+
+def _axes_0d(axis):
+    """The axes of a 0-d input, taken as one slice of one element: None, (), 0, -1 and
+    tuples of these; anything else is out of bounds for an array of dimension 0."""
+    try:
+        return _axes(axis, 1)
+    except AxisError:
+        raise AxisError(f"axis {axis} is out of bounds for array of dimension 0") from None
 
 
 def _check_threads(num_threads):
@@ -213,6 +232,12 @@ def _reduced_shape(shape, axes, keepdims):
     return tuple(n for d, n in enumerate(shape) if d not in axes)
 
 
+def _lse_result(y, out):
+    """logsumexp's result: a full reduction without out= gives a NumPy scalar, as
+    NumPy's reductions."""
+    return y[()] if out is None and y.ndim == 0 else y
+
+
 def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
     """The one argument layer of log_softmax, softmax and logsumexp (op _OP_*)."""
     name = _NAMES[op]
@@ -220,7 +245,7 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
     rt = _result_dtype(x.dtype, dtype, name)
     nthreads = _check_threads(num_threads)
     if x.ndim == 0:
-        _axes(axis, 1)  # a 0-d array is one slice of one element
+        _axes_0d(axis)
         x1 = x.reshape(1)
         w1 = None if where is None else _where_mask(where, (), name)[0].reshape(1)
         if out is not None:
@@ -247,7 +272,7 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
         return y
     if x.size == 0:  # logsumexp over a zero-length axis: log(0)
         y[...] = -np.inf
-        return y
+        return _lse_result(y, out)
 
     ct = _F32 if rt == _F16 else rt
     if ct not in _KERNEL_DTYPES:
@@ -255,12 +280,14 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
         twin = getattr(reference, name)
         kw = {"keepdims": keepdims} if op == _OP_LSE else {}
         y[...] = twin(x, axis=axes, dtype=rt, where=mask, **kw)
-        return y
+        return _lse_result(y, out) if op == _OP_LSE else y
 
     if op == _OP_LSE:
         # the result, seen with stride 0 along the reduced axes, as the kernels want it
         keep = _reduced_shape(x.shape, axes, True)
-        into_y = y.dtype == ct and y.flags.aligned
+        # not into an out= that overlaps x, which the kernels still read as they write
+        into_y = y.dtype == ct and y.flags.aligned and not (
+            out is not None and np.may_share_memory(y, x))
         if into_y:
             res = y if keepdims else np.expand_dims(y, axes)  # a view
         else:
@@ -311,8 +338,7 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
         if not into_y:
             with np.errstate(over="ignore"):
                 np.copyto(y, res.reshape(oshape), casting="unsafe")
-        if out is None and y.ndim == 0:
-            return y[()]  # a full reduction gives a scalar, as NumPy's reductions
+        return _lse_result(y, out)
     elif dst is not y:
         with np.errstate(over="ignore"):  # float16 results below -65504 are -inf
             np.copyto(y, dst, casting="unsafe")

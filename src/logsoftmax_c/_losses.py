@@ -9,7 +9,7 @@ arrays (the common layout); other layouts and dtypes go through NumPy compositio
 ``out=`` ufunc calls and keepdims reductions.  Either way no temporary the size of the
 input besides the output.
 """
-import operator
+import numbers
 
 import numpy as np
 
@@ -125,7 +125,7 @@ class _Targets:
                              f"got {reduction!r}")
         if x.ndim == 0:
             raise ValueError(f"{name}: the input must have a class axis, got a 0-d array")
-        self.axis = _api._axes(operator.index(axis), x.ndim)[0]
+        self.axis = _api._axes(_api._axis_index(axis), x.ndim)[0]
         self.nclass = x.shape[self.axis]
         self.batch_shape = x.shape[:self.axis] + x.shape[self.axis + 1:]
         t = np.asarray(target)
@@ -173,8 +173,16 @@ class _Targets:
         return np.expand_dims(v, self.axis)
 
     def picked(self, a):
-        """a[..., t, ...] along the class axis, per sample (ignored samples: class 0)."""
+        """a[..., t, ...] along the class axis, per sample (ignored samples: class 0,
+        whatever it holds; the callers drop them with `drop_ignored`)."""
+        if self.nclass == 0:  # then every target is ignored
+            return np.zeros(self.batch_shape, dtype=a.dtype)
         return np.take_along_axis(a, self.expand(self.index), self.axis).squeeze(self.axis)
+
+    def drop_ignored(self, losses):
+        """0 for the ignored samples, whatever their input (an inf or a NaN in a padded
+        row gives no NaN), as PyTorch."""
+        return np.where(self.ignored, losses.dtype.type(0), losses)
 
     def sample_weights(self, ct):
         """w[t_i] for class-index targets, 0 where ignored."""
@@ -188,8 +196,16 @@ class _Targets:
         total = np.sum(losses, dtype=losses.dtype)
         if self.reduction == "sum":
             return total, 1
+        # no samples, or all ignored: NaN, as PyTorch
+        denom = losses.dtype.type(denom)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return losses.dtype.type(total / denom), 1 / denom
+            return losses.dtype.type(total / denom), losses.dtype.type(1) / denom
+
+
+def _per_class(v, C):
+    """v / C, a uniform share over the C classes; 0 when there are none (the sums over
+    the classes it multiplies are empty)."""
+    return v / C if C else 0.0
 
 
 def _compute_dtype(x, name):
@@ -247,7 +263,7 @@ def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100,
             denom = losses.size
         else:
             w = tg.sample_weights(ct)
-            losses = -w * tg.picked(lp).astype(ct)
+            losses = tg.drop_ignored(-w * tg.picked(lp).astype(ct))
             denom = np.sum(w, dtype=ct)
         loss, _ = tg.reduce(np.asarray(losses, dtype=ct), denom)
     return np.asarray(loss).astype(rt)[()]
@@ -262,8 +278,9 @@ def nll_loss_grad(log_probs_shape, tg, ct, grad_scale):
             grad *= tg.along_axis(tg.weight.astype(ct), grad.ndim)
         grad *= grad_scale
         return grad
-    w = tg.sample_weights(ct) * grad_scale
-    np.put_along_axis(grad, tg.expand(tg.index), tg.expand(-w), tg.axis)
+    w = np.where(tg.ignored, ct.type(0), tg.sample_weights(ct) * grad_scale)
+    if tg.nclass:
+        np.put_along_axis(grad, tg.expand(tg.index), tg.expand(-w), tg.axis)
     return grad
 
 
@@ -301,6 +318,9 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
     x = np.asarray(logits)
     rt, ct = _compute_dtype(x, name)
     tg = _Targets(x, target, axis, weight, ignore_index, reduction, name)
+    if not isinstance(label_smoothing, numbers.Real):
+        raise TypeError(f"{name}: label_smoothing must be a real number, got "
+                        f"{type(label_smoothing).__name__}")
     eps = float(label_smoothing)
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {eps}")
@@ -311,6 +331,9 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
         grad, lse = _scaled_softmax_and_lse(x, tg, ct, eps, num_threads)
     else:
         lse = np.asarray(_api.logsumexp(x, axis=tg.axis, dtype=ct, num_threads=num_threads))
+    if C == 0:
+        # no classes: the lse (-inf) only multiplies sums over them, which are empty
+        lse = np.zeros(tg.batch_shape, dtype=ct)
     with np.errstate(invalid="ignore", over="ignore"):
         if tg.probs:
             # p' = (1 - eps) p + eps / C; loss_i = lse_i * sum(w p') - sum(w p' x)
@@ -318,18 +341,18 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
             wpx = _weighted_class_sum(x, tg.t, tg, ct)
             if eps:
                 wsum = C if tg.weight is None else np.sum(tg.weight, dtype=ct)
-                wp = (1 - eps) * wp + eps / C * wsum
-                wpx = (1 - eps) * wpx + eps / C * _class_sum(x, tg, ct)
+                wp = (1 - eps) * wp + _per_class(eps, C) * wsum
+                wpx = (1 - eps) * wpx + _per_class(eps, C) * _class_sum(x, tg, ct)
             losses = lse * wp - wpx
             denom = losses.size
         else:
             w = tg.sample_weights(ct)
-            losses = w * (lse - tg.picked(x).astype(ct))
+            losses = tg.drop_ignored(w * (lse - tg.picked(x).astype(ct)))
             denom = np.sum(w, dtype=ct)
             if eps:
                 # mean over classes of -log_softmax (weighted): (lse * sum(w) - sum(w x)) / C
                 wsum = C if tg.weight is None else np.sum(tg.weight, dtype=ct)
-                smooth = (lse * wsum - _class_sum(x, tg, ct)) / C
+                smooth = (lse * wsum - _class_sum(x, tg, ct)) * _per_class(1, C)
                 smooth = np.where(tg.ignored, 0, smooth)
                 losses = (1 - eps) * losses + eps * smooth
         losses = np.asarray(losses, dtype=ct)
@@ -338,6 +361,10 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
     if not return_grad:
         return loss
     grad = _cross_entropy_grad(x, tg, ct, eps, scale, num_threads, grad)
+    if not tg.probs and grad.size and tg.ignored.any():
+        # the loss does not depend on an ignored sample: 0, also where its softmax is
+        # NaN (a padded row of -inf, an inf or a NaN in it; PyTorch gives NaN there)
+        np.moveaxis(grad, tg.axis, -1)[tg.ignored] = 0
     return loss, grad.astype(rt, copy=False)
 
 
@@ -375,7 +402,7 @@ def _softmax_factor(tg, ct, eps, scale):
     C = tg.nclass
     live = np.where(tg.ignored, 0, scale).astype(ct)
     wsum = C if tg.weight is None else np.sum(tg.weight, dtype=ct)
-    return live, (live * ((1 - eps) * tg.sample_weights(ct) + eps / C * wsum)).astype(ct)
+    return live, (live * ((1 - eps) * tg.sample_weights(ct) + _per_class(eps, C) * wsum)).astype(ct)
 
 
 def _scaled_softmax_and_lse(x, tg, ct, eps, num_threads):
@@ -397,6 +424,8 @@ def _cross_entropy_grad(x, tg, ct, eps, scale, num_threads, scaled=None):
     C = tg.nclass
     grad = scaled if scaled is not None else _api.softmax(x, axis=tg.axis, dtype=ct,
                                                           num_threads=num_threads)
+    if grad.size == 0:  # no samples, or no classes
+        return grad
     wc = None if tg.weight is None else tg.along_axis(tg.weight.astype(ct), grad.ndim)
     with np.errstate(invalid="ignore", over="ignore"):
         if tg.probs:
@@ -404,18 +433,18 @@ def _cross_entropy_grad(x, tg, ct, eps, scale, num_threads, scaled=None):
             wp = _class_sum(tg.t, tg, ct)
             if eps:
                 wsum = C if tg.weight is None else np.sum(tg.weight, dtype=ct)
-                wp = (1 - eps) * wp + eps / C * wsum
+                wp = (1 - eps) * wp + _per_class(eps, C) * wsum
             grad *= tg.expand(wp * scale)
             # grad -= scale * w * p' (p' = (1 - eps) p + eps / C)
             coef = scale * (1 - eps)
             if wc is None:
                 _subtract_product(grad, tg.t, np.asarray(coef, dtype=ct))
                 if eps:
-                    grad -= ct.type(scale * eps / C)
+                    grad -= ct.type(scale * _per_class(eps, C))
             else:
                 _subtract_product(grad, tg.t, (wc * coef).astype(ct))
                 if eps:
-                    grad -= wc * (scale * eps / C)
+                    grad -= wc * (scale * _per_class(eps, C))
             return grad
         # class indices: a_i = s_i ((1 - eps) w_t + eps / C sum w), s_i the sample's share
         # of the reduction (0 if ignored); b_ic = s_i ((1 - eps) w_t [c == t] + eps / C w_c)
@@ -425,9 +454,9 @@ def _cross_entropy_grad(x, tg, ct, eps, scale, num_threads, scaled=None):
             grad *= tg.expand(a)
         if eps:
             if wc is None:
-                grad -= tg.expand(live * (eps / C))
+                grad -= tg.expand(live * _per_class(eps, C))
             else:
-                _subtract_product(grad, tg.expand(live * (eps / C)).astype(ct), wc)
+                _subtract_product(grad, tg.expand(live * _per_class(eps, C)).astype(ct), wc)
         idx = tg.expand(tg.index)
         at_t = np.take_along_axis(grad, idx, tg.axis)
         at_t -= tg.expand(live * (1 - eps) * wt)

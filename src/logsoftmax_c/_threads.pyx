@@ -71,12 +71,19 @@ def default_threads():
     return max(1, n)
 
 
+# An explicit thread count is capped at this many threads per usable CPU (or at the
+# default count, if that is more): past the CPUs more threads only cost their stacks
+# and their start, and a count past a C int would not reach the kernels.
+MAX_THREADS_PER_CPU = 4
+
+
 def threads_for(num_threads, Py_ssize_t size):
     """Threads for one call on `size` elements; num_threads is None (the default
-    count) or an int >= 1 (at most that many).  Inputs below MIN_PARALLEL_ELEMENTS
-    run on one thread: waking the others costs more than they save."""
+    count) or an int >= 1 (at most that many, and at most MAX_THREADS_PER_CPU per
+    usable CPU).  Inputs below MIN_PARALLEL_ELEMENTS run on one thread: waking the
+    others costs more than they save."""
     if size < MIN_PARALLEL_ELEMENTS or not LSC_HAVE_OPENMP:
         return 1
     if num_threads is None:
         return default_threads()
-    return num_threads
+    return min(num_threads, max(MAX_THREADS_PER_CPU * _USABLE_CPUS, default_threads()))

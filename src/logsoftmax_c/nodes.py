@@ -61,12 +61,18 @@ class Softmax(_Node):
         return f"Softmax(axis={self.axis})"
 
 
-def _scale_grad(grad, grad_output, reduction, axis):
-    """The loss's gradient times grad_output (a scalar, or per sample for 'none')."""
+def _scale_grad(grad, grad_output, reduction, axis, name):
+    """The loss's gradient times grad_output: the loss's shape (a scalar for 'mean'
+    and 'sum', per sample for 'none'), or a scalar for any reduction."""
     g = np.asarray(grad_output, dtype=grad.dtype)
-    if reduction == "none":
-        g = np.expand_dims(g, axis)
-    return grad * g
+    if g.ndim == 0:
+        return grad * g
+    batch = grad.shape[:axis] + grad.shape[axis + 1:]
+    if reduction != "none" or g.shape != batch:
+        want = batch if reduction == "none" else ()
+        raise ValueError(f"{name}.backward: grad_output has shape {g.shape}, expected "
+                         f"the loss's shape {want} (or a scalar)")
+    return grad * np.expand_dims(g, axis)
 
 
 class _Loss(_Node):
@@ -88,10 +94,10 @@ class NLLLoss(_Loss):
         loss = _losses.nll_loss(lp, target, axis=self.axis, weight=self.weight,
                                 ignore_index=self.ignore_index, reduction=self.reduction)
         if self.reduction == "mean":
-            if tg.probs:
-                scale = 1 / (lp.size // tg.nclass)
-            else:
-                scale = 1 / np.sum(tg.sample_weights(ct))
+            # the number of samples, or the summed weights of the non-ignored targets
+            n = np.prod(tg.batch_shape) if tg.probs else np.sum(tg.sample_weights(ct))
+            with np.errstate(divide="ignore"):
+                scale = ct.type(1) / ct.type(n)  # inf for none (the gradient: NaN)
         else:
             scale = 1
         self._saved = (lp.shape, tg, ct, rt, scale)
@@ -103,7 +109,8 @@ class NLLLoss(_Loss):
         shape, tg, ct, rt, scale = self._need()
         with np.errstate(divide="ignore", invalid="ignore"):
             grad = _losses.nll_loss_grad(shape, tg, ct, scale)
-        return _scale_grad(grad, grad_output, self.reduction, tg.axis).astype(rt, copy=False)
+        return _scale_grad(grad, grad_output, self.reduction, tg.axis,
+                           "NLLLoss").astype(rt, copy=False)
 
     def __repr__(self):
         return f"NLLLoss(reduction={self.reduction!r}, axis={self.axis})"
@@ -131,7 +138,7 @@ class CrossEntropyLoss(_Loss):
     def backward(self, grad_output=1.0):
         grad = self._need()
         axis = _api._axes(self.axis, grad.ndim)[0]
-        return _scale_grad(grad, grad_output, self.reduction, axis)
+        return _scale_grad(grad, grad_output, self.reduction, axis, "CrossEntropyLoss")
 
     def __repr__(self):
         return (f"CrossEntropyLoss(reduction={self.reduction!r}, "
