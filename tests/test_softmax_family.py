@@ -214,6 +214,32 @@ def test_logsumexp_into_an_out_overlapping_x(dtype, shape, axis, masked, isa):
         assert err.max() <= 4, (err.max(), dst)
 
 
+@pytest.mark.parametrize("dtype,gaps", [(np.float32, [80.0, 87.5, 95.0, 103.0]),
+                                        (np.float64, [700.0, 709.5, 720.0, 744.0])],
+                         ids=["float32", "float64"])
+@pytest.mark.parametrize("n", [2, 17, 100, 5002], ids=lambda n: f"n={n}")
+def test_subnormal_results_are_exact_or_flushed_to_zero(dtype, gaps, n, isa, no_warnings):
+    """The README's one exception to the accuracy: a dominant class's log-probability,
+    or a probability, below the smallest normal number is that value or 0 (flushed),
+    never anything else; a normal one keeps its digits."""
+    tiny = np.finfo(dtype).tiny
+    for gap in gaps:
+        row = np.full(n, -np.inf, dtype)
+        row[0], row[1] = 0, -gap
+        d = np.longdouble(row[1])  # the gap as the input holds it
+        want = np.exp(d).astype(dtype)
+        for x, axis, at in ((row, -1, (0,)), (np.tile(row, (3, 1)), -1, (0, 0)),
+                            (np.tile(row[:, None], (1, 3)), 0, (0, 0))):
+            lp = log_softmax(x, axis=axis)[at]
+            p = softmax(x, axis=axis)[at[:-1] + (1,) if axis == -1 else (1,) + at[1:]]
+            for got, ref in ((-lp, want), (p, want)):
+                if ref >= tiny:
+                    assert abs(got - ref) <= 4 * np.spacing(ref), (gap, n, axis, got, ref)
+                else:
+                    assert got == 0 or abs(got - ref) <= 4 * np.spacing(tiny), (
+                        gap, n, axis, got, ref)
+
+
 def test_zero_d_and_scalars(isa):
     assert logsumexp(3.0) == 3.0 and np.ndim(logsumexp(3.0)) == 0
     assert softmax(3.0) == 1.0 and softmax(np.float32(3)).dtype == np.float32
