@@ -33,7 +33,7 @@ GRAD_SHAPES = [(7,), (3, 4), (4, 3, 5), (2, 2049), (1000, 17), (17, 1000)]
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
-def test_backward_matches_twins_over_the_generator(dtype, no_warnings):
+def test_backward_matches_twins_over_the_generator(dtype, no_warnings, isa):
     failures = []
     rng = np.random.default_rng(0)
     for x, axis, label in arrays(shapes=GRAD_SHAPES, dtypes=(dtype,)):
@@ -86,7 +86,7 @@ def test_backward_kernels_in_every_layout(shape, layout, dtype, isa):
                                        atol=16 * eps * np.abs(r).max())
 
 
-def test_backward_kernels_threads_bit_identical():
+def test_backward_kernels_threads_bit_identical(isa):
     threadpoolctl = pytest.importorskip("threadpoolctl")
     rng = np.random.default_rng(12)
     for shape, axis in (((400, 1000), 0), ((1000, 400), 1), ((40, 300, 50), 1)):
@@ -268,6 +268,162 @@ def test_backward_out_and_aliasing():
     assert softmax_backward(g.astype(np.float16), p.astype(np.float16)).dtype == np.float16
 
 
+BACKWARDS = ((log_softmax, log_softmax_backward, reference.log_softmax_backward),
+             (softmax, softmax_backward, reference.softmax_backward))
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("into", ["g", "y"], ids=lambda s: f"out={s}")
+@pytest.mark.parametrize("other", ["F", "reversed", "step"])
+def test_backward_out_over_an_input_of_another_layout(other, into, dtype):
+    """out= one of the inputs while the other input has another memory layout (the
+    NumPy composition, not the kernels): the result must not be computed into the
+    input it still reads.  g C-ordered and y in `other`, and the reverse; against the
+    twins from copies taken before the call."""
+    rng = np.random.default_rng(21)
+    shape = (4, 5, 6)
+    tol = RTOL[np.dtype(dtype)] * 10
+    for axis in (0, -1, (0, 2)):
+        for fwd, bwd, twin in BACKWARDS:
+            for g_layout, y_layout in (("C", other), (other, "C")):
+                x = (rng.standard_normal(shape) * 3).astype(dtype)
+                g = make_layout(rng.standard_normal(shape).astype(dtype), g_layout)
+                y = make_layout(fwd(x, axis=axis), y_layout)
+                want = twin(g.astype(np.float64), y.astype(np.float64), axis=axis)
+                out = g if into == "g" else y
+                assert bwd(g, y, axis=axis, out=out) is out
+                np.testing.assert_allclose(
+                    out, want, rtol=tol, atol=tol,
+                    err_msg=f"{bwd.__name__} axis={axis} g {g_layout} y {y_layout}")
+
+
+def test_backward_axis_out_of_range_raises_axis_error():
+    g = np.zeros((3, 4))
+    for bwd in (log_softmax_backward, softmax_backward):
+        for axis in (2, -3, (0, 2), (-3,)):
+            with pytest.raises(np.exceptions.AxisError):
+                bwd(g, g, axis=axis)
+        for axis in (1, -2, (1,)):  # a 0-d input is one slice of one element
+            with pytest.raises(np.exceptions.AxisError):
+                bwd(np.float64(1.0), np.float64(0.0), axis=axis)
+    t = np.zeros(3, dtype=np.int64)
+    for fn, kw in ((cross_entropy, {}), (cross_entropy, {"return_grad": True}),
+                   (nll_loss, {})):
+        for axis in (2, -3):
+            with pytest.raises(np.exceptions.AxisError):
+                fn(g, t, axis=axis, **kw)
+    for node in (CrossEntropyLoss(axis=2), NLLLoss(axis=-3)):
+        with pytest.raises(np.exceptions.AxisError):
+            node(g, t)
+
+
+def test_backward_of_0d_inputs():
+    """A 0-d g and y: one slice of one element (axis 0, -1 or None), a 0-d result;
+    y need not be a forward output (the formula holds for any y)."""
+    for g0, y0 in ((1.5, -0.7), (-2.0, 0.3), (0.25, 0.0)):
+        for _, bwd, twin in BACKWARDS:
+            want = twin(np.array([g0]), np.array([y0]), axis=0)[0]
+            for axis in (None, 0, -1):
+                r = bwd(np.float64(g0), np.float64(y0), axis=axis)
+                assert np.shape(r) == () and r.dtype == np.float64
+                np.testing.assert_allclose(r, want, rtol=1e-15, atol=1e-16,
+                                           err_msg=f"{bwd.__name__} axis={axis}")
+            r = bwd(np.float32(g0), np.float32(y0))
+            assert np.shape(r) == () and r.dtype == np.float32
+            np.testing.assert_allclose(r, want, rtol=1e-6, atol=1e-7)
+            # the NumPy composition's roads: mixed dtypes, an integer g, float16
+            for gg, yy in ((np.float32(g0), np.float64(y0)),
+                           (np.float64(g0), np.float32(y0))):
+                r = bwd(gg, yy)
+                assert np.shape(r) == () and r.dtype == np.float64
+                np.testing.assert_allclose(r, twin(np.array([gg], np.float64),
+                                                   np.array([yy], np.float64), axis=0)[0],
+                                           rtol=1e-15, atol=1e-16)
+            r = bwd(np.int64(3), np.float64(y0))
+            assert np.shape(r) == () and r.dtype == np.float64
+            np.testing.assert_allclose(r, twin(np.array([3.0]), np.array([y0]), axis=0)[0],
+                                       rtol=1e-15, atol=1e-16)
+            g16, y16 = np.float16(g0), np.float16(y0)
+            r = bwd(g16, y16)
+            assert np.shape(r) == () and r.dtype == np.float16
+            want16 = twin(np.array([g16], np.float64), np.array([y16], np.float64),
+                          axis=0)[0]
+            np.testing.assert_allclose(float(r), want16, rtol=np.finfo(np.float16).eps,
+                                       atol=1e-7)
+            out = np.zeros((), np.float64)
+            assert bwd(g0, y0, out=out) is out
+            np.testing.assert_allclose(out, want, rtol=1e-15, atol=1e-16)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_backward_empty_arrays_and_no_axes(dtype, isa):
+    """Empty inputs give an empty result of their shape and dtype (any axis); axis=()
+    reduces over nothing (sum(g) is g itself): the twins' values, C-ordered (the kernel
+    layout) and not."""
+    for _, bwd, _ in BACKWARDS:
+        for shape in ((0,), (0, 5), (5, 0), (2, 0, 3)):
+            e = np.zeros(shape, dtype)
+            for axis in (-1, 0, None, ()):
+                r = bwd(e, e, axis=axis)
+                assert r.shape == shape and r.dtype == np.dtype(dtype), (shape, axis)
+            out = np.ones(shape, dtype)
+            assert bwd(e, e, out=out) is out
+    rng = np.random.default_rng(23)
+    tol = RTOL[np.dtype(dtype)] * 10
+    for shape in ((3, 4), (40, 70)):
+        g64, y64 = rng.standard_normal(shape), rng.standard_normal(shape) - 1
+        for layout in ("C", "F", "reversed"):
+            g = make_layout(g64.astype(dtype), layout)
+            y = make_layout(y64.astype(dtype), layout)
+            for _, bwd, twin in BACKWARDS:
+                want = twin(g.astype(np.float64), y.astype(np.float64), axis=())
+                r = bwd(g, y, axis=())
+                assert r.dtype == np.dtype(dtype)
+                np.testing.assert_allclose(r, want, rtol=tol, atol=tol,
+                                           err_msg=f"{bwd.__name__} {shape} {layout}")
+
+
+def test_backward_mixed_and_integer_dtypes():
+    """float32 g with float64 y (and the reverse): float64, the twin in float64 of the
+    same values; an integer grad_output: float64 (NumPy's promotion with a float32 y
+    too)."""
+    rng = np.random.default_rng(24)
+    x = rng.standard_normal((5, 70)) * 3
+    g = rng.standard_normal(x.shape)
+    gi = rng.integers(-4, 5, x.shape)
+    for fwd, bwd, twin in BACKWARDS:
+        for axis in (-1, 0, (0, 1)):
+            y = fwd(x, axis=axis)
+            cases = [(g.astype(np.float32), y), (g, y.astype(np.float32)),
+                     (gi, y), (gi, y.astype(np.float32)), (gi.astype(np.int8), y)]
+            for gg, yy in cases:
+                r = bwd(gg, yy, axis=axis)
+                assert r.dtype == np.float64, (gg.dtype, yy.dtype)
+                want = twin(gg.astype(np.float64), yy.astype(np.float64), axis=axis)
+                np.testing.assert_allclose(
+                    r, want, rtol=1e-12, atol=1e-13,
+                    err_msg=f"{bwd.__name__} axis={axis} g {gg.dtype} y {yy.dtype}")
+
+
+@pytest.mark.parametrize("axis", [-1, 0, (0, 1)], ids=str)
+def test_float16_backward_values(axis):
+    """float16 in, float16 out (computed in float32): within a float16 rounding of the
+    twin run in float64 on the same float16 values."""
+    rng = np.random.default_rng(25)
+    x = (rng.standard_normal((6, 50)) * 2).astype(np.float16)
+    g = rng.standard_normal(x.shape).astype(np.float16)
+    eps16 = float(np.finfo(np.float16).eps)
+    for fwd, bwd, twin in BACKWARDS:
+        y = fwd(x, axis=axis)
+        assert y.dtype == np.float16
+        r = bwd(g, y, axis=axis)
+        assert r.dtype == np.float16
+        want = twin(g.astype(np.float64), y.astype(np.float64), axis=axis)
+        np.testing.assert_allclose(r.astype(np.float64), want, rtol=eps16,
+                                   atol=1e-3 * eps16 * np.abs(want).max(),
+                                   err_msg=bwd.__name__)
+
+
 # ---------------------------------------------------------------------------------------
 # losses
 
@@ -412,6 +568,163 @@ def test_cross_entropy_float16_and_integer_logits():
     assert l16.dtype == g16.dtype == np.float16
     assert abs(float(l16) - want) < 1e-2
     assert cross_entropy(np.round(x * 3).astype(np.int64), t).dtype == np.float64
+
+
+@pytest.mark.parametrize("probs", [False, True], ids=["indices", "probs"])
+def test_cross_entropy_float16_values(probs):
+    """float16 logits (computed in float32): the loss and the gradient within a float16
+    rounding of the twins run in float64 on the same float16 values; the fused road
+    (classes last, C > the short-row tiles) and the others."""
+    rng = np.random.default_rng(26)
+    eps16 = float(np.finfo(np.float16).eps)
+    for shape, axis in (((8, 10), -1), ((6, 300), -1), ((4, 7, 3), 1)):
+        x, t, w = _loss_inputs(shape, axis, np.float16, rng, True, not probs, probs)
+        x64, w64 = x.astype(np.float64), w.astype(np.float64)
+        t64 = t.astype(np.float64) if probs else t
+        for reduction in ("mean", "sum", "none"):
+            for eps in (0.0, 0.1):
+                loss, grad = cross_entropy(x, t, axis=axis, weight=w, reduction=reduction,
+                                           label_smoothing=eps, return_grad=True)
+                assert np.asarray(loss).dtype == grad.dtype == np.float16
+                want = reference.cross_entropy(x64, t64, axis, w64, -100, reduction, eps)
+                np.testing.assert_allclose(np.asarray(loss, np.float64), want,
+                                           rtol=2 * eps16, atol=1e-6)
+                want = reference.cross_entropy_grad(x64, t64, axis, w64, -100, reduction,
+                                                    eps)
+                np.testing.assert_allclose(grad.astype(np.float64), want, rtol=eps16,
+                                           atol=1e-3 * eps16 * np.abs(want).max(),
+                                           err_msg=f"{shape} {reduction} eps={eps}")
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.bool_],
+                         ids=lambda d: np.dtype(d).name)
+def test_cross_entropy_integer_logits_values(dtype):
+    """Integer (and bool) logits: float64 loss and gradient, the twins' values."""
+    rng = np.random.default_rng(27)
+    for shape, axis in (((8, 10), -1), ((5, 200), -1), ((4, 6, 3), 1)):
+        x = (rng.random(shape) < 0.5) if dtype == np.bool_ else \
+            rng.integers(0, 9, shape).astype(dtype)
+        C = shape[axis]
+        t = rng.integers(0, C, tuple(n for d, n in enumerate(shape)
+                                    if d != axis % len(shape)))
+        p = rng.random(shape)
+        p /= p.sum(axis=axis, keepdims=True)
+        for tt in (t, p):
+            for reduction in ("mean", "none"):
+                kw = dict(axis=axis, reduction=reduction, label_smoothing=0.1)
+                loss, grad = cross_entropy(x, tt, return_grad=True, **kw)
+                assert np.asarray(loss).dtype == grad.dtype == np.float64
+                x64 = x.astype(np.float64)
+                np.testing.assert_allclose(
+                    loss, reference.cross_entropy(x64, tt, axis, None, -100, reduction, 0.1),
+                    rtol=1e-12, atol=1e-14)
+                np.testing.assert_allclose(
+                    grad, reference.cross_entropy_grad(x64, tt, axis, None, -100, reduction,
+                                                       0.1), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("ignore_index", [-1, 3], ids=lambda i: f"ignore={i}")
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_ignore_index_other_than_the_default(ignore_index, reduction):
+    """ignore_index=-1 (below the classes) and 3 (a class: its targets are dropped)
+    for the two losses and the two nodes, against the twins and finite differences;
+    -100 then is an out-of-range target like any other."""
+    rng = np.random.default_rng(28)
+    for shape, axis in (((5, 5, 3), 1), ((6, 100), -1)):  # the second: the fused road
+        C = shape[axis]
+        x = rng.standard_normal(shape) * 2
+        bshape = tuple(n for d, n in enumerate(shape) if d != axis % len(shape))
+        t = rng.integers(0, C, bshape)
+        t.flat[::3] = ignore_index
+        t.flat[1] = 0 if ignore_index == 3 else 3  # a live target of the other kind
+        assert (t == ignore_index).any() and (t != ignore_index).any()
+        w = rng.random(C) + 0.5
+        lp = log_softmax(x, axis=axis)
+        go = rng.standard_normal(bshape) if reduction == "none" else 1.7
+        go_c = np.expand_dims(go, axis) if reduction == "none" else go
+        tw = (axis, w, ignore_index, reduction)
+        want = reference.cross_entropy(x, t, *tw, 0.1)
+        want_grad = reference.cross_entropy_grad(x, t, *tw, 0.1)
+        kw = dict(axis=axis, weight=w, ignore_index=ignore_index, reduction=reduction)
+        loss, grad = cross_entropy(x, t, label_smoothing=0.1, return_grad=True, **kw)
+        np.testing.assert_allclose(loss, want, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(cross_entropy(x, t, label_smoothing=0.1, **kw), want,
+                                   rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(grad, want_grad, rtol=1e-12, atol=1e-14)
+        ce = CrossEntropyLoss(weight=w, ignore_index=ignore_index, reduction=reduction,
+                              label_smoothing=0.1, axis=axis)
+        np.testing.assert_allclose(ce(x, t), want, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(ce.backward(go), want_grad * go_c, rtol=1e-12,
+                                   atol=1e-14)
+        want = reference.nll_loss(lp, t, *tw)
+        np.testing.assert_allclose(nll_loss(lp, t, **kw), want, rtol=1e-12, atol=1e-14)
+        nll = NLLLoss(weight=w, ignore_index=ignore_index, reduction=reduction, axis=axis)
+        np.testing.assert_allclose(nll(lp, t), want, rtol=1e-12, atol=1e-14)
+        if shape == (5, 5, 3):  # the finite differences of the twin, on the small case
+            fd = _finite_difference(lambda v: np.sum(go * reference.nll_loss(v, t, *tw)), lp)
+            np.testing.assert_allclose(nll.backward(go), fd, rtol=1e-6, atol=1e-8)
+        # the default ignore_index is no longer special
+        t[t == ignore_index] = -100
+        for call in (lambda: cross_entropy(x, t, **kw),
+                     lambda: cross_entropy(x, t, return_grad=True, **kw),
+                     lambda: nll_loss(lp, t, **kw), lambda: ce(x, t), lambda: nll(lp, t)):
+            with pytest.raises(IndexError, match="out of bounds"):
+                call()
+
+
+def test_cross_entropy_label_smoothing_bounds_and_num_threads_checks():
+    """label_smoothing in [0, 1], both ends included (1: the uniform target alone);
+    num_threads below 1 a ValueError on every road."""
+    rng = np.random.default_rng(29)
+    x, t, w = _loss_inputs((6, 5), -1, np.float64, rng, True, True)
+    _, p, _ = _loss_inputs((6, 5), -1, np.float64, rng, False, False, probs=True)
+    xf, tf, _ = _loss_inputs((4, 300), -1, np.float32, rng, False, False)  # fused road
+    for xx, tt, ww in ((x, t, w), (x, p, w), (x, t, None), (xf, tf, None)):
+        for bad in (-0.1, -1e-9, 1.0 + 1e-9):
+            with pytest.raises(ValueError, match="label_smoothing"):
+                cross_entropy(xx, tt, weight=ww, label_smoothing=bad)
+        for eps in (0.0, 1.0):
+            for reduction in ("mean", "sum", "none"):
+                loss, grad = cross_entropy(xx, tt, weight=ww, reduction=reduction,
+                                           label_smoothing=eps, return_grad=True)
+                x64 = xx.astype(np.float64)
+                tol = RTOL[xx.dtype] * 10
+                np.testing.assert_allclose(
+                    loss, reference.cross_entropy(x64, tt, -1, ww, -100, reduction, eps),
+                    rtol=tol, atol=tol)
+                np.testing.assert_allclose(
+                    grad, reference.cross_entropy_grad(x64, tt, -1, ww, -100, reduction,
+                                                       eps), rtol=tol, atol=tol)
+        for bad in (0, -1):
+            for return_grad in (False, True):
+                with pytest.raises(ValueError, match="num_threads"):
+                    cross_entropy(xx, tt, weight=ww, num_threads=bad,
+                                  return_grad=return_grad)
+
+
+@pytest.mark.parametrize("probs", [False, True], ids=["indices", "probs"])
+def test_cross_entropy_threads_bit_identical(probs, isa):
+    """The loss and the gradient do not depend on the thread count (class indices on
+    (256, 4000) float32: the fused kernel; probabilities: softmax then NumPy)."""
+    rng = np.random.default_rng(30)
+    shape = (256, 4000)
+    x, t, _ = _loss_inputs(shape, -1, np.float32, rng, False, True, probs)
+    w = (rng.random(shape[-1]) + 0.5).astype(np.float32)
+    for kw in ({"reduction": "mean"}, {"reduction": "none", "weight": w,
+                                       "label_smoothing": 0.1}):
+        one = cross_entropy(x, t, return_grad=True, num_threads=1, **kw)
+        for nt in (2, 3):
+            loss, grad = cross_entropy(x, t, return_grad=True, num_threads=nt, **kw)
+            np.testing.assert_array_equal(loss, one[0], err_msg=f"threads={nt} {kw}")
+            np.testing.assert_array_equal(grad, one[1], err_msg=f"threads={nt} {kw}")
+            np.testing.assert_array_equal(cross_entropy(x, t, num_threads=nt, **kw), one[0])
+    # and the values are right (the first rows, against the twin in float64)
+    x64 = x[:8].astype(np.float64)
+    t8 = t[:8].astype(np.float64) if probs else t[:8]
+    want = reference.cross_entropy_grad(x64, t8, -1, w.astype(np.float64), -100, "none",
+                                        0.1)
+    np.testing.assert_allclose(one[1][:8], want, rtol=0, atol=50 * np.finfo(np.float32).eps
+                               * np.abs(want).max())
 
 
 def test_cross_entropy_extreme_logits_without_warnings(no_warnings):
@@ -648,6 +961,97 @@ def test_nodes_match_torch_nn(reduction):
         node(x)
         np.testing.assert_allclose(node.backward(gy), xt.grad.numpy(), rtol=1e-12,
                                    atol=1e-15)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_node_probability_targets(reduction, weighted):
+    """NLLLoss with class probabilities (class axis 1): backward is -s * w_c * p_c
+    times grad_output, s = 1 / the number of samples for 'mean' (not of elements);
+    and the finite differences of the twin."""
+    rng = np.random.default_rng(32)
+    shape = (5, 4, 3)
+    lp = log_softmax(rng.standard_normal(shape) * 2, axis=1)
+    p = rng.random(shape)
+    p /= p.sum(axis=1, keepdims=True)
+    w = rng.random(4) + 0.5 if weighted else None
+    node = NLLLoss(weight=w, reduction=reduction, axis=1)
+    want = reference.nll_loss(lp, p, 1, w, -100, reduction)
+    np.testing.assert_allclose(node(lp, p), want, rtol=1e-13, atol=1e-15)
+    go = rng.standard_normal((5, 3)) if reduction == "none" else 1.7
+    go_c = go[:, None, :] if reduction == "none" else go
+    share = 1 / 15 if reduction == "mean" else 1.0
+    wc = np.ones(4) if w is None else w
+    closed = -share * wc[None, :, None] * p * go_c
+    grad = node.backward(go)
+    assert grad.shape == shape and grad.dtype == np.float64
+    np.testing.assert_allclose(grad, closed, rtol=1e-13, atol=1e-16)
+    fd = _finite_difference(
+        lambda v: np.sum(go * reference.nll_loss(v, p, 1, w, -100, reduction)), lp)
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
+    # float32 in: float32 out, the same values
+    node32 = NLLLoss(weight=w, reduction=reduction, axis=1)
+    node32(lp.astype(np.float32), p.astype(np.float32))
+    g32 = node32.backward(go)
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, closed, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_loss_nodes_axis1_weights_ignored_against_twins(reduction):
+    """Without PyTorch: CrossEntropyLoss and NLLLoss with the classes on axis 1,
+    per-class weights, ignored targets and, for 'none', a grad_output per sample.
+    C equals the trailing size, so a grad_output expanded at the wrong axis would
+    broadcast silently.  Against reference.cross_entropy_grad and the finite
+    differences of the twin nll_loss."""
+    rng = np.random.default_rng(33)
+    shape = (6, 4, 4)
+    x = rng.standard_normal(shape) * 2
+    t = rng.integers(0, 4, (6, 4))
+    t[0, 0] = t[2, 3] = t[5, 1] = t[3, 2] = -100
+    w = np.array([0.3, 1.7, 0.6, 2.5])  # summed weights far from the count of targets
+    go = rng.standard_normal(t.shape) if reduction == "none" else 1.7
+    go_c = go[:, None, :] if reduction == "none" else go
+    for eps in (0.0, 0.1):
+        ce = CrossEntropyLoss(weight=w, reduction=reduction, label_smoothing=eps, axis=1)
+        np.testing.assert_allclose(ce(x, t), reference.cross_entropy(x, t, 1, w, -100,
+                                                                     reduction, eps),
+                                   rtol=1e-13, atol=1e-15)
+        want = reference.cross_entropy_grad(x, t, 1, w, -100, reduction, eps) * go_c
+        np.testing.assert_allclose(ce.backward(go), want, rtol=1e-12, atol=1e-15)
+    fd = _finite_difference(
+        lambda v: np.sum(go * reference.cross_entropy(v, t, 1, w, -100, reduction, 0.1)), x)
+    np.testing.assert_allclose(ce.backward(go), fd, rtol=1e-6, atol=1e-8)
+    lp = log_softmax(x, axis=1)
+    nll = NLLLoss(weight=w, reduction=reduction, axis=1)
+    np.testing.assert_allclose(nll(lp, t), reference.nll_loss(lp, t, 1, w, -100, reduction),
+                               rtol=1e-13, atol=1e-15)
+    fd = _finite_difference(
+        lambda v: np.sum(go * reference.nll_loss(v, t, 1, w, -100, reduction)), lp)
+    np.testing.assert_allclose(nll.backward(go), fd, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (4, 3, 6)], ids=shape_id)
+def test_activation_nodes_backward_along_axis0(shape):
+    """LogSoftmax(axis=0) and Softmax(axis=0): forward and backward along axis 0, against
+    the twins on the twin's forward output (float64), and finite differences."""
+    rng = np.random.default_rng(34)
+    x = rng.standard_normal(shape) * 2
+    gy = rng.standard_normal(shape)
+    for node, fwd, twin in ((LogSoftmax(axis=0), reference.log_softmax,
+                             reference.log_softmax_backward),
+                            (Softmax(axis=0), reference.softmax,
+                             reference.softmax_backward)):
+        y_ref = fwd(x.astype(np.longdouble), axis=0).astype(np.float64)
+        np.testing.assert_allclose(node(x), y_ref, rtol=1e-13, atol=1e-15)
+        want = twin(gy, y_ref, axis=0)
+        np.testing.assert_allclose(node.backward(gy), want, rtol=1e-12, atol=1e-14,
+                                   err_msg=repr(node))
+    if len(shape) == 2:
+        node = LogSoftmax(axis=0)
+        node(x)
+        fd = _finite_difference(lambda v: np.sum(gy * reference.log_softmax(v, axis=0)), x)
+        np.testing.assert_allclose(node.backward(gy), fd, rtol=1e-6, atol=1e-8)
 
 
 def test_a_small_classifier_learns():

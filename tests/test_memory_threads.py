@@ -1,5 +1,6 @@
 """Threads (num_threads, determinism, threadpoolctl), the GIL, memory use, ISA selection."""
 import concurrent.futures
+import importlib.machinery
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
+import logsoftmax_c
 from logsoftmax_c import _dispatch, _entry, _threads, log_softmax
 
 from conftest import ISAS, assert_ulps
@@ -398,6 +400,92 @@ def test_no_temporaries_float32_and_many_threads(dtype):
             assert peak - y.nbytes < 0.1 * x.nbytes, (axis, nt)
 
 
+# The kernels' scratch (malloc / aligned_alloc in C) is invisible to tracemalloc: the
+# peak resident memory of a fresh process sees it.  x (3000, 4096) float32 is 47 MiB;
+# the README allows O(threads x row) scratch, band buffers kept for the next call of
+# about 16 MiB at most (four threads' worth), so with two threads the peak may grow by
+# that bound plus a margin, while a temporary the size of x would add 47 MiB.
+_PEAK_CODE = r"""
+import numpy as np
+import logsoftmax_c as lsc
+
+
+def status():
+    with open("/proc/self/status") as f:
+        d = dict(line.split(":", 1) for line in f if line.startswith(("VmHWM", "VmRSS")))
+    return {k: int(v.split()[0]) * 1024 for k, v in d.items()}
+
+
+rng = np.random.default_rng(17)
+x = np.empty((3000, 4096), np.float32)
+rng.standard_normal(out=x, dtype=np.float32)   # no float64 temporary
+x *= 4
+out = np.full_like(x, 7)
+lse0 = np.full(4096, 7, np.float32)
+lse1 = np.full(3000, 7, np.float32)
+try:  # the peak back to the current RSS (Linux >= 4.0)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+except OSError:
+    pass
+before = status()
+for nt in (1, 2):
+    for axis in (0, -1):
+        lsc.log_softmax(x, axis=axis, out=out, num_threads=nt)
+        lsc.softmax(x, axis=axis, out=out, num_threads=nt)
+    lsc.logsumexp(x, axis=0, out=lse0, num_threads=nt)
+    lsc.logsumexp(x, axis=-1, out=lse1, num_threads=nt)
+lsc.log_softmax(x, axis=0, out=out, num_threads=2)
+after = status()
+print(after["VmHWM"] - before["VmRSS"], before["VmHWM"] - before["VmRSS"], x.nbytes)
+# the calls did their work (float64 NumPy on a few slices)
+x64 = x[:, :5].astype(np.float64)
+m = x64.max(axis=0)
+lse = m + np.log(np.exp(x64 - m).sum(axis=0))
+assert np.allclose(out[:, :5], x64 - lse, rtol=0, atol=1e-5), "log_softmax axis 0"
+assert np.allclose(lse0[:5], lse, rtol=1e-6, atol=0), "logsumexp axis 0"
+r64 = x[:5].astype(np.float64)
+m = r64.max(axis=1, keepdims=True)
+lse = (m + np.log(np.exp(r64 - m).sum(axis=1, keepdims=True)))[:, 0]
+assert np.allclose(lse1[:5], lse, rtol=1e-6, atol=0), "logsumexp axis -1"
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux")
+                    or not os.path.exists("/proc/self/status"),
+                    reason="reads VmHWM / VmRSS from /proc/self/status (Linux)")
+def test_peak_memory_of_large_calls_with_out_is_not_input_sized():
+    """log_softmax and softmax along axes 0 and -1, logsumexp along both, on 1 and 2
+    threads, into preallocated outputs: the process's peak resident memory grows by
+    the kernels' scratch only (seen by the system, not by tracemalloc)."""
+    r = _run_python(_PEAK_CODE)
+    assert r.returncode == 0, r.stderr
+    growth, headroom, nbytes = map(int, r.stdout.split())
+    assert nbytes == 3000 * 4096 * 4
+    # the measure could see a temporary: the peak was not already above the current RSS
+    assert headroom < 4 << 20, f"peak {headroom / 2**20:.1f} MiB above RSS before the calls"
+    bound = 20 << 20  # the README's ~16 MiB of kept band buffers, and a margin
+    assert growth < bound, (f"peak grew by {growth / 2**20:.1f} MiB for a "
+                            f"{nbytes / 2**20:.0f} MiB input (allowed {bound / 2**20:.0f})")
+
+
+@pytest.mark.parametrize("bad,error", [
+    (-1, ValueError), (np.int64(-(1 << 40)), ValueError),
+    (1.5, TypeError), ("x", TypeError), ("1024", TypeError), (1.5j, TypeError),
+    (None, TypeError),
+], ids=["-1", "-2**40", "1.5", "x", "str 1024", "1.5j", "None"])
+def test_set_output_cache_refuses_bad_values_with_the_right_error(bad, error):
+    """A negative size is a ValueError, anything but an integer a TypeError (as
+    operator.index); the limit is left as it was."""
+    start = logsoftmax_c.set_output_cache(3 << 20)
+    try:
+        with pytest.raises(error):
+            logsoftmax_c.set_output_cache(bad)
+        assert logsoftmax_c.set_output_cache(5 << 20) == 3 << 20
+    finally:
+        logsoftmax_c.set_output_cache(start)
+
+
 # ---------------------------------------------------------------------------------------
 # kernel builds
 
@@ -455,3 +543,65 @@ def test_isa_environment_variable_unknown_fails_import(value):
     assert r.returncode != 0
     assert "ImportError" in r.stderr
     assert "LOGSOFTMAX_C_ISA" in r.stderr and value in r.stderr
+
+
+# ISA detection, checked against NumPy's own CPU feature detection and the files
+# installed: not the library against itself
+
+KNOWN_LEVELS = ("baseline", "avx2", "avx512")
+
+
+def _numpy_cpu_features():
+    try:  # NumPy >= 2.0
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:  # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__
+    return __cpu_features__
+
+
+def _expected_isas():
+    """The levels whose build is installed and that the CPU runs by NumPy's detection:
+    avx2 is x86-64-v3 (the build's -march): AVX2, FMA3, BMI2; avx512 is x86-64-v4:
+    that and AVX512F, BW, DQ, VL (what _kernels' lsc_cpu_level asks)."""
+    f = _numpy_cpu_features()
+    v3 = all(f.get(k, False) for k in ("AVX2", "FMA3", "BMI2"))
+    v4 = v3 and all(f.get(k, False)
+                    for k in ("AVX512F", "AVX512BW", "AVX512DQ", "AVX512VL"))
+    runs = {"baseline": True, "avx2": v3, "avx512": v4}
+    pkg = os.path.dirname(_dispatch.__file__)
+    built = {name for name in KNOWN_LEVELS
+             if any(os.path.isfile(os.path.join(pkg, f"_kernels_{name}{suffix}"))
+                    for suffix in importlib.machinery.EXTENSION_SUFFIXES)}
+    return tuple(name for name in KNOWN_LEVELS if runs[name] and name in built)
+
+
+def test_available_isas_match_numpy_cpu_detection_and_installed_builds():
+    assert _dispatch.LEVELS == KNOWN_LEVELS
+    expected = _expected_isas()
+    assert expected[0] == "baseline"
+    assert _dispatch.available_isas() == expected
+
+
+_UNRUNNABLE = [name for name in KNOWN_LEVELS if name not in _expected_isas()]
+
+
+@pytest.mark.parametrize("level", _UNRUNNABLE or [pytest.param(
+    None, marks=pytest.mark.skip(reason="this machine runs every known level"))])
+def test_isa_this_machine_cannot_run_is_refused(level):
+    """LOGSOFTMAX_C_ISA=<a level the CPU cannot run, or not built> fails the import with
+    an ImportError that says what the machine offers (not SIGILL in the kernels), and
+    set_isa refuses it with a ValueError."""
+    expected = _expected_isas()
+    code = ("import numpy as np, logsoftmax_c\n"
+            "y = logsoftmax_c.log_softmax(np.ones((300, 300), np.float32), axis=0)\n"
+            "print(y.sum())\n")
+    r = _run_python(code, LOGSOFTMAX_C_ISA=level)
+    assert r.returncode == 1, f"exit status {r.returncode} (negative: a signal)\n{r.stderr}"
+    assert "ImportError" in r.stderr, r.stderr
+    assert (f"LOGSOFTMAX_C_ISA={level!r}: this build or CPU offers only "
+            f"{', '.join(expected)}") in r.stderr, r.stderr
+    start = _dispatch.current_isa()
+    with pytest.raises(ValueError, match=level):
+        _dispatch.set_isa(level)
+    assert _dispatch.current_isa() == start
+    assert _entry.kernels_in_use() is _dispatch.kernels.SMALL_CALL

@@ -9,8 +9,8 @@ from numpy.exceptions import AxisError
 import logsoftmax_c
 from logsoftmax_c import log_softmax, logsumexp, reference, softmax
 
-from conftest import (FLOAT_DTYPES, LARGE_SHAPES, SMALL_SHAPES, arrays, error_scale,
-                      result_dtype, shape_id)
+from conftest import (FLOAT_DTYPES, LARGE_SHAPES, SMALL_SHAPES, arrays, assert_ulps,
+                      error_scale, result_dtype, shape_id)
 from test_log_softmax import _pipeline_rows, _special_rows
 
 ALL_SHAPES = SMALL_SHAPES + list(LARGE_SHAPES)
@@ -105,14 +105,27 @@ def test_logsumexp_sweep_matches_longdouble_reference(shape, isa, no_warnings):
 
 @pytest.mark.parametrize("shape", [(3, 4), (4, 3, 5), (17, 1000)], ids=shape_id)
 def test_twins_in_result_dtype(shape, isa):
+    """Against the twins run in the result dtype, within the accuracy of that dtype:
+    a softmax probability within 8 eps * scale of it relatively (the twin's own error
+    included; scale as for log_softmax), a logsumexp within 4 eps * (1 + |value|);
+    results below the smallest normal number only absolutely (flushed or not)."""
     for x, axis, label in arrays(shapes=[shape], dtypes=FLOAT_DTYPES, seed=2):
-        p = softmax(x, axis=axis)
-        assert p.dtype == reference.softmax(x, axis=axis).dtype
-        np.testing.assert_allclose(p, reference.softmax(x, axis=axis), rtol=1e-5,
-                                   atol=1e-30, err_msg=label)
-        np.testing.assert_allclose(logsumexp(x, axis=axis),
-                                   reference.logsumexp(x, axis=axis), rtol=1e-6,
-                                   err_msg=label)
+        rt = result_dtype(x.dtype)
+        eps, tiny = np.finfo(rt).eps, np.finfo(rt).tiny
+        p, tp = softmax(x, axis=axis), reference.softmax(x, axis=axis)
+        assert p.dtype == tp.dtype == rt, label
+        scale = error_scale(x, axis).astype(np.float64)
+        err = np.abs(p.astype(np.float64) - tp)
+        bound = 8 * eps * scale * tp + 4 * tiny
+        assert np.all(err <= bound), (
+            f"{label}: softmax off by {np.max(err / bound):.3g} x the bound")
+        r, tr = logsumexp(x, axis=axis), reference.logsumexp(x, axis=axis)
+        assert r.dtype == tr.dtype == rt, label
+        err = np.abs(np.float64(r) - tr) if np.ndim(r) == 0 else np.abs(
+            r.astype(np.float64) - tr)
+        bound = 4 * eps * (1 + np.abs(tr.astype(np.float64)))
+        assert np.all(err <= bound), (
+            f"{label}: logsumexp off by {np.max(err / bound):.3g} x the bound")
 
 
 def test_softmax_is_exp_of_log_softmax_and_sums_to_one(isa):
@@ -246,6 +259,149 @@ def test_zero_d_and_scalars(isa):
     assert logsumexp(np.ones((2, 3)), axis=None) == pytest.approx(1 + np.log(6))
 
 
+FAMILY = [log_softmax, softmax, logsumexp]
+
+
+@pytest.mark.parametrize("fn", FAMILY, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("x", [np.array(2.5), np.array(-1.5, np.float32), 3,
+                               np.array(1.0, np.float16), np.array(2.0, np.longdouble)],
+                         ids=["float64", "float32", "int", "float16", "longdouble"])
+def test_0d_input_out_is_checked(fn, x):
+    """A 0-d input takes a 0-d out of the result dtype: another shape (also one of one
+    element) is a ValueError, another dtype a TypeError, and nothing is written."""
+    rt = result_dtype(np.asarray(x).dtype)
+    expected = {log_softmax: 0.0, softmax: 1.0, logsumexp: float(x)}[fn]
+    for axis in (None, 0, -1):
+        for shape in [(3,), (1,), (1, 1)]:
+            out = np.full(shape, 7, dtype=rt)
+            with pytest.raises(ValueError, match="shape"):
+                fn(x, axis=axis, out=out)
+            assert np.all(out == 7), (axis, shape)
+        for wrong in (np.float32 if rt != np.float32 else np.float64, np.int64):
+            out = np.full((), 7, dtype=wrong)
+            with pytest.raises(TypeError, match="dtype"):
+                fn(x, axis=axis, out=out)
+            assert out == 7, (axis, wrong)
+        out = np.full((), 7, dtype=rt)
+        assert fn(x, axis=axis, out=out) is out
+        assert out == expected
+
+
+def _reduced(ndim, axis):
+    if axis is None:
+        return tuple(range(ndim))
+    return tuple(a % ndim for a in (axis if isinstance(axis, tuple) else (axis,)))
+
+
+def _longdouble_oracle(fn, x, axis, where=None):
+    """fn (log_softmax, softmax or logsumexp) written out in plain long-double NumPy,
+    with the README's rules.  Per slice (masked-out entries taken as -inf): m the max,
+    d = x - m, s = sum(exp(d)); log_softmax d - log(s), softmax exp(d) / s, logsumexp
+    m + log(s).  A slice with a NaN or +inf, or of only -inf, has no finite max:
+    log_softmax and softmax all NaN; logsumexp NaN (a NaN), +inf (+inf, no NaN), -inf
+    (only -inf).  Masked-out entries: -inf (log_softmax), 0 (softmax)."""
+    x = np.asarray(x, dtype=np.longdouble)
+    axes = _reduced(x.ndim, axis)
+    if where is not None:
+        x = np.where(where, x, -np.inf)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
+        m = np.max(x, axis=axes, keepdims=True)
+        finite_max = np.isfinite(m)
+        d = x - np.where(finite_max, m, 0)
+        s = np.sum(np.exp(d), axis=axes, keepdims=True)
+        if fn is logsumexp:
+            has_nan = np.isnan(x).any(axis=axes, keepdims=True)
+            has_pinf = np.isposinf(x).any(axis=axes, keepdims=True)
+            r = np.where(finite_max, m + np.log(s),
+                         np.where(has_nan, np.nan, np.where(has_pinf, np.inf, -np.inf)))
+            return np.squeeze(r, axis=axes)
+        if fn is log_softmax:
+            y, masked = np.where(finite_max, d - np.log(s), np.nan), -np.inf
+        else:
+            y, masked = np.where(finite_max, np.exp(d) / s, np.nan), 0
+    if where is not None:
+        y = np.where(where, y, masked)
+    return y
+
+
+def _longdouble_input():
+    rng = np.random.default_rng(40)
+    x = (rng.standard_normal((5, 6, 7)) * 4).astype(np.longdouble)
+    x[0, 1, 2] = np.nan
+    x[1, 2, 3] = np.inf
+    x[2, 3, :] = -np.inf          # a last-axis slice of only -inf
+    x[3, :, 4] = -np.inf
+    x[4, ::2, 1::3] = -np.inf     # -inf entries among finite ones
+    x[3, 0, 0] = 45               # a dominant element
+    # beyond float64's range where long double is wider
+    big = np.longdouble(1e300)
+    if np.finfo(np.longdouble).maxexp > np.finfo(np.float64).maxexp:
+        big *= np.longdouble(1e300)
+    x[4, 5, 6] = big
+    x[4, 5, 5] = -big
+    return x
+
+
+@pytest.mark.parametrize("fn", FAMILY, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("axis,masked", [(a, False) for a in (-1, 0, 1, (0, 2), None, ())]
+                         + [(a, True) for a in (-1, 0, (0, 2), None)], ids=str)
+def test_longdouble_against_an_oracle_written_here(fn, axis, masked, no_warnings):
+    """np.longdouble input goes through the NumPy twins (reference.py), so comparing
+    it with them compares them with themselves: here against the oracle above,
+    within a few long-double ulps (log_softmax relative to the scale 1 + |x - m| +
+    log(s), softmax relatively to that, logsumexp to 1 + |value|)."""
+    x = _longdouble_input()
+    where = None
+    if masked:
+        where = np.random.default_rng(41).random(x.shape) < 0.7
+        where[1, 1, :] = False        # a fully masked last-axis slice
+        where[0, 1, 2] = False        # the NaN masked out
+    eps = np.finfo(np.longdouble).eps
+    got = fn(x, axis=axis, where=where)
+    want = _longdouble_oracle(fn, x, axis, where)
+    assert np.asarray(got).dtype == np.longdouble
+    assert np.shape(got) == want.shape
+    got = np.asarray(got)
+    xm = x if where is None else np.where(where, x, -np.inf)
+    label = f"{fn.__name__} axis={axis} where={masked}"
+    if fn is log_softmax:
+        assert_ulps(got, xm, _reduced(x.ndim, axis), k=4, ref=want, msg=label)
+        return
+    # NaN, infinities and (softmax) zeros exactly; the rest within the bound
+    fin = np.isfinite(want) & (want != 0)
+    assert np.array_equal(got[~fin], want[~fin], equal_nan=True), label
+    with np.errstate(invalid="ignore", over="ignore"):
+        if fn is softmax:
+            scale = error_scale(xm, _reduced(x.ndim, axis))
+            bound = 8 * eps * want[fin] * scale[fin]
+        else:
+            bound = 4 * eps * (1 + np.abs(want[fin]))
+    err = np.abs(got[fin] - want[fin])
+    assert np.all(err <= bound), (
+        f"{label}: off by {float(np.max(err / bound)):.3g} x the bound")
+
+
+def test_logsumexp_past_2_31_elements_of_a_broadcast(no_warnings):
+    """2**31 + 37 elements that take no memory (a broadcast scalar, stride 0): the
+    counts are 64-bit, in one long row shared by two threads and in two rows of that
+    length.  Against v + log(n) in float64."""
+    n = 2**31 + 37
+    eps = np.finfo(np.float32).eps
+
+    def check(got, v):
+        want = np.float64(v) + np.log(np.float64(n))
+        assert abs(np.float64(got) - want) <= 4 * eps * (1 + abs(want)), (got, want)
+
+    r = logsumexp(np.broadcast_to(np.float32(0.5), (n,)), num_threads=2)
+    assert np.ndim(r) == 0 and r.dtype == np.float32
+    check(r, 0.5)
+    x = np.broadcast_to(np.array([[0.5], [-1.25]], np.float32), (2, n))
+    r = logsumexp(x, axis=1, num_threads=2)
+    assert r.shape == (2,) and r.dtype == np.float32
+    check(r[0], 0.5)
+    check(r[1], -1.25)
+
+
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("n", [5, 17, 12_347], ids=lambda n: f"n={n}")
 @pytest.mark.parametrize("mode", ["rows", "columns"])
@@ -263,6 +419,8 @@ def test_special_values(dtype, n, mode, num_threads, isa, no_warnings):
     with np.errstate(under="ignore"):
         np.testing.assert_allclose(p, np.exp(ls.astype(np.float64)), rtol=4 * np.finfo(dtype).eps,
                                    atol=1e-300, err_msg=str(names))
+    # and the oracle: the twin in long double (NaN slices, 0 for -inf entries)
+    assert_softmax_close(p, x, axis, msg=f"softmax of {names}")
     for nt in (1, num_threads):
         r = logsumexp(x, axis=axis, num_threads=nt)
         assert_lse_close(r, x, axis, msg=f"logsumexp of {names}")

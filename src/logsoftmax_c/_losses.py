@@ -88,7 +88,7 @@ def log_softmax_backward(grad_output, output, axis=-1, *, out=None, num_threads=
         return _backward_result(r, out, rt, shape)
     with np.errstate(invalid="ignore", over="ignore"):
         s = np.sum(g, axis=axes, keepdims=True, dtype=r.dtype)
-        np.exp(y, out=r, casting="unsafe")
+        np.exp(y, out=r, casting="unsafe", dtype=r.dtype)  # in r's dtype, not y's
         np.multiply(r, s, out=r)
         np.subtract(g, r, out=r, casting="unsafe")
     return _backward_result(r, out, rt, shape)
@@ -107,7 +107,7 @@ def softmax_backward(grad_output, output, axis=-1, *, out=None, num_threads=None
     if _rows_kernel(g, y, r, axes, True, nt):
         return _backward_result(r, out, rt, shape)
     with np.errstate(invalid="ignore", over="ignore"):
-        np.multiply(g, y, out=r, casting="unsafe")
+        np.multiply(g, y, out=r, casting="unsafe", dtype=r.dtype)
         s = np.sum(r, axis=axes, keepdims=True)
         np.subtract(g, s, out=r, casting="unsafe")
         np.multiply(r, y, out=r, casting="unsafe")
