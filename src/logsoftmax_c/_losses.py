@@ -402,7 +402,8 @@ def _softmax_factor(tg, ct, eps, scale):
     C = tg.nclass
     live = np.where(tg.ignored, 0, scale).astype(ct)
     wsum = C if tg.weight is None else np.sum(tg.weight, dtype=ct)
-    return live, (live * ((1 - eps) * tg.sample_weights(ct) + _per_class(eps, C) * wsum)).astype(ct)
+    a = live * ((1 - eps) * tg.sample_weights(ct) + _per_class(eps, C) * wsum)
+    return live, a.astype(ct)
 
 
 def _scaled_softmax_and_lse(x, tg, ct, eps, num_threads):
