@@ -212,6 +212,32 @@ def test_non_native_byte_order(dtype, isa):
         assert_ulps(y, x, axis, k=4, msg=f"{dtype} axis={axis}")
 
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", [(64, 10), (300, 400)], ids=shape_id)
+def test_out_in_the_other_byte_order(dtype, shape, isa):
+    """out= of the result dtype in the other byte order is written by a conversion, as
+    NumPy's ufuncs do; the values are the same."""
+    rng = np.random.default_rng(81)
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    swapped = np.dtype(dtype).newbyteorder("S")
+    for axis in (0, 1):
+        out = np.full(shape, 7, swapped)
+        assert log_softmax(x, axis=axis, out=out) is out
+        assert_ulps(out, x, axis, k=4)
+        # the same bits as into a native out= (which the sweeps check against the
+        # references)
+        out = np.full(shape, 7, swapped)
+        assert softmax(x, axis=axis, out=out) is out
+        np.testing.assert_array_equal(out, softmax(x, axis=axis, out=np.empty_like(x)))
+        red = np.full(shape[1 - axis], 7, swapped)
+        assert logsumexp(x, axis=axis, out=red) is red
+        np.testing.assert_array_equal(red, logsumexp(x, axis=axis))
+        want = reference.logsumexp(x.astype(np.longdouble), axis=axis)
+        np.testing.assert_allclose(red, want, rtol=8 * np.finfo(dtype).eps, atol=0)
+    with pytest.raises(TypeError, match="dtype"):
+        log_softmax(x, out=np.empty(shape, np.dtype(np.float16).newbyteorder("S")))
+
 # ---------------------------------------------------------------------------------------
 # dtypes
 

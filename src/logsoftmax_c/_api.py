@@ -88,7 +88,9 @@ def _check_out(out, shape, rt, name):
         raise TypeError(f"{name}: out must be a numpy.ndarray, got {type(out).__name__}")
     if out.shape != shape:
         raise ValueError(f"{name}: out has shape {out.shape}, expected {shape}")
-    if out.dtype != rt:
+    if out.dtype != rt and out.dtype.newbyteorder("=") != rt:
+        # (the result dtype in either byte order: a non-native out= is written by a
+        # conversion, as NumPy's ufuncs do)
         raise TypeError(f"{name}: out has dtype {out.dtype}, expected {rt}")
     if not out.flags.writeable:
         raise ValueError(f"{name}: out is read-only")
