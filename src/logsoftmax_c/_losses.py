@@ -353,7 +353,7 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
                 # mean over classes of -log_softmax (weighted): (lse * sum(w) - sum(w x)) / C
                 wsum = C if tg.weight is None else np.sum(tg.weight, dtype=ct)
                 smooth = (lse * wsum - _class_sum(x, tg, ct)) * _per_class(1, C)
-                smooth = np.where(tg.ignored, 0, smooth)
+                smooth = tg.drop_ignored(smooth)
                 losses = (1 - eps) * losses + eps * smooth
         losses = np.asarray(losses, dtype=ct)
         loss, scale = tg.reduce(losses, denom)

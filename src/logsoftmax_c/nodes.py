@@ -94,10 +94,13 @@ class NLLLoss(_Loss):
         loss = _losses.nll_loss(lp, target, axis=self.axis, weight=self.weight,
                                 ignore_index=self.ignore_index, reduction=self.reduction)
         if self.reduction == "mean":
-            # the number of samples, or the summed weights of the non-ignored targets
-            n = np.prod(tg.batch_shape) if tg.probs else np.sum(tg.sample_weights(ct))
-            with np.errstate(divide="ignore"):
-                scale = ct.type(1) / ct.type(n)  # inf for none (the gradient: NaN)
+            # 1 / the number of samples, or / the summed weights of the non-ignored
+            # targets (inf for none)
+            if tg.probs:
+                with np.errstate(divide="ignore"):
+                    scale = ct.type(1) / ct.type(np.prod(tg.batch_shape))
+            else:
+                scale = _losses._grad_scale(tg, ct)
         else:
             scale = 1
         self._saved = (lp.shape, tg, ct, rt, scale)
