@@ -266,6 +266,85 @@ def test_float16_computes_in_float32(isa):
     assert_ulps(y, x, -1, k=2)
 
 
+def _half_sweep():
+    """float32 values for the float16 cast: every float16 value, the midpoints between
+    neighbours (ties, to even) and a float32 ulp either side of them, the overflow
+    boundary (65504 .. 65520), values far below the subnormals, random bit patterns."""
+    h = np.arange(65536, dtype=np.uint16).view(np.float16)
+    h = h[np.isfinite(h)].astype(np.float32)
+    h = np.unique(h)
+    mid = ((h[:-1].astype(np.float64) + h[1:]) / 2).astype(np.float32)
+    up = np.nextafter(mid, np.float32(np.inf))
+    down = np.nextafter(mid, np.float32(-np.inf))
+    edges = np.array([65504, 65519.996, 65520, 65536, 1e6, 3e38, 1e-30, 1e-45, 2**-25,
+                      2**-24, 1.5 * 2**-24, 2**-14, np.inf], np.float32)
+    bits = np.random.default_rng(16).integers(0, 2**32, 200_000, dtype=np.uint64)
+    rand = bits.astype(np.uint32).view(np.float32)
+    v = np.concatenate([h, mid, up, down, edges, -edges, rand])
+    return v[np.isfinite(v) | np.isinf(v)]
+
+
+def test_float16_conversions_match_numpys_casts(isa, no_warnings):
+    """The kernels' float16 <-> float32 conversions (F16C where the build has it, else
+    bit by bit): every float16 value to float32, and float32 values around every
+    float16 rounding boundary, ties, the overflow and subnormal ranges and random bit
+    patterns to float16, bit for bit NumPy's casts; a NaN stays a NaN, with its sign.
+    Sizes off the vector width reach the scalar tails."""
+    from logsoftmax_c import _dispatch
+    conv = _dispatch.kernels.convert_half
+    h = np.arange(65536, dtype=np.uint16).view(np.float16)
+    for n in (h.size, h.size - 3):
+        got = np.empty(n, np.float32)
+        conv(h[:n], got, 2)
+        want = h[:n].astype(np.float32)
+        nan = np.isnan(want)
+        assert np.array_equal(np.isnan(got), nan)
+        assert np.array_equal(got[~nan].view(np.uint32), want[~nan].view(np.uint32))
+        assert np.array_equal(np.signbit(got[nan]), np.signbit(want[nan]))
+    v = _half_sweep()
+    nanv = np.array([np.nan, -np.nan], np.float32)
+    for src in (v, v[:-5], nanv):
+        got = np.empty(src.size, np.float16)
+        conv(src, got, 3)
+        with np.errstate(over="ignore"):
+            want = src.astype(np.float16)
+        nan = np.isnan(want)
+        assert np.array_equal(np.isnan(got), nan)
+        assert np.array_equal(got[~nan].view(np.uint16), want[~nan].view(np.uint16))
+        assert np.array_equal(np.signbit(got[nan]), np.signbit(want[nan]))
+    with pytest.raises(TypeError):
+        conv(v, np.empty(v.size, np.float64), 1)
+    with pytest.raises(ValueError):
+        conv(v[::2], np.empty(v[::2].size, np.float16), 1)
+
+
+@pytest.mark.parametrize("fn", ["log_softmax", "softmax", "logsumexp"])
+def test_float16_every_value_as_input(fn, isa, no_warnings):
+    """Every finite float16 value as input, in rows (axis -1) and columns (axis 0), C
+    order (the library's own conversions) and a strided view (NumPy's): the bits of the
+    float32 computation of NumPy's cast, cast back by NumPy.  Also float16 into a
+    float32 result (dtype=float32) and into an out= of float16."""
+    f = getattr(logsoftmax_c, fn)
+    h = np.arange(65536, dtype=np.uint16).view(np.float16)
+    x = h[np.isfinite(h)].reshape(256, 248)
+    rng = np.random.default_rng(5)
+    x = x[:, rng.permutation(248)]
+    for axis in (-1, 0):
+        for xv in (x, np.repeat(x, 2, axis=1)[:, ::2]):
+            y = f(xv, axis=axis)
+            w32 = f(xv.astype(np.float32), axis=axis)
+            with np.errstate(over="ignore"):
+                want = w32.astype(np.float16)
+            assert y.dtype == np.float16
+            assert np.array_equal(y, want, equal_nan=True), (axis, xv.strides)
+            got32 = f(xv, axis=axis, dtype=np.float32)
+            assert np.array_equal(got32, w32, equal_nan=True)
+        if fn != "logsumexp":
+            out = np.empty_like(x)
+            assert f(x, axis=axis, out=out) is out
+            assert np.array_equal(out, f(x, axis=axis), equal_nan=True)
+
+
 def _float16_oracle(x, axis):
     """log_softmax in float64 NumPy, rounded to float16 (values below -65520 to -inf)."""
     x64 = np.asarray(x, dtype=np.float64)
@@ -820,6 +899,52 @@ def test_columns_blocks_cut_at_the_outputs_vector_boundaries(dtype, width, isa,
             out = out.reshape(n, width)
             assert log_softmax(x, axis=0, out=out, num_threads=nt) is out
             assert np.array_equal(out, want, equal_nan=True), (shift, nt, "out")
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("inner", [2, 3, 7, 8, 15, 16], ids=lambda w: f"inner={w}")
+@pytest.mark.parametrize("n", [65, 1000, 5000], ids=lambda n: f"n={n}")
+def test_narrow_columns_as_rows(dtype, inner, n, isa, no_warnings):
+    """Arrays whose inner length (the other axes' most contiguous run) is below 16,
+    reduced along columns of more than 64 (a middle or first axis), go through the row
+    kernels, transposed: every column gets the bits of the same values reduced as a
+    row (5000: rows of several chunks), for 1, 2 and 3 threads, through a reversed
+    view, into an out= of other strides and in place; softmax and logsumexp too.  At
+    16 (the column kernels) the same threads, views and accuracy."""
+    rng = np.random.default_rng(n * 100 + inner)
+    x = (rng.standard_normal((3, n, inner)) * 4).astype(dtype)
+    clean = x[1:].copy()
+    x[0, :, 0] = -np.inf                # no finite max
+    x[1, n // 2, 1] = np.nan
+    x[2, n - 1, 1] = np.inf
+    x[0, 5, 1] = 40                     # a dominant element
+    x[2, :, 0] = x[2, 0, 0]             # all ties
+    xt = np.ascontiguousarray(x.transpose(0, 2, 1))
+    for f in (log_softmax, softmax, logsumexp):
+        y = f(x, axis=1, num_threads=1)
+        if inner < 16:
+            rows = f(xt, axis=-1, num_threads=1)
+            want = rows if f is logsumexp else rows.transpose(0, 2, 1)
+            assert np.array_equal(y, want, equal_nan=True), f.__name__
+        for nt in (2, 3):
+            assert np.array_equal(f(x, axis=1, num_threads=nt), y, equal_nan=True), nt
+        back = f(x[:, :, ::-1], axis=1)
+        assert np.array_equal(back[..., ::-1], y, equal_nan=True), f.__name__
+        if f is logsumexp:
+            continue
+        out = np.full((3, n, 2 * inner), 7, dtype=dtype)[:, :, ::2]
+        assert f(x, axis=1, out=out) is out
+        assert np.array_equal(out, y, equal_nan=True), f.__name__
+        z = x.copy()
+        f(z, axis=1, out=z)
+        assert np.array_equal(z, y, equal_nan=True), f.__name__
+    y = log_softmax(x, axis=1)
+    for i in range(3):
+        _check_special(x[i], y[i], 0)
+    assert_ulps(log_softmax(clean, axis=1), clean, 1, k=4)
+    # the first axis of a matrix, the columns' own layout
+    m = np.ascontiguousarray(clean[0])
+    assert np.array_equal(log_softmax(m, axis=0), log_softmax(clean, axis=1)[0])
 
 
 def _pipeline_rows(n, dtype):

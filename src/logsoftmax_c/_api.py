@@ -240,6 +240,36 @@ def _lse_result(y, out):
     return y[()] if out is None and y.ndim == 0 else y
 
 
+def _half_pair(src, dst):
+    """Whether convert_half takes src into dst: float16 and float32, either way, both
+    C-contiguous in the machine's byte order (NumPy's casts between them go one
+    element at a time)."""
+    return ({src.dtype, dst.dtype} == {_F16, _F32} and src.flags.c_contiguous
+            and dst.flags.c_contiguous and src.dtype.isnative and dst.dtype.isnative
+            and src.shape == dst.shape)
+
+
+def _convert(src, dst, nthreads, quiet=False):
+    """dst[...] = src, a cast; quiet: without NumPy's overflow warning (results below
+    float16's -65504 are -inf)."""
+    if _half_pair(src, dst) and not np.may_share_memory(src, dst):
+        _dispatch.kernels.convert_half(src, dst, _threads.threads_for(nthreads, src.size))
+    elif quiet:
+        with np.errstate(over="ignore"):
+            np.copyto(dst, src, casting="unsafe")
+    else:
+        np.copyto(dst, src, casting="unsafe")
+
+
+def _compute_copy(x, ct, nthreads):
+    """x in the compute dtype ct, a new array."""
+    if x.dtype == _F16 and x.flags.c_contiguous and ct == _F32:
+        c = np.empty(x.shape, dtype=ct)
+        _convert(x, c, nthreads)
+        return c
+    return x.astype(ct)
+
+
 def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
     """The one argument layer of log_softmax, softmax and logsumexp (op _OP_*)."""
     name = _NAMES[op]
@@ -301,7 +331,7 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
         elif x.dtype == ct and x.flags.aligned:
             src = x
         else:
-            src = x.astype(ct)  # a compute-dtype copy
+            src = _compute_copy(x, ct, nthreads)
     else:
         res = None
         if mask is None and x.dtype == ct and x.flags.aligned:
@@ -312,10 +342,10 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
         elif y.dtype == ct and y.flags.aligned and not (
                 mask is not None and np.may_share_memory(y, x)
                 and not _same_memory_layout(y, x)):
-            np.copyto(y, x, casting="unsafe")  # convert straight into the output
+            _convert(x, y, nthreads)  # straight into the output
             src = y
         else:
-            src = x.astype(ct)  # float16 (and odd layouts): a compute-dtype copy
+            src = _compute_copy(x, ct, nthreads)  # float16 (and odd layouts)
         if y.dtype == ct and y.flags.aligned:
             dst = y
         else:
@@ -342,8 +372,7 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
                 np.copyto(y, res.reshape(oshape), casting="unsafe")
         return _lse_result(y, out)
     elif dst is not y:
-        with np.errstate(over="ignore"):  # float16 results below -65504 are -inf
-            np.copyto(y, dst, casting="unsafe")
+        _convert(dst, y, nthreads, quiet=True)
     return y
 
 

@@ -9,7 +9,7 @@ cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_New
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.stdint cimport uintptr_t
+from libc.stdint cimport uint16_t, uintptr_t
 from libc.stdlib cimport free, malloc
 
 cnp.import_array()
@@ -67,8 +67,18 @@ cdef extern from "lsc_kernels.h" nogil:
     void lsc_cols_f64(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
                       Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b,
                       Py_ssize_t rows, int op, int stream)
+    void lsc_f16_to_f32(const uint16_t *s, float *d, Py_ssize_t n)
+    void lsc_f32_to_f16(const float *s, uint16_t *d, Py_ssize_t n)
     int lsc_cols_banded_f32(Py_ssize_t n)
     int lsc_cols_banded_f64(Py_ssize_t n)
+    int lsc_cols_narrow_f32(Py_ssize_t n, Py_ssize_t inner)
+    int lsc_cols_narrow_f64(Py_ssize_t n, Py_ssize_t inner)
+    int lsc_cols_rows_f32(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
+                          Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b,
+                          int op)
+    int lsc_cols_rows_f64(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
+                          Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b,
+                          int op)
     void lsc_rows_tile_f32(const char *x, Py_ssize_t sxr, Py_ssize_t sx, char *y,
                            Py_ssize_t syr, Py_ssize_t sy, Py_ssize_t n, Py_ssize_t g,
                            int op)
@@ -121,6 +131,8 @@ cdef enum:
     # small calls (_small_call) keep the GIL for inputs up to this size (64x10
     # floats, 1-2 us: releasing it cost about 80 ns a call)
     KEEP_GIL_ELEMENTS = 1024
+    # elements per task of convert_half (float16 <-> float32)
+    CONVERT_PIECE = 65536
 
 
 cdef struct Layout:
@@ -536,10 +548,49 @@ cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout 
             _one_block(tag, xp, yp, L, t, nb, bw, cut)
 
 
+cdef inline void _one_narrow(const floating *tag, const char *xp, char *yp,
+                             const Layout *L, Py_ssize_t t) noexcept nogil:
+    """The narrow column block of outer index t through the row kernels
+    (lsc_cols_rows), or the column kernel if its buffer cannot be had."""
+    cdef Offsets off = _outer_offsets(L, t)
+    cdef Py_ssize_t rows = LSC_COL_CHUNK_BYTES // (LSC_BMAX * <Py_ssize_t>sizeof(floating))
+    if floating is float:
+        if not lsc_cols_rows_f32(xp + off.x, L.sxn, L.sxi, yp + off.y, L.syn, L.syi,
+                                 L.n, L.inner, L.op):
+            lsc_cols_f32(xp + off.x, L.sxn, L.sxi, yp + off.y, L.syn, L.syi, L.n,
+                         L.inner, rows, L.op, 0)
+    else:
+        if not lsc_cols_rows_f64(xp + off.x, L.sxn, L.sxi, yp + off.y, L.syn, L.syi,
+                                 L.n, L.inner, L.op):
+            lsc_cols_f64(xp + off.x, L.sxn, L.sxi, yp + off.y, L.syn, L.syi, L.n,
+                         L.inner, rows, L.op, 0)
+
+
+cdef void _run_narrow(const floating *tag, const char *xp, char *yp, const Layout *L,
+                      int nt) noexcept nogil:
+    """Column blocks narrower than LSC_NARROW, one per outer index, a task each."""
+    cdef Py_ssize_t t
+    if nt > L.outer:
+        nt = <int>L.outer
+    if nt > 1:
+        for t in prange(L.outer, schedule='static', num_threads=nt):
+            _one_narrow(tag, xp, yp, L, t)
+    else:
+        for t in range(L.outer):
+            _one_narrow(tag, xp, yp, L, t)
+
+
 cdef void _run(const floating *tag, const char *xp, char *yp, const Layout *L,
                int nt) noexcept nogil:
     cdef Layout C
-    if L.inner > 1 and _abs(L.sxi) < _abs(L.sxn):
+    cdef bint narrow
+    if floating is float:
+        narrow = lsc_cols_narrow_f32(L.n, L.inner)
+    else:
+        narrow = lsc_cols_narrow_f64(L.n, L.inner)
+    if narrow and _abs(L.sxi) < _abs(L.sxn):
+        _run_narrow(tag, xp, yp, L, nt)
+    elif L.inner > 1 and _abs(L.sxi) < _abs(L.sxn):
         if (L.op == LSC_OP_SOFTMAX and L.stream and L.outer * L.inner * L.n
                 * <Py_ssize_t>sizeof(floating) < SOFTMAX_COLS_STREAM_BYTES):
             C = L[0]
@@ -955,6 +1006,48 @@ def backward_axes(cnp.ndarray g, cnp.ndarray y, cnp.ndarray r, unsigned long lon
         else:
             _backward_layout(<const double *>NULL, gp, yp, rp, &L, softmax, nthreads)
     return True
+
+
+cdef inline void _convert_piece(int ts, char *sp, char *dp, Py_ssize_t t,
+                                Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i0 = t * CONVERT_PIECE
+    cdef Py_ssize_t m = n - i0
+    if m > CONVERT_PIECE:
+        m = CONVERT_PIECE
+    if ts == cnp.NPY_FLOAT16:
+        lsc_f16_to_f32(<const uint16_t *>sp + i0, <float *>dp + i0, m)
+    else:
+        lsc_f32_to_f16(<const float *>sp + i0, <uint16_t *>dp + i0, m)
+
+
+def convert_half(cnp.ndarray src, cnp.ndarray dst, int nthreads):
+    """dst[...] = src, float16 to float32 or float32 to float16 (round to nearest even,
+    as NumPy's casts), both C-contiguous and of one size, in pieces of CONVERT_PIECE
+    elements over up to nthreads threads."""
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(src)
+    cdef int ts = cnp.PyArray_TYPE(src), td = cnp.PyArray_TYPE(dst)
+    if not ((ts == cnp.NPY_FLOAT16 and td == cnp.NPY_FLOAT32)
+            or (ts == cnp.NPY_FLOAT32 and td == cnp.NPY_FLOAT16)):
+        raise TypeError("convert_half converts between float16 and float32")
+    if (cnp.PyArray_SIZE(dst) != n or not cnp.PyArray_IS_C_CONTIGUOUS(src)
+            or not cnp.PyArray_IS_C_CONTIGUOUS(dst) or not cnp.PyArray_ISWRITEABLE(dst)):
+        raise ValueError("convert_half needs C-contiguous arrays of one size, dst writeable")
+    if not (cnp.PyArray_ISNOTSWAPPED(src) and cnp.PyArray_ISNOTSWAPPED(dst)):
+        raise ValueError("convert_half needs arrays in the machine's byte order")
+    cdef char *sp = <char *>cnp.PyArray_DATA(src)
+    cdef char *dp = <char *>cnp.PyArray_DATA(dst)
+    cdef Py_ssize_t npiece = (n + CONVERT_PIECE - 1) // CONVERT_PIECE
+    cdef Py_ssize_t t
+    cdef int nt = nthreads
+    if nt > npiece:
+        nt = <int>npiece
+    with nogil:
+        if nt > 1:
+            for t in prange(npiece, schedule='static', num_threads=nt):
+                _convert_piece(ts, sp, dp, t, n)
+        else:
+            for t in range(npiece):
+                _convert_piece(ts, sp, dp, t, n)
 
 
 def stream_bytes():

@@ -1854,8 +1854,14 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
     for (int g = 0; g < G; g++) {
         lm[g] = LSC_SPLAT(V, -INFINITY);
     }
-    lsc_vf64 acc[LSC_COL_G][LSC_NVD] = {}, comp[LSC_COL_G][LSC_NVD] = {};
+    /* (set in a loop over the G in use: an initialiser of the whole arrays became
+       two `rep stos`, 6% of the time of 32x10x784 axis 1) */
+    lsc_vf64 acc[LSC_COL_G][LSC_NVD], comp[LSC_COL_G][LSC_NVD];
     for (int g = 0; g < G; g++) {
+        for (int h = 0; h < LSC_NVD; h++) {
+            acc[g][h] = LSC_SPLAT(lsc_vf64, 0.0);
+            comp[g][h] = LSC_SPLAT(lsc_vf64, 0.0);
+        }
         nm[g] = -vm[g];
         cr[g] = LSC_SPLAT(V, 0);
         ct[g] = LSC_SPLAT(V, 0);
@@ -2278,6 +2284,127 @@ static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
                                   0);
         }
     }
+}
+
+/* ---- narrow column blocks through the row kernels ----------------------------------
+ *
+ * A block of n rows by b < LSC_NARROW columns gives the column kernels a vector or two
+ * (or part of one) per row, too little work to pay for their walk down the rows
+ * (64x1000x3 axis 1: 8 ns an element, 1.5 times PyTorch's time; 64x1000x8 3 times).  Such a block is transposed into a buffer whose
+ * rows are its columns, goes through the row pipelines there (in place), and is
+ * transposed back.  The drivers choose this by the array's inner length and n alone
+ * (lsc_cols_narrow), never by the threads' blocks, so a column's arithmetic still
+ * does not depend on the number of threads.
+ */
+static inline int LSC_FN(lsc_cols_narrow)(ptrdiff_t n, ptrdiff_t inner)
+{
+    return inner > 1 && inner < LSC_NARROW && n > LSC_SMALL_N;
+}
+
+/* The b columns (byte stride sxi, sxn between rows) of x into the rows of buf (pitch
+ * elements apart): eight columns at a time down the rows (a constant count, which the
+ * compiler unrolls: a short loop per row cost more than the copy), the rest one
+ * column at a time. */
+LSC_INLINE void LSC_FN(lsc_cols_transpose)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
+                                           LSC_T *buf, ptrdiff_t pitch, ptrdiff_t n,
+                                           ptrdiff_t b)
+{
+    ptrdiff_t k0 = 0;
+    for (; k0 + 8 <= b; k0 += 8) {
+        const char *xc = x + k0 * sxi;
+        LSC_T *bc = buf + k0 * pitch;
+        for (ptrdiff_t j = 0; j < n; j++) {
+            const char *xr = xc + j * sxn;
+            for (int k = 0; k < 8; k++) {
+                bc[k * pitch + j] = *(const LSC_T *)(xr + k * sxi);
+            }
+        }
+    }
+    for (; k0 < b; k0++) {
+        const char *xc = x + k0 * sxi;
+        LSC_T *bc = buf + k0 * pitch;
+        for (ptrdiff_t j = 0; j < n; j++) {
+            bc[j] = *(const LSC_T *)(xc + j * sxn);
+        }
+    }
+}
+
+/* buf's rows (pitch elements apart) back into the b columns of y, as
+ * lsc_cols_transpose */
+LSC_INLINE void LSC_FN(lsc_cols_untranspose)(const LSC_T *buf, ptrdiff_t pitch, char *y,
+                                             ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n,
+                                             ptrdiff_t b)
+{
+    ptrdiff_t k0 = 0;
+    for (; k0 + 8 <= b; k0 += 8) {
+        char *yc = y + k0 * syi;
+        const LSC_T *bc = buf + k0 * pitch;
+        for (ptrdiff_t j = 0; j < n; j++) {
+            char *yr = yc + j * syn;
+            for (int k = 0; k < 8; k++) {
+                *(LSC_T *)(yr + k * syi) = bc[k * pitch + j];
+            }
+        }
+    }
+    for (; k0 < b; k0++) {
+        char *yc = y + k0 * syi;
+        const LSC_T *bc = buf + k0 * pitch;
+        for (ptrdiff_t j = 0; j < n; j++) {
+            *(LSC_T *)(yc + j * syn) = bc[j];
+        }
+    }
+}
+
+/* A narrow column block (lsc_cols_narrow(n, b)) of n rows by b columns through the row
+ * kernels: its columns get the arithmetic of rows of n contiguous elements (bit for
+ * bit a row's), in a buffer of b rows of n.  y may be x.  Returns 0, having done
+ * nothing, if the buffer cannot be had. */
+static int LSC_FN(lsc_cols_rows)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y,
+                                 ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
+                                 int op)
+{
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
+    /* rows of whole cache lines, not a multiple of 4 KiB apart (which would put a
+       column's elements into one cache set) */
+    ptrdiff_t pitch = (n + LSC_LINE_T - 1) / LSC_LINE_T * LSC_LINE_T;
+    if ((pitch * es) % 4096 == 0) {
+        pitch += LSC_LINE_T;
+    }
+    LSC_T *buf = (LSC_T *)lsc_scratch_get((size_t)(b * pitch * es));
+    if (buf == NULL) {
+        return 0;
+    }
+    LSC_FN(lsc_cols_transpose)(x, sxn, sxi, buf, pitch, n, b);
+    const char *bx = (const char *)buf;
+    if (n > LSC_CHUNK) {
+        /* rows of several chunks: each alone (lsc_row), in place */
+        for (ptrdiff_t k = 0; k < b; k++) {
+            const char *xk = bx + k * pitch * es;
+            if (op == LSC_OP_LOGSUMEXP) {
+                LSC_FN(lsc_row)(xk, es, y + k * syi, 0, n, 0, op);
+            }
+            else {
+                LSC_FN(lsc_row)(xk, es, (char *)xk, es, n, 0, op);
+            }
+        }
+        if (op != LSC_OP_LOGSUMEXP) {
+            LSC_FN(lsc_cols_untranspose)(buf, pitch, y, syn, syi, n, b);
+        }
+    }
+    else if (op == LSC_OP_LOGSUMEXP) {
+        LSC_FN(lsc_logsumexp_rows)(bx, pitch * es, y, syi, n, b, 0);
+    }
+    else {
+        if (op == LSC_OP_SOFTMAX) {
+            LSC_FN(lsc_softmax_rows)(bx, pitch * es, (char *)buf, pitch * es, n, b, 0);
+        }
+        else {
+            LSC_FN(lsc_log_softmax_rows)(bx, pitch * es, (char *)buf, pitch * es, n, b, 0, 0);
+        }
+        LSC_FN(lsc_cols_untranspose)(buf, pitch, y, syn, syi, n, b);
+    }
+    lsc_scratch_put(buf);
+    return 1;
 }
 
 /* ---- tiles of short rows ---------------------------------------------------------
