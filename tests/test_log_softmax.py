@@ -345,6 +345,49 @@ def test_float16_every_value_as_input(fn, isa, no_warnings):
             assert np.array_equal(out, f(x, axis=axis), equal_nan=True)
 
 
+@pytest.mark.parametrize("fn", ["log_softmax", "softmax"])
+def test_float16_blocks_of_the_first_axis(fn, isa, monkeypatch, no_warnings):
+    """float16 in C order along axes other than the first goes block by block of the
+    first axis through a float32 buffer (here of about 1000 elements a thread, so that
+    small arrays take many blocks, a last short one, and blocks of one index bigger
+    than the buffer): the bits of the float32 computation of NumPy's cast, fresh, into
+    an out=, in place, along a middle axis, two axes at once (gathered slices) and on
+    1-3 threads.  A first axis reduced, or an out= that overlaps x otherwise, takes the
+    whole-copy path: the same bits."""
+    from logsoftmax_c import _api
+    monkeypatch.setattr(_api, "_HALF_BLOCK", 1000)
+    f = getattr(logsoftmax_c, fn)
+    rng = np.random.default_rng(21)
+    cases = [((37, 300), -1), ((9, 10, 50), 1), ((5, 4000), -1), ((6, 3, 5, 7), (1, 3)),
+             ((7, 1, 9), (1, 2)), ((40, 33), 1)]
+    for shape, axis in cases:
+        x = (rng.standard_normal(shape) * 6).astype(np.float16)
+        x.flat[::97] = -np.inf
+        x.flat[5] = np.nan
+        with np.errstate(over="ignore"):
+            want = f(x.astype(np.float32), axis=axis).astype(np.float16)
+        for nt in (1, 2, 3):
+            assert np.array_equal(f(x, axis=axis, num_threads=nt), want,
+                                  equal_nan=True), (shape, axis, nt)
+        out = np.full_like(x, 7)
+        assert f(x, axis=axis, out=out) is out
+        assert np.array_equal(out, want, equal_nan=True), (shape, axis)
+        z = x.copy()
+        assert f(z, axis=axis, out=z) is z
+        assert np.array_equal(z, want, equal_nan=True), (shape, axis)
+    # the first axis reduced; an out= sharing x's memory at an offset
+    x = (rng.standard_normal((30, 40)) * 6).astype(np.float16)
+    with np.errstate(over="ignore"):
+        want0 = f(x.astype(np.float32), axis=0).astype(np.float16)
+        want1 = f(x.astype(np.float32), axis=1).astype(np.float16)
+    assert np.array_equal(f(x, axis=0), want0)
+    buf = np.concatenate([x.ravel(), np.zeros(40, np.float16)])
+    xs, ys = buf[40:].reshape(30, 40), buf[:-40].reshape(30, 40)
+    xs[...] = x
+    assert f(xs, axis=1, out=ys) is ys
+    assert np.array_equal(ys, want1)
+
+
 def _float16_oracle(x, axis):
     """log_softmax in float64 NumPy, rounded to float16 (values below -65520 to -inf)."""
     x64 = np.asarray(x, dtype=np.float64)
