@@ -427,6 +427,44 @@ def test_float16_backward_values(axis):
 # ---------------------------------------------------------------------------------------
 # losses
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape,axis", [((6, 5), -1), ((6, 5), 0), ((3, 4, 5, 2), 1),
+                                        ((3, 4, 5), 2), ((2, 3, 4), 0), ((0, 3, 2), 1),
+                                        ((4, 1, 3), 1)], ids=str)
+def test_target_scores_every_axis_and_layout(shape, axis, dtype, isa):
+    """Each sample's score at its target (the kernels' gather for C-order logits in a
+    kernel dtype, NumPy's take_along_axis otherwise): nll_loss with reduction='none'
+    is -x[target] (0 where ignored) as NumPy's own indexing picks it, for C order,
+    Fortran order, a strided and a reversed view of the same values, and float16;
+    cross_entropy is the twin's.  The gather refuses what it cannot take."""
+    rng = np.random.default_rng(len(shape) * 10 + axis % len(shape))
+    x = rng.standard_normal(shape).astype(dtype)
+    C = shape[axis]
+    batch = tuple(n for d, n in enumerate(shape) if d != axis % len(shape))
+    t = rng.integers(0, C, batch)
+    t.flat[::3] = -100
+    safe = np.where(t == -100, 0, t)
+    want = -np.take_along_axis(x, np.expand_dims(safe, axis), axis).squeeze(axis)
+    want[t == -100] = 0
+    back = np.flip(np.flip(x, 0).copy(), 0)
+    views = [x, np.asfortranarray(x), np.repeat(x, 2, axis=-1)[..., ::2], back]
+    for v in views:
+        assert np.array_equal(v, x)
+        got = nll_loss(v, t, axis=axis, reduction="none")
+        assert got.dtype == np.dtype(dtype) and got.shape == batch
+        np.testing.assert_array_equal(got, want)
+    got16 = nll_loss(x.astype(np.float16), t, axis=axis, reduction="none")
+    np.testing.assert_array_equal(got16, want.astype(np.float16))
+    ce = cross_entropy(x, t, axis=axis, reduction="none")
+    twin = reference.cross_entropy(x.astype(np.float64), t, axis, None, -100, "none", 0.0)
+    np.testing.assert_allclose(ce, twin, rtol=1e-5, atol=1e-6)
+    pick = lsc._dispatch.kernels.pick
+    with pytest.raises(TypeError):
+        pick(x.astype(np.int32), np.zeros(1, np.intp), 1, 1, 1)
+    with pytest.raises(ValueError):
+        pick(np.zeros((4, 4), dtype)[:, ::2], np.zeros(2, np.intp), 2, 2, 1)
+
+
 LOSS_CASES = [  # shape, class axis
     ((6, 5), -1), ((6, 5), 1), ((5,), 0), ((4, 5, 3), 1), ((2, 5, 3, 2), 1),
     ((3, 2, 5), -1), ((64, 1000), -1),

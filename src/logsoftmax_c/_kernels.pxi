@@ -1050,6 +1050,37 @@ def convert_half(cnp.ndarray src, cnp.ndarray dst, int nthreads):
                 _convert_piece(ts, sp, dp, t, n)
 
 
+def pick(cnp.ndarray x, cnp.ndarray index, Py_ssize_t A, Py_ssize_t C, Py_ssize_t B):
+    """out[a * B + b] = x[a, index[a, b], b]: x a C-contiguous float32 or float64 array
+    seen as (A, C, B), index a C-contiguous intp array of A * B entries in [0, C) (not
+    checked here: the losses check their targets).  A new 1-d array of x's dtype."""
+    if (cnp.PyArray_TYPE(x) not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)
+            or cnp.PyArray_TYPE(index) != cnp.NPY_INTP):
+        raise TypeError("pick needs a float32 or float64 x and intp indices")
+    if (not cnp.PyArray_IS_C_CONTIGUOUS(x) or not cnp.PyArray_IS_C_CONTIGUOUS(index)
+            or cnp.PyArray_SIZE(x) != A * C * B or cnp.PyArray_SIZE(index) != A * B):
+        raise ValueError("pick needs C-contiguous arrays of A * C * B and A * B elements")
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, [A * B], cnp.PyArray_TYPE(x), 0)
+    cdef const Py_ssize_t *ip = <const Py_ssize_t *>cnp.PyArray_DATA(index)
+    cdef Py_ssize_t a, b, k = 0
+    cdef const float *xf = <const float *>cnp.PyArray_DATA(x)
+    cdef const double *xd = <const double *>cnp.PyArray_DATA(x)
+    cdef float *of = <float *>cnp.PyArray_DATA(out)
+    cdef double *od = <double *>cnp.PyArray_DATA(out)
+    with nogil:
+        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
+            for a in range(A):
+                for b in range(B):
+                    of[k] = xf[(a * C + ip[k]) * B + b]
+                    k += 1
+        else:
+            for a in range(A):
+                for b in range(B):
+                    od[k] = xd[(a * C + ip[k]) * B + b]
+                    k += 1
+    return out
+
+
 def stream_bytes():
     """Outputs of this many bytes and more are written with non-temporal stores."""
     return STREAM_BYTES

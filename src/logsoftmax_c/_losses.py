@@ -177,6 +177,14 @@ class _Targets:
         whatever it holds; the callers drop them with `drop_ignored`)."""
         if self.nclass == 0:  # then every target is ignored
             return np.zeros(self.batch_shape, dtype=a.dtype)
+        if (a.dtype in _api._KERNEL_DTYPES and a.flags.c_contiguous and a.dtype.isnative
+                and a.shape[self.axis] == self.nclass):
+            # (NumPy's take_along_axis: 5 ns a sample, a loss's largest cost after its
+            # logsumexp along a middle axis)
+            A = int(np.prod(a.shape[:self.axis], dtype=np.intp))
+            return _api._dispatch.kernels.pick(
+                a, np.ascontiguousarray(self.index), A, self.nclass,
+                a.size // max(A * self.nclass, 1)).reshape(self.batch_shape)
         return np.take_along_axis(a, self.expand(self.index), self.axis).squeeze(self.axis)
 
     def drop_ignored(self, losses):
