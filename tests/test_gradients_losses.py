@@ -465,6 +465,43 @@ def test_target_scores_every_axis_and_layout(shape, axis, dtype, isa):
         pick(np.zeros((4, 4), dtype)[:, ::2], np.zeros(2, np.intp), 2, 2, 1)
 
 
+@pytest.mark.parametrize("ignore_index", [-100, 1, 2, 7], ids=lambda i: f"ignore={i}")
+@pytest.mark.parametrize("tdtype", [np.int64, np.int32, np.uint8], ids=lambda d: np.dtype(d).name)
+def test_targets_without_ignored_samples_take_the_short_road(ignore_index, tdtype):
+    """Targets all classes and none equal to ignore_index are checked by their min and
+    max alone; targets holding ignore_index (in range or not), or an ignore_index
+    between their min and max, by the full test.  Either way the losses and the
+    gradient are the twin's, for every reduction; an out-of-range target still raises
+    IndexError."""
+    rng = np.random.default_rng(31)
+    x = rng.standard_normal((6, 4, 5)).astype(np.float64)
+    base = rng.integers(0, 4, (6, 5))
+    cases = [base, np.where(base == 1, 3, base), np.zeros((6, 5), np.int64)]
+    if ignore_index >= 0 or np.dtype(tdtype).kind == "i":
+        withig = base.copy()
+        withig[0, 0] = ignore_index
+        cases.append(withig)
+    for t in cases:
+        t = t.astype(tdtype)
+        for reduction in ("mean", "sum", "none"):
+            kw = dict(ignore_index=ignore_index, reduction=reduction)
+            got, grad = cross_entropy(x, t, axis=1, return_grad=True, **kw)
+            want = reference.cross_entropy(x, t, 1, None, ignore_index, reduction, 0.0)
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+            lp = log_softmax(x, axis=1)
+            np.testing.assert_allclose(nll_loss(lp, t, axis=1, **kw),
+                                       reference.nll_loss(lp, t, 1, None, ignore_index,
+                                                          reduction), rtol=1e-12, atol=1e-12)
+            ign = t == ignore_index
+            assert np.all(np.moveaxis(grad, 1, -1)[ign] == 0)
+    bad = base.copy()
+    bad[2, 3] = 4
+    with pytest.raises(IndexError, match="out of bounds"):
+        cross_entropy(x, bad, axis=1)
+    empty = cross_entropy(x[:0], base[:0], axis=1, reduction="none")
+    assert empty.shape == (0, 5)
+
+
 LOSS_CASES = [  # shape, class axis
     ((6, 5), -1), ((6, 5), 1), ((5,), 0), ((4, 5, 3), 1), ((2, 5, 3, 2), 1),
     ((3, 2, 5), -1), ((64, 1000), -1),

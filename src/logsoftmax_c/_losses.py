@@ -136,15 +136,28 @@ class _Targets:
                     f"{name}: class-index target has shape {t.shape}, expected "
                     f"{self.batch_shape} (the input's shape {x.shape} without the class "
                     f"axis {self.axis})")
-            self.ignored = t == ignore_index
-            bad = ~self.ignored & ((t < 0) | (t >= self.nclass))
-            if bad.any():
-                v = t[bad].flat[0]
-                raise IndexError(f"{name}: target {v} is out of bounds for {self.nclass} "
-                                 f"classes (and is not ignore_index={ignore_index})")
-            self.index = np.where(self.ignored, 0, t).astype(np.intp)
+            # the common case first, in two reductions: every target a class and none
+            # ignore_index (a segmentation batch has a target per pixel, and each pass
+            # over them costs as much as the gather)
+            lo, hi = (t.min(), t.max()) if t.size else (0, -1)
+            self.any_ignored = not (0 <= lo and hi < self.nclass
+                                    and not lo <= ignore_index <= hi)
+            if not self.any_ignored:
+                self.ignored = np.zeros(t.shape, dtype=bool)
+                self.index = t.astype(np.intp, copy=False)
+            else:
+                self.ignored = t == ignore_index
+                bad = ~self.ignored & ((t < 0) | (t >= self.nclass))
+                if bad.any():
+                    v = t[bad].flat[0]
+                    raise IndexError(f"{name}: target {v} is out of bounds for "
+                                     f"{self.nclass} classes (and is not "
+                                     f"ignore_index={ignore_index})")
+                self.any_ignored = bool(self.ignored.any())
+                self.index = np.where(self.ignored, 0, t).astype(np.intp)
         elif t.dtype.kind == "f":
             self.probs = True
+            self.any_ignored = False
             if t.shape != x.shape:
                 raise ValueError(
                     f"{name}: class-probability target has shape {t.shape}, expected the "
@@ -190,10 +203,14 @@ class _Targets:
     def drop_ignored(self, losses):
         """0 for the ignored samples, whatever their input (an inf or a NaN in a padded
         row gives no NaN), as PyTorch."""
+        if not self.any_ignored:
+            return losses
         return np.where(self.ignored, losses.dtype.type(0), losses)
 
     def sample_weights(self, ct):
         """w[t_i] for class-index targets, 0 where ignored."""
+        if self.weight is None and not self.any_ignored:
+            return np.ones(self.batch_shape, dtype=ct)
         w = 1 if self.weight is None else self.weight.astype(ct)[self.index]
         return np.where(self.ignored, ct.type(0), ct.type(1) * w).astype(ct)
 
