@@ -345,15 +345,15 @@ def test_float16_every_value_as_input(fn, isa, no_warnings):
             assert np.array_equal(out, f(x, axis=axis), equal_nan=True)
 
 
-@pytest.mark.parametrize("fn", ["log_softmax", "softmax"])
+@pytest.mark.parametrize("fn", ["log_softmax", "softmax", "logsumexp"])
 def test_float16_blocks_of_the_first_axis(fn, isa, monkeypatch, no_warnings):
     """float16 in C order along axes other than the first goes block by block of the
     first axis through a float32 buffer (here of about 1000 elements a thread, so that
     small arrays take many blocks, a last short one, and blocks of one index bigger
     than the buffer): the bits of the float32 computation of NumPy's cast, fresh, into
     an out=, in place, along a middle axis, two axes at once (gathered slices) and on
-    1-3 threads.  A first axis reduced, or an out= that overlaps x otherwise, takes the
-    whole-copy path: the same bits."""
+    1-3 threads (logsumexp: fresh and with keepdims).  A first axis reduced, or an out=
+    that overlaps x otherwise, takes the whole-copy path: the same bits."""
     from logsoftmax_c import _api
     monkeypatch.setattr(_api, "_HALF_BLOCK", 1000)
     f = getattr(logsoftmax_c, fn)
@@ -369,6 +369,11 @@ def test_float16_blocks_of_the_first_axis(fn, isa, monkeypatch, no_warnings):
         for nt in (1, 2, 3):
             assert np.array_equal(f(x, axis=axis, num_threads=nt), want,
                                   equal_nan=True), (shape, axis, nt)
+        if fn == "logsumexp":
+            with np.errstate(over="ignore"):
+                wk = f(x.astype(np.float32), axis=axis, keepdims=True).astype(np.float16)
+            assert np.array_equal(f(x, axis=axis, keepdims=True), wk, equal_nan=True)
+            continue
         out = np.full_like(x, 7)
         assert f(x, axis=axis, out=out) is out
         assert np.array_equal(out, want, equal_nan=True), (shape, axis)
@@ -381,6 +386,8 @@ def test_float16_blocks_of_the_first_axis(fn, isa, monkeypatch, no_warnings):
         want0 = f(x.astype(np.float32), axis=0).astype(np.float16)
         want1 = f(x.astype(np.float32), axis=1).astype(np.float16)
     assert np.array_equal(f(x, axis=0), want0)
+    if fn == "logsumexp":
+        return
     buf = np.concatenate([x.ravel(), np.zeros(40, np.float16)])
     xs, ys = buf[40:].reshape(30, 40), buf[:-40].reshape(30, 40)
     xs[...] = x

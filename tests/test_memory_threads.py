@@ -439,6 +439,7 @@ for nt in (1, 2):
     lsc.logsumexp(x, axis=-1, out=lse1, num_threads=nt)
     lsc.log_softmax(x16, axis=-1, out=out16, num_threads=nt)
     lsc.softmax(x16, axis=-1, out=out16, num_threads=nt)
+    lsc.logsumexp(x16, axis=-1, num_threads=nt)
 lsc.log_softmax(x, axis=0, out=out, num_threads=2)
 after = status()
 print(after["VmHWM"] - before["VmRSS"], before["VmHWM"] - before["VmRSS"], x.nbytes)

@@ -266,14 +266,17 @@ def _convert(src, dst, nthreads, quiet=False):
 # time (1 / 2 threads), 1024x1000 and 16x384x384 level; blocks of a quarter of this
 # took 1.3 times as long with 2 threads on those two
 _HALF_BLOCK = 1 << 20
+# (logsumexp's marker for float16 input that goes through _half_blocks)
+_HALF_SRC = object()
 
 
 def _half_blocks(op, x, y, axes, nthreads):
     """log_softmax / softmax (op) of a float16 C-order x into a float16 C-order y (x
     itself, or memory x does not share) along axes that leave axis 0 out: blocks of
     x's first axis, each converted into a float32 buffer, computed there and converted
-    into y.  Extra memory: the buffer, about _HALF_BLOCK elements a thread (at least
-    one index of the first axis)."""
+    into y.  logsumexp: y is the float32 result seen with stride 0 along the reduced
+    axes, which the kernels write.  Extra memory: the buffer, about _HALF_BLOCK
+    elements a thread (at least one index of the first axis)."""
     per = x.size // x.shape[0]
     nt = _threads.threads_for(nthreads, x.size)
     rows = max(1, (_HALF_BLOCK * max(nt, 1)) // per)
@@ -287,6 +290,10 @@ def _half_blocks(op, x, y, axes, nthreads):
         b = buf[:xb.shape[0]]
         bt = _threads.threads_for(nthreads, xb.size)
         kernels.convert_half(xb, b, bt)
+        if op == _OP_LSE:
+            if not kernels.log_softmax_axes(b, y[i0:i0 + rows], bits, bt, op):
+                _gather_slices(b, y[i0:i0 + rows], axes, bt, op)
+            continue
         if not kernels.log_softmax_axes(b, b, bits, bt, op):
             _gather_slices(b, b, axes, bt, op)
         kernels.convert_half(b, y[i0:i0 + rows], bt)
@@ -361,6 +368,8 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
             src = None  # block by block, below
         elif x.dtype == ct and x.flags.aligned:
             src = x
+        elif x.dtype == _F16 and x.flags.c_contiguous and 0 not in axes:
+            src = _HALF_SRC  # float16 in C order: block by block, below
         else:
             src = _compute_copy(x, ct, nthreads)
     else:
@@ -389,6 +398,8 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
             dst = src if src is not x else np.empty_like(src)
     if src is None:
         _masked_lse(x, notmask, dst, axes, ct, nthreads)
+    elif src is _HALF_SRC:
+        _half_blocks(op, x, dst, axes, nthreads)
     else:
         if mask is not None:
             # masked-out entries take no part: -inf adds nothing to the max and the sum
