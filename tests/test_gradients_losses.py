@@ -436,7 +436,8 @@ def test_target_scores_every_axis_and_layout(shape, axis, dtype, isa):
     kernel dtype, NumPy's take_along_axis otherwise): nll_loss with reduction='none'
     is -x[target] (0 where ignored) as NumPy's own indexing picks it, for C order,
     Fortran order, a strided and a reversed view of the same values, and float16;
-    cross_entropy is the twin's.  The gather refuses what it cannot take."""
+    cross_entropy is the twin's, its gradient softmax - onehot (the kernels' add at
+    the targets).  The gathers refuse what they cannot take."""
     rng = np.random.default_rng(len(shape) * 10 + axis % len(shape))
     x = rng.standard_normal(shape).astype(dtype)
     C = shape[axis]
@@ -458,11 +459,22 @@ def test_target_scores_every_axis_and_layout(shape, axis, dtype, isa):
     ce = cross_entropy(x, t, axis=axis, reduction="none")
     twin = reference.cross_entropy(x.astype(np.float64), t, axis, None, -100, "none", 0.0)
     np.testing.assert_allclose(ce, twin, rtol=1e-5, atol=1e-6)
-    pick = lsc._dispatch.kernels.pick
+    _, grad = cross_entropy(x, t, axis=axis, reduction="sum", return_grad=True)
+    p = softmax(x.astype(np.float64), axis=axis)
+    onehot = np.moveaxis(np.eye(C)[safe], -1, axis) * np.expand_dims(t != -100, axis)
+    want_grad = (p - onehot) * np.expand_dims(t != -100, axis)
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-5, atol=1e-6)
+    kernels = lsc._dispatch.kernels
     with pytest.raises(TypeError):
-        pick(x.astype(np.int32), np.zeros(1, np.intp), 1, 1, 1)
+        kernels.pick(x.astype(np.int32), np.zeros(1, np.intp), 1, 1, 1)
     with pytest.raises(ValueError):
-        pick(np.zeros((4, 4), dtype)[:, ::2], np.zeros(2, np.intp), 2, 2, 1)
+        kernels.pick(np.zeros((4, 4), dtype)[:, ::2], np.zeros(2, np.intp), 2, 2, 1)
+    with pytest.raises(TypeError):
+        kernels.pick_add(np.zeros(4, dtype), np.zeros(2, np.intp), np.zeros(2, np.int8),
+                         1, 2, 2)
+    with pytest.raises(ValueError):
+        kernels.pick_add(np.zeros(4, dtype), np.zeros(2, np.intp), np.zeros(3, dtype),
+                         1, 2, 2)
 
 
 @pytest.mark.parametrize("ignore_index", [-100, 1, 2, 7], ids=lambda i: f"ignore={i}")

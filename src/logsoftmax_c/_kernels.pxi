@@ -1081,6 +1081,40 @@ def pick(cnp.ndarray x, cnp.ndarray index, Py_ssize_t A, Py_ssize_t C, Py_ssize_
     return out
 
 
+def pick_add(cnp.ndarray x, cnp.ndarray index, cnp.ndarray add, Py_ssize_t A, Py_ssize_t C,
+             Py_ssize_t B):
+    """x[a, index[a, b], b] += add[a * B + b], in place, x and index as `pick` takes
+    them, add a C-contiguous array of x's dtype and A * B elements."""
+    if (cnp.PyArray_TYPE(x) not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)
+            or cnp.PyArray_TYPE(index) != cnp.NPY_INTP
+            or cnp.PyArray_TYPE(add) != cnp.PyArray_TYPE(x)):
+        raise TypeError("pick_add needs a float32 or float64 x, intp indices and an add "
+                        "of x's dtype")
+    if (not cnp.PyArray_IS_C_CONTIGUOUS(x) or not cnp.PyArray_IS_C_CONTIGUOUS(index)
+            or not cnp.PyArray_IS_C_CONTIGUOUS(add) or not cnp.PyArray_ISWRITEABLE(x)
+            or cnp.PyArray_SIZE(x) != A * C * B or cnp.PyArray_SIZE(index) != A * B
+            or cnp.PyArray_SIZE(add) != A * B):
+        raise ValueError("pick_add needs C-contiguous arrays of A * C * B, A * B and "
+                         "A * B elements, x writeable")
+    cdef const Py_ssize_t *ip = <const Py_ssize_t *>cnp.PyArray_DATA(index)
+    cdef Py_ssize_t a, b, k = 0
+    cdef float *xf = <float *>cnp.PyArray_DATA(x)
+    cdef double *xd = <double *>cnp.PyArray_DATA(x)
+    cdef const float *af = <const float *>cnp.PyArray_DATA(add)
+    cdef const double *ad = <const double *>cnp.PyArray_DATA(add)
+    with nogil:
+        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
+            for a in range(A):
+                for b in range(B):
+                    xf[(a * C + ip[k]) * B + b] += af[k]
+                    k += 1
+        else:
+            for a in range(A):
+                for b in range(B):
+                    xd[(a * C + ip[k]) * B + b] += ad[k]
+                    k += 1
+
+
 def stream_bytes():
     """Outputs of this many bytes and more are written with non-temporal stores."""
     return STREAM_BYTES

@@ -9,6 +9,7 @@ arrays (the common layout); other layouts and dtypes go through NumPy compositio
 ``out=`` ufunc calls and keepdims reductions.  Either way no temporary the size of the
 input besides the output.
 """
+import math
 import numbers
 
 import numpy as np
@@ -174,6 +175,8 @@ class _Targets:
                                  f"({self.nclass},), got {w.dtype} {w.shape}")
             self.weight = w
         self.reduction = reduction
+        # class indices, no weights, none ignored: every sample weighs 1
+        self.plain = not self.probs and self.weight is None and not self.any_ignored
 
     def along_axis(self, v, ndim):
         """v (shape (C,)) shaped to broadcast along the class axis of an ndim array."""
@@ -190,15 +193,30 @@ class _Targets:
         whatever it holds; the callers drop them with `drop_ignored`)."""
         if self.nclass == 0:  # then every target is ignored
             return np.zeros(self.batch_shape, dtype=a.dtype)
-        if (a.dtype in _api._KERNEL_DTYPES and a.flags.c_contiguous and a.dtype.isnative
-                and a.shape[self.axis] == self.nclass):
+        if self.gathers(a):
             # (NumPy's take_along_axis: 5 ns a sample, a loss's largest cost after its
             # logsumexp along a middle axis)
-            A = int(np.prod(a.shape[:self.axis], dtype=np.intp))
             return _api._dispatch.kernels.pick(
-                a, np.ascontiguousarray(self.index), A, self.nclass,
-                a.size // max(A * self.nclass, 1)).reshape(self.batch_shape)
+                a, np.ascontiguousarray(self.index), *self._acb(a)).reshape(self.batch_shape)
         return np.take_along_axis(a, self.expand(self.index), self.axis).squeeze(self.axis)
+
+    def gathers(self, a):
+        """Whether the kernels' gather (pick, pick_add) takes a: C order, a kernel
+        dtype in the machine's byte order, the classes along the class axis."""
+        return (a.dtype in _api._KERNEL_DTYPES and a.flags.c_contiguous
+                and a.dtype.isnative and a.shape[self.axis] == self.nclass)
+
+    def _acb(self, a):
+        """a's shape as (before the class axis, classes, after it)."""
+        A = math.prod(a.shape[:self.axis])
+        return A, self.nclass, a.size // max(A * self.nclass, 1)
+
+    def add_at(self, a, v):
+        """a[..., t, ...] += v per sample, in place (a as `gathers` takes it; v in a's
+        dtype, the batch shape)."""
+        if self.nclass:
+            _api._dispatch.kernels.pick_add(a, np.ascontiguousarray(self.index),
+                                            np.ascontiguousarray(v), *self._acb(a))
 
     def drop_ignored(self, losses):
         """0 for the ignored samples, whatever their input (an inf or a NaN in a padded
@@ -287,9 +305,13 @@ def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100,
             losses = -_weighted_class_sum(lp, tg.t, tg, ct)
             denom = losses.size
         else:
-            w = tg.sample_weights(ct)
-            losses = tg.drop_ignored(-w * tg.picked(lp).astype(ct))
-            denom = np.sum(w, dtype=ct)
+            if tg.plain:
+                losses = -tg.picked(lp).astype(ct, copy=False)
+                denom = losses.size
+            else:
+                w = tg.sample_weights(ct)
+                losses = tg.drop_ignored(-w * tg.picked(lp).astype(ct))
+                denom = np.sum(w, dtype=ct)
         loss, _ = tg.reduce(np.asarray(losses, dtype=ct), denom)
     return np.asarray(loss).astype(rt)[()]
 
@@ -355,7 +377,9 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
         # the common case: one kernel pass gives the scaled softmax and the lse
         grad, lse = _scaled_softmax_and_lse(x, tg, ct, eps, num_threads)
     else:
-        lse = np.asarray(_api.logsumexp(x, axis=tg.axis, dtype=ct, num_threads=num_threads))
+        # (without dtype= where x is in it already: the compiled small call)
+        kw = {} if x.dtype == ct else {"dtype": ct}
+        lse = np.asarray(_api.logsumexp(x, axis=tg.axis, num_threads=num_threads, **kw))
     if C == 0:
         # no classes: the lse (-inf) only multiplies sums over them, which are empty
         lse = np.zeros(tg.batch_shape, dtype=ct)
@@ -371,9 +395,14 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
             losses = lse * wp - wpx
             denom = losses.size
         else:
-            w = tg.sample_weights(ct)
-            losses = tg.drop_ignored(w * (lse - tg.picked(x).astype(ct)))
-            denom = np.sum(w, dtype=ct)
+            if tg.plain:
+                # no weights, nothing ignored: each sample's weight 1 (the same values)
+                losses = lse - tg.picked(x).astype(ct, copy=False)
+                denom = losses.size
+            else:
+                w = tg.sample_weights(ct)
+                losses = tg.drop_ignored(w * (lse - tg.picked(x).astype(ct)))
+                denom = np.sum(w, dtype=ct)
             if eps:
                 # mean over classes of -log_softmax (weighted): (lse * sum(w) - sum(w x)) / C
                 wsum = C if tg.weight is None else np.sum(tg.weight, dtype=ct)
@@ -448,8 +477,12 @@ def _cross_entropy_grad(x, tg, ct, eps, scale, num_threads, scaled=None):
     """d loss / d logits = softmax(x) * a_i - b_ic, the softmax written into the result
     (`scaled`: softmax(x) * a_i already computed, class-index targets)."""
     C = tg.nclass
-    grad = scaled if scaled is not None else _api.softmax(x, axis=tg.axis, dtype=ct,
-                                                          num_threads=num_threads)
+    if scaled is not None:
+        grad = scaled
+    else:
+        # (without dtype= where x is in it already: the compiled small call)
+        kw = {} if x.dtype == ct else {"dtype": ct}
+        grad = _api.softmax(x, axis=tg.axis, num_threads=num_threads, **kw)
     if grad.size == 0:  # no samples, or no classes
         return grad
     wc = None if tg.weight is None else tg.along_axis(tg.weight.astype(ct), grad.ndim)
@@ -483,8 +516,12 @@ def _cross_entropy_grad(x, tg, ct, eps, scale, num_threads, scaled=None):
                 grad -= tg.expand(live * _per_class(eps, C))
             else:
                 _subtract_product(grad, tg.expand(live * _per_class(eps, C)).astype(ct), wc)
-        idx = tg.expand(tg.index)
-        at_t = np.take_along_axis(grad, idx, tg.axis)
-        at_t -= tg.expand(live * (1 - eps) * wt)
-        np.put_along_axis(grad, idx, at_t, tg.axis)
+        sub = live * (1 - eps) * wt
+        if tg.gathers(grad):
+            tg.add_at(grad, (-sub).astype(ct, copy=False))
+        else:
+            idx = tg.expand(tg.index)
+            at_t = np.take_along_axis(grad, idx, tg.axis)
+            at_t -= tg.expand(sub)
+            np.put_along_axis(grad, idx, at_t, tg.axis)
     return grad
