@@ -75,6 +75,25 @@ class ColumnsOffGrid:
         log_softmax(self.x, axis=shape_axis[1], num_threads=num_threads)
 
 
+class NarrowAndHalf:
+    """Paths of their own: a middle axis whose inner run is shorter than a vector (the
+    columns through the row kernels, transposed), ten classes along axis 1 of NCHW
+    logits (short columns), and float16 logits (converted block by block)."""
+
+    params = [["64x1000x3 axis 1", "32x10x28x28 axis 1", "1024x1000 float16"], THREADS]
+    param_names = ["case", "num_threads"]
+    cases = {"64x1000x3 axis 1": ((64, 1000, 3), 1, "float32"),
+             "32x10x28x28 axis 1": ((32, 10, 28, 28), 1, "float32"),
+             "1024x1000 float16": ((1024, 1000), -1, "float16")}
+
+    def setup(self, case, num_threads):
+        shape, self.axis, dtype = self.cases[case]
+        self.x = cached_random_array(shape, "float32").astype(dtype)
+
+    def time_log_softmax(self, case, num_threads):
+        log_softmax(self.x, axis=self.axis, num_threads=num_threads)
+
+
 class AxisOrder:
     """Each axis of a 3-D array of 4M elements, in C and Fortran order."""
 

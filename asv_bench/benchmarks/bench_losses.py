@@ -70,6 +70,33 @@ class Backward:
         softmax_backward(self.g, self.sm, axis=axis, out=self.out)
 
 
+class ClassAxisOne:
+    """Segmentation-style losses and gradients: classes along axis 1 of NCHW logits,
+    a target per pixel (the losses' per-sample gathers; the backward functions'
+    column blocks across threads)."""
+
+    params = [[(8, 2, 128, 128), (16, 21, 64, 64)], THREADS]
+    param_names = ["shape", "num_threads"]
+
+    def setup(self, shape, num_threads):
+        self.x = cached_random_array(shape, "float32")
+        rng = np.random.default_rng(0)
+        self.t = rng.integers(0, shape[1], (shape[0],) + shape[2:])
+        self.g = cached_random_array(shape, "float32", "F").copy(order="C")
+        self.ls = log_softmax(self.x, axis=1)
+        self.out = np.empty_like(self.x)
+
+    def time_cross_entropy(self, shape, num_threads):
+        cross_entropy(self.x, self.t, axis=1, num_threads=num_threads)
+
+    def time_cross_entropy_grad(self, shape, num_threads):
+        cross_entropy(self.x, self.t, axis=1, return_grad=True, num_threads=num_threads)
+
+    def time_log_softmax_backward(self, shape, num_threads):
+        log_softmax_backward(self.g, self.ls, axis=1, out=self.out,
+                             num_threads=num_threads)
+
+
 class PeakMemory:
     """(2048, 32000) float32 logits (256 MB): compare with peakmem_copy."""
 
