@@ -470,11 +470,11 @@ def test_target_scores_every_axis_and_layout(shape, axis, dtype, isa):
     with pytest.raises(ValueError):
         kernels.pick(np.zeros((4, 4), dtype)[:, ::2], np.zeros(2, np.intp), 2, 2, 1)
     with pytest.raises(TypeError):
-        kernels.pick_add(np.zeros(4, dtype), np.zeros(2, np.intp), np.zeros(2, np.int8),
-                         1, 2, 2)
+        kernels.pick(np.zeros(4, dtype), np.zeros(2, np.intp), 1, 2, 2,
+                     add=np.zeros(2, np.int8))
     with pytest.raises(ValueError):
-        kernels.pick_add(np.zeros(4, dtype), np.zeros(2, np.intp), np.zeros(3, dtype),
-                         1, 2, 2)
+        kernels.pick(np.zeros(4, dtype), np.zeros(2, np.intp), 1, 2, 2,
+                     add=np.zeros(3, dtype))
 
 
 @pytest.mark.parametrize("ignore_index", [-100, 1, 2, 7], ids=lambda i: f"ignore={i}")

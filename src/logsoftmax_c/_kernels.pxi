@@ -1050,69 +1050,50 @@ def convert_half(cnp.ndarray src, cnp.ndarray dst, int nthreads):
                 _convert_piece(ts, sp, dp, t, n)
 
 
-def pick(cnp.ndarray x, cnp.ndarray index, Py_ssize_t A, Py_ssize_t C, Py_ssize_t B):
-    """out[a * B + b] = x[a, index[a, b], b]: x a C-contiguous float32 or float64 array
-    seen as (A, C, B), index a C-contiguous intp array of A * B entries in [0, C) (not
-    checked here: the losses check their targets).  A new 1-d array of x's dtype."""
-    if (cnp.PyArray_TYPE(x) not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)
-            or cnp.PyArray_TYPE(index) != cnp.NPY_INTP):
-        raise TypeError("pick needs a float32 or float64 x and intp indices")
-    if (not cnp.PyArray_IS_C_CONTIGUOUS(x) or not cnp.PyArray_IS_C_CONTIGUOUS(index)
-            or cnp.PyArray_SIZE(x) != A * C * B or cnp.PyArray_SIZE(index) != A * B):
-        raise ValueError("pick needs C-contiguous arrays of A * C * B and A * B elements")
-    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, [A * B], cnp.PyArray_TYPE(x), 0)
-    cdef const Py_ssize_t *ip = <const Py_ssize_t *>cnp.PyArray_DATA(index)
+cdef void _gather(floating *x, const Py_ssize_t *ip, floating *v, Py_ssize_t A,
+                  Py_ssize_t C, Py_ssize_t B, bint add) noexcept nogil:
+    """v[k] = x[a, ip[k], b], or with add x[a, ip[k], b] += v[k] (k = a * B + b)."""
     cdef Py_ssize_t a, b, k = 0
-    cdef const float *xf = <const float *>cnp.PyArray_DATA(x)
-    cdef const double *xd = <const double *>cnp.PyArray_DATA(x)
-    cdef float *of = <float *>cnp.PyArray_DATA(out)
-    cdef double *od = <double *>cnp.PyArray_DATA(out)
-    with nogil:
-        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
-            for a in range(A):
-                for b in range(B):
-                    of[k] = xf[(a * C + ip[k]) * B + b]
-                    k += 1
-        else:
-            for a in range(A):
-                for b in range(B):
-                    od[k] = xd[(a * C + ip[k]) * B + b]
-                    k += 1
-    return out
+    for a in range(A):
+        for b in range(B):
+            if add:
+                x[(a * C + ip[k]) * B + b] += v[k]
+            else:
+                v[k] = x[(a * C + ip[k]) * B + b]
+            k += 1
 
 
-def pick_add(cnp.ndarray x, cnp.ndarray index, cnp.ndarray add, Py_ssize_t A, Py_ssize_t C,
-             Py_ssize_t B):
-    """x[a, index[a, b], b] += add[a * B + b], in place, x and index as `pick` takes
-    them, add a C-contiguous array of x's dtype and A * B elements."""
-    if (cnp.PyArray_TYPE(x) not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)
+def pick(cnp.ndarray x, cnp.ndarray index, Py_ssize_t A, Py_ssize_t C, Py_ssize_t B,
+         cnp.ndarray add=None):
+    """x, a C-contiguous float32 or float64 array, seen as (A, C, B); index, a
+    C-contiguous intp array of A * B entries in [0, C) (not checked here: the losses
+    check their targets).  Without add: a new 1-d array out[a * B + b] = x[a, index[a,
+    b], b].  With add (C-contiguous, x's dtype, A * B elements): x[a, index[a, b], b]
+    += add[a * B + b], in place (x writeable), and None."""
+    cdef int typenum = cnp.PyArray_TYPE(x)
+    if (typenum not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)
             or cnp.PyArray_TYPE(index) != cnp.NPY_INTP
-            or cnp.PyArray_TYPE(add) != cnp.PyArray_TYPE(x)):
-        raise TypeError("pick_add needs a float32 or float64 x, intp indices and an add "
-                        "of x's dtype")
+            or (add is not None and cnp.PyArray_TYPE(add) != typenum)):
+        raise TypeError("pick needs a float32 or float64 x, intp indices and an add of "
+                        "x's dtype")
     if (not cnp.PyArray_IS_C_CONTIGUOUS(x) or not cnp.PyArray_IS_C_CONTIGUOUS(index)
-            or not cnp.PyArray_IS_C_CONTIGUOUS(add) or not cnp.PyArray_ISWRITEABLE(x)
             or cnp.PyArray_SIZE(x) != A * C * B or cnp.PyArray_SIZE(index) != A * B
-            or cnp.PyArray_SIZE(add) != A * B):
-        raise ValueError("pick_add needs C-contiguous arrays of A * C * B, A * B and "
-                         "A * B elements, x writeable")
+            or (add is not None and (not cnp.PyArray_IS_C_CONTIGUOUS(add)
+                                     or cnp.PyArray_SIZE(add) != A * B
+                                     or not cnp.PyArray_ISWRITEABLE(x)))):
+        raise ValueError("pick needs C-contiguous arrays of A * C * B and A * B elements "
+                         "(and an add of A * B, x writeable)")
+    cdef cnp.ndarray v = add if add is not None else cnp.PyArray_EMPTY(1, [A * B], typenum, 0)
     cdef const Py_ssize_t *ip = <const Py_ssize_t *>cnp.PyArray_DATA(index)
-    cdef Py_ssize_t a, b, k = 0
-    cdef float *xf = <float *>cnp.PyArray_DATA(x)
-    cdef double *xd = <double *>cnp.PyArray_DATA(x)
-    cdef const float *af = <const float *>cnp.PyArray_DATA(add)
-    cdef const double *ad = <const double *>cnp.PyArray_DATA(add)
+    cdef bint adding = add is not None
     with nogil:
-        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
-            for a in range(A):
-                for b in range(B):
-                    xf[(a * C + ip[k]) * B + b] += af[k]
-                    k += 1
+        if typenum == cnp.NPY_FLOAT32:
+            _gather(<float *>cnp.PyArray_DATA(x), ip, <float *>cnp.PyArray_DATA(v), A, C, B,
+                    adding)
         else:
-            for a in range(A):
-                for b in range(B):
-                    xd[(a * C + ip[k]) * B + b] += ad[k]
-                    k += 1
+            _gather(<double *>cnp.PyArray_DATA(x), ip, <double *>cnp.PyArray_DATA(v), A, C,
+                    B, adding)
+    return None if adding else v
 
 
 def stream_bytes():

@@ -201,7 +201,7 @@ class _Targets:
         return np.take_along_axis(a, self.expand(self.index), self.axis).squeeze(self.axis)
 
     def gathers(self, a):
-        """Whether the kernels' gather (pick, pick_add) takes a: C order, a kernel
+        """Whether the kernels' gather (pick) takes a: C order, a kernel
         dtype in the machine's byte order, the classes along the class axis."""
         return (a.dtype in _api._KERNEL_DTYPES and a.flags.c_contiguous
                 and a.dtype.isnative and a.shape[self.axis] == self.nclass)
@@ -215,8 +215,8 @@ class _Targets:
         """a[..., t, ...] += v per sample, in place (a as `gathers` takes it; v in a's
         dtype, the batch shape)."""
         if self.nclass:
-            _api._dispatch.kernels.pick_add(a, np.ascontiguousarray(self.index),
-                                            np.ascontiguousarray(v), *self._acb(a))
+            _api._dispatch.kernels.pick(a, np.ascontiguousarray(self.index), *self._acb(a),
+                                        add=np.ascontiguousarray(v))
 
     def drop_ignored(self, losses):
         """0 for the ignored samples, whatever their input (an inf or a NaN in a padded
@@ -415,7 +415,7 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
     if not return_grad:
         return loss
     grad = _cross_entropy_grad(x, tg, ct, eps, scale, num_threads, grad)
-    if not tg.probs and grad.size and tg.ignored.any():
+    if not tg.probs and grad.size and tg.any_ignored:
         # the loss does not depend on an ignored sample: 0, also where its softmax is
         # NaN (a padded row of -inf, an inf or a NaN in it; PyTorch gives NaN there)
         np.moveaxis(grad, tg.axis, -1)[tg.ignored] = 0
