@@ -109,13 +109,8 @@ cdef extern from "lsc_kernels.h" nogil:
 
 cdef enum:
     MAXDIMS = 64
-    # outputs from this size on are written with non-temporal stores.  Zen 3 (32 MiB
-    # of L3), against plain stores: outputs of 9-32 MiB 0.63-0.97 of the time (rows,
-    # long rows, column blocks; 1 and 2 threads), 0.75-1.05 with a sum of the result
-    # after; 2-4 MiB 0.92-1.18 alone and up to 1.5 with the sum (the result no longer
-    # in the cache)
-    STREAM_BYTES = 8388608
-    # but softmax's column blocks from this size on: their exps bound the write, and
+    # softmax's column blocks are streamed from this size on (and STREAM_BYTES, below):
+    # their exps bound the write, and
     # streamed below it a middle axis took 1.08-1.17 of the time (16x384x384,
     # 64x256x256 axis 1; axis 0 0.78-0.93)
     SOFTMAX_COLS_STREAM_BYTES = 33554432
@@ -1109,6 +1104,32 @@ def rows_untiled(Py_ssize_t n, int op, bint f64):
 def cpu_level():
     """0 baseline, 1 x86-64-v3 (AVX2, FMA), 2 x86-64-v4 (AVX-512): what this CPU runs."""
     return lsc_cpu_level()
+
+
+def _l2_bytes():
+    """One core's L2 cache in bytes, as Linux reports it; 0 where it does not."""
+    import glob
+    for d in sorted(glob.glob("/sys/devices/system/cpu/cpu0/cache/index*")):
+        try:
+            with open(d + "/level") as f:
+                level = f.read().strip()
+            with open(d + "/size") as f:
+                size = f.read().strip()
+        except OSError:
+            continue
+        if level == "2" and size[:-1].isdigit() and size[-1:] in ("K", "M"):
+            return int(size[:-1]) << (10 if size[-1] == "K" else 20)
+    return 0
+
+
+# Outputs from this size on are written with non-temporal stores: the larger of 8 MiB
+# and 8 times a core's L2.  Against plain stores: Zen 3 (512 KiB of L2, 32 MiB of L3),
+# outputs of 9-32 MiB 0.63-0.97 of the time (rows, long rows, column blocks; 1 and 2
+# threads), 0.75-1.05 with a sum of the result after; 2-4 MiB 0.92-1.18 alone and up to
+# 1.5 with the sum (the result no longer in the cache).  A Xeon with 2 MiB of L2: 9 MiB
+# (rows of 384 floats) 1.07-1.10 of the time, 16 MiB level, 32 MiB 0.93-0.98, 64 MiB
+# and more 0.5-0.75.
+cdef Py_ssize_t STREAM_BYTES = max(8388608, 8 * _l2_bytes())
 
 
 ISA = (<bytes>LSC_ISA_NAME).decode()
