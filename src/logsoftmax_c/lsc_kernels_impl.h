@@ -589,9 +589,12 @@ LSC_INLINE void LSC_FN(lsc_shift)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m
        from y's first vector boundary.  In place, the first vector goes out last: the
        loop reads the elements it covers. */
     const ptrdiff_t h = LSC_FN(lsc_to_boundary)(y, n);
-    const LSC_V w0 = (LSC_VLOAD(x) - vm) - vc;
-    if (h > 0 && y != x) {
-        LSC_VSTORE(y, w0);
+    LSC_V w0 = vm;
+    if (h > 0) {
+        w0 = (LSC_VLOAD(x) - vm) - vc;
+        if (y != x) {
+            LSC_VSTORE(y, w0);
+        }
     }
     ptrdiff_t j = h;
     for (; j + 2 * LSC_W <= n; j += 2 * LSC_W) {
@@ -1067,7 +1070,8 @@ LSC_INLINE void LSC_FN(lsc_rows_ends)(const LSC_T **pt_x, LSC_T **pt_y, LSC_T *p
         /* in registers: the pending end in the last lanes of the vector that ends
            there, the start in the first lanes of the row's first vector, put side by
            side (a store of the two parts to memory and a load of the whole, which the
-           processor cannot forward, took 13% of the time of rows of 384 floats) */
+           processor cannot forward, had 13% of the samples of rows of 384 floats, and
+           this form takes 0.97 of the time) */
         typedef LSC_VI VI;
         VI idx;
         for (int l = 0; l < LSC_W; l++) {
