@@ -491,6 +491,7 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #define LSC_VEXP_CW LSC_VEXP_F32_CW
 #endif
 #define LSC_VMAX lsc_vmax_f32
+#define LSC_VSEL lsc_vsel_f32
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
 #define LSC_MASK_T __mmask16
 #define LSC_CMPNEQ_MASK(a, b) _mm512_cmp_ps_mask((__m512)(a), (__m512)(b), _CMP_NEQ_UQ)
@@ -530,6 +531,7 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #define LSC_VU lsc_vf64u
 #define LSC_VEXP lsc_vexp_f64
 #define LSC_VMAX lsc_vmax_f64
+#define LSC_VSEL lsc_vsel_f64
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
 #define LSC_MASK_T __mmask8
 #define LSC_CMPNEQ_MASK(a, b) _mm512_cmp_pd_mask((__m512d)(a), (__m512d)(b), _CMP_NEQ_UQ)

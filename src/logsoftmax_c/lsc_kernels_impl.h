@@ -367,12 +367,12 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
         const LSC_VI keep = (LSC_VI)LSC_FN(lsc_lanes_from)(j - b0);
         if ((carry & LSC_C_WRITE) && !(carry & LSC_C_WPART)) {
             const V a = LSC_VLOAD(xa + b0), w = (a - vma) - vca;
-            LSC_VSTORE(ya + b0, ya == xa ? (V)(((LSC_VI)w & keep) | ((LSC_VI)a & ~keep)) : w);
+            LSC_VSTORE(ya + b0, ya == xa ? LSC_VSEL(keep, w, a) : w);
         }
         const V a = LSC_VLOAD(x + b0);
         V ev = LSC_VEXP(a - vm);
         part[0] += (V)((LSC_VI)ev & keep);
-        LSC_VSTORE(e + b0, e == x ? (V)(((LSC_VI)ev & keep) | ((LSC_VI)a & ~keep)) : ev);
+        LSC_VSTORE(e + b0, e == x ? LSC_VSEL(keep, ev, a) : ev);
     }
     else if (j < n) {
 #if defined(LSC_MASK_ADD)
@@ -486,8 +486,7 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
            which add nothing (guarded), as in lsc_vsums3w */
         const ptrdiff_t b0 = n - LSC_W;
         const LSC_VI keep = (LSC_VI)LSC_FN(lsc_lanes_from)(j - b0);
-        const LSC_VI ninf = (LSC_VI)LSC_SPLAT(V, -INFINITY);
-        const LSC_V v = (V)(((LSC_VI)LSC_VLOAD(x + b0) & keep) | (ninf & ~keep));
+        const LSC_V v = LSC_VSEL(keep, LSC_VLOAD(x + b0), LSC_SPLAT(V, -INFINITY));
         const LSC_V ev = (V)((LSC_VI)LSC_VLOAD(e + b0) & keep);
         LSC_FN(lsc_vdominated_step)(v, ev, vm, nm, &part[0], &corr[0], &cnt, &eq, 1, light);
         j = n;
@@ -610,8 +609,7 @@ LSC_INLINE void LSC_FN(lsc_shift)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m
            lsc_vsums3w) */
         const LSC_VI keep = (LSC_VI)LSC_FN(lsc_lanes_from)(j - (n - LSC_W));
         const LSC_V a = LSC_VLOAD(x + n - LSC_W), w = (a - vm) - vc;
-        LSC_VSTORE(y + n - LSC_W,
-                   y == x ? (LSC_V)(((LSC_VI)w & keep) | ((LSC_VI)a & ~keep)) : w);
+        LSC_VSTORE(y + n - LSC_W, y == x ? LSC_VSEL(keep, w, a) : w);
         j = n;
     }
 #if defined(LSC_MASK_ADD)
@@ -1083,10 +1081,8 @@ LSC_INLINE void LSC_FN(lsc_rows_ends)(const LSC_T **pt_x, LSC_T **pt_y, LSC_T *p
         const LSC_V v = LSC_VLOAD(xw);
 #endif
         const VI first = ~(VI)LSC_FN(lsc_lanes_from)(nt);
-        const LSC_V vm = (LSC_V)(((VI)LSC_SPLAT(LSC_V, *pt_m) & first) |
-                                 ((VI)LSC_SPLAT(LSC_V, m) & ~first));
-        const LSC_V vc = (LSC_V)(((VI)LSC_SPLAT(LSC_V, *pt_c) & first) |
-                                 ((VI)LSC_SPLAT(LSC_V, c) & ~first));
+        const LSC_V vm = LSC_VSEL(first, LSC_SPLAT(LSC_V, *pt_m), LSC_SPLAT(LSC_V, m));
+        const LSC_V vc = LSC_VSEL(first, LSC_SPLAT(LSC_V, *pt_c), LSC_SPLAT(LSC_V, c));
         LSC_VSTREAM_A(py, (v - vm) - vc);
     }
     else if (py != NULL && yw != NULL && py + nt == yw && nt + h == LSC_W) {
@@ -2882,6 +2878,7 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
 #undef LSC_VEXP
 #undef LSC_VEXP_CW
 #undef LSC_VMAX
+#undef LSC_VSEL
 #undef LSC_MASK_T
 #undef LSC_CMPNEQ_MASK
 #undef LSC_MASK_ADD
