@@ -1117,8 +1117,9 @@ def _l2_bytes():
                 size = f.read().strip()
         except OSError:
             continue
-        if level == "2" and size[:-1].isdigit() and size[-1:] in ("K", "M"):
-            return int(size[:-1]) << (10 if size[-1] == "K" else 20)
+        digits = size[:len(size) - 1]  # (no negative index: wraparound is off here)
+        if level == "2" and digits.isdigit() and size.endswith(("K", "M")):
+            return int(digits) << (10 if size.endswith("K") else 20)
     return 0
 
 
@@ -1127,8 +1128,8 @@ def _l2_bytes():
 # outputs of 9-32 MiB 0.63-0.97 of the time (rows, long rows, column blocks; 1 and 2
 # threads), 0.75-1.05 with a sum of the result after; 2-4 MiB 0.92-1.18 alone and up to
 # 1.5 with the sum (the result no longer in the cache).  A Xeon with 2 MiB of L2: 9 MiB
-# (rows of 384 floats) 1.07-1.10 of the time, 16 MiB level, 32 MiB 0.93-0.98, 64 MiB
-# and more 0.5-0.75.
+# (rows of 384 floats) 1.07-1.10 of the time, 16 MiB level, 32 MiB about 0.98, 64 MiB
+# and more 0.57-0.89.
 cdef Py_ssize_t STREAM_BYTES = max(8388608, 8 * _l2_bytes())
 
 

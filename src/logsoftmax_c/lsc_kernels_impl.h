@@ -68,16 +68,10 @@
 /* the dominated sums below which lsc_vstats corrects for the rounding of x_j - m */
 #define LSC_DOM_CORRECT_BELOW 0.0625
 
-/* The elements of y[0..n) before its first vector boundary, where a loop over a run
-   that long does better to start there (at least four vectors: the first whole vector
-   goes on its own, overlapping the loop's first), else 0.  For rows of y at other
-   offsets than x, the stores aligned and the loads not. */
-static inline ptrdiff_t LSC_FN(lsc_to_boundary)(const LSC_T *y, ptrdiff_t n)
+/* the elements before y's first vector boundary (y aligned to its element size) */
+static inline ptrdiff_t LSC_FN(lsc_to_boundary)(const void *y)
 {
     const uintptr_t a = (uintptr_t)y;
-    if (n < 4 * LSC_W || a % sizeof(LSC_T) != 0) {
-        return 0;
-    }
     return (ptrdiff_t)((LSC_SIMD_BYTES - a % LSC_SIMD_BYTES) % LSC_SIMD_BYTES / sizeof(LSC_T));
 }
 
@@ -585,9 +579,11 @@ LSC_INLINE void LSC_FN(lsc_shift)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m
     /* the stores aligned to a vector (stores across two cache lines cost more than
        such loads: a row of 1M floats 16 bytes past a line, 1.15 times as long as on
        one, with the input either way): the first whole vector on its own, then on
-       from y's first vector boundary.  In place, the first vector goes out last: the
-       loop reads the elements it covers. */
-    const ptrdiff_t h = LSC_FN(lsc_to_boundary)(y, n);
+       from y's first vector boundary, for runs of at least four vectors.  In place,
+       the first vector goes out last: the loop reads the elements it covers. */
+    const ptrdiff_t h = n >= 4 * LSC_W && (uintptr_t)y % sizeof(LSC_T) == 0
+                            ? LSC_FN(lsc_to_boundary)(y)
+                            : 0;
     LSC_V w0 = vm;
     if (h > 0) {
         w0 = (LSC_VLOAD(x) - vm) - vc;
@@ -1059,12 +1055,8 @@ LSC_INLINE void LSC_FN(lsc_rows_ends)(const LSC_T **pt_x, LSC_T **pt_y, LSC_T *p
     LSC_T *py = *pt_y;
     const LSC_T *px = *pt_x;
 #if defined(__GNUC__) && !defined(__clang__)
-    const int in_registers = n >= LSC_W;  /* (a shuffle by a computed index: gcc's) */
-#else
-    const int in_registers = 0;
-    (void)n;
-#endif
-    if (py != NULL && yw != NULL && py + nt == yw && nt + h == LSC_W && in_registers) {
+    /* (a shuffle by a computed index: gcc's; other compilers take the buffer below) */
+    if (py != NULL && yw != NULL && py + nt == yw && nt + h == LSC_W && n >= LSC_W) {
         /* in registers: the pending end in the last lanes of the vector that ends
            there, the start in the first lanes of the row's first vector, put side by
            side (a store of the two parts to memory and a load of the whole, which the
@@ -1075,17 +1067,17 @@ LSC_INLINE void LSC_FN(lsc_rows_ends)(const LSC_T **pt_x, LSC_T **pt_y, LSC_T *p
         for (int l = 0; l < LSC_W; l++) {
             idx[l] = l + (LSC_W - nt);
         }
-#if defined(__GNUC__) && !defined(__clang__)
         const LSC_V v = __builtin_shuffle(LSC_VLOAD(px + nt - LSC_W), LSC_VLOAD(xw), idx);
-#else
-        const LSC_V v = LSC_VLOAD(xw);
-#endif
         const VI first = ~(VI)LSC_FN(lsc_lanes_from)(nt);
         const LSC_V vm = LSC_VSEL(first, LSC_SPLAT(LSC_V, *pt_m), LSC_SPLAT(LSC_V, m));
         const LSC_V vc = LSC_VSEL(first, LSC_SPLAT(LSC_V, *pt_c), LSC_SPLAT(LSC_V, c));
         LSC_VSTREAM_A(py, (v - vm) - vc);
     }
-    else if (py != NULL && yw != NULL && py + nt == yw && nt + h == LSC_W) {
+    else
+#else
+    (void)n;
+#endif
+    if (py != NULL && yw != NULL && py + nt == yw && nt + h == LSC_W) {
         LSC_T t[LSC_W] __attribute__((aligned(64)));
         LSC_FN(lsc_shift)(px, t, nt, *pt_m, *pt_c);
         LSC_FN(lsc_shift)(xw, t + nt, h, m, c);
@@ -1132,9 +1124,7 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
        floats took 1.15-1.24 of the time.) */
     stream = LSC_STREAM && stream && x != y && (uintptr_t)y % es == 0 &&
              syr % LSC_SIMD_BYTES == 0;
-    const ptrdiff_t h =
-        stream ? (ptrdiff_t)((LSC_SIMD_BYTES - (uintptr_t)y % LSC_SIMD_BYTES) % LSC_SIMD_BYTES) / es
-               : 0;
+    const ptrdiff_t h = stream ? LSC_FN(lsc_to_boundary)(y) : 0;
     const ptrdiff_t hw_end = h > 0 ? h + LSC_FN(lsc_vsums_written)(n - h) : n;
     /* a written row's end after its last whole vector (from pt_x, pt_y, with its max and
        logarithm), waiting for the next row's start to fill that vector: rows of y
@@ -2260,8 +2250,7 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
        each time in part, and through a buffer where the stores are non-temporal. */
     ptrdiff_t b0 = bv * LSC_W;
     if (syi == es && syn % LSC_SIMD_BYTES == 0 && ((uintptr_t)y) % es == 0) {
-        const ptrdiff_t h = (ptrdiff_t)((LSC_SIMD_BYTES - ((uintptr_t)y) % LSC_SIMD_BYTES) %
-                                        LSC_SIMD_BYTES) / es;
+        const ptrdiff_t h = LSC_FN(lsc_to_boundary)(y);
         b0 = h > 0 ? h : b0;
     }
     /* the packed copies, unless every band is read in place (lsc_band_load: whole
