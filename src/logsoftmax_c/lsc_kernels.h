@@ -112,6 +112,13 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
 /* (with LSC_C_WRITE) only the whole vectors of ya[0..nw) that the loop reaches, the rest
    left to the caller (lsc_vsums_written) */
 #define LSC_C_WPART 32
+/* (with LSC_C_PREFETCH) the fetch into L2 (prefetcht1) instead of L1: for inputs that
+   come from memory, whose lines a fetch into L1 holds one of the core's few L1 miss
+   buffers for the whole trip */
+#define LSC_C_PREFETCH_L2 64
+/* the exps not stored (a chunk whose statistics will not need them, lsc_chunk_split);
+   unlike the others, this one may vary at run time */
+#define LSC_C_NO_EXPS 128
 
 /* the row pipelines' fetch of rows ahead (lsc_log_softmax_rows): at least this many
    bytes ahead, for rows of at least LSC_PREFETCH_MIN_ROW bytes (rows of 100 floats

@@ -259,15 +259,18 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
  * between the passes of one row; the sum's own arithmetic is the same either way.
  * With LSC_C_PREFETCH the loop also fetches xp[0..n) (a later run: the next chunk of
  * a chunked row, a later row of a pipeline) a cache line at a time, which keeps the
- * memory busy while the arithmetic runs without the burst of lsc_prefetch_next; with
+ * memory busy while the arithmetic runs without the burst of lsc_prefetch_next (into
+ * L2 alone with LSC_C_PREFETCH_L2, for runs that come from memory); with
  * LSC_C_PREFETCH_W it fetches yp[0..n) for writing (a later row's output), so that
  * the write pass's stores find their lines in the cache; with LSC_C_STREAM (ya aligned
  * to a vector, an output far larger than the caches) the write's whole vectors go to
  * memory with non-temporal stores instead; with LSC_C_WPART as well, only the whole
  * vectors of ya[0..nw) (lsc_vsums_written: a run ya that is not
  * aligned to a vector, shifted by the caller to its first vector boundary, which writes
- * the rest).  carry, a constant at each call, holds these bits, so that each call
- * compiles to a loop with that work alone. */
+ * the rest).  With LSC_C_NO_EXPS the exps are not stored in e (the caller knows
+ * that its statistics will not read them).  carry, a constant at each call (but for
+ * LSC_C_NO_EXPS, a branch the predictor gets right along a run), holds these bits, so
+ * that each call compiles to a loop with that work alone. */
 LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
                                       const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
                                       const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
@@ -298,7 +301,10 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
                 v[u] = LSC_VLOAD(x + j + u * LSC_W);
             }
             for (ptrdiff_t l = 0; l < LSC_U * LSC_W; l += 64 / (ptrdiff_t)sizeof(LSC_T)) {
-                if (carry & LSC_C_PREFETCH) {
+                if ((carry & LSC_C_PREFETCH) && (carry & LSC_C_PREFETCH_L2)) {
+                    __builtin_prefetch(xp + j + l, 0, 2);
+                }
+                else if (carry & LSC_C_PREFETCH) {
                     __builtin_prefetch(xp + j + l, 0, 3);
                 }
                 if (carry & LSC_C_PREFETCH_W) {
@@ -328,8 +334,10 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
                 v[u] = LSC_VEXP(v[u] - vm);
                 part[u] += v[u];
             }
-            for (int u = 0; u < LSC_U; u++) {
-                LSC_VSTORE(e + j + u * LSC_W, v[u]);
+            if (!(carry & LSC_C_NO_EXPS)) {
+                for (int u = 0; u < LSC_U; u++) {
+                    LSC_VSTORE(e + j + u * LSC_W, v[u]);
+                }
             }
         }
         LSC_FN(lsc_vfold_block)(part, acc, comp, j);
@@ -349,7 +357,9 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
         }
         V ev = LSC_VEXP(LSC_VLOAD(x + j) - vm);
         part[0] += ev;
-        LSC_VSTORE(e + j, ev);
+        if (!(carry & LSC_C_NO_EXPS)) {
+            LSC_VSTORE(e + j, ev);
+        }
     }
     if (j < n && n >= LSC_W) {
         /* the last whole vector x[n - W .. n), its lanes before j (done above) left out
@@ -366,7 +376,9 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
         const V a = LSC_VLOAD(x + b0);
         V ev = LSC_VEXP(a - vm);
         part[0] += (V)((LSC_VI)ev & keep);
-        LSC_VSTORE(e + b0, e == x ? LSC_VSEL(keep, ev, a) : ev);
+        if (!(carry & LSC_C_NO_EXPS)) {
+            LSC_VSTORE(e + b0, e == x ? LSC_VSEL(keep, ev, a) : ev);
+        }
     }
     else if (j < n) {
 #if defined(LSC_MASK_ADD)
@@ -855,8 +867,12 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
        elements after it (in a C-contiguous array the next chunk or row) as they go */
     LSC_T buf[LSC_CHUNK];
     lsc_stats st;
-    const double s = LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n,
-                                        NULL, LSC_C_PREFETCH);
+    const double s =
+        (double)m < mr
+            ? LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n, NULL,
+                                 LSC_C_PREFETCH | LSC_C_NO_EXPS)
+            : LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n, NULL,
+                                 LSC_C_PREFETCH);
     LSC_FN(lsc_chunk_split)(&st, x, buf, n, m, s, mr);
     return st;
 }
@@ -1175,7 +1191,8 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
         else if (next && hw && stream && h == 0 && r + ahead < nr) {
             s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0],
                                    (const LSC_T *)(x + (r + ahead) * sxr), NULL,
-                                   LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM | LSC_C_PREFETCH);
+                                   LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM | LSC_C_PREFETCH |
+                                       LSC_C_PREFETCH_L2);
         }
         else if (next && hw && stream && h == 0) {
             s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0], NULL,
@@ -1188,7 +1205,7 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
                                                    : xr,
                                     NULL,
                                     LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM | LSC_C_PREFETCH |
-                                        LSC_C_WPART,
+                                        LSC_C_PREFETCH_L2 | LSC_C_WPART,
                                     n - h);
             LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, xw, yw, h, mq[0], cq[0], n);
             pt_x = xw + hw_end;
@@ -1406,21 +1423,38 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
                 mn = xn != NULL ? LSC_FN(lsc_max)(xn, ln) : 0;
             }
             else {
-                if (xn != NULL && wcarry && stream) {
+                /* a chunk below the row's max so far needs no exps (lsc_chunk_split) */
+                const int noe = (double)m < mr ? LSC_C_NO_EXPS : 0;
+                /* the chunk after the next, in row order: where the rows come from
+                   memory (stream), the loop fetches it into L2 */
+                const LSC_T *xf = NULL;
+                if (c + 2 < nc) {
+                    xf = xr + 2 * LSC_CHUNK;
+                }
+                else if (r + 1 < nr) {
+                    xf = (const LSC_T *)(x + (r + 1) * sxr) + (c + 2 - nc) * LSC_CHUNK;
+                }
+                if (xn != NULL && wcarry && stream && xf != NULL) {
+                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, xf,
+                                           NULL,
+                                           LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM |
+                                               LSC_C_PREFETCH | LSC_C_PREFETCH_L2 | noe);
+                }
+                else if (xn != NULL && wcarry && stream) {
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, NULL,
-                                           NULL, LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM);
+                                           NULL, LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM | noe);
                 }
                 else if (xn != NULL && wcarry) {
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, NULL,
-                                           NULL, LSC_C_MAX | LSC_C_WRITE);
+                                           NULL, LSC_C_MAX | LSC_C_WRITE | noe);
                 }
                 else if (xn != NULL) {
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, NULL, NULL, 0, 0, NULL,
-                                           NULL, LSC_C_MAX);
+                                           NULL, LSC_C_MAX | noe);
                 }
                 else if (wcarry) {
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, NULL, 0, NULL, xw, yw, mw, cw, NULL,
-                                           NULL, LSC_C_WRITE);
+                                           NULL, LSC_C_WRITE | noe);
                 }
                 else {
                     s = LSC_FN(lsc_vsums)(xr, buf, len, m);
