@@ -1086,18 +1086,21 @@ def test_rows_beyond_the_caches_match_each_row_alone(dtype, n, num_threads, isa,
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("n", [100, 128, 1000, 12088], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("n", [100, 128, 1000, 9216, 12088], ids=lambda n: f"n={n}")
 @pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
 @pytest.mark.parametrize("fn", ["log_softmax", "softmax"])
 def test_streamed_rows_match_each_row_alone(fn, dtype, n, num_threads, isa, no_warnings):
     """Outputs past the streaming threshold (kernels.stream_bytes()) through the row
     paths (log_softmax's pipelines, softmax's rows; rows of one chunk, and of several,
-    the last shorter): where the rows of y start on vector boundaries (a fresh output,
-    rows of whole vectors) the writes are non-temporal stores, elsewhere (rows of 100
-    float32 with AVX2 or AVX-512, an out= one element into a buffer, in place) plain
-    ones.  The same bits as each row alone, with the rows of no finite max and the NaNs
-    of the pipeline rows up to the matrix's last row, and each row's place in its
-    block and in the matrix varying (71 rows in the pattern)."""
+    the last shorter or not): where the rows of y start on vector boundaries (a fresh
+    output, rows of whole vectors) the writes are non-temporal stores; where they all
+    start at one offset within a vector (an out= one element into a buffer, or every
+    row of a wider one, with rows of whole vectors), from the first boundary on, the
+    ends plain or, rows one after the other, a vector shared by two rows; elsewhere
+    (rows of 100 float32 with AVX2 or AVX-512, rows at varying offsets, in place)
+    plain ones.  The same bits as each row alone, with the rows of no finite max and
+    the NaNs of the pipeline rows up to the matrix's last row, and each row's place in
+    its block and in the matrix varying (71 rows in the pattern)."""
     from logsoftmax_c import _dispatch
     f = getattr(logsoftmax_c, fn)
     limit = _dispatch.kernels.stream_bytes()
@@ -1121,6 +1124,9 @@ def test_streamed_rows_match_each_row_alone(fn, dtype, n, num_threads, isa, no_w
     out = buf[1:].reshape(x.shape)
     assert f(x, axis=-1, out=out, num_threads=num_threads) is out
     assert np.array_equal(out, y, equal_nan=True)
+    wide = np.empty((x.shape[0], n + 16), dtype)[:, 1:n + 1]
+    assert f(x, axis=-1, out=wide, num_threads=num_threads) is wide
+    assert np.array_equal(wide, y, equal_nan=True)
     f(x, axis=-1, out=x, num_threads=num_threads)
     assert np.array_equal(x, y, equal_nan=True)
 

@@ -1344,10 +1344,16 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
  * x), with lsc_row's arithmetic (the same chunk statistics, combined in the same
  * order: the same results, bit for bit), in a pipeline over the chunks.  One loop
  * carries the exp-sum of chunk c of row r, the max of the chunk after it and the
- * write of chunk c of row r - 1, so that a row's write pass, which waits on memory,
+ * write of a chunk of row r - 1, so that a row's write pass, which waits on memory,
  * overlaps the arithmetic of the next row's sums.  With stream (an output far larger
- * than the caches, y not x) the writes are non-temporal stores: carried in the loop
- * where y's rows start on vector boundaries, else row by row through lsc_row. */
+ * than the caches, y not x) the writes are non-temporal stores, and the loop fetches
+ * the input two chunks ahead into L2.  Streamed rows of y that all start h elements
+ * before a vector boundary (syr a whole number of vectors) are written from it, as in
+ * lsc_log_softmax_rows: row r - 1's part for chunk wc runs from wc * LSC_CHUNK + h, in
+ * whole vectors (the last of them h elements into the next chunk of the same row), and
+ * the row's first h elements and its end after its last whole vector go out through
+ * lsc_rows_ends, with the end of the row before where the rows are one after the
+ * other.  Rows of y at offsets that vary go row by row through lsc_row. */
 static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char *y,
                                               ptrdiff_t syr, ptrdiff_t n, ptrdiff_t nr,
                                               int stream)
@@ -1361,10 +1367,9 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
     if (nr < 1) {
         return;
     }
-    if (stream && ((uintptr_t)y % LSC_SIMD_BYTES != 0 || syr % LSC_SIMD_BYTES != 0)) {
-        /* rows of y off the vector boundaries: row by row, each chunk's write aligned
-           on its own (2048x32000 floats: the pipeline with that write after each loop
-           took 1.08-1.25 of the time) */
+    if (stream && ((uintptr_t)y % es != 0 || syr % LSC_SIMD_BYTES != 0)) {
+        /* rows of y at varying offsets within a vector: row by row, each chunk's write
+           aligned on its own */
         for (ptrdiff_t r = 0; r < nr; r++) {
             LSC_FN(lsc_row)(x + r * sxr, es, y + r * syr, es, n, 1, LSC_OP_LOG_SOFTMAX);
         }
@@ -1382,6 +1387,13 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
         }
         st[1] = st[0] + nc;
     }
+    /* a row's elements before its first vector boundary (streamed), and the end of the
+       part that the chunks' writes cover; a written row's end after it (from pt_x, pt_y,
+       with its max and logarithm) waits for the next row's start */
+    const ptrdiff_t h = stream ? LSC_FN(lsc_to_boundary)(y) : 0;
+    const ptrdiff_t hw_end = stream ? h + LSC_FN(lsc_vsums_written)(n - h) : n;
+    const LSC_T *pt_x = NULL;
+    LSC_T *pt_y = NULL, pt_m = 0, pt_c = 0;
     /* m: the max of the chunk about to be summed; (mw, cw): the write of row r - 1 */
     LSC_T m = LSC_FN(lsc_max)((const LSC_T *)x, LSC_CHUNK), mw = 0, cw = 0;
     int hw = 0;
@@ -1403,46 +1415,52 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
                 xn = (const LSC_T *)(x + (r + 1) * sxr);
                 ln = LSC_CHUNK;
             }
-            /* row r - 1 is written last chunk first: the chunks it read last are still
-               in the cache */
-            const ptrdiff_t wc = nc - 1 - c, lw = wc == nc - 1 ? last : LSC_CHUNK;
-            const LSC_T *xw = (const LSC_T *)(x + (r - 1) * sxr) + wc * LSC_CHUNK;
-            LSC_T *yw = (LSC_T *)(y + (r - 1) * syr) + wc * LSC_CHUNK;
+            /* row r - 1 is written last chunk first (the chunks it read last are still
+               in the cache), chunk wc's part from wc * LSC_CHUNK + h, lw elements (up to
+               hw_end: the last chunk's part may be empty) */
+            const ptrdiff_t wc = nc - 1 - c;
+            ptrdiff_t lw = hw_end - wc * LSC_CHUNK - h;
+            lw = lw < 0 ? 0 : lw > LSC_CHUNK ? LSC_CHUNK : lw;
+            const LSC_T *xw = NULL;
+            LSC_T *yw = NULL;
+            if (hw) {
+                xw = (const LSC_T *)(x + (r - 1) * sxr) + wc * LSC_CHUNK + h;
+                yw = (LSC_T *)(y + (r - 1) * syr) + wc * LSC_CHUNK + h;
+            }
+            /* the loop carries a part as long as the chunk (streamed: up to as long,
+               its whole vectors); another goes on its own */
+            const int wcarry = hw && (stream ? lw <= len : lw == len);
             LSC_T mn = 0;
             double s;
-            if (hw && lw != len) {
-                /* (a chunk of another length: on its own) */
+            if (hw && !wcarry) {
                 LSC_FN(lsc_shift_to)(xw, yw, lw, mw, cw, stream);
             }
-            const int wcarry = hw && lw == len;
             if (m == -INFINITY) {
                 sr[c] = LSC_FN(lsc_nonfinite_chunk)(xr, len, m);
                 if (wcarry) {
-                    LSC_FN(lsc_shift_to)(xw, yw, len, mw, cw, stream);
+                    LSC_FN(lsc_shift_to)(xw, yw, lw, mw, cw, stream);
                 }
                 mn = xn != NULL ? LSC_FN(lsc_max)(xn, ln) : 0;
             }
             else {
                 /* a chunk below the row's max so far needs no exps (lsc_chunk_split) */
                 const int noe = (double)m < mr ? LSC_C_NO_EXPS : 0;
-                /* the chunk after the next, in row order: where the rows come from
-                   memory (stream), the loop fetches it into L2 */
-                const LSC_T *xf = NULL;
+                /* streamed, the loop fetches the chunk after the next (in row order;
+                   the last: this one again) into L2 */
+                const LSC_T *xf = xr;
                 if (c + 2 < nc) {
                     xf = xr + 2 * LSC_CHUNK;
                 }
                 else if (r + 1 < nr) {
                     xf = (const LSC_T *)(x + (r + 1) * sxr) + (c + 2 - nc) * LSC_CHUNK;
                 }
-                if (xn != NULL && wcarry && stream && xf != NULL) {
-                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, xf,
-                                           NULL,
-                                           LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM |
-                                               LSC_C_PREFETCH | LSC_C_PREFETCH_L2 | noe);
-                }
-                else if (xn != NULL && wcarry && stream) {
-                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, NULL,
-                                           NULL, LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM | noe);
+                if (xn != NULL && wcarry && stream) {
+                    s = LSC_FN(lsc_vsums3w)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, xf,
+                                            NULL,
+                                            LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM |
+                                                LSC_C_WPART | LSC_C_PREFETCH |
+                                                LSC_C_PREFETCH_L2 | noe,
+                                            lw);
                 }
                 else if (xn != NULL && wcarry) {
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, NULL,
@@ -1451,6 +1469,10 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
                 else if (xn != NULL) {
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, NULL, NULL, 0, 0, NULL,
                                            NULL, LSC_C_MAX | noe);
+                }
+                else if (wcarry && stream) {
+                    s = LSC_FN(lsc_vsums3w)(xr, buf, len, m, NULL, 0, NULL, xw, yw, mw, cw,
+                                            NULL, NULL, LSC_C_WRITE | LSC_C_WPART | noe, lw);
                 }
                 else if (wcarry) {
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, NULL, 0, NULL, xw, yw, mw, cw, NULL,
@@ -1461,6 +1483,17 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
                 }
                 LSC_FN(lsc_chunk_split)(&sr[c], xr, buf, len, m, s, mr);
             }
+            if (hw && stream && wc == 0) {
+                /* row r - 1 done but for its ends */
+                const LSC_T *xh = (const LSC_T *)(x + (r - 1) * sxr);
+                LSC_T *yh = (LSC_T *)(y + (r - 1) * syr);
+                LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, n - hw_end, xh, yh, h, mw,
+                                      cw, n);
+                pt_x = xh + hw_end;
+                pt_y = yh + hw_end;
+                pt_m = mw;
+                pt_c = cw;
+            }
             mr = sr[c].m > mr ? sr[c].m : mr;
             m = mn;
         }
@@ -1470,12 +1503,12 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
         cw = (LSC_T)mc[1];
         hw = 1;
     }
-    for (ptrdiff_t c = 0; c < nc; c++) {
-        const ptrdiff_t len = c == nc - 1 ? last : LSC_CHUNK;
-        LSC_FN(lsc_shift_to)((const LSC_T *)(x + (nr - 1) * sxr) + c * LSC_CHUNK,
-                             (LSC_T *)(y + (nr - 1) * syr) + c * LSC_CHUNK, len, mw, cw,
-                             stream);
+    const LSC_T *xl = (const LSC_T *)(x + (nr - 1) * sxr);
+    LSC_T *yl = (LSC_T *)(y + (nr - 1) * syr);
+    if (stream) {
+        LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, n - hw_end, xl, yl, h, mw, cw, n);
     }
+    LSC_FN(lsc_shift_to)(xl + h, yl + h, n - h, mw, cw, stream);
     if (stream) {
         LSC_SFENCE();
     }
