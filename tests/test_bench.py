@@ -75,7 +75,29 @@ def test_list_and_selection():
         line for line in lines if "logsumexp" in line and "f64" in line]
 
 
+def test_shape_option_runs_the_shapes_given():
+    """--shape replaces the goal list with the shapes given (axis -1 and float32 by
+    default), for every function of --funcs; --cases then picks among them."""
+    r = _bench_cli("--shape", "1024x1004", "--shape", "16x81x256:1:float64",
+                   "--funcs", "log_softmax,softmax", "--list")
+    assert r.returncode == 0, r.stderr
+    labels = [line.split(None, 1)[1].rsplit(None, 2)[0].strip()
+              for line in r.stdout.strip().splitlines()]
+    assert labels == ["1024x1004 ax-1 f32", "16x81x256 ax1 f64",
+                      "softmax 1024x1004 ax-1 f32", "softmax 16x81x256 ax1 f64"]
+    r = _bench_cli("--shape", "1024x1004", "--shape", "16x81x256:1:float64",
+                   "--cases", "f64", "--list")
+    assert r.returncode == 0 and len(r.stdout.strip().splitlines()) == 1
+    r = _bench_cli("--shape", "64x70::float16", "--peers", "numpy", *QUICK)
+    assert r.returncode == 0, r.stderr
+    assert "| 64x70 ax-1 f16 " in r.stdout
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--shape", "10x10:2"], "out of bounds"),
+    (["--shape", "ten"], "expected a shape"),
+    (["--shape", "4x0"], ">= 1"),
+    (["--shape", "4x4:-1:int8"], "dtype must be"),
     (["--funcs", "nope"], "unknown function"),
     (["--cases", "nosuchcase"], "neither"),
     (["--peers", "nope"], "unknown peer"),

@@ -356,6 +356,7 @@ def test_float16_blocks_of_the_first_axis(fn, isa, monkeypatch, no_warnings):
     that overlaps x otherwise, takes the whole-copy path: the same bits."""
     from logsoftmax_c import _api
     monkeypatch.setattr(_api, "_HALF_BLOCK", 1000)
+    monkeypatch.setattr(_api, "_HALF_ONE_BLOCK", 0)
     f = getattr(logsoftmax_c, fn)
     rng = np.random.default_rng(21)
     cases = [((37, 300), -1), ((9, 10, 50), 1), ((5, 4000), -1), ((6, 3, 5, 7), (1, 3)),

@@ -261,11 +261,24 @@ def _convert(src, dst, nthreads, quiet=False):
         np.copyto(dst, src, casting="unsafe")
 
 
-# float16 elements per thread in a block of _half_blocks (its float32 buffer: 4 MiB a
-# thread).  Against one float32 copy of the whole input: 4096x4096 0.50 / 0.45 of the
-# time (1 / 2 threads), 1024x1000 and 16x384x384 level; blocks of a quarter of this
-# took 1.3 times as long with 2 threads on those two
-_HALF_BLOCK = 1 << 20
+def _half_block():
+    """float16 elements per thread in a block of _half_blocks: its float32 buffer half
+    of a core's L2 (as Linux reports it; 1 << 20 where it does not), from 64 Ki to 1 Mi,
+    so that the block's three passes (convert, compute in place, convert back) stay in
+    L2.  A Xeon with 2 MiB of L2 (256 Ki elements), 1 thread, against 1 Mi: 1024x1000,
+    16x384x384 and 4096x4096 0.70-0.81 of the time.  (On Zen 3, blocks of 1 Mi against
+    one float32 copy of the whole input: 4096x4096 0.50 / 0.45 of the time with 1 / 2
+    threads, 1024x1000 and 16x384x384 level.)"""
+    l2 = _dispatch.kernels._l2_bytes()
+    return min(1 << 20, max(1 << 16, l2 // 8)) if l2 else 1 << 20
+
+
+_HALF_BLOCK = _half_block()
+# With several threads, inputs of at most this many elements a thread go in one block:
+# each block costs three parallel regions, whose start (the threads' wake-up) outweighs
+# the L2's gain there (the Xeon, 2 threads, 1024x1000: one block 320 µs, two 375-434 µs;
+# 16x384x384 and 4096x4096, above it: 0.83-0.96 of one block's time)
+_HALF_ONE_BLOCK = 1 << 20
 # (logsumexp's marker for float16 input that goes through _half_blocks)
 _HALF_SRC = object()
 
@@ -276,10 +289,12 @@ def _half_blocks(op, x, y, axes, nthreads):
     x's first axis, each converted into a float32 buffer, computed there and converted
     into y.  logsumexp: y is the float32 result seen with stride 0 along the reduced
     axes, which the kernels write.  Extra memory: the buffer, about _HALF_BLOCK
-    elements a thread (at least one index of the first axis)."""
+    elements a thread (_HALF_ONE_BLOCK below its size; at least one index of the first
+    axis)."""
     per = x.size // x.shape[0]
-    nt = _threads.threads_for(nthreads, x.size)
-    rows = max(1, (_HALF_BLOCK * max(nt, 1)) // per)
+    nt = max(_threads.threads_for(nthreads, x.size), 1)
+    each = _HALF_ONE_BLOCK if 1 < nt and x.size <= _HALF_ONE_BLOCK * nt else _HALF_BLOCK
+    rows = max(1, (each * nt) // per)
     buf = np.empty((min(rows, x.shape[0]),) + x.shape[1:], dtype=_F32)
     bits = 0
     for a in axes:

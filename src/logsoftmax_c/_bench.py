@@ -44,7 +44,7 @@ OTHER_LOAD_WARN = 0.2
 
 # ---- cases -------------------------------------------------------------------------
 
-_DTYPE_ABBREV = {"float32": "f32", "float64": "f64"}
+_DTYPE_ABBREV = {"float16": "f16", "float32": "f32", "float64": "f64"}
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,14 @@ def select_cases(spec, cases=CASES):
                 raise ValueError(f"{token!r} is neither the index of a selected case nor "
                                  "part of a case label (--list shows them)")
         picked += [c for c in matches if c not in picked]
-    return sorted(picked, key=ALL_CASES.index)
+    order = {c: i for i, c in enumerate(ALL_CASES + tuple(c for c in cases
+                                                          if c not in ALL_CASES))}
+    return sorted(picked, key=order.__getitem__)
+
+
+def _case_index(case):
+    """The case's index in ALL_CASES (the "#" of the table), or "-" for a --shape case."""
+    return ALL_CASES.index(case) if case in ALL_CASES else "-"
 
 
 # ---- contenders --------------------------------------------------------------------
@@ -774,7 +781,7 @@ def format_table(results, threads, contenders):
     for row, res in zip(summary_rows(results, threads, peers),
                         (r for r in results for _ in threads)):
         disturbed = res.other_load is not None and res.other_load > OTHER_LOAD_WARN
-        cells = [index.get(res.case, ""), row["case"] + (" [3]" if disturbed else ""),
+        cells = [_case_index(res.case), row["case"] + (" [3]" if disturbed else ""),
                  _threads_label(row["threads"]),
                  fmt_time(row["ours_s"]), fmt_time(row["ours_out_s"]),
                  fmt_time(row["copy_s"]),
@@ -913,6 +920,30 @@ def write_plot(path, results, threads, contenders):
 
 # ---- command line ------------------------------------------------------------------
 
+def _parse_shape(text):
+    """DxD...[:AXIS[:DTYPE]] -> (shape, axis, dtype) for --shape."""
+    parts = text.split(":")
+    usage = (f"{text!r}: expected a shape such as 1024x1000, optionally followed by "
+             ":AXIS and :DTYPE (e.g. 16x81x256:1:float64)")
+    if len(parts) > 3:
+        raise argparse.ArgumentTypeError(usage)
+    try:
+        shape = tuple(int(d) for d in parts[0].lower().split("x"))
+        axis = int(parts[1]) if len(parts) > 1 and parts[1].strip() else -1
+    except ValueError:
+        raise argparse.ArgumentTypeError(usage) from None
+    if any(d < 1 for d in shape):
+        raise argparse.ArgumentTypeError(f"{text!r}: dimensions must be >= 1")
+    if not -len(shape) <= axis < len(shape):
+        raise argparse.ArgumentTypeError(f"{text!r}: axis {axis} is out of bounds for "
+                                         f"{len(shape)} dimension(s)")
+    dtype = parts[2].strip() if len(parts) > 2 and parts[2].strip() else "float32"
+    if dtype not in _DTYPE_ABBREV:
+        raise argparse.ArgumentTypeError(f"{text!r}: dtype must be one of "
+                                         f"{', '.join(_DTYPE_ABBREV)}")
+    return shape, axis, dtype
+
+
 def _parse_threads(text):
     try:
         ks = [int(t) for t in text.split(",") if t.strip()]
@@ -968,6 +999,12 @@ def add_arguments(parser):
                              "(default: log_softmax).  The others run on "
                              f"{', '.join('x'.join(map(str, s)) + ' ' + d for s, d in FAMILY_SHAPES)}"
                              " against PyTorch and the NumPy twin")
+    parser.add_argument("--shape", type=_parse_shape, action="append",
+                        metavar="DxD...[:AXIS[:DTYPE]]",
+                        help="a shape to run instead of the goal list (repeat for more), "
+                             "with its axis (default -1) and dtype (float16, float32 or "
+                             "float64; default float32): e.g. 1024x1004, 16x81x256:1, "
+                             "4096x4096:0:float16")
     parser.add_argument("--cases", metavar="SEL",
                         help="comma-separated case indices or label substrings, "
                              "e.g. 0,3 or 4096,f64 (default: all; --list shows them)")
@@ -998,7 +1035,11 @@ def main(args):
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
-    pool = cases_for(args.funcs)
+    if args.shape:
+        pool = tuple(Case(shape, axis, dtype, func) for func in FUNCS if func in args.funcs
+                     for shape, axis, dtype in args.shape)
+    else:
+        pool = cases_for(args.funcs)
     try:
         cases = select_cases(args.cases, pool)
     except ValueError as exc:
@@ -1006,7 +1047,7 @@ def main(args):
         return 2
     if args.list:
         for c in cases:
-            print(f"{ALL_CASES.index(c):2d}  {c.label:40s} {c.nbytes / 2**20:8.1f} MiB")
+            print(f"{_case_index(c):>2}  {c.label:40s} {c.nbytes / 2**20:8.1f} MiB")
         return 0
     if args.plot:
         try:
