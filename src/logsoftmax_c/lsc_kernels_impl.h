@@ -1693,7 +1693,8 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
     for (ptrdiff_t k = 0; k < b; k++) {
         /* lsc_combine for one chunk, vectorised over the columns */
         double m = (double)mx[k];
-        double lse = lsc_log1p_f64(acc[k] + ((double)count[k] - 1.0));
+        double lse =
+            lsc_log1p_core(acc[k] + ((double)count[k] - 1.0), sizeof(LSC_T) == sizeof(float));
         off[k] = (LSC_T)(m > -INFINITY && m < INFINITY ? lse : NAN);
     }
     if (stream) {
@@ -2161,7 +2162,8 @@ LSC_INLINE void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_ban
         }
 #pragma omp simd
         for (ptrdiff_t k = 0; k < nl; k++) {
-            lse[k] = lsc_log1p_f64((rest[k] + (double)corr[k]) + ((double)cnt[k] - 1.0));
+            lse[k] = lsc_log1p_core((rest[k] + (double)corr[k]) + ((double)cnt[k] - 1.0),
+                                    sizeof(LSC_T) == sizeof(float));
             off[k] = mx[k] > -INFINITY && mx[k] < INFINITY ? (LSC_T)lse[k] : (LSC_T)NAN;
         }
         for (int g = 0; g < G; g++) {

@@ -157,10 +157,13 @@ LSC_INLINE double lsc_log1p_core(double s, const int single)
     double e;
     memcpy(&e, &eb, sizeof e);
     e -= 4503599627371519.0;  /* 2**52 + 1023 */
-    /* below u = sqrt(2) (e == 0) f - 1 is s itself, known exactly: no correction */
+    /* below u = sqrt(2) (e == 0) f - 1 is s itself, known exactly: no correction.
+       (One division of the selected terms: a vector of lanes takes both sides.)  For
+       a float result the correction c / u, below 2**-53 of a result of at least 0.34
+       where it is taken, is left out: one division less. */
     int small = s < 0.41421356237309503;
-    double z = small ? s / (2.0 + s) : (f - 1.0) / (f + 1.0);
-    c = small ? 0.0 : c;
+    double z = (small ? s : f - 1.0) / (small ? 2.0 + s : f + 1.0);
+    c = small || single ? 0.0 : c;
     double w = z * z, w2 = w * w, w4 = w2 * w2;
     /* 2 atanh(z) = 2z (1 + w/3 + w**2/5 + ...); |z| < 0.172, w < 0.0295: p holds the
        terms from 2/3 on, to z**25 (single: to z**13) */
@@ -178,7 +181,7 @@ LSC_INLINE double lsc_log1p_core(double s, const int single)
         p = r0 + w4 * (r1 + w4 * r2);
     }
     double logf = 2.0 * z + z * (w * p);
-    double res = e * ln2_hi + (logf + (e * ln2_lo - c / u));
+    double res = e * ln2_hi + (logf + (single ? e * ln2_lo : e * ln2_lo - c / u));
     return s == s ? res : s;
 }
 
