@@ -350,17 +350,21 @@ def test_float16_blocks_of_the_first_axis(fn, isa, monkeypatch, no_warnings):
     """float16 in C order along axes other than the first goes block by block of the
     first axis through a float32 buffer (here of about 1000 elements a thread, so that
     small arrays take many blocks, a last short one, and blocks of one index bigger
-    than the buffer): the bits of the float32 computation of NumPy's cast, fresh, into
-    an out=, in place, along a middle axis, two axes at once (gathered slices) and on
-    1-3 threads (logsumexp: fresh and with keepdims).  A first axis reduced, or an out=
-    that overlaps x otherwise, takes the whole-copy path: the same bits."""
+    than the buffer); rows of the row kernels (the last axis, 65-4096 elements, two
+    rows or more) go through a buffer per thread, each thread's share of the rows in
+    such blocks (of one row where a row is bigger, fewer threads than rows): the bits
+    of the float32 computation of NumPy's cast, fresh, into an out=, in place, along a
+    middle axis, two axes at once (gathered slices) and on 1-3 threads (logsumexp:
+    fresh and with keepdims).  A first axis reduced, or an out= that overlaps x
+    otherwise, takes the whole-copy path: the same bits."""
     from logsoftmax_c import _api
     monkeypatch.setattr(_api, "_HALF_BLOCK", 1000)
     monkeypatch.setattr(_api, "_HALF_ONE_BLOCK", 0)
     f = getattr(logsoftmax_c, fn)
     rng = np.random.default_rng(21)
     cases = [((37, 300), -1), ((9, 10, 50), 1), ((5, 4000), -1), ((6, 3, 5, 7), (1, 3)),
-             ((7, 1, 9), (1, 2)), ((40, 33), 1)]
+             ((7, 1, 9), (1, 2)), ((40, 33), 1), ((2, 300), -1), ((1, 300), -1),
+             ((3, 5, 1000), -1)]
     for shape, axis in cases:
         x = (rng.standard_normal(shape) * 6).astype(np.float16)
         x.flat[::97] = -np.inf

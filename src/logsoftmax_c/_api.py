@@ -283,6 +283,17 @@ _HALF_ONE_BLOCK = 1 << 20
 _HALF_SRC = object()
 
 
+def _half_by_rows(op, x, axes):
+    """Whether float16 rows (the last axis of a C-order x) go through half_rows: rows of
+    one chunk that the float32 computation takes through the row kernels (not the
+    tiles of short rows), so that the bits are the same."""
+    kernels = _dispatch.kernels
+    n = x.shape[-1] if x.ndim else 0
+    return (tuple(axes) == (x.ndim - 1,) and 1 <= n <= kernels.CHUNK["float32"]
+            and x.size // n > 1
+            and (n > kernels.SMALL_N or kernels.rows_untiled(n, op, False)))
+
+
 def _half_blocks(op, x, y, axes, nthreads):
     """log_softmax / softmax (op) of a float16 C-order x into a float16 C-order y (x
     itself, or memory x does not share) along axes that leave axis 0 out: blocks of
@@ -393,7 +404,11 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
                 and x.flags.c_contiguous and y.flags.c_contiguous
                 and (_same_memory_layout(y, x) or not np.may_share_memory(y, x))):
             # float16 in C order: through a float32 buffer, block by block
-            _half_blocks(op, x, y, axes, nthreads)
+            if _half_by_rows(op, x, axes):
+                _dispatch.kernels.half_rows(x, y, op, _HALF_BLOCK,
+                                            _threads.threads_for(nthreads, x.size))
+            else:
+                _half_blocks(op, x, y, axes, nthreads)
             return y
         if mask is None and x.dtype == ct and x.flags.aligned:
             src = x

@@ -1015,6 +1015,65 @@ cdef inline void _convert_piece(int ts, char *sp, char *dp, Py_ssize_t t,
         lsc_f32_to_f16(<const float *>sp + i0, <uint16_t *>dp + i0, m)
 
 
+cdef void _half_rows_part(const uint16_t *x, uint16_t *y, float *buf, Py_ssize_t n,
+                          Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t br,
+                          int op) noexcept nogil:
+    """Rows r0..r1 of n (float16) from x into y, br rows at a time through buf."""
+    cdef Py_ssize_t r, k
+    cdef Py_ssize_t rb = n * <Py_ssize_t>sizeof(float)
+    r = r0
+    while r < r1:
+        k = r1 - r
+        if k > br:
+            k = br
+        lsc_f16_to_f32(x + r * n, buf, k * n)
+        if op == LSC_OP_SOFTMAX:
+            lsc_softmax_rows_f32(<const char *>buf, rb, <char *>buf, rb, n, k, 0)
+        else:
+            lsc_log_softmax_rows_f32(<const char *>buf, rb, <char *>buf, rb, n, k, 0, 0)
+        lsc_f32_to_f16(buf, y + r * n, k * n)
+        r += k
+
+
+def half_rows(cnp.ndarray x, cnp.ndarray y, int op, Py_ssize_t block, int nthreads):
+    """log_softmax or softmax (op) of the float16 rows of a C-contiguous x along its
+    last axis, of 1 <= n <= the chunk length, into the float16 y (C-contiguous, x's
+    shape; x itself or memory x does not share): each thread takes a contiguous share
+    of the rows and runs them through a float32 buffer of its own, about `block`
+    elements (at least a row) at a time: converted, computed by the row kernels (the
+    bits of the float32 computation: each row's arithmetic is that of the row alone)
+    and converted back, all three while the buffer is in the core's cache."""
+    cdef Py_ssize_t n = x.shape[x.ndim - 1] if x.ndim else 1
+    cdef Py_ssize_t nr = cnp.PyArray_SIZE(x) // n if n else 0
+    if n < 1 or n > LSC_CHUNK_F32 or nr < 1:
+        raise ValueError("half_rows needs rows of 1 to the chunk length")
+    cdef Py_ssize_t br = block // n
+    if br < 1:
+        br = 1
+    cdef int nt = nthreads if nthreads > 1 else 1
+    if nt > nr:
+        nt = <int>nr
+    if br > (nr + nt - 1) // nt:
+        br = (nr + nt - 1) // nt
+    # each thread's buffer on a cache line (br * n rounded up to 16 floats)
+    cdef Py_ssize_t each = (br * n + 15) // 16 * 16
+    cdef void *mem = malloc(<size_t>(nt * each + 16) * sizeof(float))
+    if mem == NULL:
+        raise MemoryError("cannot allocate the float32 buffers of a float16 computation")
+    cdef float *bp = <float *>((<uintptr_t>mem + 63) // 64 * 64)
+    cdef const uint16_t *xp = <const uint16_t *>cnp.PyArray_DATA(x)
+    cdef uint16_t *yp = <uint16_t *>cnp.PyArray_DATA(y)
+    cdef Py_ssize_t t
+    with nogil:
+        if nt > 1:
+            for t in prange(nt, schedule='static', num_threads=nt):
+                _half_rows_part(xp, yp, bp + t * each, n, t * nr // nt,
+                                (t + 1) * nr // nt, br, op)
+        else:
+            _half_rows_part(xp, yp, bp, n, 0, nr, br, op)
+    free(mem)
+
+
 def convert_half(cnp.ndarray src, cnp.ndarray dst, int nthreads):
     """dst[...] = src, float16 to float32 or float32 to float16 (round to nearest even,
     as NumPy's casts), both C-contiguous and of one size, in pieces of CONVERT_PIECE
