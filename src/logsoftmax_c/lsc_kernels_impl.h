@@ -867,12 +867,10 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
        elements after it (in a C-contiguous array the next chunk or row) as they go */
     LSC_T buf[LSC_CHUNK];
     lsc_stats st;
-    const double s =
-        (double)m < mr
-            ? LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n, NULL,
-                                 LSC_C_PREFETCH | LSC_C_NO_EXPS)
-            : LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n, NULL,
-                                 LSC_C_PREFETCH);
+    /* (a chunk below the row's max so far needs no exps: lsc_chunk_split) */
+    const int noe = (double)m < mr ? LSC_C_NO_EXPS : 0;
+    const double s = LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n,
+                                        NULL, LSC_C_PREFETCH | noe);
     LSC_FN(lsc_chunk_split)(&st, x, buf, n, m, s, mr);
     return st;
 }

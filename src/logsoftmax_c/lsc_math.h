@@ -163,7 +163,7 @@ LSC_INLINE double lsc_log1p_core(double s, const int single)
        where it is taken, is left out: one division less. */
     int small = s < 0.41421356237309503;
     double z = (small ? s : f - 1.0) / (small ? 2.0 + s : f + 1.0);
-    c = small || single ? 0.0 : c;
+    c = small ? 0.0 : c;
     double w = z * z, w2 = w * w, w4 = w2 * w2;
     /* 2 atanh(z) = 2z (1 + w/3 + w**2/5 + ...); |z| < 0.172, w < 0.0295: p holds the
        terms from 2/3 on, to z**25 (single: to z**13) */
