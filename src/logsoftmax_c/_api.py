@@ -269,7 +269,7 @@ def _half_block():
     16x384x384 and 4096x4096 0.70-0.81 of the time.  (On Zen 3, blocks of 1 Mi against
     one float32 copy of the whole input: 4096x4096 0.50 / 0.45 of the time with 1 / 2
     threads, 1024x1000 and 16x384x384 level.)"""
-    l2 = _dispatch.kernels._l2_bytes()
+    l2 = _dispatch.kernels.L2_BYTES
     return min(1 << 20, max(1 << 16, l2 // 8)) if l2 else 1 << 20
 
 

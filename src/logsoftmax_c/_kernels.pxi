@@ -1189,7 +1189,9 @@ def _l2_bytes():
 # 1.5 with the sum (the result no longer in the cache).  A Xeon with 2 MiB of L2: 9 MiB
 # (rows of 384 floats) 1.07-1.10 of the time, 16 MiB level, 32 MiB about 0.98, 64 MiB
 # and more 0.57-0.89.
-cdef Py_ssize_t STREAM_BYTES = max(8388608, 8 * _l2_bytes())
+# (read once: also the float16 blocks' size, logsoftmax_c._api)
+L2_BYTES = _l2_bytes()
+cdef Py_ssize_t STREAM_BYTES = max(8388608, 8 * L2_BYTES)
 
 
 ISA = (<bytes>LSC_ISA_NAME).decode()
