@@ -781,7 +781,7 @@ def format_table(results, threads, contenders):
     for row, res in zip(summary_rows(results, threads, peers),
                         (r for r in results for _ in threads)):
         disturbed = res.other_load is not None and res.other_load > OTHER_LOAD_WARN
-        cells = [_case_index(res.case), row["case"] + (" [3]" if disturbed else ""),
+        cells = [index.get(res.case, "-"), row["case"] + (" [3]" if disturbed else ""),
                  _threads_label(row["threads"]),
                  fmt_time(row["ours_s"]), fmt_time(row["ours_out_s"]),
                  fmt_time(row["copy_s"]),

@@ -1446,10 +1446,10 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
                 /* streamed, the loop fetches the chunk after the next (in row order;
                    the last: this one again) into L2 */
                 const LSC_T *xf = xr;
-                if (c + 2 < nc) {
+                if (stream && c + 2 < nc) {
                     xf = xr + 2 * LSC_CHUNK;
                 }
-                else if (r + 1 < nr) {
+                else if (stream && r + 1 < nr) {
                     xf = (const LSC_T *)(x + (r + 1) * sxr) + (c + 2 - nc) * LSC_CHUNK;
                 }
                 if (xn != NULL && wcarry && stream) {
