@@ -1425,6 +1425,52 @@ def test_dominant_element_when_the_small_terms_share_the_max_lane(dtype, n, s, i
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [65, 100, 1000, 2048, 4096])
+@pytest.mark.parametrize("nthreads", [1, 2])
+def test_rows_of_every_kind_of_sum_side_by_side(dtype, n, nthreads, isa):
+    """Rows of many kinds one after the other, as the row pipeline takes them: a
+    dominated sum that needs its correction (below 1 + 1/16), one between that and 2,
+    plain sums, non-finite maxima.  Only the dominated rows' statistics read their
+    exps, which the pipeline takes again for them: every row's log_softmax and
+    logsumexp must be bit for bit that of the row alone, and each dominant
+    log-probability within a few ulps of the long double one."""
+    if n > CHUNK[dtype]:
+        pytest.skip("one chunk a row")
+    rng = np.random.default_rng(n)
+    kinds = ["corrected", "light", "plain", "corrected", "nan", "light", "inf", "plain",
+             "corrected", "corrected", "light", "plain", "light", "-inf", "plain"]
+    x = rng.uniform(-2, 2, (len(kinds), n))
+    for i, kind in enumerate(kinds):
+        top = int(rng.integers(0, n))
+        x[i, top] = x[i].max() + {"corrected": 9.0 + np.log(n), "light": 0.7 + np.log(n),
+                                  "plain": 0.0, "nan": 0.0, "inf": 0.0, "-inf": 0.0}[kind]
+        if kind in ("nan", "inf"):
+            x[i, top] = np.nan if kind == "nan" else np.inf
+        elif kind == "-inf":
+            x[i] = -np.inf
+    x = x.astype(dtype)
+    y = log_softmax(x, num_threads=nthreads)
+    lse = logsumexp(x, axis=1, num_threads=nthreads)
+    for i, kind in enumerate(kinds):
+        with np.errstate(invalid="ignore"):
+            assert y[i].tobytes() == log_softmax(x[i]).tobytes(), (i, kind)
+            assert lse[i].tobytes() == logsumexp(x[i]).tobytes(), (i, kind)
+        if kind in ("corrected", "light"):
+            xl = x[i].astype(np.longdouble)
+            top = int(np.argmax(xl))
+            terms = np.exp(xl - xl[top])
+            terms[top] = 0
+            true = -np.log1p(terms.sum())
+            if kind == "corrected":
+                assert -true < 1 / 16
+            else:
+                assert 1 / 16 < np.expm1(-true) < 1
+            err = abs(np.longdouble(y[i, top]) - true) / np.longdouble(
+                np.spacing(dtype(abs(true))))
+            assert err <= 4, f"row {i} ({kind}): {float(err):.1f} ulps"
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("g", [12.3, 25.7, 41.1])
 @pytest.mark.parametrize("shape,axis", [((8, 1000), 1), ((1000, 8), 0), ((40, 30), 1),
                                         ((2, 9000), 1)], ids=str)

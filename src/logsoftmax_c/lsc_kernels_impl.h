@@ -674,6 +674,20 @@ LSC_INLINE double LSC_FN(lsc_row1_log)(const LSC_T *x, const LSC_T *e, ptrdiff_t
     return lsc_log1p_sum(rest + (count - 1.0), sizeof(LSC_T) == sizeof(float));
 }
 
+/* lsc_row1_log for a row whose sum did not store its exps (LSC_C_NO_EXPS): e filled
+   first where the statistics read it (S < 2, a dominated row: rare), with the exps the
+   sum took, bit for bit.  In the row pipelines, the exps' stores (one a vector, into
+   L1) queued behind the output's, which wait for their lines: 1024x1000 float32 from
+   L3 took 1.13 times as long with them (the Xeon, 1 thread), 4096x4096 1.1-1.15. */
+LSC_INLINE double LSC_FN(lsc_row1_log_x)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
+                                         double s)
+{
+    if (s < 2.0) {
+        (void)LSC_FN(lsc_vsums)(x, e, n, m);
+    }
+    return LSC_FN(lsc_row1_log)(x, e, n, m, s);
+}
+
 /* softmax of one contiguous row of 1 <= n <= LSC_CHUNK elements with a finite max,
  * exp computed once: the sum pass stores exp(x_j - m), then y_j *= 1 / S.  S holds
  * the max's exact 1, so the dominant class's probability 1 / S and the small ones
@@ -1113,9 +1127,9 @@ LSC_INLINE void LSC_FN(lsc_rows_ends)(const LSC_T **pt_x, LSC_T **pt_y, LSC_T *p
  * offset r * sxr in x and r * syr in y (y may be x; otherwise the rows of y overlap
  * no row of x): each row with lsc_log_softmax_row1's arithmetic (the same results, bit
  * for bit), in a pipeline.  Iteration r runs one loop over the columns that carries
- * the exp-sum of row r (lsc_vsums3, its exps into one of two buffers), the max of row
- * r + 1 and the write of row r - 3; then the statistics and logarithm of row r - 1,
- * from the other buffer.  So the waits between the passes of one row (for its max,
+ * the exp-sum of row r (lsc_vsums3, its exps not stored), the max of row r + 1 and
+ * the write of row r - 3; then the statistics and logarithm of row r - 1 (its exps
+ * taken again, into one of two buffers, where they are dominated).  So the waits between the passes of one row (for its max,
  * for its sum, for its logarithm) overlap the work on its neighbours: the branch on
  * whether row r - 1's max dominates (lsc_vstats) tests a sum finished a loop earlier,
  * which keeps a misprediction cheap, and a row's write comes a loop after its
@@ -1189,12 +1203,13 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
         else if (next && hw && stream && h == 0 && r + ahead < nr) {
             s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0],
                                    (const LSC_T *)(x + (r + ahead) * sxr), NULL,
-                                   LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM | LSC_C_PREFETCH |
-                                       LSC_C_PREFETCH_L2);
+                                   LSC_C_NO_EXPS | LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM |
+                                       LSC_C_PREFETCH | LSC_C_PREFETCH_L2);
         }
         else if (next && hw && stream && h == 0) {
             s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0], NULL,
-                                   NULL, LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM);
+                                   NULL,
+                                   LSC_C_NO_EXPS | LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM);
         }
         else if (next && hw && stream) {
             /* from y's first vector boundary, the ends plain */
@@ -1202,8 +1217,8 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
                                     r + ahead < nr ? (const LSC_T *)(x + (r + ahead) * sxr)
                                                    : xr,
                                     NULL,
-                                    LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM | LSC_C_PREFETCH |
-                                        LSC_C_PREFETCH_L2 | LSC_C_WPART,
+                                    LSC_C_NO_EXPS | LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM |
+                                        LSC_C_PREFETCH | LSC_C_PREFETCH_L2 | LSC_C_WPART,
                                     n - h);
             LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, xw, yw, h, mq[0], cq[0], n);
             pt_x = xw + hw_end;
@@ -1215,23 +1230,24 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0],
                                    (const LSC_T *)(x + (r + ahead) * sxr),
                                    (const LSC_T *)(y + (r + ahead - 3) * syr),
-                                   LSC_C_MAX | LSC_C_WRITE | LSC_C_PREFETCH |
+                                   LSC_C_NO_EXPS | LSC_C_MAX | LSC_C_WRITE | LSC_C_PREFETCH |
                                        LSC_C_PREFETCH_W);
         }
         else if (next && hw) {
             s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0], NULL,
-                                   NULL, LSC_C_MAX | LSC_C_WRITE);
+                                   NULL, LSC_C_NO_EXPS | LSC_C_MAX | LSC_C_WRITE);
         }
         else if (next) {
             s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, NULL, NULL, 0, 0, NULL,
-                                   NULL, LSC_C_MAX);
+                                   NULL, LSC_C_NO_EXPS | LSC_C_MAX);
         }
         else if (hw) {
             s = LSC_FN(lsc_vsums3)(xr, e, n, m, NULL, 0, NULL, xw, yw, mq[0], cq[0], NULL,
-                                   NULL, LSC_C_WRITE);
+                                   NULL, LSC_C_NO_EXPS | LSC_C_WRITE);
         }
         else {
-            s = LSC_FN(lsc_vsums)(xr, e, n, m);
+            s = LSC_FN(lsc_vsums3)(xr, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL,
+                                   LSC_C_NO_EXPS);
         }
         if (hw) {
             wq[0] = wq[1];
@@ -1242,8 +1258,8 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
         if (hs) {
             wq[nq] = sr;
             mq[nq] = ms;
-            cq[nq] = (LSC_T)LSC_FN(lsc_row1_log)((const LSC_T *)(x + sr * sxr), buf[sr & 1],
-                                                 n, ms, ss);
+            cq[nq] = (LSC_T)LSC_FN(lsc_row1_log_x)((const LSC_T *)(x + sr * sxr),
+                                                   buf[sr & 1], n, ms, ss);
             nq++;
             hs = 0;
         }
@@ -1258,8 +1274,8 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
     if (hs) {
         wq[nq] = sr;
         mq[nq] = ms;
-        cq[nq] = (LSC_T)LSC_FN(lsc_row1_log)((const LSC_T *)(x + sr * sxr), buf[sr & 1], n,
-                                             ms, ss);
+        cq[nq] = (LSC_T)LSC_FN(lsc_row1_log_x)((const LSC_T *)(x + sr * sxr), buf[sr & 1],
+                                               n, ms, ss);
         nq++;
     }
     LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, NULL, NULL, 0, 0, 0, n);
@@ -1310,20 +1326,21 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
             else if (next && r + ahead < nr) {
                 s = LSC_FN(lsc_vsums3)(xr, buf[r & 1], n, m, xn, n, &mn, NULL, NULL, 0, 0,
                                        (const LSC_T *)(x + (r + ahead) * sxr), NULL,
-                                       LSC_C_MAX | LSC_C_PREFETCH);
+                                       LSC_C_NO_EXPS | LSC_C_MAX | LSC_C_PREFETCH);
             }
             else if (next) {
                 s = LSC_FN(lsc_vsums3)(xr, buf[r & 1], n, m, xn, n, &mn, NULL, NULL, 0, 0,
-                                       NULL, NULL, LSC_C_MAX);
+                                       NULL, NULL, LSC_C_NO_EXPS | LSC_C_MAX);
             }
             else {
-                s = LSC_FN(lsc_vsums)(xr, buf[r & 1], n, m);
+                s = LSC_FN(lsc_vsums3)(xr, buf[r & 1], n, m, NULL, 0, NULL, NULL, NULL, 0, 0,
+                                       NULL, NULL, LSC_C_NO_EXPS);
             }
         }
         if (hs) {
             /* lsc_combine of one chunk, then lsc_lse_value */
-            const double c = LSC_FN(lsc_row1_log)((const LSC_T *)(x + sr * sxr), buf[sr & 1],
-                                                  n, ms, ss);
+            const double c = LSC_FN(lsc_row1_log_x)((const LSC_T *)(x + sr * sxr),
+                                                    buf[sr & 1], n, ms, ss);
             *(LSC_T *)(y + sr * syr) = (LSC_T)((double)ms + c);
             hs = 0;
         }
