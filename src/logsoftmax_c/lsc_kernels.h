@@ -119,6 +119,15 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
 /* the exps not stored (a chunk whose statistics will not need them, lsc_chunk_split);
    unlike the others, this one may vary at run time */
 #define LSC_C_NO_EXPS 128
+/* (with LSC_C_MAX) beside xc's max mc[0], mc[1] = the sum of exp(v - mc[0]) over the
+   lane maxima v of the loop's max (a lower bound of xc's exp-sum: one term each of
+   as many elements), which tells the row pipelines that a row will not be dominated
+   (lsc_log_softmax_rows) */
+#define LSC_C_BOUND 256
+/* (LSC_C_BOUND) runs shorter than this have a bound of 0: rows of 384 floats gained
+   nothing by it with normal scores and lost 3-8% with scores four and eight times
+   as large, more often dominated (the bound's cost, for rows that store their exps) */
+#define LSC_BOUND_MIN_N 512
 
 /* the row pipelines' fetch of rows ahead (lsc_log_softmax_rows): at least this many
    bytes ahead, for rows of at least LSC_PREFETCH_MIN_ROW bytes (rows of 100 floats

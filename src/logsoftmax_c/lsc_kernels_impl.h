@@ -253,9 +253,10 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
  *
  * The same loop can carry the passes of two other runs (the rows or chunks of a
  * pipeline, lsc_log_softmax_rows and lsc_log_softmax_long_rows): with LSC_C_MAX the
- * max of xc[0..nc) into *mc (what the loop does not reach, lsc_max finishes), with
- * LSC_C_WRITE ya[0..n) = (xa - ma) - ca (ya may be xa).  Their work is independent
- * of the sum's, so it fills the time the processor would otherwise spend waiting
+ * max of xc[0..nc) into *mc (what the loop does not reach, lsc_max finishes; with
+ * LSC_C_BOUND as well, a lower bound of xc's exp-sum into mc[1]), with LSC_C_WRITE
+ * ya[0..n) = (xa - ma) - ca (ya may be xa).  Their work is independent of the sum's,
+ * so it fills the time the processor would otherwise spend waiting
  * between the passes of one row; the sum's own arithmetic is the same either way.
  * With LSC_C_PREFETCH the loop also fetches xp[0..n) (a later run: the next chunk of
  * a chunked row, a later row of a pipeline) a cache line at a time, which keeps the
@@ -388,7 +389,9 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
         }
         V ev = LSC_VEXP(LSC_MASK_LOAD(k, x + j, -INFINITY) - vm);
         part[0] += ev;
-        LSC_MASK_STORE(e + j, k, ev);
+        if (!(carry & LSC_C_NO_EXPS)) {
+            LSC_MASK_STORE(e + j, k, ev);
+        }
 #else
         LSC_T buf[LSC_W];
         const ptrdiff_t r = n - j;
@@ -398,8 +401,10 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
         V ev = LSC_VEXP(LSC_VLOAD(buf) - vm);
         part[0] += ev;
         memcpy(buf, &ev, sizeof buf);
-        for (ptrdiff_t l = 0; l < r; l++) {
-            e[j + l] = buf[l];
+        if (!(carry & LSC_C_NO_EXPS)) {
+            for (ptrdiff_t l = 0; l < r; l++) {
+                e[j + l] = buf[l];
+            }
         }
         if ((carry & LSC_C_WRITE) && !(carry & LSC_C_WPART)) {
             for (ptrdiff_t l = j; l < n; l++) {
@@ -418,6 +423,11 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
             mm = mr > mm ? mr : mm;
         }
         *mc = mm;
+        if (carry & LSC_C_BOUND) {
+            mc[1] = nc < LSC_BOUND_MIN_N
+                        ? 0
+                        : (LSC_T)LSC_WIDE_SUM(LSC_VEXP(mx[0] - LSC_SPLAT(V, mm)));
+        }
     }
     if (tail) {
         LSC_FN(lsc_vfold)(part[0], acc, comp);
@@ -431,6 +441,22 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
                                      const LSC_T *xp, const LSC_T *yp, const int carry)
 {
     return LSC_FN(lsc_vsums3w)(x, e, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp, carry, n);
+}
+
+/* lsc_vsums3w storing the exps in e where store, not where not (LSC_C_NO_EXPS): a loop
+   of each kind, each with its work known at compile time (one loop that tests a
+   variable took 1.07 times as long on rows of 384 and 1000 floats) */
+LSC_INLINE double LSC_FN(lsc_vsums3ws)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
+                                       const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
+                                       const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
+                                       const LSC_T *xp, const LSC_T *yp, const int carry,
+                                       ptrdiff_t nw, int store)
+{
+    if (store) {
+        return LSC_FN(lsc_vsums3w)(x, e, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp, carry, nw);
+    }
+    return LSC_FN(lsc_vsums3w)(x, NULL, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp,
+                               carry | LSC_C_NO_EXPS, nw);
 }
 
 /* the elements of ya[0..nw) that lsc_vsums3w's loop writes with LSC_C_WPART:
@@ -674,15 +700,18 @@ LSC_INLINE double LSC_FN(lsc_row1_log)(const LSC_T *x, const LSC_T *e, ptrdiff_t
     return lsc_log1p_sum(rest + (count - 1.0), sizeof(LSC_T) == sizeof(float));
 }
 
-/* lsc_row1_log for a row whose sum did not store its exps (LSC_C_NO_EXPS): e filled
-   first where the statistics read it (S < 2, a dominated row: rare), with the exps the
-   sum took, bit for bit.  In the row pipelines, the exps' stores (one a vector, into
-   L1) queued behind the output's, which wait for their lines: 1024x1000 float32 from
-   L3 took 1.13 times as long with them (the Xeon, 1 thread), 4096x4096 1.1-1.15. */
-LSC_INLINE double LSC_FN(lsc_row1_log_x)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
-                                         double s)
+/* lsc_row1_log of a row whose sum stored its exps in e where stored: where it did not,
+ * e filled first if the statistics read it (S < 2), with the same exps, bit for bit.
+ * The row pipelines store them where a row's bound (LSC_C_BOUND) leaves it possible
+ * that its sum is dominated: the stores (one a vector, into L1) queue behind the
+ * output's, which wait for their lines, and rows whose bound rules it out go faster
+ * without them (rows of 1000 and 4096 floats from L3, normal scores: 1.13 and 1.2-1.4
+ * times as long with them; the Xeon, 1 thread).  The bound only misses by the
+ * rounding of the two sums, which this catches. */
+LSC_INLINE double LSC_FN(lsc_row1_log_e)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
+                                         double s, int stored)
 {
-    if (s < 2.0) {
+    if (!stored && s < 2.0) {
         (void)LSC_FN(lsc_vsums)(x, e, n, m);
     }
     return LSC_FN(lsc_row1_log)(x, e, n, m, s);
@@ -1127,10 +1156,11 @@ LSC_INLINE void LSC_FN(lsc_rows_ends)(const LSC_T **pt_x, LSC_T **pt_y, LSC_T *p
  * offset r * sxr in x and r * syr in y (y may be x; otherwise the rows of y overlap
  * no row of x): each row with lsc_log_softmax_row1's arithmetic (the same results, bit
  * for bit), in a pipeline.  Iteration r runs one loop over the columns that carries
- * the exp-sum of row r (lsc_vsums3, its exps not stored), the max of row r + 1 and
- * the write of row r - 3; then the statistics and logarithm of row r - 1 (its exps
- * taken again, into one of two buffers, where they are dominated).  So the waits between the passes of one row (for its max,
- * for its sum, for its logarithm) overlap the work on its neighbours: the branch on
+ * the exp-sum of row r (lsc_vsums3ws, its exps into one of two buffers unless the
+ * loop before showed that they will not be read: lsc_row1_log_e), the max of row r + 1
+ * and the write of row r - 3; then the statistics and logarithm of row r - 1, from
+ * the other buffer.  So the waits between the passes of one row (for its max, for its
+ * sum, for its logarithm) overlap the work on its neighbours: the branch on
  * whether row r - 1's max dominates (lsc_vstats) tests a sum finished a loop earlier,
  * which keeps a misprediction cheap, and a row's write comes a loop after its
  * logarithm, whose latency the loop in between hides.  A row whose max is not finite
@@ -1173,7 +1203,7 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
        ms and sum ss */
     LSC_T m = LSC_FN(lsc_max)((const LSC_T *)x, n), ms = 0;
     double ss = 0.0;
-    int hs = 0;
+    int hs = 0, dom = 1, se = 0;
     ptrdiff_t sr = 0;
     /* with prefetch, iteration r fetches the input of row r + ahead (whose max
        iteration r + ahead - 1 takes; the rows between span at least
@@ -1186,10 +1216,12 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
         const LSC_T *xn = (const LSC_T *)(x + (r + 1) * sxr);
         const LSC_T *xw = (const LSC_T *)(x + wq[0] * sxr);
         LSC_T *yw = (LSC_T *)(y + wq[0] * syr);
-        LSC_T *e = buf[r & 1];
+        /* the exps stored unless the row's bound (from the loop that took its max)
+           rules out that its sum is dominated */
+        LSC_T *const e = buf[r & 1];
         const int next = r + 1 < nr, hw = nq == 2;
         const int finite = m > -INFINITY && m < INFINITY;
-        LSC_T mn = 0;
+        LSC_T mn[2] = {0, 0};  /* the max of row r + 1, its bound (LSC_C_BOUND) */
         double s = 0.0;
         if (!finite) {
             LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, NULL, NULL, 0, 0, 0, n);
@@ -1198,28 +1230,29 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             }
             LSC_FN(lsc_row)((const char *)xr, es, y + r * syr, es, n, stream,
                             LSC_OP_LOG_SOFTMAX);
-            mn = next ? LSC_FN(lsc_max)(xn, n) : 0;
+            mn[0] = next ? LSC_FN(lsc_max)(xn, n) : 0;
         }
         else if (next && hw && stream && h == 0 && r + ahead < nr) {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0],
-                                   (const LSC_T *)(x + (r + ahead) * sxr), NULL,
-                                   LSC_C_NO_EXPS | LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM |
-                                       LSC_C_PREFETCH | LSC_C_PREFETCH_L2);
+            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0],
+                                     (const LSC_T *)(x + (r + ahead) * sxr), NULL,
+                                     LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_STREAM |
+                                         LSC_C_PREFETCH | LSC_C_PREFETCH_L2, n, dom);
         }
         else if (next && hw && stream && h == 0) {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0], NULL,
-                                   NULL,
-                                   LSC_C_NO_EXPS | LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM);
+            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0], NULL,
+                                     NULL,
+                                     LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_STREAM, n,
+                                     dom);
         }
         else if (next && hw && stream) {
             /* from y's first vector boundary, the ends plain */
-            s = LSC_FN(lsc_vsums3w)(xr, e, n, m, xn, n, &mn, xw + h, yw + h, mq[0], cq[0],
-                                    r + ahead < nr ? (const LSC_T *)(x + (r + ahead) * sxr)
-                                                   : xr,
-                                    NULL,
-                                    LSC_C_NO_EXPS | LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM |
-                                        LSC_C_PREFETCH | LSC_C_PREFETCH_L2 | LSC_C_WPART,
-                                    n - h);
+            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, xw + h, yw + h, mq[0], cq[0],
+                                     r + ahead < nr ? (const LSC_T *)(x + (r + ahead) * sxr)
+                                                    : xr,
+                                     NULL,
+                                     LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_STREAM |
+                                         LSC_C_PREFETCH | LSC_C_PREFETCH_L2 | LSC_C_WPART,
+                                     n - h, dom);
             LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, xw, yw, h, mq[0], cq[0], n);
             pt_x = xw + hw_end;
             pt_y = yw + hw_end;
@@ -1227,27 +1260,27 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             pt_c = cq[0];
         }
         else if (next && hw && r + ahead < nr) {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0],
-                                   (const LSC_T *)(x + (r + ahead) * sxr),
-                                   (const LSC_T *)(y + (r + ahead - 3) * syr),
-                                   LSC_C_NO_EXPS | LSC_C_MAX | LSC_C_WRITE | LSC_C_PREFETCH |
-                                       LSC_C_PREFETCH_W);
+            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0],
+                                     (const LSC_T *)(x + (r + ahead) * sxr),
+                                     (const LSC_T *)(y + (r + ahead - 3) * syr),
+                                     LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_PREFETCH |
+                                         LSC_C_PREFETCH_W, n, dom);
         }
         else if (next && hw) {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, xw, yw, mq[0], cq[0], NULL,
-                                   NULL, LSC_C_NO_EXPS | LSC_C_MAX | LSC_C_WRITE);
+            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0], NULL,
+                                     NULL, LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE, n, dom);
         }
         else if (next) {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, xn, n, &mn, NULL, NULL, 0, 0, NULL,
-                                   NULL, LSC_C_NO_EXPS | LSC_C_MAX);
+            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, NULL, NULL, 0, 0, NULL,
+                                     NULL, LSC_C_MAX | LSC_C_BOUND, n, dom);
         }
         else if (hw) {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, NULL, 0, NULL, xw, yw, mq[0], cq[0], NULL,
-                                   NULL, LSC_C_NO_EXPS | LSC_C_WRITE);
+            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, NULL, 0, NULL, xw, yw, mq[0], cq[0], NULL,
+                                     NULL, LSC_C_WRITE, n, dom);
         }
         else {
-            s = LSC_FN(lsc_vsums3)(xr, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL,
-                                   LSC_C_NO_EXPS);
+            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL,
+                                     0, n, dom);
         }
         if (hw) {
             wq[0] = wq[1];
@@ -1258,8 +1291,8 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
         if (hs) {
             wq[nq] = sr;
             mq[nq] = ms;
-            cq[nq] = (LSC_T)LSC_FN(lsc_row1_log_x)((const LSC_T *)(x + sr * sxr),
-                                                   buf[sr & 1], n, ms, ss);
+            cq[nq] = (LSC_T)LSC_FN(lsc_row1_log_e)((const LSC_T *)(x + sr * sxr),
+                                                   buf[sr & 1], n, ms, ss, se);
             nq++;
             hs = 0;
         }
@@ -1268,14 +1301,16 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             ms = m;
             ss = s;
             hs = 1;
+            se = dom;
         }
-        m = mn;
+        m = mn[0];
+        dom = !(mn[1] >= 2);
     }
     if (hs) {
         wq[nq] = sr;
         mq[nq] = ms;
-        cq[nq] = (LSC_T)LSC_FN(lsc_row1_log_x)((const LSC_T *)(x + sr * sxr), buf[sr & 1],
-                                               n, ms, ss);
+        cq[nq] = (LSC_T)LSC_FN(lsc_row1_log_e)((const LSC_T *)(x + sr * sxr), buf[sr & 1],
+                                               n, ms, ss, se);
         nq++;
     }
     LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, NULL, NULL, 0, 0, 0, n);
@@ -1305,15 +1340,18 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
     /* m: the max of row r; row sr (if hs) is summed, with max ms and sum ss */
     LSC_T m = LSC_FN(lsc_max)((const LSC_T *)x, n), ms = 0;
     double ss = 0.0;
-    int hs = 0;
+    int hs = 0, dom = 1, se = 0;
     ptrdiff_t sr = 0;
     /* with prefetch, iteration r fetches the input of row r + ahead, as
        lsc_log_softmax_rows */
     const ptrdiff_t ahead = LSC_FN(lsc_rows_ahead)(n, nr, prefetch);
     for (ptrdiff_t r = 0; r <= nr; r++) {
-        LSC_T mn = 0;
+        LSC_T mn[2] = {0, 0};  /* the max of row r + 1, its bound (LSC_C_BOUND) */
         double s = 0.0;
         int finite = 0;
+        /* the exps stored unless the row's bound (from the loop that took its max)
+           rules out that its sum is dominated */
+        LSC_T *const e = buf[r & 1];
         if (r < nr) {
             const LSC_T *xr = (const LSC_T *)(x + r * sxr);
             const LSC_T *xn = (const LSC_T *)(x + (r + 1) * sxr);
@@ -1321,26 +1359,26 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
             finite = m > -INFINITY && m < INFINITY;
             if (!finite) {
                 LSC_FN(lsc_row)((const char *)xr, es, y + r * syr, 0, n, 0, LSC_OP_LOGSUMEXP);
-                mn = next ? LSC_FN(lsc_max)(xn, n) : 0;
+                mn[0] = next ? LSC_FN(lsc_max)(xn, n) : 0;
             }
             else if (next && r + ahead < nr) {
-                s = LSC_FN(lsc_vsums3)(xr, buf[r & 1], n, m, xn, n, &mn, NULL, NULL, 0, 0,
-                                       (const LSC_T *)(x + (r + ahead) * sxr), NULL,
-                                       LSC_C_NO_EXPS | LSC_C_MAX | LSC_C_PREFETCH);
+                s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, NULL, NULL, 0, 0,
+                                         (const LSC_T *)(x + (r + ahead) * sxr), NULL,
+                                         LSC_C_MAX | LSC_C_BOUND | LSC_C_PREFETCH, n, dom);
             }
             else if (next) {
-                s = LSC_FN(lsc_vsums3)(xr, buf[r & 1], n, m, xn, n, &mn, NULL, NULL, 0, 0,
-                                       NULL, NULL, LSC_C_NO_EXPS | LSC_C_MAX);
+                s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, NULL, NULL, 0, 0,
+                                         NULL, NULL, LSC_C_MAX | LSC_C_BOUND, n, dom);
             }
             else {
-                s = LSC_FN(lsc_vsums3)(xr, buf[r & 1], n, m, NULL, 0, NULL, NULL, NULL, 0, 0,
-                                       NULL, NULL, LSC_C_NO_EXPS);
+                s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0,
+                                         NULL, NULL, 0, n, dom);
             }
         }
         if (hs) {
             /* lsc_combine of one chunk, then lsc_lse_value */
-            const double c = LSC_FN(lsc_row1_log_x)((const LSC_T *)(x + sr * sxr),
-                                                    buf[sr & 1], n, ms, ss);
+            const double c = LSC_FN(lsc_row1_log_e)((const LSC_T *)(x + sr * sxr),
+                                                    buf[sr & 1], n, ms, ss, se);
             *(LSC_T *)(y + sr * syr) = (LSC_T)((double)ms + c);
             hs = 0;
         }
@@ -1349,8 +1387,10 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
             ms = m;
             ss = s;
             hs = 1;
+            se = dom;
         }
-        m = mn;
+        m = mn[0];
+        dom = !(mn[1] >= 2);
     }
 }
 
