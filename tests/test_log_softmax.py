@@ -346,6 +346,60 @@ def test_float16_every_value_as_input(fn, isa, no_warnings):
 
 
 @pytest.mark.parametrize("fn", ["log_softmax", "softmax", "logsumexp"])
+def test_float16_bands_along_the_first_axis(fn, isa, monkeypatch, no_warnings):
+    """float16 in C order along axes that take in the first and leave out the last
+    goes band by band of the last axes through a float32 buffer (here of about 1000
+    elements a thread: bands of 64 columns, a last narrower one, or all the columns
+    where there are fewer): the bits of the float32 computation of NumPy's cast, on 1-3
+    threads, fresh, into an out= and in place (logsumexp: with and without keepdims,
+    and into a float32 out=).  The extra memory is the buffer, not a float32 copy of
+    the input.  Both the first and the last axis reduced: the whole-copy path."""
+    import tracemalloc
+
+    from logsoftmax_c import _api
+    monkeypatch.setattr(_api, "_HALF_BLOCK", 1000)
+    monkeypatch.setattr(_api, "_HALF_ONE_BLOCK", 0)
+    f = getattr(logsoftmax_c, fn)
+    rng = np.random.default_rng(22)
+    cases = [((300, 1000), 0), ((9, 10, 50), (0, 1)), ((6, 3, 5, 7), (0, 2)),
+             ((7, 5, 300), 0), ((50, 2), 0), ((40, 130), 0), ((1, 70), 0),
+             ((5, 4, 3), (0, 2))]
+    for shape, axis in cases:
+        x = (rng.standard_normal(shape) * 6).astype(np.float16)
+        x.flat[::97] = -np.inf
+        x.flat[3] = np.nan
+        kws = [{"keepdims": False}, {"keepdims": True}] if fn == "logsumexp" else [{}]
+        for kw in kws:
+            with np.errstate(over="ignore"):
+                w32 = f(x.astype(np.float32), axis=axis, **kw)
+                want = w32.astype(np.float16)
+            for nt in (1, 2, 3):
+                got = f(x, axis=axis, num_threads=nt, **kw)
+                assert got.dtype == np.float16 and got.shape == want.shape
+                assert np.array_equal(got, want, equal_nan=True), (shape, axis, nt, kw)
+            out = np.full(want.shape, 7, np.float16)
+            assert f(x, axis=axis, out=out, **kw) is out
+            assert np.array_equal(out, want, equal_nan=True), (shape, axis, kw)
+            if fn == "logsumexp":
+                o32 = np.full(want.shape, 7, np.float32)
+                assert f(x, axis=axis, out=o32, dtype=np.float32, **kw) is o32
+                assert np.array_equal(o32, w32, equal_nan=True), (shape, axis, kw)
+            else:
+                z = x.copy()
+                assert f(z, axis=axis, out=z) is z
+                assert np.array_equal(z, want, equal_nan=True), (shape, axis)
+    x = (rng.standard_normal((2000, 1000)) * 6).astype(np.float16)
+    f(x, axis=0)
+    tracemalloc.start()
+    try:
+        y = f(x, axis=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < y.nbytes + x.nbytes // 2, (peak, x.nbytes)
+
+
+@pytest.mark.parametrize("fn", ["log_softmax", "softmax", "logsumexp"])
 def test_float16_blocks_of_the_first_axis(fn, isa, monkeypatch, no_warnings):
     """float16 in C order along axes other than the first goes block by block of the
     first axis through a float32 buffer (here of about 1000 elements a thread, so that
@@ -355,8 +409,8 @@ def test_float16_blocks_of_the_first_axis(fn, isa, monkeypatch, no_warnings):
     such blocks (of one row where a row is bigger, fewer threads than rows): the bits
     of the float32 computation of NumPy's cast, fresh, into an out=, in place, along a
     middle axis, two axes at once (gathered slices) and on 1-3 threads (logsumexp:
-    fresh and with keepdims).  A first axis reduced, or an out= that overlaps x
-    otherwise, takes the whole-copy path: the same bits."""
+    fresh and with keepdims).  An out= that overlaps x otherwise takes the whole-copy
+    path: the same bits.  (A first axis reduced: the next test.)"""
     from logsoftmax_c import _api
     monkeypatch.setattr(_api, "_HALF_BLOCK", 1000)
     monkeypatch.setattr(_api, "_HALF_ONE_BLOCK", 0)
@@ -385,7 +439,7 @@ def test_float16_blocks_of_the_first_axis(fn, isa, monkeypatch, no_warnings):
         z = x.copy()
         assert f(z, axis=axis, out=z) is z
         assert np.array_equal(z, want, equal_nan=True), (shape, axis)
-    # the first axis reduced; an out= sharing x's memory at an offset
+    # an out= sharing x's memory at an offset
     x = (rng.standard_normal((30, 40)) * 6).astype(np.float16)
     with np.errstate(over="ignore"):
         want0 = f(x.astype(np.float32), axis=0).astype(np.float16)

@@ -3,6 +3,7 @@
 Everything here is validation and bookkeeping; the arithmetic is in the kernels
 (``_kernels.pxi``), which see aligned native float32/float64 arrays of any strides.
 """
+import math
 import operator
 
 import numpy as np
@@ -279,8 +280,9 @@ _HALF_BLOCK = _half_block()
 # the L2's gain there (the Xeon, 2 threads, 1024x1000: one block 320 µs, two 375-434 µs;
 # 16x384x384 and 4096x4096, above it: 0.83-0.96 of one block's time)
 _HALF_ONE_BLOCK = 1 << 20
-# (logsumexp's marker for float16 input that goes through _half_blocks)
+# (logsumexp's markers for float16 input that goes through _half_blocks, _half_panels)
 _HALF_SRC = object()
+_HALF_PANELS = object()
 
 
 def _half_by_rows(op, x, axes):
@@ -323,6 +325,52 @@ def _half_blocks(op, x, y, axes, nthreads):
         if not kernels.log_softmax_axes(b, b, bits, bt, op):
             _gather_slices(b, b, axes, bt, op)
         kernels.convert_half(b, y[i0:i0 + rows], bt)
+
+
+def _half_panels(op, x, y, axes, nthreads):
+    """log_softmax / softmax (op) of a float16 C-order x into a float16 C-order y (x
+    itself, or memory x does not share) along axes that take in the first and leave
+    out the last: bands of the columns after the last reduced axis (x seen as rows of
+    them), each converted into a float32 buffer, computed there (the column kernels,
+    whose arithmetic does not depend on the band's width) and converted into y.
+    logsumexp: y is the float32 keepdims result in C order, which the kernels write
+    band by band.  Extra memory: the buffer, about _HALF_BLOCK elements a thread
+    (_HALF_ONE_BLOCK below its size), at least 64 columns of the reduced axes, where a
+    whole float32 copy of x took twice as much as x."""
+    lead = x.shape[:max(axes) + 1]
+    inner = x.size // math.prod(lead)
+    rows = x.size // inner
+    if op == _OP_LSE:
+        y2 = y.reshape(y.size // inner, inner)
+        ylead = y.shape[:len(lead)]
+    else:
+        y2 = y.reshape(rows, inner)
+    nt = max(_threads.threads_for(nthreads, x.size), 1)
+    each = _HALF_ONE_BLOCK if 1 < nt and x.size <= _HALF_ONE_BLOCK * nt else _HALF_BLOCK
+    w = min(inner, max(64, (each * nt // rows) // 64 * 64))
+    x2 = x.reshape(rows, inner)
+    buf = np.empty(rows * w, dtype=_F32)
+    bits = 0
+    for a in axes:
+        bits |= 1 << a
+    kernels = _dispatch.kernels
+    for j0 in range(0, inner, w):
+        wj = min(w, inner - j0)
+        b = buf[:rows * wj].reshape(rows, wj)
+        bt = _threads.threads_for(nthreads, b.size)
+        kernels.convert_half_rows(x2[:, j0:j0 + wj], b, bt)
+        bv = b.reshape(lead + (wj,))
+        if op == _OP_LSE:
+            # the band of the result, seen with stride 0 along the reduced axes
+            r = y2[:, j0:j0 + wj].reshape(ylead + (wj,))
+            strides = tuple(0 if d in axes else st for d, st in enumerate(r.strides))
+            dst = np.lib.stride_tricks.as_strided(r, bv.shape, strides, writeable=True)
+            if not kernels.log_softmax_axes(bv, dst, bits, bt, op):
+                _gather_slices(bv, dst, axes, bt, op)
+            continue
+        if not kernels.log_softmax_axes(bv, bv, bits, bt, op):
+            _gather_slices(bv, bv, axes, bt, op)
+        kernels.convert_half_rows(b, y2[:, j0:j0 + wj], bt)
 
 
 def _compute_copy(x, ct, nthreads):
@@ -396,15 +444,21 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
             src = x
         elif x.dtype == _F16 and x.flags.c_contiguous and 0 not in axes:
             src = _HALF_SRC  # float16 in C order: block by block, below
+        elif (x.dtype == _F16 and x.flags.c_contiguous and max(axes) < x.ndim - 1
+                and res.flags.c_contiguous):
+            src = _HALF_PANELS  # the same, band by band of the last axes
         else:
             src = _compute_copy(x, ct, nthreads)
     else:
         res = None
-        if (mask is None and x.dtype == _F16 and y.dtype == _F16 and 0 not in axes
+        if (mask is None and x.dtype == _F16 and y.dtype == _F16
+                and (0 not in axes or max(axes) < x.ndim - 1)
                 and x.flags.c_contiguous and y.flags.c_contiguous
                 and (_same_memory_layout(y, x) or not np.may_share_memory(y, x))):
             # float16 in C order: through a float32 buffer, block by block
-            if _half_by_rows(op, x, axes):
+            if 0 in axes:
+                _half_panels(op, x, y, axes, nthreads)
+            elif _half_by_rows(op, x, axes):
                 _dispatch.kernels.half_rows(x, y, op, _HALF_BLOCK,
                                             _threads.threads_for(nthreads, x.size))
             else:
@@ -430,6 +484,8 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
         _masked_lse(x, notmask, dst, axes, ct, nthreads)
     elif src is _HALF_SRC:
         _half_blocks(op, x, dst, axes, nthreads)
+    elif src is _HALF_PANELS:
+        _half_panels(op, x, res, axes, nthreads)
     else:
         if mask is not None:
             # masked-out entries take no part: -inf adds nothing to the max and the sum

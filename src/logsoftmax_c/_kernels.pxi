@@ -1104,6 +1104,57 @@ def convert_half(cnp.ndarray src, cnp.ndarray dst, int nthreads):
                 _convert_piece(ts, sp, dp, t, n)
 
 
+cdef inline void _convert_rows(int ts, const char *sp, Py_ssize_t ss, char *dp,
+                               Py_ssize_t ds, Py_ssize_t r0, Py_ssize_t r1,
+                               Py_ssize_t w) noexcept nogil:
+    cdef Py_ssize_t r
+    for r in range(r0, r1):
+        if ts == cnp.NPY_FLOAT16:
+            lsc_f16_to_f32(<const uint16_t *>(sp + r * ss), <float *>(dp + r * ds), w)
+        else:
+            lsc_f32_to_f16(<const float *>(sp + r * ss), <uint16_t *>(dp + r * ds), w)
+
+
+def convert_half_rows(cnp.ndarray src, cnp.ndarray dst, int nthreads):
+    """convert_half for two 2-D arrays of one shape whose rows are contiguous, at any
+    distance from each other (a band of columns of a C-order array), in pieces of
+    about CONVERT_PIECE elements over up to nthreads threads."""
+    cdef int ts = cnp.PyArray_TYPE(src), td = cnp.PyArray_TYPE(dst)
+    if not ((ts == cnp.NPY_FLOAT16 and td == cnp.NPY_FLOAT32)
+            or (ts == cnp.NPY_FLOAT32 and td == cnp.NPY_FLOAT16)):
+        raise TypeError("convert_half_rows converts between float16 and float32")
+    if (cnp.PyArray_NDIM(src) != 2 or cnp.PyArray_NDIM(dst) != 2
+            or src.shape[0] != dst.shape[0] or src.shape[1] != dst.shape[1]
+            or (src.shape[1] > 1 and (src.strides[1] != src.itemsize
+                                      or dst.strides[1] != dst.itemsize))
+            or not cnp.PyArray_ISWRITEABLE(dst)):
+        raise ValueError("convert_half_rows needs 2-D arrays of one shape with "
+                         "contiguous rows, dst writeable")
+    if not (cnp.PyArray_ISNOTSWAPPED(src) and cnp.PyArray_ISNOTSWAPPED(dst)):
+        raise ValueError("convert_half_rows needs arrays in the machine's byte order")
+    cdef Py_ssize_t nr = src.shape[0], w = src.shape[1]
+    cdef Py_ssize_t ss = src.strides[0], ds = dst.strides[0]
+    cdef const char *sp = <const char *>cnp.PyArray_DATA(src)
+    cdef char *dp = <char *>cnp.PyArray_DATA(dst)
+    if nr == 0 or w == 0:
+        return
+    cdef Py_ssize_t per = CONVERT_PIECE // w if w < CONVERT_PIECE else 1
+    cdef Py_ssize_t npiece = (nr + per - 1) // per
+    cdef Py_ssize_t t, r1
+    cdef int nt = nthreads
+    if nt > npiece:
+        nt = <int>npiece
+    with nogil:
+        if nt > 1:
+            for t in prange(npiece, schedule='static', num_threads=nt):
+                r1 = (t + 1) * per
+                if r1 > nr:
+                    r1 = nr
+                _convert_rows(ts, sp, ss, dp, ds, t * per, r1, w)
+        else:
+            _convert_rows(ts, sp, ss, dp, ds, 0, nr, w)
+
+
 cdef void _gather(floating *x, const Py_ssize_t *ip, floating *v, Py_ssize_t A,
                   Py_ssize_t C, Py_ssize_t B, bint add) noexcept nogil:
     """v[k] = x[a, ip[k], b], or with add x[a, ip[k], b] += v[k] (k = a * B + b)."""
