@@ -636,6 +636,56 @@ def test_cross_entropy_loss_same_bits_with_and_without_grad(shape, dtype, isa):
             np.testing.assert_array_equal(loss, cross_entropy(x, t, **kw))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_cross_entropy_short_road_same_bits_as_the_general_one(dtype, isa, monkeypatch):
+    """The common call (rows in C order, class indices in range, no weights, no
+    smoothing, 'mean' or 'sum', no gradient) takes a short road: the same loss, bit for
+    bit and of the same type, as the general road; calls of other kinds (an index out
+    of range or ignored, a Fortran-order input, int32 targets beside intp ones, axis=0)
+    take the general road, with its errors."""
+    from logsoftmax_c import _losses
+    general = _losses._plain_rows_loss
+    taken = []
+
+    def spy(*args):
+        r = general(*args)
+        taken.append(r is not None)
+        return r
+
+    rng = np.random.default_rng(7)
+    cases = []
+    for shape in [(32, 10), (1, 1), (257, 1000), (5, 3), (100, 70), (3, 5000)]:
+        for scale in (1, 30):
+            x = (rng.standard_normal(shape) * scale).astype(dtype)
+            t = rng.integers(0, shape[1], shape[0])
+            cases += [(x, t), (x, t.astype(np.int32))]
+    x = rng.standard_normal((6, 4)).astype(dtype)
+    x[1, 2] = np.inf
+    x[3, 0] = np.nan
+    x[4] = -np.inf
+    cases.append((x, np.arange(6) % 4))
+    for x, t in cases:
+        for reduction in ("mean", "sum"):
+            monkeypatch.setattr(_losses, "_plain_rows_loss", spy)
+            got = cross_entropy(x, t, reduction=reduction)
+            monkeypatch.setattr(_losses, "_plain_rows_loss", lambda *a: None)
+            want = cross_entropy(x, t, reduction=reduction)
+            assert taken.pop() is True
+            assert type(got) is type(want) and got.dtype == want.dtype
+            assert got.tobytes() == want.tobytes(), (x.shape, reduction, got, want)
+    monkeypatch.setattr(_losses, "_plain_rows_loss", spy)
+    x = rng.standard_normal((8, 5)).astype(dtype)
+    t = np.arange(8) % 5
+    for kw, tt, xx in [({}, np.where(t == 2, -100, t), x), ({"ignore_index": 3}, t, x),
+                       ({}, t, np.asfortranarray(x)), ({"axis": 0}, t, x.T.copy())]:
+        got = cross_entropy(xx, tt, **kw)
+        assert taken.pop() is False
+        np.testing.assert_allclose(got, cross_entropy(xx, list(tt), **kw), rtol=1e-6)
+    with pytest.raises(IndexError):
+        cross_entropy(x, np.where(t == 2, 9, t))
+    assert taken.pop() is False
+
+
 @pytest.mark.parametrize("probs", [False, True], ids=["indices", "probs"])
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_cross_entropy_grad_by_finite_differences(reduction, probs):
