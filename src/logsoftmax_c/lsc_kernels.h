@@ -254,8 +254,8 @@ static void lsc_combine(const lsc_stats *st, ptrdiff_t nc, double *mc, int singl
  * here for the next call: lsc_scratch_get(n) takes one of at least n bytes from the
  * pool (freeing the smaller ones it meets) or from malloc, lsc_scratch_put gives it
  * back (kept if a slot is free, else freed).  The pool holds at most
- * LSC_SCRATCH_SLOTS blocks of what one thread's bands take (3 MiB, and their rows'
- * stashes, lsc_band_write_lines), whatever the
+ * LSC_SCRATCH_SLOTS blocks of what one thread's bands take (the bands themselves,
+ * their copies, 3 MiB, and their rows' stashes, lsc_band_write_lines), whatever the
  * number of threads.  Blocks are 64-byte aligned; their size lives in the 64 bytes
  * before them.  The slots are taken and filled with atomic exchanges, so threads may
  * share the pool. */
