@@ -1007,14 +1007,16 @@ def test_columns_same_bits_whatever_the_threads_bands_and_strides(dtype, n, isa,
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("width", [1024, 1040, 4096], ids=lambda w: f"width={w}")
+@pytest.mark.parametrize("width", [16, 48, 64, 80, 1024, 1040, 4096],
+                         ids=lambda w: f"width={w}")
 def test_columns_blocks_cut_at_the_outputs_vector_boundaries(dtype, width, isa,
                                                              no_warnings):
     """Where y's rows are a multiple of 64 bytes apart, the threads' column blocks are
     cut where y's rows reach a 64-byte boundary (the first block takes the columns
-    before it).  x at every offset within a cache line, so a fresh output too (it
-    starts where x does within a line), and into out= at other offsets: the same bits
-    as one thread on an aligned copy, for 1, 2 and 3 threads."""
+    before it; blocks of a few vectors written with plain stores are not cut).  x at
+    every offset within a cache line, so a fresh output too (it starts where x does
+    within a line), and into out= at other offsets: the same bits as one thread on an
+    aligned copy, for 1, 2 and 3 threads."""
     rng = np.random.default_rng(width)
     n = 70
     es = np.dtype(dtype).itemsize

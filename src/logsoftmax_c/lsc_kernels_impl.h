@@ -2371,9 +2371,13 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
        size) and the block does not start at a vector boundary of y, a first band of
        the columns before y's first boundary, so that the others write whole aligned
        vectors of y: a vector of y split between two bands would be written twice,
-       each time in part, and through a buffer where the stores are non-temporal. */
+       each time in part, and through a buffer where the stores are non-temporal.
+       Not for a block of a few vectors written with plain stores: its two bands would
+       both end in a part of a vector, which goes through `row` row by row (80x16x16
+       along axis 1, y 16 bytes past a line: 3.5 times as long as y on a line). */
     ptrdiff_t b0 = bv * LSC_W;
-    if (syi == es && syn % LSC_SIMD_BYTES == 0 && ((uintptr_t)y) % es == 0) {
+    if (syi == es && syn % LSC_SIMD_BYTES == 0 && ((uintptr_t)y) % es == 0 &&
+        (stream || nv > 4)) {
         const ptrdiff_t h = LSC_FN(lsc_to_boundary)(y);
         b0 = h > 0 ? h : b0;
     }
