@@ -436,8 +436,8 @@ def _plain_rows_loss(x, t, axis, ignore_index, reduction, num_threads):
     sum), so the same bits, without its checks and branches, which made a small call
     (32x10) take twice PyTorch's time.  None where the call is not of this kind (the
     general road then checks it and gives its errors)."""
-    if not (x.ndim == 2 and (axis == -1 or axis == 1) and type(axis) is int
-            and (reduction == "mean" or reduction == "sum")
+    if not (x.ndim == 2 and type(axis) is int and axis in (-1, 1)
+            and type(reduction) is str and reduction in ("mean", "sum")
             and x.dtype in _api._KERNEL_DTYPES and x.dtype.isnative
             and x.flags.c_contiguous and t.dtype.kind in "iu" and t.shape == x.shape[:1]
             and t.size and x.shape[1]):
