@@ -285,6 +285,22 @@ _HALF_SRC = object()
 _HALF_PANELS = object()
 
 
+def _axes_bits(axes):
+    """The kernels' mask of reduced axes: bit a set for each axis a."""
+    bits = 0
+    for a in axes:
+        bits |= 1 << a
+    return bits
+
+
+def _half_share(x, nthreads):
+    """The threads of a float16 computation of x through float32 buffers, and the
+    float16 elements each thread's buffer takes at a time (_HALF_ONE_BLOCK where one
+    block of that size holds all of x, else _HALF_BLOCK)."""
+    nt = max(_threads.threads_for(nthreads, x.size), 1)
+    return nt, _HALF_ONE_BLOCK if 1 < nt and x.size <= _HALF_ONE_BLOCK * nt else _HALF_BLOCK
+
+
 def _half_by_rows(op, x, axes):
     """Whether float16 rows (the last axis of a C-order x) go through half_rows: rows of
     one chunk that the float32 computation takes through the row kernels (not the
@@ -305,13 +321,10 @@ def _half_blocks(op, x, y, axes, nthreads):
     elements a thread (_HALF_ONE_BLOCK below its size; at least one index of the first
     axis)."""
     per = x.size // x.shape[0]
-    nt = max(_threads.threads_for(nthreads, x.size), 1)
-    each = _HALF_ONE_BLOCK if 1 < nt and x.size <= _HALF_ONE_BLOCK * nt else _HALF_BLOCK
+    nt, each = _half_share(x, nthreads)
     rows = max(1, (each * nt) // per)
     buf = np.empty((min(rows, x.shape[0]),) + x.shape[1:], dtype=_F32)
-    bits = 0
-    for a in axes:
-        bits |= 1 << a
+    bits = _axes_bits(axes)
     kernels = _dispatch.kernels
     for i0 in range(0, x.shape[0], rows):
         xb = x[i0:i0 + rows]
@@ -345,14 +358,11 @@ def _half_panels(op, x, y, axes, nthreads):
         ylead = y.shape[:len(lead)]
     else:
         y2 = y.reshape(rows, inner)
-    nt = max(_threads.threads_for(nthreads, x.size), 1)
-    each = _HALF_ONE_BLOCK if 1 < nt and x.size <= _HALF_ONE_BLOCK * nt else _HALF_BLOCK
+    nt, each = _half_share(x, nthreads)
     w = min(inner, max(64, (each * nt // rows) // 64 * 64))
     x2 = x.reshape(rows, inner)
     buf = np.empty(rows * w, dtype=_F32)
-    bits = 0
-    for a in axes:
-        bits |= 1 << a
+    bits = _axes_bits(axes)
     kernels = _dispatch.kernels
     for j0 in range(0, inner, w):
         wj = min(w, inner - j0)
@@ -490,9 +500,7 @@ def _family(op, x, axis, out, dtype, num_threads, where=None, keepdims=False):
         if mask is not None:
             # masked-out entries take no part: -inf adds nothing to the max and the sum
             np.copyto(src, -np.inf, where=notmask)
-        bits = 0
-        for a in axes:
-            bits |= 1 << a
+        bits = _axes_bits(axes)
         nt = _threads.threads_for(nthreads, x.size)
         if not _dispatch.kernels.log_softmax_axes(src, dst, bits, nt, op):
             _gather_slices(src, dst, axes, nt, op)

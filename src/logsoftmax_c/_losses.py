@@ -58,10 +58,7 @@ def _rows_kernel(g, y, r, axes, softmax, num_threads):
             and r.flags.c_contiguous:
         kernels.backward_rows(g, y, r, softmax, nt)
         return True
-    bits = 0
-    for a in axes:
-        bits |= 1 << a
-    return kernels.backward_axes(g, y, r, bits, softmax, nt)
+    return kernels.backward_axes(g, y, r, _api._axes_bits(axes), softmax, nt)
 
 
 def _backward_result(r, out, rt, shape):
