@@ -11,7 +11,7 @@ from logsoftmax_c import log_softmax, logsumexp, reference, softmax
 
 from conftest import (FLOAT_DTYPES, LARGE_SHAPES, SMALL_SHAPES, arrays, assert_ulps,
                       error_scale, result_dtype, shape_id)
-from test_log_softmax import _pipeline_rows, _special_rows
+from test_log_softmax import CHUNK, _pipeline_rows, _special_rows
 
 ALL_SHAPES = SMALL_SHAPES + list(LARGE_SHAPES)
 
@@ -128,10 +128,25 @@ def test_twins_in_result_dtype(shape, isa):
             f"{label}: logsumexp off by {np.max(err / bound):.3g} x the bound")
 
 
+def _assert_exp_of(p, ls, x, axis, msg=""):
+    """p within 8 eps * scale of exp(ls), relatively (error_scale: each of the two
+    carries the rounding of x - max, |x - max| eps / 2 of a probability, and log_softmax
+    its logarithm's too); NaN where ls is."""
+    assert np.array_equal(np.isnan(p), np.isnan(ls)), msg
+    e = np.exp(ls.astype(np.longdouble))
+    scale = error_scale(x, axis)
+    with np.errstate(invalid="ignore"):
+        bound = 8 * np.finfo(p.dtype).eps * e * np.where(np.isfinite(scale), scale, 1)
+        bad = ~(np.abs(p - e) <= bound + 4 * np.longdouble(np.finfo(p.dtype).tiny))
+    bad &= ~np.isnan(p)
+    assert not bad.any(), f"{msg}: at {np.argwhere(bad)[0]}"
+
+
 def test_softmax_is_exp_of_log_softmax_and_sums_to_one(isa):
     x = np.random.default_rng(0).standard_normal((33, 5000)).astype(np.float32) * 5
     p = softmax(x)
-    np.testing.assert_allclose(p, np.exp(log_softmax(x).astype(np.float64)), rtol=1e-6)
+    _assert_exp_of(p, log_softmax(x), x, -1)
+    assert_softmax_close(p, x, -1)
     np.testing.assert_allclose(p.sum(axis=-1, dtype=np.float64), 1.0, rtol=1e-5)
 
 
@@ -415,10 +430,7 @@ def test_special_values(dtype, n, mode, num_threads, isa, no_warnings):
         axis = 0
     ls = log_softmax(x, axis=axis, num_threads=num_threads)
     p = softmax(x, axis=axis, num_threads=num_threads)
-    assert np.array_equal(np.isnan(p), np.isnan(ls)), names
-    with np.errstate(under="ignore"):
-        np.testing.assert_allclose(p, np.exp(ls.astype(np.float64)), rtol=4 * np.finfo(dtype).eps,
-                                   atol=1e-300, err_msg=str(names))
+    _assert_exp_of(p, ls, x, axis, msg=str(names))
     # and the oracle: the twin in long double (NaN slices, 0 for -inf entries)
     assert_softmax_close(p, x, axis, msg=f"softmax of {names}")
     for nt in (1, num_threads):
@@ -472,6 +484,66 @@ def test_logsumexp_rows_beyond_the_caches_match_each_row_alone(dtype, n, num_thr
     alone = np.array([logsumexp(r, num_threads=1) for r in x], dtype=dtype)
     assert np.array_equal(lse, alone, equal_nan=True)
     assert np.array_equal(lse[:70], logsumexp(base, axis=-1), equal_nan=True)
+
+
+def _chunked_rows(n, dtype):
+    """_pipeline_rows of n, with rows whose chunks (of CHUNK elements) hold the special
+    values: a chunk of -inf, a NaN in a chunk of -inf, finite values in the last chunk
+    alone, the max in a later chunk than the first."""
+    x = _pipeline_rows(n, dtype)
+    c = CHUNK[np.dtype(dtype).type]
+    x[3, c:2 * c] = -np.inf
+    x[4, c:2 * c] = -np.inf
+    x[4, min(c + 5, n - 1)] = np.nan
+    x[5, :-5] = -np.inf
+    x[6, -3] = 40
+    x[7, 0] = 40
+    return x
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [CHUNK[np.float32] + 1, 10_000, 3 * CHUNK[np.float32] + 5],
+                         ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
+def test_softmax_rows_of_several_chunks_match_each_row_alone(dtype, n, num_threads, isa,
+                                                             no_warnings):
+    """Contiguous rows of several chunks keep their exps in a buffer of a row (exp once
+    an element); a row alone with two threads shares its chunks out between them and
+    computes the exps again in its write; a strided row goes chunk by chunk through a
+    gathered copy.  The same bits every way, and in place, with the special values in
+    and across chunks; against the long-double twin."""
+    x = _chunked_rows(n, dtype)
+    p = softmax(x, axis=-1, num_threads=num_threads)
+    alone = np.stack([softmax(r, num_threads=2) for r in x])
+    assert np.array_equal(p, alone, equal_nan=True)
+    wide = np.zeros((x.shape[0], 2 * n), dtype=dtype)
+    wide[:, ::2] = x
+    assert np.array_equal(softmax(wide[:, ::2], axis=-1, num_threads=num_threads), p,
+                          equal_nan=True)
+    z = x.copy()
+    assert softmax(z, axis=-1, out=z, num_threads=num_threads) is z
+    assert np.array_equal(z, p, equal_nan=True)
+    ls = log_softmax(x, axis=-1, num_threads=num_threads)
+    assert np.array_equal(np.isnan(p), np.isnan(ls))
+    assert np.isnan(p[[0, 4, 31, 32, 33]]).all() and not np.isnan(p[[3, 5, 6, 7]]).any()
+    assert (p[3, CHUNK[np.dtype(dtype).type]:2 * CHUNK[np.dtype(dtype).type]] == 0).all()
+    assert_softmax_close(p, x, -1, msg=f"n={n}")
+
+
+@pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
+def test_softmax_rows_from_memory_match_each_row_alone(num_threads, isa, no_warnings):
+    """Inputs of 128 MiB and more: the rows of several chunks also fetch the next row
+    during a row's write.  The same bits as each row alone."""
+    n = 4 * CHUNK[np.float32] + 3
+    base = _chunked_rows(n, np.float32)
+    x = np.tile(base, (-(-(128 << 20) // base.nbytes) + 1, 1))
+    x[-1] = -np.inf
+    x[-3, 9] = 50
+    p = softmax(x, axis=-1, num_threads=num_threads)
+    for r in list(range(70)) + list(range(x.shape[0] - 75, x.shape[0])):
+        assert np.array_equal(p[r], softmax(x[r], num_threads=1), equal_nan=True), r
+    assert np.array_equal(p[70:140], p[:70], equal_nan=True)
+    assert_softmax_close(p[:70], x[:70], -1)
 
 
 # ---------------------------------------------------------------------------------------

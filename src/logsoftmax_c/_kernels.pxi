@@ -20,6 +20,7 @@ cdef extern from "lsc_kernels.h" nogil:
         double rest
         double count
         double s
+        double f
     enum:
         LSC_CHUNK_F32
         LSC_CHUNK_F64
@@ -31,6 +32,7 @@ cdef extern from "lsc_kernels.h" nogil:
         LSC_OP_SOFTMAX
         LSC_OP_LOGSUMEXP
     void lsc_combine(const lsc_stats *st, Py_ssize_t nc, double *mc, int single)
+    void lsc_softmax_scales(lsc_stats *st, Py_ssize_t nc)
     void lsc_row_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n,
                      int stream, int op)
     void lsc_row_f64(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n,
@@ -47,6 +49,10 @@ cdef extern from "lsc_kernels.h" nogil:
                                 Py_ssize_t n, Py_ssize_t nr, int prefetch)
     void lsc_logsumexp_rows_f64(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
                                 Py_ssize_t n, Py_ssize_t nr, int prefetch)
+    void lsc_softmax_long_rows_f32(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
+                                   Py_ssize_t n, Py_ssize_t nr, int prefetch, int stream)
+    void lsc_softmax_long_rows_f64(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
+                                   Py_ssize_t n, Py_ssize_t nr, int prefetch, int stream)
     void lsc_log_softmax_long_rows_f32(const char *x, Py_ssize_t sxr, char *y,
                                        Py_ssize_t syr, Py_ssize_t n, Py_ssize_t nr,
                                        int stream)
@@ -119,6 +125,10 @@ cdef enum:
     # floats (3.9 MiB): 1 thread 8-26% faster with the fetches, 2 threads (2 MiB
     # each) 1-9% slower; 512 rows (2 MiB, 1 thread): 1% faster to 5% slower
     PREFETCH_THREAD_BYTES = 3145728
+    # softmax rows of several chunks fetch the next row during a row's write from this
+    # size of input on (lsc_softmax_long_rows): 131-268 MB, 1 and 2 threads, 0.8-0.98
+    # of the time; 65 MB (from the Xeon's L3) 1.15-1.25
+    SOFTMAX_PREFETCH_BYTES = 134217728
     # rows per task of the row pipelines (lsc_log_softmax_rows, _long_rows): enough
     # that their start and end (passes outside the pipeline) are a small share (rows
     # of 384 floats: 256 rows 1-5% faster than 32)
@@ -287,6 +297,7 @@ cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Lay
     cdef Py_ssize_t nrows = L.outer * L.inner
     cdef Py_ssize_t ntask = nrows * nchunks
     cdef Py_ssize_t t, r, c, ln
+    cdef double m, v
     cdef Offsets off
     cdef lsc_stats *st = <lsc_stats *>malloc(ntask * sizeof(lsc_stats))
     cdef double *mc = <double *>malloc(2 * nrows * sizeof(double))
@@ -310,7 +321,10 @@ cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Lay
             st[t] = lsc_chunk_stats_f64(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn,
                                         L.sxn, ln)
     for r in range(nrows):
-        lsc_combine(st + r * nchunks, nchunks, mc + 2 * r, floating is float)
+        if L.op == LSC_OP_SOFTMAX:
+            lsc_softmax_scales(st + r * nchunks, nchunks)
+        else:
+            lsc_combine(st + r * nchunks, nchunks, mc + 2 * r, floating is float)
     if L.op == LSC_OP_LOGSUMEXP:
         for r in range(nrows):
             off = _outer_offsets(L, r // L.inner)
@@ -330,14 +344,17 @@ cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Lay
         ln = L.n - c * chunk
         if ln > chunk:
             ln = chunk
+        # (softmax: the chunk's max and factor)
+        m = st[t].m if L.op == LSC_OP_SOFTMAX else mc[2 * r]
+        v = st[t].f if L.op == LSC_OP_SOFTMAX else mc[2 * r + 1]
         if floating is float:
             lsc_chunk_write_f32(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn, L.sxn,
                                 yp + off.y + (r % L.inner) * L.syi + c * chunk * L.syn, L.syn,
-                                ln, <float>mc[2 * r], <float>mc[2 * r + 1], L.stream, L.op)
+                                ln, <float>m, <float>v, L.stream, L.op)
         else:
             lsc_chunk_write_f64(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn, L.sxn,
                                 yp + off.y + (r % L.inner) * L.syi + c * chunk * L.syn, L.syn,
-                                ln, mc[2 * r], mc[2 * r + 1], L.stream, L.op)
+                                ln, m, v, L.stream, L.op)
     free(st)
     free(mc)
 
@@ -378,8 +395,9 @@ cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
                                Py_ssize_t bs, bint long_rows, int pf) noexcept nogil:
     """Block t of bs consecutive rows along `inner` of one outer index, through the row
     pipeline (contiguous log_softmax rows, of one chunk or of several; logsumexp rows
-    of one chunk) or, softmax rows of one chunk, one by one with a single fence after
-    their streamed writes; with pf, the pipelines of one chunk fetch their rows
+    of one chunk) or, softmax rows, one by one with a single fence after their streamed
+    writes (rows of several chunks with their exps kept in a buffer of a row); with pf,
+    the pipelines of one chunk and the softmax rows of several fetch their rows
     ahead."""
     cdef Offsets off = _outer_offsets(L, t // nb)
     cdef Py_ssize_t i0 = (t % nb) * bs
@@ -393,6 +411,8 @@ cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
     if floating is float:
         if L.op == LSC_OP_LOGSUMEXP:
             lsc_logsumexp_rows_f32(xb, L.sxi, yb, L.syi, L.n, g, pf)
+        elif L.op == LSC_OP_SOFTMAX and long_rows:
+            lsc_softmax_long_rows_f32(xb, L.sxi, yb, L.syi, L.n, g, pf, L.stream)
         elif L.op == LSC_OP_SOFTMAX:
             lsc_softmax_rows_f32(xb, L.sxi, yb, L.syi, L.n, g, L.stream)
         elif long_rows:
@@ -404,6 +424,8 @@ cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
     else:
         if L.op == LSC_OP_LOGSUMEXP:
             lsc_logsumexp_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, pf)
+        elif L.op == LSC_OP_SOFTMAX and long_rows:
+            lsc_softmax_long_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, pf, L.stream)
         elif L.op == LSC_OP_SOFTMAX:
             lsc_softmax_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, L.stream)
         elif long_rows:
@@ -426,8 +448,10 @@ cdef void _run_row_blocks(const floating *tag, const char *xp, char *yp, const L
     cdef Py_ssize_t t
     if nt > ntask:
         nt = <int>ntask
-    cdef int pf = (L.outer * L.inner * L.n * <Py_ssize_t>sizeof(floating) // nt
-                   >= PREFETCH_THREAD_BYTES)
+    cdef Py_ssize_t nbytes = L.outer * L.inner * L.n * <Py_ssize_t>sizeof(floating)
+    cdef int pf = nbytes // nt >= PREFETCH_THREAD_BYTES
+    if L.op == LSC_OP_SOFTMAX:
+        pf = nbytes >= SOFTMAX_PREFETCH_BYTES
     if nt > 1:
         for t in prange(ntask, schedule='static', num_threads=nt):
             _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows, pf)
@@ -456,6 +480,9 @@ cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout 
           and L.sxn == sizeof(floating)
           and (L.op == LSC_OP_LOGSUMEXP or L.syn == sizeof(floating))):
         _run_row_blocks(tag, xp, yp, L, nt, False)
+    elif (L.op == LSC_OP_SOFTMAX and nchunks > 1 and L.sxn == sizeof(floating)
+          and L.syn == sizeof(floating)):
+        _run_row_blocks(tag, xp, yp, L, nt, True)
     elif nt > 1 and nrows > 1:
         if nt > nrows:
             nt = <int>nrows

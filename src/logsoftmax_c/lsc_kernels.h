@@ -18,6 +18,9 @@
 /* elements per row chunk: 16 KiB, so a chunk's max and sum passes stay in L1 */
 #define LSC_CHUNK_F32 4096
 #define LSC_CHUNK_F64 2048
+/* softmax rows of up to this many chunks (1 MiB) keep their exps in a buffer of a row,
+   which stays in L2, for the write pass (lsc_softmax_long_rows) */
+#define LSC_SOFTMAX_ROW_CHUNKS 64
 /* bytes of the widest vector this build targets */
 #if defined(__AVX512F__)
 #define LSC_SIMD_BYTES 64
@@ -186,6 +189,7 @@ typedef struct {
     double rest;
     double count;
     double s;
+    double f;  /* softmax: the chunk's factor (lsc_softmax_scales) */
 } lsc_stats;
 
 /* log1p(s) for a row's dominated sum s (the row's sum is 1 + s).  For a float row
@@ -203,6 +207,19 @@ static inline double lsc_log1p_sum(double s, int single)
         return (double)logf((float)(s + 1.0));
     }
     return lsc_log1p_core(s, single);
+}
+
+/* exp(mc - m) for a chunk's max mc below its row's max m, as exp(d + err) with err the
+   rounding error of d = mc - m (TwoSum): for float data d is exact, for double data err
+   keeps the chunk's terms to their own accuracy */
+static inline double lsc_chunk_weight(double mc, double m)
+{
+    double d = mc - m;
+    double bb = d - mc;
+    double err = (mc - (d - bb)) + (-m - bb);
+    err = d > -746.0 ? err : 0.0;  /* exp(d) is 0 (and err NaN for -inf) */
+    double e = exp(d);
+    return e + e * err;
 }
 
 /* Combine chunk statistics in index order into mc = {max, log1p(s)}, where s is the
@@ -229,19 +246,36 @@ static void lsc_combine(const lsc_stats *st, ptrdiff_t nc, double *mc, int singl
             count += st[c].count;
         }
         else {
-            /* exp(d + err) with err the rounding error of d = st[c].m - m (TwoSum):
-               for float data d is exact, for double data err keeps the chunk's
-               terms to their own accuracy */
-            double d = st[c].m - m;
-            double bb = d - st[c].m;
-            double err = (st[c].m - (d - bb)) + (-m - bb);
-            err = d > -746.0 ? err : 0.0;  /* exp(d) is 0 (and err NaN for -inf) */
-            double e = exp(d);
-            rest += (e + e * err) * st[c].s;
+            rest += lsc_chunk_weight(st[c].m, m) * st[c].s;
         }
     }
     mc[0] = m;
     mc[1] = lsc_log1p_sum(rest + (count - 1.0), single);
+}
+
+/* The factors of a softmax row from its chunks' statistics: with M the row's max and
+   S = the sum over the chunks of exp(m_c - M) s_c (in index order), st[c].f =
+   exp(m_c - M) / S, and the row's softmax is y_j = exp(x_j - m_c) st[c].f (the factor
+   rounded to the element type) for x_j in chunk c: exp once an element where the
+   chunk's exps are kept, and the same bits where they are computed again.  One chunk:
+   1 / S, lsc_softmax_row1's factor.  Where M is not finite (a row of -inf and NaN
+   alone, or with a +inf) or a NaN took part, every factor is NaN: so is the row. */
+static void lsc_softmax_scales(lsc_stats *st, ptrdiff_t nc)
+{
+    double m = -INFINITY, s = 0.0;
+    for (ptrdiff_t c = 0; c < nc; c++) {
+        m = st[c].m > m ? st[c].m : m;
+    }
+    for (ptrdiff_t c = 0; c < nc; c++) {
+        st[c].f = st[c].m == m ? 1.0 : lsc_chunk_weight(st[c].m, m);
+        s += st[c].f * st[c].s;
+    }
+    if (!(m > -INFINITY && m < INFINITY)) {
+        s = NAN;
+    }
+    for (ptrdiff_t c = 0; c < nc; c++) {
+        st[c].f /= s;
+    }
 }
 
 /* ---- scratch blocks kept between calls --------------------------------------------

@@ -751,12 +751,31 @@ static int LSC_FN(lsc_log_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
     return 1;
 }
 
-/* y = exp((x - m) - c); y may be x itself */
-LSC_INLINE void LSC_FN(lsc_shift_exp)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m, LSC_T c)
+/* y = exp(x - m) f, the exps those of lsc_vsums (bit for bit), for a chunk of a softmax
+   row with its max m and factor f (lsc_softmax_scales); a chunk of -inf (m = -inf) is
+   f 0.  y may be x. */
+LSC_INLINE void LSC_FN(lsc_scale_exp)(const LSC_T *x, LSC_T *y, ptrdiff_t n, LSC_T m, LSC_T f)
 {
-#pragma omp simd
-    for (ptrdiff_t j = 0; j < n; j++) {
-        y[j] = LSC_EXP((x[j] - m) - c);
+    ptrdiff_t j = 0;
+    if (m == -INFINITY) {
+        for (; j < n; j++) {
+            y[j] = f * (LSC_T)0;
+        }
+        return;
+    }
+    const LSC_V vm = LSC_SPLAT(LSC_V, m), vf = LSC_SPLAT(LSC_V, f);
+    for (; j + LSC_W <= n; j += LSC_W) {
+        LSC_VSTORE(y + j, LSC_VEXP(LSC_VLOAD(x + j) - vm) * vf);
+    }
+    if (j < n) {
+        LSC_T t[LSC_W];
+        for (ptrdiff_t l = 0; l < LSC_W; l++) {
+            t[l] = j + l < n ? x[j + l] : m;
+        }
+        LSC_VSTORE(t, LSC_VEXP(LSC_VLOAD(t) - vm) * vf);
+        for (ptrdiff_t l = 0; j + l < n; l++) {
+            y[j + l] = t[l];
+        }
     }
 }
 
@@ -829,23 +848,32 @@ LSC_INLINE void LSC_FN(lsc_stream_copy)(const LSC_T *t, LSC_T *y, ptrdiff_t n)
     }
 }
 
-/* y[0..n) = t[0..n) * f (lsc_vscale's product), with non-temporal stores where y is
-   aligned to the element size (t is a small buffer in L1; the caller issues
-   LSC_SFENCE() after its last call) */
-LSC_INLINE void LSC_FN(lsc_stream_scaled)(const LSC_T *t, LSC_T *y, ptrdiff_t n, LSC_T f)
+/* y[0..n) = t[0..n) * f (lsc_vscale's product), with stream non-temporal stores
+   where y is aligned to the element size (the caller issues LSC_SFENCE() after its
+   last call); with pf, a vector's worth of pf (the row that comes
+   next) fetched into L2 a vector step */
+LSC_INLINE void LSC_FN(lsc_scaled_to)(const LSC_T *t, LSC_T *y, ptrdiff_t n, LSC_T f,
+                                      int stream, const LSC_T *pf)
 {
+    const LSC_V vf = LSC_SPLAT(LSC_V, f);
     ptrdiff_t j = 0;
-#if LSC_STREAM
-    if (((uintptr_t)y) % sizeof(LSC_T) == 0) {
-        const LSC_V vf = LSC_SPLAT(LSC_V, f);
+    stream = LSC_STREAM && stream && ((uintptr_t)y) % sizeof(LSC_T) == 0;
+    if (stream) {
         for (; j < n && ((uintptr_t)(y + j)) % LSC_SIMD_BYTES != 0; j++) {
             y[j] = t[j] * f;
         }
-        for (; j + LSC_W <= n; j += LSC_W) {
+    }
+    for (; j + LSC_W <= n; j += LSC_W) {
+        if (pf != NULL) {
+            __builtin_prefetch(pf + j, 0, 2);
+        }
+        if (stream) {
             LSC_VSTREAM_A(y + j, LSC_VLOAD(t + j) * vf);
         }
+        else {
+            LSC_VSTORE(y + j, LSC_VLOAD(t + j) * vf);
+        }
     }
-#endif
     for (; j < n; j++) {
         y[j] = t[j] * f;
     }
@@ -863,7 +891,7 @@ static int LSC_FN(lsc_softmax_row1_stream)(const LSC_T *x, LSC_T *y, ptrdiff_t n
     if (!LSC_FN(lsc_row1_sums)(x, buf, n, &m, &s)) {
         return 0;
     }
-    LSC_FN(lsc_stream_scaled)(buf, y, n, (LSC_T)(1.0 / s));
+    LSC_FN(lsc_scaled_to)(buf, y, n, (LSC_T)(1.0 / s), 1, NULL);
     return 1;
 }
 
@@ -945,16 +973,17 @@ static lsc_stats LSC_FN(lsc_chunk_stats)(const char *x, ptrdiff_t sx, ptrdiff_t 
     return LSC_FN(lsc_chunk_stats_below)(x, sx, n, -INFINITY);
 }
 
-/* y[j] = (x[j] - m) - c (op LSC_OP_LOG_SOFTMAX) or exp of it (LSC_OP_SOFTMAX) for one
-   chunk, any strides (y may alias x exactly); stream: use non-temporal stores where
-   y is contiguous and not x, for LSC_OP_LOG_SOFTMAX (the exps' write is bound by its
-   arithmetic: streamed, through a buffer, it was 3-17% slower at 16 and 64 MiB) */
+/* y[j] = (x[j] - m) - c (op LSC_OP_LOG_SOFTMAX) or, c the chunk's factor, exp(x[j] - m) c
+   (LSC_OP_SOFTMAX: lsc_scale_exp) for one chunk, any strides (y may alias x exactly);
+   stream: use non-temporal stores where y is contiguous and not x, for
+   LSC_OP_LOG_SOFTMAX (the exps' write is bound by its arithmetic: streamed, through a
+   buffer, it was 3-17% slower at 16 and 64 MiB) */
 static void LSC_FN(lsc_chunk_write)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy,
                                     ptrdiff_t n, LSC_T m, LSC_T c, int stream, int op)
 {
     if (sx == (ptrdiff_t)sizeof(LSC_T) && sy == (ptrdiff_t)sizeof(LSC_T)) {
         if (op == LSC_OP_SOFTMAX) {
-            LSC_FN(lsc_shift_exp)((const LSC_T *)x, (LSC_T *)y, n, m, c);
+            LSC_FN(lsc_scale_exp)((const LSC_T *)x, (LSC_T *)y, n, m, c);
         }
         else if (stream && x != y) {
             LSC_FN(lsc_shift_stream)((const LSC_T *)x, (LSC_T *)y, n, m, c);
@@ -967,7 +996,7 @@ static void LSC_FN(lsc_chunk_write)(const char *x, ptrdiff_t sx, char *y, ptrdif
     LSC_T buf[LSC_CHUNK];
     LSC_FN(lsc_gather)(x, sx, n, buf);
     if (op == LSC_OP_SOFTMAX) {
-        LSC_FN(lsc_shift_exp)(buf, buf, n, m, c);
+        LSC_FN(lsc_scale_exp)(buf, buf, n, m, c);
     }
     else {
         LSC_FN(lsc_shift)(buf, buf, n, m, c);
@@ -1042,12 +1071,25 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
         mc[1] = NAN;
     }
     else {
-        /* (a chunk whose max is below an earlier one's skips its dominated pass) */
-        double mr = -INFINITY;
+        /* (a chunk whose max is below an earlier one's skips its dominated pass;
+           softmax takes none) */
+        double mr = op == LSC_OP_SOFTMAX ? INFINITY : -INFINITY;
         for (ptrdiff_t c = 0; c < nc; c++) {
             ptrdiff_t len = c == nc - 1 ? n - c * LSC_CHUNK : LSC_CHUNK;
             st[c] = LSC_FN(lsc_chunk_stats_below)(x + c * LSC_CHUNK * sx, sx, len, mr);
             mr = st[c].m > mr ? st[c].m : mr;
+        }
+        if (op == LSC_OP_SOFTMAX) {
+            lsc_softmax_scales(st, nc);
+            for (ptrdiff_t c = 0; c < nc; c++) {
+                ptrdiff_t len = c == nc - 1 ? n - c * LSC_CHUNK : LSC_CHUNK;
+                LSC_FN(lsc_chunk_write)(x + c * LSC_CHUNK * sx, sx, y + c * LSC_CHUNK * sy,
+                                        sy, len, (LSC_T)st[c].m, (LSC_T)st[c].f, stream, op);
+            }
+            if (st != local) {
+                free(st);
+            }
+            return;
         }
         lsc_combine(st, nc, mc, sizeof(LSC_T) == sizeof(float));
         if (st != local) {
@@ -1086,6 +1128,74 @@ static void LSC_FN(lsc_softmax_rows)(const char *x, ptrdiff_t sxr, char *y, ptrd
     if (stream) {
         LSC_SFENCE();
     }
+}
+
+/* softmax of nr rows of n > LSC_CHUNK contiguous elements, row
+ * r at byte offset r * sxr in x and r * syr in y (y may be x; otherwise the rows of y
+ * overlap no row of x), with lsc_row's arithmetic (lsc_softmax_scales: the same
+ * results, bit for bit) and exp once an element: each chunk's max, then its exps into
+ * a buffer of a row (from the scratch pool; sized for L2) and their sum, while the
+ * loop fetches the next chunk; then the row from the buffer times each chunk's factor
+ * (with stream, an output far larger than the caches and y not x, with non-temporal
+ * stores, fenced once at the end), and with prefetch (an input from memory) the next
+ * row fetched into L2 meanwhile, a line a vector step: the reads then overlap the
+ * writes (2048x32000 and 1024x65536 floats 0.8-0.85 of the time without; from L3,
+ * 512x16384 and 512x32000 1.15-1.25).  lsc_row recomputed every exp in its write pass:
+ * 2048x32000 floats, 1 thread, took 1.8 times as long.  Rows of more than
+ * LSC_SOFTMAX_ROW_CHUNKS chunks, or without a buffer, go through lsc_row. */
+static void LSC_FN(lsc_softmax_long_rows)(const char *x, ptrdiff_t sxr, char *y,
+                                          ptrdiff_t syr, ptrdiff_t n, ptrdiff_t nr,
+                                          int prefetch, int stream)
+{
+    const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T), nc = LSC_FN(lsc_nchunks)(n);
+    LSC_T *buf = nc <= LSC_SOFTMAX_ROW_CHUNKS
+                     ? (LSC_T *)lsc_scratch_get((size_t)n * sizeof(LSC_T))
+                     : NULL;
+    stream = LSC_STREAM && stream && x != y;
+    if (buf == NULL) {
+        for (ptrdiff_t r = 0; r < nr; r++) {
+            LSC_FN(lsc_row)(x + r * sxr, es, y + r * syr, es, n, stream, LSC_OP_SOFTMAX);
+        }
+        return;
+    }
+    lsc_stats st[LSC_SOFTMAX_ROW_CHUNKS];
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        const LSC_T *xr = (const LSC_T *)(x + r * sxr);
+        const LSC_T *xn = (const LSC_T *)(x + (r + 1) * sxr);
+        LSC_T *yr = (LSC_T *)(y + r * syr);
+        for (ptrdiff_t c = 0; c < nc; c++) {
+            const ptrdiff_t len = c == nc - 1 ? n - c * LSC_CHUNK : LSC_CHUNK;
+            const LSC_T *xc = xr + c * LSC_CHUNK;
+            const LSC_T m = LSC_FN(lsc_max)(xc, len);
+            if (m > -INFINITY && m < INFINITY) {
+                const double s = LSC_FN(lsc_vsums3)(xc, buf + c * LSC_CHUNK, len, m, NULL, 0,
+                                                    NULL, NULL, NULL, 0, 0, xc + len, NULL,
+                                                    LSC_C_PREFETCH);
+                st[c] = (lsc_stats){(double)m, s - 1.0, 1.0, s, 0.0};
+            }
+            else {
+                st[c] = LSC_FN(lsc_nonfinite_chunk)(xc, len, m);
+            }
+        }
+        lsc_softmax_scales(st, nc);
+        for (ptrdiff_t c = 0; c < nc; c++) {
+            const ptrdiff_t len = c == nc - 1 ? n - c * LSC_CHUNK : LSC_CHUNK;
+            const LSC_T f = (LSC_T)st[c].f;
+            if (!(st[c].m > -INFINITY && st[c].m < INFINITY)) {
+                /* (no exps in the buffer) */
+                LSC_FN(lsc_scale_exp)(xr + c * LSC_CHUNK, yr + c * LSC_CHUNK, len,
+                                      (LSC_T)st[c].m, f);
+            }
+            else {
+                LSC_FN(lsc_scaled_to)(buf + c * LSC_CHUNK, yr + c * LSC_CHUNK, len, f, stream,
+                                      prefetch && r + 1 < nr ? xn + c * LSC_CHUNK : NULL);
+            }
+        }
+    }
+    if (stream) {
+        LSC_SFENCE();
+    }
+    lsc_scratch_put(buf);
 }
 
 /* How many rows ahead of its current row a row pipeline of nr rows of n elements
