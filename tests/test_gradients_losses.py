@@ -245,6 +245,23 @@ def test_streamed_softmax_backward_matches_small_blocks(dtype, n, num_threads, i
     np.testing.assert_array_equal(p2, want)
 
 
+@pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
+def test_streamed_softmax_backward_from_memory_matches_each_row(num_threads, isa):
+    """Inputs of 128 MiB and more, streamed: the rows of several chunks also fetch the
+    next row during a row's result pass.  The same bits as each row alone (below every
+    threshold), the last rows of the array and of each thread's block included."""
+    n = 4 * 4096 + 3
+    rows = -(-(128 << 20) // (n * 4)) + 3
+    rng = np.random.default_rng(9)
+    p = softmax((rng.standard_normal((rows, n)) * 4).astype(np.float32))
+    g = rng.standard_normal((rows, n)).astype(np.float32)
+    r = softmax_backward(g, p, num_threads=num_threads)
+    half = rows // 2
+    for k in list(range(4)) + list(range(half - 3, half + 3)) + list(range(rows - 4, rows)):
+        np.testing.assert_array_equal(r[k], softmax_backward(g[k], p[k], num_threads=1),
+                                      err_msg=f"row {k}")
+
+
 def test_backward_out_and_aliasing():
     rng = np.random.default_rng(3)
     g = rng.standard_normal((4, 6))

@@ -92,13 +92,13 @@ cdef extern from "lsc_kernels.h" nogil:
                            Py_ssize_t syr, Py_ssize_t sy, Py_ssize_t n, Py_ssize_t g,
                            int op)
     void lsc_backward_row_f32(const float *g, const float *y, float *r, Py_ssize_t n,
-                              int softmax)
+                              int softmax, int prefetch)
     void lsc_backward_row_f64(const double *g, const double *y, double *r, Py_ssize_t n,
-                              int softmax)
+                              int softmax, int prefetch)
     void lsc_backward_rows_f32(const float *g, const float *y, float *r, Py_ssize_t nr,
-                               Py_ssize_t n, int softmax, int stream)
+                               Py_ssize_t n, int softmax, int stream, int prefetch)
     void lsc_backward_rows_f64(const double *g, const double *y, double *r, Py_ssize_t nr,
-                               Py_ssize_t n, int softmax, int stream)
+                               Py_ssize_t n, int softmax, int stream, int prefetch)
     void lsc_softmax_scaled_row_f32(const float *x, float *y, Py_ssize_t n, float scale,
                                     float *lse)
     void lsc_softmax_scaled_row_f64(const double *x, double *y, Py_ssize_t n, double scale,
@@ -125,10 +125,11 @@ cdef enum:
     # floats (3.9 MiB): 1 thread 8-26% faster with the fetches, 2 threads (2 MiB
     # each) 1-9% slower; 512 rows (2 MiB, 1 thread): 1% faster to 5% slower
     PREFETCH_THREAD_BYTES = 3145728
-    # softmax rows of several chunks fetch the next row during a row's write from this
-    # size of input on (lsc_softmax_long_rows): 131-268 MB, 1 and 2 threads, 0.8-0.98
-    # of the time; 65 MB (from the Xeon's L3) 1.15-1.25
-    SOFTMAX_PREFETCH_BYTES = 134217728
+    # softmax rows, and softmax's streamed gradient rows, of several chunks fetch the next
+    # row during a row's write from this size of input on (lsc_softmax_long_rows,
+    # lsc_backward_apply_long): softmax 131-268 MB, 1 and 2 threads, 0.8-0.98 of the
+    # time; 65 MB (from the Xeon's L3) 1.15-1.25
+    LONG_ROWS_PREFETCH_BYTES = 134217728
     # rows per task of the row pipelines (lsc_log_softmax_rows, _long_rows): enough
     # that their start and end (passes outside the pipeline) are a small share (rows
     # of 384 floats: 256 rows 1-5% faster than 32)
@@ -451,7 +452,7 @@ cdef void _run_row_blocks(const floating *tag, const char *xp, char *yp, const L
     cdef Py_ssize_t nbytes = L.outer * L.inner * L.n * <Py_ssize_t>sizeof(floating)
     cdef int pf = nbytes // nt >= PREFETCH_THREAD_BYTES
     if L.op == LSC_OP_SOFTMAX:
-        pf = nbytes >= SOFTMAX_PREFETCH_BYTES
+        pf = nbytes >= LONG_ROWS_PREFETCH_BYTES
     if nt > 1:
         for t in prange(ntask, schedule='static', num_threads=nt):
             _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows, pf)
@@ -833,30 +834,35 @@ cdef object _small_lse(cnp.ndarray a, int ax, object out, bint keepdims):
 cdef void _backward(const floating *g, const floating *y, floating *r, Py_ssize_t rows,
                     Py_ssize_t n, int softmax, int nt, int stream) noexcept nogil:
     """Row by row; streamed, in nt blocks of consecutive rows, one per thread, each
-    fencing its own stores (each row's arithmetic is the same either way)."""
+    fencing its own stores (each row's arithmetic is the same either way).  Rows of
+    several chunks fetch the next row during a row's result pass where they are streamed
+    and the inputs are LONG_ROWS_PREFETCH_BYTES or more (softmax's: 2048x32000 floats
+    0.92 / 0.95 of the time with 1 / 2 threads; log_softmax's, with plain stores and an
+    exp an element, 1.05 as long)."""
     cdef Py_ssize_t i, t, r0, r1
+    cdef int pf = stream and rows * n * <Py_ssize_t>sizeof(floating) >= LONG_ROWS_PREFETCH_BYTES
     if nt > rows:
         nt = <int>rows
     if not stream and nt > 1:
         for i in prange(rows, schedule='static', num_threads=nt):
             if floating is float:
-                lsc_backward_row_f32(g + i * n, y + i * n, r + i * n, n, softmax)
+                lsc_backward_row_f32(g + i * n, y + i * n, r + i * n, n, softmax, pf)
             else:
-                lsc_backward_row_f64(g + i * n, y + i * n, r + i * n, n, softmax)
+                lsc_backward_row_f64(g + i * n, y + i * n, r + i * n, n, softmax, pf)
     elif nt > 1:
         for t in prange(nt, schedule='static', num_threads=nt):
             r0 = rows * t // nt
             r1 = rows * (t + 1) // nt
             if floating is float:
                 lsc_backward_rows_f32(g + r0 * n, y + r0 * n, r + r0 * n, r1 - r0, n,
-                                      softmax, stream)
+                                      softmax, stream, pf)
             else:
                 lsc_backward_rows_f64(g + r0 * n, y + r0 * n, r + r0 * n, r1 - r0, n,
-                                      softmax, stream)
+                                      softmax, stream, pf)
     elif floating is float:
-        lsc_backward_rows_f32(g, y, r, rows, n, softmax, stream)
+        lsc_backward_rows_f32(g, y, r, rows, n, softmax, stream, pf)
     else:
-        lsc_backward_rows_f64(g, y, r, rows, n, softmax, stream)
+        lsc_backward_rows_f64(g, y, r, rows, n, softmax, stream, pf)
 
 
 def backward_rows(cnp.ndarray g, cnp.ndarray y, cnp.ndarray r, bint softmax, int nthreads):
