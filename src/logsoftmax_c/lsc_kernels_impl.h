@@ -1139,8 +1139,9 @@ static void LSC_FN(lsc_softmax_rows)(const char *x, ptrdiff_t sxr, char *y, ptrd
  * (with stream, an output far larger than the caches and y not x, with non-temporal
  * stores, fenced once at the end), and with prefetch (an input from memory) the next
  * row fetched into L2 meanwhile, a line a vector step: the reads then overlap the
- * writes (2048x32000 and 1024x65536 floats 0.8-0.85 of the time without; from L3,
- * 512x16384 and 512x32000 1.15-1.25).  lsc_row recomputed every exp in its write pass:
+ * writes (2048x32000 and 1024x65536 floats from memory take 0.8-0.85 of their time
+ * without the fetch; from L3, 512x16384 and 512x32000 would take 1.15-1.25 of it).
+ * lsc_row recomputed every exp in its write pass:
  * 2048x32000 floats, 1 thread, took 1.8 times as long.  Rows of more than
  * LSC_SOFTMAX_ROW_CHUNKS chunks, or without a buffer, go through lsc_row. */
 static void LSC_FN(lsc_softmax_long_rows)(const char *x, ptrdiff_t sxr, char *y,
