@@ -451,7 +451,7 @@ cdef void _run_row_blocks(const floating *tag, const char *xp, char *yp, const L
         nt = <int>ntask
     cdef Py_ssize_t nbytes = L.outer * L.inner * L.n * <Py_ssize_t>sizeof(floating)
     cdef int pf = nbytes // nt >= PREFETCH_THREAD_BYTES
-    if L.op == LSC_OP_SOFTMAX:
+    if L.op == LSC_OP_SOFTMAX and long_rows:
         pf = nbytes >= LONG_ROWS_PREFETCH_BYTES
     if nt > 1:
         for t in prange(ntask, schedule='static', num_threads=nt):
