@@ -65,6 +65,23 @@ def test_funcs_option_runs_the_family_and_writes_json(tmp_path):
         assert ours and ours[0]["median_s"] > 0
 
 
+def test_spread_option_scales_the_scores():
+    """--spread S: the inputs are a standard normal times S (4 by default), and the
+    labels say so; the "#" stays that of the goal list."""
+    assert _bench.Case((64, 1000), -1, "float32").make_input().std() == pytest.approx(
+        4, rel=0.03)
+    case = _bench.Case((64, 1000), -1, "float64", spread=16.0)
+    assert case.make_input().std() == pytest.approx(16, rel=0.03)
+    assert case.label == "64x1000 ax-1 f64 spread 16"
+    r = _bench_cli("--cases", "1,8", "--spread", "16", "--list")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines] == ["1", "8"]
+    assert all("spread 16" in line for line in lines)
+    r = _bench_cli("--spread", "0", "--list")
+    assert r.returncode == 2 and "--spread" in r.stderr
+
+
 def test_list_and_selection():
     r = _bench_cli("--funcs", "all", "--list")
     assert r.returncode == 0, r.stderr

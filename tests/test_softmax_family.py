@@ -268,6 +268,38 @@ def test_subnormal_results_are_exact_or_flushed_to_zero(dtype, gaps, n, isa, no_
                         gap, n, axis, got, ref)
 
 
+@pytest.mark.parametrize("dtype,scale", [(np.float32, 16.0), (np.float32, 64.0),
+                                         (np.float64, 200.0), (np.float64, 800.0)],
+                         ids=["float32-x16", "float32-x64", "float64-x200", "float64-x800"])
+@pytest.mark.parametrize("shape,axis", [((64, 1000), -1), ((3, 5000), -1), ((300, 40), 0),
+                                        ((6, 130, 33), 1)], ids=str)
+@pytest.mark.parametrize("num_threads", [1, 2])
+def test_scores_far_below_their_max(dtype, scale, shape, axis, num_threads, isa,
+                                    no_warnings):
+    """Scores that reach far below their slice's max (a standard normal times 16 to
+    800): exps below the smallest normal number, which the vector exps make 0, and
+    dominated sums whose corrections are far smaller still.  Every function to the
+    sweeps' accuracy against the long-double twins, and each slice's dominant class
+    to a few of its own ulps (or, below the smallest normal number, flushed)."""
+    rng = np.random.default_rng(int(scale) + len(shape))
+    x = (rng.standard_normal(shape) * scale).astype(dtype)
+    y = log_softmax(x, axis=axis, num_threads=num_threads)
+    assert_ulps(y, x, axis, k=4)
+    assert_softmax_close(softmax(x, axis=axis, num_threads=num_threads), x, axis)
+    assert_lse_close(logsumexp(x, axis=axis, num_threads=num_threads), x, axis)
+    xs = np.moveaxis(x, axis, -1).reshape(-1, shape[axis])
+    ys = np.moveaxis(y, axis, -1).reshape(-1, shape[axis])
+    ref = reference.log_softmax(xs.astype(np.longdouble), axis=-1)
+    rows = np.arange(xs.shape[0])
+    top = np.argmax(xs, axis=1)
+    got, want = ys[rows, top].astype(np.longdouble), ref[rows, top]
+    tiny = np.longdouble(np.finfo(dtype).tiny)
+    normal = -want >= tiny
+    err = np.abs(got - want) / np.spacing(np.abs(want).astype(dtype)).astype(np.longdouble)
+    assert normal.any() and err[normal].max() <= 4, err[normal].max()
+    assert np.all((got[~normal] == 0) | (np.abs(got - want)[~normal] <= 4 * tiny))
+
+
 def test_zero_d_and_scalars(isa):
     assert logsumexp(3.0) == 3.0 and np.ndim(logsumexp(3.0)) == 0
     assert softmax(3.0) == 1.0 and softmax(np.float32(3)).dtype == np.float32

@@ -30,7 +30,7 @@ import platform
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -40,6 +40,8 @@ SLOW_LIMIT_BYTES = 64 * 2**20
 GOAL_RATIO = 0.8
 # Cases during which other processes kept more CPUs than this busy are flagged.
 OTHER_LOAD_WARN = 0.2
+# The inputs' scores: a standard normal times this (--spread)
+DEFAULT_SPREAD = 4.0
 
 
 # ---- cases -------------------------------------------------------------------------
@@ -53,11 +55,14 @@ class Case:
     axis: int
     dtype: str
     func: str = "log_softmax"
+    spread: float = DEFAULT_SPREAD
 
     @property
     def label(self):
         dims = "x".join(str(d) for d in self.shape)
         text = f"{dims} ax{self.axis} {_DTYPE_ABBREV.get(self.dtype, self.dtype)}"
+        if self.spread != DEFAULT_SPREAD:
+            text += f" spread {self.spread:g}"
         return text if self.func == "log_softmax" else f"{self.func} {text}"
 
     @property
@@ -71,9 +76,10 @@ class Case:
         return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize
 
     def make_input(self, seed=0):
-        """Logits-like data: normal with a spread of 4, so exp covers a wide range."""
+        """Logits-like data: normal with a spread of 4 (the case's spread), so exp
+        covers a wide range; from 16 on, rows reach below the smallest normal exp."""
         rng = np.random.default_rng(seed)
-        x = rng.standard_normal(self.shape, dtype=np.float32) * 4
+        x = rng.standard_normal(self.shape, dtype=np.float32) * np.float32(self.spread)
         return x.astype(self.dtype, copy=False)
 
     def make_data(self, seed=0):
@@ -96,7 +102,8 @@ class Case:
 
     def to_json(self):
         return {"label": self.label, "function": self.func, "shape": list(self.shape),
-                "axis": self.axis, "dtype": self.dtype, "nbytes": self.nbytes}
+                "axis": self.axis, "dtype": self.dtype, "spread": self.spread,
+                "nbytes": self.nbytes}
 
 
 # The project's goal list.
@@ -160,7 +167,9 @@ def select_cases(spec, cases=CASES):
 
 
 def _case_index(case):
-    """The case's index in ALL_CASES (the "#" of the table), or "-" for a --shape case."""
+    """The case's index in ALL_CASES (the "#" of the table; whatever its spread), or "-"
+    for a --shape case."""
+    case = replace(case, spread=DEFAULT_SPREAD)
     return ALL_CASES.index(case) if case in ALL_CASES else "-"
 
 
@@ -975,6 +984,16 @@ def _positive_int(text):
     return v
 
 
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        v = 0.0
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return v
+
+
 def _parse_peers(text):
     keys = [t.strip().lower() for t in text.split(",") if t.strip()]
     if keys == ["all"]:
@@ -1005,6 +1024,11 @@ def add_arguments(parser):
                              "with its axis (default -1) and dtype (float16, float32 or "
                              "float64; default float32): e.g. 1024x1004, 16x81x256:1, "
                              "4096x4096:0:float16")
+    parser.add_argument("--spread", type=_positive_float, default=DEFAULT_SPREAD,
+                        metavar="S",
+                        help="the inputs' scores: a standard normal times S (default "
+                             f"{DEFAULT_SPREAD:g}; from 16 on, slices reach below the "
+                             "smallest normal exp)")
     parser.add_argument("--cases", metavar="SEL",
                         help="comma-separated case indices or label substrings, "
                              "e.g. 0,3 or 4096,f64 (default: all; --list shows them)")
@@ -1045,6 +1069,7 @@ def main(args):
     except ValueError as exc:
         log(f"bench: --cases: {exc}")
         return 2
+    cases = tuple(replace(c, spread=args.spread) for c in cases)
     if args.list:
         for c in cases:
             print(f"{_case_index(c):>2}  {c.label:40s} {c.nbytes / 2**20:8.1f} MiB")

@@ -127,6 +127,8 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
    as many elements), which tells the row pipelines that a row will not be dominated
    (lsc_log_softmax_rows) */
 #define LSC_C_BOUND 256
+/* the terms other than 1 added up too, into *rest (lsc_vsums3w) */
+#define LSC_C_REST 512
 /* (LSC_C_BOUND) runs shorter than this have a bound of 0: rows of 384 floats gained
    nothing by it with normal scores and lost 3-8% with scores four and eight times
    as large, more often dominated (the bound's cost, for rows that store their exps) */
@@ -537,6 +539,7 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #define LSC_VI lsc_vi32
 #define LSC_VU lsc_vf32u
 #define LSC_VEXP lsc_vexp_f32
+#define LSC_VEXPS lsc_vexp_f32s
 #if defined(LSC_VEXP_F32_CW)
 #define LSC_VEXP_CW LSC_VEXP_F32_CW
 #endif
@@ -580,6 +583,7 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #define LSC_VI lsc_vi64
 #define LSC_VU lsc_vf64u
 #define LSC_VEXP lsc_vexp_f64
+#define LSC_VEXPS lsc_vexp_f64s
 #define LSC_VMAX lsc_vmax_f64
 #define LSC_VSEL lsc_vsel_f64
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64

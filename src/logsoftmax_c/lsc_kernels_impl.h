@@ -241,6 +241,17 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
     }
 }
 
+/* part + ev in the lanes where ev != 1: the light dominated pass's step
+   (lsc_vdominated_step with light), without its count */
+LSC_INLINE LSC_V LSC_FN(lsc_vrest_add)(LSC_V part, LSC_V ev)
+{
+#if defined(LSC_MASK_ADD)
+    return LSC_MASK_ADD(part, LSC_CMPNEQ_MASK(ev, LSC_SPLAT(LSC_V, 1)), part, ev);
+#else
+    return part + (LSC_V)((LSC_VI)ev & ~(LSC_VI)(ev == LSC_SPLAT(LSC_V, 1)));
+#endif
+}
+
 /* The sum S of exp(x_j - m) over a contiguous run x[0..n) against its finite max m,
  * the max's terms included (each exactly 1), and e[j] = exp(x_j - m) (e may be x),
  * in one pass.  Each lane adds up to LSC_COL_FOLD terms (plus a few at the end) in
@@ -269,20 +280,25 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
  * vectors of ya[0..nw) (lsc_vsums_written: a run ya that is not
  * aligned to a vector, shifted by the caller to its first vector boundary, which writes
  * the rest).  With LSC_C_NO_EXPS the exps are not stored in e (the caller knows
- * that its statistics will not read them).  carry, a constant at each call (but for
- * LSC_C_NO_EXPS, a branch the predictor gets right along a run), holds these bits, so
- * that each call compiles to a loop with that work alone. */
+ * that its statistics will not read them).  With LSC_C_REST the loop also adds up
+ * the terms other than 1 into *rest: the light dominated pass's rest
+ * (lsc_vdominated_pass with light), bit for bit, in the same lanes, blocks and folds,
+ * for a run whose sum may come out dominated (lsc_row1_log_e); not for a run shorter
+ * than a vector without AVX-512's masks (the light pass adds its terms one by one).  carry, a constant at
+ * each call (but for LSC_C_NO_EXPS, a branch the predictor gets right along a run),
+ * holds these bits, so that each call compiles to a loop with that work alone. */
 LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
                                       const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
                                       const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
                                       const LSC_T *xp, const LSC_T *yp, const int carry,
-                                      ptrdiff_t nw)
+                                      ptrdiff_t nw, double *rest)
 {
     typedef LSC_V V;
     const V vm = LSC_SPLAT(V, m), vma = LSC_SPLAT(V, ma), vca = LSC_SPLAT(V, ca);
     const V ninf = LSC_SPLAT(V, -INFINITY);
-    V part[LSC_U], mx[LSC_U];
+    V part[LSC_U], mx[LSC_U], rpart[LSC_U];
     lsc_vf64 acc[LSC_NVD] = {}, comp[LSC_NVD] = {};
+    lsc_vf64 racc[LSC_NVD] = {}, rcomp[LSC_NVD] = {};
     for (int u = 0; u < LSC_U; u++) {
         mx[u] = ninf;
     }
@@ -293,6 +309,7 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
     while (j + LSC_U * LSC_W <= n) {
         for (int u = 0; u < LSC_U; u++) {
             part[u] = LSC_SPLAT(V, 0);
+            rpart[u] = LSC_SPLAT(V, 0);
         }
         for (int f = 0; f < LSC_COL_FOLD && j + LSC_U * LSC_W <= n;
              f++, j += LSC_U * LSC_W) {
@@ -334,6 +351,9 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
             for (int u = 0; u < LSC_U; u++) {
                 v[u] = LSC_VEXP(v[u] - vm);
                 part[u] += v[u];
+                if (carry & LSC_C_REST) {
+                    rpart[u] = LSC_FN(lsc_vrest_add)(rpart[u], v[u]);
+                }
             }
             if (!(carry & LSC_C_NO_EXPS)) {
                 for (int u = 0; u < LSC_U; u++) {
@@ -342,10 +362,14 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
             }
         }
         LSC_FN(lsc_vfold_block)(part, acc, comp, j);
+        if (carry & LSC_C_REST) {
+            LSC_FN(lsc_vfold_block)(rpart, racc, rcomp, j);
+        }
     }
     /* what is left: whole vectors, then a part of one (with nothing left, no fold) */
     const int tail = j < n;
     part[0] = LSC_SPLAT(V, 0);
+    rpart[0] = LSC_SPLAT(V, 0);
     for (; j + LSC_W <= n; j += LSC_W) {
         if ((carry & LSC_C_WRITE) && (!(carry & LSC_C_WPART) || j + LSC_W <= nw)) {
             const V w = (LSC_VLOAD(xa + j) - vma) - vca;
@@ -358,6 +382,9 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
         }
         V ev = LSC_VEXP(LSC_VLOAD(x + j) - vm);
         part[0] += ev;
+        if (carry & LSC_C_REST) {
+            rpart[0] = LSC_FN(lsc_vrest_add)(rpart[0], ev);
+        }
         if (!(carry & LSC_C_NO_EXPS)) {
             LSC_VSTORE(e + j, ev);
         }
@@ -377,6 +404,9 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
         const V a = LSC_VLOAD(x + b0);
         V ev = LSC_VEXP(a - vm);
         part[0] += (V)((LSC_VI)ev & keep);
+        if (carry & LSC_C_REST) {
+            rpart[0] = LSC_FN(lsc_vrest_add)(rpart[0], (V)((LSC_VI)ev & keep));
+        }
         if (!(carry & LSC_C_NO_EXPS)) {
             LSC_VSTORE(e + b0, e == x ? LSC_VSEL(keep, ev, a) : ev);
         }
@@ -389,6 +419,9 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
         }
         V ev = LSC_VEXP(LSC_MASK_LOAD(k, x + j, -INFINITY) - vm);
         part[0] += ev;
+        if (carry & LSC_C_REST) {
+            rpart[0] = LSC_FN(lsc_vrest_add)(rpart[0], ev);
+        }
         if (!(carry & LSC_C_NO_EXPS)) {
             LSC_MASK_STORE(e + j, k, ev);
         }
@@ -431,6 +464,12 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
     }
     if (tail) {
         LSC_FN(lsc_vfold)(part[0], acc, comp);
+        if (carry & LSC_C_REST) {
+            LSC_FN(lsc_vfold)(rpart[0], racc, rcomp);
+        }
+    }
+    if (carry & LSC_C_REST) {
+        *rest = LSC_FN(lsc_vfold_sum)(racc, rcomp);
     }
     return LSC_FN(lsc_vfold_sum)(acc, comp);
 }
@@ -440,23 +479,29 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
                                      const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
                                      const LSC_T *xp, const LSC_T *yp, const int carry)
 {
-    return LSC_FN(lsc_vsums3w)(x, e, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp, carry, n);
+    return LSC_FN(lsc_vsums3w)(x, e, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp, carry, n, NULL);
 }
 
-/* lsc_vsums3w storing the exps in e where store, not where not (LSC_C_NO_EXPS): a loop
-   of each kind, each with its work known at compile time (one loop that tests a
-   variable took 1.07 times as long on rows of 384 and 1000 floats) */
-LSC_INLINE double LSC_FN(lsc_vsums3ws)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
-                                       const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
-                                       const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
-                                       const LSC_T *xp, const LSC_T *yp, const int carry,
-                                       ptrdiff_t nw, int store)
+/* lsc_vsums3w without the exps stored, adding up the rest too (LSC_C_REST, into *rest)
+   where want_rest (a row whose sum may come out dominated) and it can (see
+   lsc_vsums3w), not where not (*rest left as it was): a loop of each kind, each with
+   its work known at compile time (one loop that tests a variable took 1.07 times as
+   long on rows of 384 and 1000 floats) */
+LSC_INLINE double LSC_FN(lsc_vsums3wr)(const LSC_T *x, ptrdiff_t n, LSC_T m, const LSC_T *xc,
+                                       ptrdiff_t nc, LSC_T *mc, const LSC_T *xa, LSC_T *ya,
+                                       LSC_T ma, LSC_T ca, const LSC_T *xp, const LSC_T *yp,
+                                       const int carry, ptrdiff_t nw, int want_rest,
+                                       double *rest)
 {
-    if (store) {
-        return LSC_FN(lsc_vsums3w)(x, e, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp, carry, nw);
+#if !defined(LSC_MASK_ADD)
+    want_rest = want_rest && n >= LSC_W;
+#endif
+    if (want_rest) {
+        return LSC_FN(lsc_vsums3w)(x, NULL, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp,
+                                   carry | LSC_C_NO_EXPS | LSC_C_REST, nw, rest);
     }
     return LSC_FN(lsc_vsums3w)(x, NULL, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp,
-                               carry | LSC_C_NO_EXPS, nw);
+                               carry | LSC_C_NO_EXPS, nw, NULL);
 }
 
 /* the elements of ya[0..nw) that lsc_vsums3w's loop writes with LSC_C_WPART:
@@ -471,17 +516,20 @@ LSC_INLINE double LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T
     return LSC_FN(lsc_vsums3)(x, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, 0);
 }
 
-/* The dominated sum of a run whose max m dominates, from the exps e[j] that
- * lsc_vsums stored (e is not x): *rest = the sum of e_j over x_j != m, plus the
- * first-order correction for the rounding of the differences d_j = fl(x_j - m),
- * sum of e_j err_j (exp(d + err) = exp(d) (1 + err) to first order); *count = the
- * number of x_j == m (x_j - m == 0 exactly iff x_j == m).  Leaving the max's exact 1
- * out keeps the digits of a tiny rest, which the dominant element's log-probability
- * -log1p(rest + count - 1) needs; the correction keeps its relative accuracy where
- * the differences round (near d = -60 a float difference rounds at 2**-19).  The
- * rest is folded into double as in lsc_vsums; the correction, a small quantity,
- * is added up in LSC_T.  With light (a constant), the rest and count alone, from e
- * alone (lsc_vdominated_step). */
+/* The dominated sum of a run whose max m dominates: *rest = the sum of e_j =
+ * exp(x_j - m) over x_j != m, plus the first-order correction for the rounding of the
+ * differences d_j = fl(x_j - m), sum of e_j err_j (exp(d + err) = exp(d) (1 + err) to
+ * first order); *count = the number of x_j == m (x_j - m == 0 exactly iff x_j == m).
+ * Leaving the max's exact 1 out keeps the digits of a tiny rest, which the dominant
+ * element's log-probability -log1p(rest + count - 1) needs; the correction keeps its
+ * relative accuracy where the differences round (near d = -60 a float difference
+ * rounds at 2**-19).  The terms are the scaled exps (lsc_vexp_f32s, 2**64 e_j, each
+ * taken here), so that a rest made of terms below the smallest normal number keeps
+ * them, and the corrections (products far smaller still) are no subnormals; the rest
+ * is folded into double as in lsc_vsums, the correction, a small quantity, added up
+ * in LSC_T, both scaled back at the end (exactly).  With light (a constant), the rest
+ * and count alone, from the exps e[j] that lsc_vsums stored (e is not x; unscaled:
+ * a rest of at least 1/16 needs no term that small) (lsc_vdominated_step). */
 LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrdiff_t n,
                                             LSC_T m, double *rest, double *count,
                                             const int guard, const int light)
@@ -493,6 +541,8 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
     ptrdiff_t eq = 0;
     lsc_vf64 acc[LSC_NVD] = {}, comp[LSC_NVD] = {};
     ptrdiff_t j = 0;
+    /* the term of the vector v of x at j: e's, or the scaled exp */
+#define LSC_DOM_TERM(v, j) (light ? (V)LSC_VLOAD(e + (j)) : LSC_VEXPS((v) - vm))
     while (j + LSC_U * LSC_W <= n) {
         for (int u = 0; u < LSC_U; u++) {
             part[u] = LSC_SPLAT(V, 0);
@@ -500,9 +550,9 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
         for (int f = 0; f < LSC_COL_FOLD && j + LSC_U * LSC_W <= n;
              f++, j += LSC_U * LSC_W) {
             for (int u = 0; u < LSC_U; u++) {
-                LSC_FN(lsc_vdominated_step)(LSC_VLOAD(x + j + u * LSC_W),
-                                            LSC_VLOAD(e + j + u * LSC_W), vm, nm, &part[u],
-                                            &corr[u & 1], &cnt, &eq, guard, light);
+                const V v = LSC_VLOAD(x + j + u * LSC_W);
+                LSC_FN(lsc_vdominated_step)(v, LSC_DOM_TERM(v, j + u * LSC_W), vm, nm,
+                                            &part[u], &corr[u & 1], &cnt, &eq, guard, light);
             }
         }
         LSC_FN(lsc_vfold_block)(part, acc, comp, j);
@@ -510,16 +560,18 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
     const int tail = j < n;
     part[0] = LSC_SPLAT(V, 0);
     for (; j + LSC_W <= n; j += LSC_W) {
-        LSC_FN(lsc_vdominated_step)(LSC_VLOAD(x + j), LSC_VLOAD(e + j), vm, nm, &part[0],
-                                    &corr[0], &cnt, &eq, guard, light);
+        const V v = LSC_VLOAD(x + j);
+        LSC_FN(lsc_vdominated_step)(v, LSC_DOM_TERM(v, j), vm, nm, &part[0], &corr[0], &cnt,
+                                    &eq, guard, light);
     }
+#undef LSC_DOM_TERM
     if (j < n && n >= LSC_W) {
         /* the last whole vector, its lanes before j (done above) as -inf with exps 0,
            which add nothing (guarded), as in lsc_vsums3w */
         const ptrdiff_t b0 = n - LSC_W;
         const LSC_VI keep = (LSC_VI)LSC_FN(lsc_lanes_from)(j - b0);
-        const LSC_V v = LSC_VSEL(keep, LSC_VLOAD(x + b0), LSC_SPLAT(V, -INFINITY));
-        const LSC_V ev = (V)((LSC_VI)LSC_VLOAD(e + b0) & keep);
+        const V v = LSC_VSEL(keep, LSC_VLOAD(x + b0), LSC_SPLAT(V, -INFINITY));
+        const V ev = light ? (V)((LSC_VI)LSC_VLOAD(e + b0) & keep) : LSC_VEXPS(v - vm);
         LSC_FN(lsc_vdominated_step)(v, ev, vm, nm, &part[0], &corr[0], &cnt, &eq, 1, light);
         j = n;
     }
@@ -527,9 +579,21 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
     if (j < n) {
         const LSC_MASK_T k = (LSC_MASK_T)((1u << (n - j)) - 1u);
         /* (guarded: the lanes past the end read as -inf, their exps as 0) */
-        LSC_FN(lsc_vdominated_step)(LSC_MASK_LOAD(k, x + j, -INFINITY),
-                                    LSC_MASK_LOAD(k, e + j, 0), vm, nm, &part[0], &corr[0],
-                                    &cnt, &eq, 1, light);
+        const V v = LSC_MASK_LOAD(k, x + j, -INFINITY);
+        const V ev = light ? LSC_MASK_LOAD(k, e + j, 0) : LSC_VEXPS(v - vm);
+        LSC_FN(lsc_vdominated_step)(v, ev, vm, nm, &part[0], &corr[0], &cnt, &eq, 1, light);
+        j = n;
+    }
+#else
+    if (j < n && !light) {
+        /* a run shorter than a vector, padded with -inf (guarded) */
+        LSC_T buf[LSC_W];
+        for (ptrdiff_t l = 0; l < LSC_W; l++) {
+            buf[l] = j + l < n ? x[j + l] : (LSC_T)-INFINITY;
+        }
+        const V v = LSC_VLOAD(buf);
+        LSC_FN(lsc_vdominated_step)(v, LSC_VEXPS(v - vm), vm, nm, &part[0], &corr[0], &cnt,
+                                    &eq, 1, light);
         j = n;
     }
 #endif
@@ -538,33 +602,20 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
     }
     double r = LSC_FN(lsc_vfold_sum)(acc, comp);
     r += LSC_WIDE_SUM(corr[0] + corr[1]);
+    r = light ? r : r * (1.0 / LSC_VEXP_S);
 #if defined(LSC_MASK_ADD)
     double k = (double)eq;
 #else
     double k = -LSC_WIDE_SUM_I(cnt);
 #endif
-    for (; j < n && light; j++) {
+    for (; j < n; j++) {
+        /* (light, a run shorter than a vector) */
         if (e[j] == 1) {
             k += 1.0;
         }
         else {
             r += (double)e[j];
         }
-    }
-    for (; j < n; j++) {
-        LSC_T d = x[j] - m;
-        LSC_T bb = d - x[j];
-        LSC_T err = (x[j] - (d - bb)) + (-m - bb);
-#if defined(LSC_VEXP_CW)
-        err = d * LSC_VEXP_CW + err;
-#endif
-        if (d == 0) {
-            k += 1.0;
-        }
-        else {
-            r += (double)e[j];
-        }
-        r += e[j] == 0 ? 0.0 : (double)(e[j] * err);
     }
     *rest = r;
     *count = k;
@@ -580,12 +631,13 @@ LSC_INLINE void LSC_FN(lsc_vdominated)(const LSC_T *x, const LSC_T *e, ptrdiff_t
     }
 }
 
-/* A run's (rest, count) from its sum S of lsc_vsums (e holding its exps, e not x).
+/* A run's (rest, count) from its sum S of lsc_vsums (e holding its exps, e not x,
+ * where 1 + LSC_DOM_CORRECT_BELOW <= S < 2; not read elsewhere).
  * Where the max dominates (S < 2, i.e. the sum without one max term below 1), S - 1
  * has lost the digits of the small terms that the max's lane added to its 1, and the
  * rest is added up again without the max's terms:
  *   - S < 1 + LSC_DOM_CORRECT_BELOW: with the correction for the rounding of the
- *     differences (lsc_vdominated).  Each term exp(fl(x_j - m)) is off by a relative
+ *     differences (lsc_vdominated, which takes its own exps from x).  Each term exp(fl(x_j - m)) is off by a relative
  *     |x_j - m| 2**-24 or so (float); the terms of a rest this small are several
  *     units below the max, and the rest that -log1p(rest) is accurate to needs them
  *     corrected.
@@ -700,18 +752,27 @@ LSC_INLINE double LSC_FN(lsc_row1_log)(const LSC_T *x, const LSC_T *e, ptrdiff_t
     return lsc_log1p_sum(rest + (count - 1.0), sizeof(LSC_T) == sizeof(float));
 }
 
-/* lsc_row1_log of a row whose sum stored its exps in e where stored: where it did not,
- * e filled first if the statistics read it (S < 2), with the same exps, bit for bit.
- * The row pipelines store them where a row's bound (LSC_C_BOUND) leaves it possible
- * that its sum is dominated: the stores (one a vector, into L1) queue behind the
- * output's, which wait for their lines, and rows whose bound rules it out go faster
- * without them (rows of 1000 and 4096 floats from L3, normal scores: 1.13 and 1.2-1.4
- * times as long with them; the Xeon, 1 thread).  The bound only misses by the
- * rounding of the two sums, which this catches. */
+/* lsc_row1_log of a row from the row pipelines' loop (lsc_vsums3wr): its sum s and,
+ * where the loop took it (rest >= 0), the rest that the light dominated pass would take
+ * (LSC_C_REST), the same results bit for bit.  S >= 2 needs neither, and S below
+ * 1 + LSC_DOM_CORRECT_BELOW only x (lsc_vdominated takes its own exps); in between,
+ * the rest (its count of the max is 1: two terms of 1 make S >= 2), or, where the loop
+ * did not take it (a row whose bound ruled out S < 2 but for the rounding of the two
+ * sums), the exps computed again into e (not x) for the light pass.  The loop takes
+ * the rest where the row's bound (LSC_C_BOUND) leaves it possible that its sum is
+ * dominated, in place of the store of its exps for a second pass: those stores (one a
+ * vector, into L1) queued behind the output's, which wait for their lines (rows of
+ * 1000 and 4096 floats from L3, normal scores: 1.13 and 1.2-1.4 times as long with
+ * them than without; the Xeon, 1 thread), and the rest in the loop (a compare and a
+ * masked add a vector) takes 0.95 of their time on 1024 rows of 1000 floats, normal
+ * scores times 4, from L3 (0.9 from L2). */
 LSC_INLINE double LSC_FN(lsc_row1_log_e)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
-                                         double s, int stored)
+                                         double s, double rest)
 {
-    if (!stored && s < 2.0) {
+    if (s < 2.0 && s >= 1.0 + LSC_DOM_CORRECT_BELOW) {
+        if (rest >= 0) {
+            return lsc_log1p_sum(rest + (1.0 - 1.0), sizeof(LSC_T) == sizeof(float));
+        }
         (void)LSC_FN(lsc_vsums)(x, e, n, m);
     }
     return LSC_FN(lsc_row1_log)(x, e, n, m, s);
@@ -1267,10 +1328,9 @@ LSC_INLINE void LSC_FN(lsc_rows_ends)(const LSC_T **pt_x, LSC_T **pt_y, LSC_T *p
  * offset r * sxr in x and r * syr in y (y may be x; otherwise the rows of y overlap
  * no row of x): each row with lsc_log_softmax_row1's arithmetic (the same results, bit
  * for bit), in a pipeline.  Iteration r runs one loop over the columns that carries
- * the exp-sum of row r (lsc_vsums3ws, its exps into one of two buffers unless the
- * loop before showed that they will not be read: lsc_row1_log_e), the max of row r + 1
- * and the write of row r - 3; then the statistics and logarithm of row r - 1, from
- * the other buffer.  So the waits between the passes of one row (for its max, for its
+ * the exp-sum of row r (lsc_vsums3wr, with its rest unless the loop before showed
+ * that it will not be read: lsc_row1_log_e), the max of row r + 1 and the write of
+ * row r - 3; then the statistics and logarithm of row r - 1.  So the waits between the passes of one row (for its max, for its
  * sum, for its logarithm) overlap the work on its neighbours: the branch on
  * whether row r - 1's max dominates (lsc_vstats) tests a sum finished a loop earlier,
  * which keeps a misprediction cheap, and a row's write comes a loop after its
@@ -1301,7 +1361,7 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
     const LSC_T *pt_x = NULL;
     LSC_T *pt_y = NULL, pt_m = 0, pt_c = 0;
     const ptrdiff_t pt_n = n - hw_end;
-    LSC_T buf[2][LSC_CHUNK] __attribute__((aligned(64)));
+    LSC_T buf[LSC_CHUNK] __attribute__((aligned(64)));  /* (lsc_row1_log_e) */
     /* the rows waiting for their write, oldest first, with their max and logarithm
        (two between iterations, three after the last) */
     ptrdiff_t wq[3] = {0, 0, 0};
@@ -1311,10 +1371,10 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
         return;
     }
     /* m: the max of row r; row sr (if hs) is summed, its statistics pending, with max
-       ms and sum ss */
+       ms, sum ss and rest sres (lsc_row1_log_e) */
     LSC_T m = LSC_FN(lsc_max)((const LSC_T *)x, n), ms = 0;
-    double ss = 0.0;
-    int hs = 0, dom = 1, se = 0;
+    double ss = 0.0, sres = 0.0;
+    int hs = 0, dom = 1;
     ptrdiff_t sr = 0;
     /* with prefetch, iteration r fetches the input of row r + ahead (whose max
        iteration r + ahead - 1 takes; the rows between span at least
@@ -1327,13 +1387,12 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
         const LSC_T *xn = (const LSC_T *)(x + (r + 1) * sxr);
         const LSC_T *xw = (const LSC_T *)(x + wq[0] * sxr);
         LSC_T *yw = (LSC_T *)(y + wq[0] * syr);
-        /* the exps stored unless the row's bound (from the loop that took its max)
-           rules out that its sum is dominated */
-        LSC_T *const e = buf[r & 1];
+        /* (the loop adds up the row's rest too unless its bound, from the loop that
+           took its max, rules out that its sum is dominated) */
         const int next = r + 1 < nr, hw = nq == 2;
         const int finite = m > -INFINITY && m < INFINITY;
         LSC_T mn[2] = {0, 0};  /* the max of row r + 1, its bound (LSC_C_BOUND) */
-        double s = 0.0;
+        double s = 0.0, rs = -1.0;  /* (rs: no rest) */
         if (!finite) {
             LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, NULL, NULL, 0, 0, 0, n);
             if (hw) {
@@ -1344,26 +1403,26 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             mn[0] = next ? LSC_FN(lsc_max)(xn, n) : 0;
         }
         else if (next && hw && stream && h == 0 && r + ahead < nr) {
-            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0],
+            s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, xw, yw, mq[0], cq[0],
                                      (const LSC_T *)(x + (r + ahead) * sxr), NULL,
                                      LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_STREAM |
-                                         LSC_C_PREFETCH | LSC_C_PREFETCH_L2, n, dom);
+                                         LSC_C_PREFETCH | LSC_C_PREFETCH_L2, n, dom, &rs);
         }
         else if (next && hw && stream && h == 0) {
-            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0], NULL,
+            s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, xw, yw, mq[0], cq[0], NULL,
                                      NULL,
                                      LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_STREAM, n,
-                                     dom);
+                                     dom, &rs);
         }
         else if (next && hw && stream) {
             /* from y's first vector boundary, the ends plain */
-            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, xw + h, yw + h, mq[0], cq[0],
+            s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, xw + h, yw + h, mq[0], cq[0],
                                      r + ahead < nr ? (const LSC_T *)(x + (r + ahead) * sxr)
                                                     : xr,
                                      NULL,
                                      LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_STREAM |
                                          LSC_C_PREFETCH | LSC_C_PREFETCH_L2 | LSC_C_WPART,
-                                     n - h, dom);
+                                     n - h, dom, &rs);
             LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, xw, yw, h, mq[0], cq[0], n);
             pt_x = xw + hw_end;
             pt_y = yw + hw_end;
@@ -1371,27 +1430,27 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             pt_c = cq[0];
         }
         else if (next && hw && r + ahead < nr) {
-            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0],
+            s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, xw, yw, mq[0], cq[0],
                                      (const LSC_T *)(x + (r + ahead) * sxr),
                                      (const LSC_T *)(y + (r + ahead - 3) * syr),
                                      LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_PREFETCH |
-                                         LSC_C_PREFETCH_W, n, dom);
+                                         LSC_C_PREFETCH_W, n, dom, &rs);
         }
         else if (next && hw) {
-            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0], NULL,
-                                     NULL, LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE, n, dom);
+            s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, xw, yw, mq[0], cq[0], NULL,
+                                     NULL, LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE, n, dom, &rs);
         }
         else if (next) {
-            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, NULL, NULL, 0, 0, NULL,
-                                     NULL, LSC_C_MAX | LSC_C_BOUND, n, dom);
+            s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, NULL, NULL, 0, 0, NULL,
+                                     NULL, LSC_C_MAX | LSC_C_BOUND, n, dom, &rs);
         }
         else if (hw) {
-            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, NULL, 0, NULL, xw, yw, mq[0], cq[0], NULL,
-                                     NULL, LSC_C_WRITE, n, dom);
+            s = LSC_FN(lsc_vsums3wr)(xr, n, m, NULL, 0, NULL, xw, yw, mq[0], cq[0], NULL,
+                                     NULL, LSC_C_WRITE, n, dom, &rs);
         }
         else {
-            s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL,
-                                     0, n, dom);
+            s = LSC_FN(lsc_vsums3wr)(xr, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL,
+                                     0, n, dom, &rs);
         }
         if (hw) {
             wq[0] = wq[1];
@@ -1403,7 +1462,7 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             wq[nq] = sr;
             mq[nq] = ms;
             cq[nq] = (LSC_T)LSC_FN(lsc_row1_log_e)((const LSC_T *)(x + sr * sxr),
-                                                   buf[sr & 1], n, ms, ss, se);
+                                                   buf, n, ms, ss, sres);
             nq++;
             hs = 0;
         }
@@ -1411,8 +1470,8 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             sr = r;
             ms = m;
             ss = s;
+            sres = rs;
             hs = 1;
-            se = dom;
         }
         m = mn[0];
         dom = !(mn[1] >= 2);
@@ -1420,8 +1479,8 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
     if (hs) {
         wq[nq] = sr;
         mq[nq] = ms;
-        cq[nq] = (LSC_T)LSC_FN(lsc_row1_log_e)((const LSC_T *)(x + sr * sxr), buf[sr & 1],
-                                               n, ms, ss, se);
+        cq[nq] = (LSC_T)LSC_FN(lsc_row1_log_e)((const LSC_T *)(x + sr * sxr), buf,
+                                               n, ms, ss, sres);
         nq++;
     }
     LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, NULL, NULL, 0, 0, 0, n);
@@ -1444,25 +1503,24 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
                                        ptrdiff_t n, ptrdiff_t nr, int prefetch)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
-    LSC_T buf[2][LSC_CHUNK] __attribute__((aligned(64)));
+    LSC_T buf[LSC_CHUNK] __attribute__((aligned(64)));  /* (lsc_row1_log_e) */
     if (nr < 1) {
         return;
     }
-    /* m: the max of row r; row sr (if hs) is summed, with max ms and sum ss */
+    /* m: the max of row r; row sr (if hs) is summed, with max ms, sum ss and rest sres */
     LSC_T m = LSC_FN(lsc_max)((const LSC_T *)x, n), ms = 0;
-    double ss = 0.0;
-    int hs = 0, dom = 1, se = 0;
+    double ss = 0.0, sres = 0.0;
+    int hs = 0, dom = 1;
     ptrdiff_t sr = 0;
     /* with prefetch, iteration r fetches the input of row r + ahead, as
        lsc_log_softmax_rows */
     const ptrdiff_t ahead = LSC_FN(lsc_rows_ahead)(n, nr, prefetch);
     for (ptrdiff_t r = 0; r <= nr; r++) {
         LSC_T mn[2] = {0, 0};  /* the max of row r + 1, its bound (LSC_C_BOUND) */
-        double s = 0.0;
+        double s = 0.0, rs = -1.0;  /* (rs: no rest) */
         int finite = 0;
-        /* the exps stored unless the row's bound (from the loop that took its max)
-           rules out that its sum is dominated */
-        LSC_T *const e = buf[r & 1];
+        /* (the loop adds up the row's rest too unless its bound, from the loop that
+           took its max, rules out that its sum is dominated) */
         if (r < nr) {
             const LSC_T *xr = (const LSC_T *)(x + r * sxr);
             const LSC_T *xn = (const LSC_T *)(x + (r + 1) * sxr);
@@ -1473,23 +1531,23 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
                 mn[0] = next ? LSC_FN(lsc_max)(xn, n) : 0;
             }
             else if (next && r + ahead < nr) {
-                s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, NULL, NULL, 0, 0,
+                s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, NULL, NULL, 0, 0,
                                          (const LSC_T *)(x + (r + ahead) * sxr), NULL,
-                                         LSC_C_MAX | LSC_C_BOUND | LSC_C_PREFETCH, n, dom);
+                                         LSC_C_MAX | LSC_C_BOUND | LSC_C_PREFETCH, n, dom, &rs);
             }
             else if (next) {
-                s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, xn, n, mn, NULL, NULL, 0, 0,
-                                         NULL, NULL, LSC_C_MAX | LSC_C_BOUND, n, dom);
+                s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, NULL, NULL, 0, 0,
+                                         NULL, NULL, LSC_C_MAX | LSC_C_BOUND, n, dom, &rs);
             }
             else {
-                s = LSC_FN(lsc_vsums3ws)(xr, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0,
-                                         NULL, NULL, 0, n, dom);
+                s = LSC_FN(lsc_vsums3wr)(xr, n, m, NULL, 0, NULL, NULL, NULL, 0, 0,
+                                         NULL, NULL, 0, n, dom, &rs);
             }
         }
         if (hs) {
             /* lsc_combine of one chunk, then lsc_lse_value */
             const double c = LSC_FN(lsc_row1_log_e)((const LSC_T *)(x + sr * sxr),
-                                                    buf[sr & 1], n, ms, ss, se);
+                                                    buf, n, ms, ss, sres);
             *(LSC_T *)(y + sr * syr) = (LSC_T)((double)ms + c);
             hs = 0;
         }
@@ -1497,8 +1555,8 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
             sr = r;
             ms = m;
             ss = s;
+            sres = rs;
             hs = 1;
-            se = dom;
         }
         m = mn[0];
         dom = !(mn[1] >= 2);
@@ -1626,7 +1684,7 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
                                             LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM |
                                                 LSC_C_WPART | LSC_C_PREFETCH |
                                                 LSC_C_PREFETCH_L2 | noe,
-                                            lw);
+                                            lw, NULL);
                 }
                 else if (xn != NULL && wcarry) {
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, NULL,
@@ -1638,7 +1696,7 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
                 }
                 else if (wcarry && stream) {
                     s = LSC_FN(lsc_vsums3w)(xr, buf, len, m, NULL, 0, NULL, xw, yw, mw, cw,
-                                            NULL, NULL, LSC_C_WRITE | LSC_C_WPART | noe, lw);
+                                            NULL, NULL, LSC_C_WRITE | LSC_C_WPART | noe, lw, NULL);
                 }
                 else if (wcarry) {
                     s = LSC_FN(lsc_vsums3)(xr, buf, len, m, NULL, 0, NULL, xw, yw, mw, cw, NULL,
@@ -1941,13 +1999,14 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
  * column's arithmetic depends only on n, not on its band, its block or the strides.
  */
 
-/* one vector of a column sum: lsc_vdominated_step with ev computed here and the count
-   of the max per lane in *cnt */
+/* one vector of a column sum: lsc_vdominated_step with ev computed here (scaled, as
+   lsc_vdominated_pass: *part and *corr are 2**64 times the sums) and the count of the
+   max per lane in *cnt */
 LSC_INLINE void LSC_FN(lsc_cols_step)(LSC_V v, LSC_V vm, LSC_V nm, LSC_V *part, LSC_V *corr,
                                       LSC_V *cnt, const int guard)
 {
     LSC_V d = v - vm;
-    LSC_V ev = LSC_VEXP(d);
+    LSC_V ev = LSC_VEXPS(d);
     LSC_V err = LSC_FN(lsc_vdiff_err)(v, d, nm);
 #if defined(LSC_MASK_ADD)
     LSC_MASK_T ne = LSC_CMPNEQ_MASK(d, LSC_SPLAT(LSC_V, 0));
@@ -2158,8 +2217,8 @@ LSC_INLINE void LSC_FN(lsc_band_write_row)(LSC_FN(lsc_band) *w, const LSC_FN(lsc
 
 /* The sums of vector columns v .. v + G - 1 of band s against their maxes vm (-inf
  * lanes as 0), per lane: rest[k] the dominated sum (LSC_COL_FOLD rows in LSC_T, then in
- * double with Kahan's compensation, as lsc_vsums), corr[k] its correction, cnt[k] the
- * count of the max.  Columns side by side give the processor independent chains of
+ * double with Kahan's compensation, as lsc_vsums), corr[k] its correction (both 2**64
+ * times their value: lsc_cols_step), cnt[k] the count of the max.  Columns side by side give the processor independent chains of
  * exps to overlap.  The loop carries the write pass of band w (if not NULL): a row of it each
  * time *debt, counting the vectors summed, reaches the row's vectors; and fetches row
  * j of the G vector columns at xp (if not NULL; a cache line each) in row j. */
@@ -2328,7 +2387,8 @@ LSC_INLINE void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_ban
         }
 #pragma omp simd
         for (ptrdiff_t k = 0; k < nl; k++) {
-            lse[k] = lsc_log1p_core((rest[k] + (double)corr[k]) + ((double)cnt[k] - 1.0),
+            lse[k] = lsc_log1p_core((rest[k] + (double)corr[k]) * (1.0 / LSC_VEXP_S) +
+                                        ((double)cnt[k] - 1.0),
                                     sizeof(LSC_T) == sizeof(float));
             off[k] = mx[k] > -INFINITY && mx[k] < INFINITY ? (LSC_T)lse[k] : (LSC_T)NAN;
         }
@@ -3144,6 +3204,7 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
 #undef LSC_VU
 #undef LSC_NVD
 #undef LSC_VEXP
+#undef LSC_VEXPS
 #undef LSC_VEXP_CW
 #undef LSC_VMAX
 #undef LSC_VSEL

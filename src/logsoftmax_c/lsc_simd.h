@@ -80,26 +80,44 @@ LSC_INLINE lsc_vf64 lsc_vsel_f64(lsc_vi64 m, lsc_vf64 a, lsc_vf64 b)
  * of float scores, |x| 2**-24, and put back where the dominant element needs it
  * (lsc_vdominated).  Without FMA (the product k fl(ln 2) would round), and for
  * double, the two steps of lsc_exp_f32 and lsc_exp_f64.  With AVX-512 the scaling
- * by 2**k is one vscalefps, which also rounds results below the normal range to
- * subnormals and then 0 (the clamp is where they are 0); elsewhere it is lsc_exp_f32's
- * integer add to the exponent field, whose clamp makes them 0.  exp(0) == 1,
- * exp(-inf) == 0, NaN stays NaN. */
+ * by 2**k is one vscalefps, whose zero-masking makes the results below the smallest
+ * normal number 0: a compare of x with LSC_VEXP_F32_NORMAL, which also stands for the
+ * clamp (-inf and arguments below it come out 0 whatever their lane held on the way).
+ * A vscalefps or a product that rounds to a subnormal costs a microcode assist of
+ * about a hundred cycles: scores 16 times a standard normal, whose rows reach 80-130
+ * below their max, took 5 times as long with the subnormals (1024x1000 float32).
+ * Elsewhere it is lsc_exp_f32's integer add to the exponent field, whose clamp makes
+ * them 0 (and a narrow band above the clamp subnormal).  exp(0) == 1, exp(-inf) == 0,
+ * NaN stays NaN. */
 #if defined(__FMA__)
 #define LSC_LN2_F32 0.693147182464599609375f  /* fl(ln 2) */
 /* (fl(ln 2) - ln 2) / ln 2: exp(x) = lsc_vexp_f32(x) (1 + x LSC_VEXP_F32_CW) */
 #define LSC_VEXP_F32_CW 2.7478353e-09f
 #endif
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
-#define LSC_VEXP_F32_LO -104.0f   /* below 2**-150: 0 */
-#define LSC_VEXP_F64_LO -746.0    /* below 2**-1076: 0 */
-#define LSC_VSCALE_F32(p, k, t) ((lsc_vf32)_mm512_scalef_ps((__m512)(p), (__m512)(k)))
-#define LSC_VSCALE_F64(p, k, t) ((lsc_vf64)_mm512_scalef_pd((__m512d)(p), (__m512d)(k)))
-#else
+/* (the AVX-512 exps) from these on, exp is at least the smallest normal number
+   (2**-126, 2**-1022, by a margin of 0.6%); below them (and for -inf), 0 */
+#define LSC_VEXP_F32_NORMAL -87.33f
+#define LSC_VEXP_F64_NORMAL -708.39
+#endif
 #define LSC_VEXP_F32_LO LSC_EXP_F32_LO
 #define LSC_VEXP_F64_LO LSC_EXP_F64_LO
-#define LSC_VSCALE_F32(p, k, t) ((p) * (lsc_vf32)(((lsc_vi32)(t) + 127) << 23))
-#define LSC_VSCALE_F64(p, k, t) ((p) * (lsc_vf64)(((lsc_vi64)(t) + 1023) << 52))
-#endif
+/* sc (0 or 1): the scale 2**(k + 64 sc), its exponent field from t's low bits (which
+   hold k) */
+#define LSC_VSCALE_F32(p, t, sc) ((p) * (lsc_vf32)(((lsc_vi32)(t) + (127 + 64 * (sc))) << 23))
+#define LSC_VSCALE_F64(p, t, sc) ((p) * (lsc_vf64)(((lsc_vi64)(t) + (1023 + 64 * (sc))) << 52))
+
+/* The scaled exps, exp(x) 2**64 (lsc_vexp_f32s, lsc_vexp_f64s): the terms of a
+ * dominated sum (lsc_vdominated_pass, lsc_cols_step), whose rest can be a normal number
+ * made of terms below the smallest normal one.  Each exp below with sc = 1: its
+ * clamp or its threshold 64 ln 2 lower, its scale 2**64 larger (in the table or in
+ * the exponent field), the same operations; the same bits times 2**64 where exp(x)
+ * is normal, and normal down to exp(x) = 2**-190 (below, 0).  Unscaled, a subnormal
+ * term would either cost a microcode assist or be flushed: a row of float scores
+ * whose dominant class's log-probability is -1.5e-36 lost 3400 ulps of it with its
+ * terms below 1.2e-38 flushed. */
+#define LSC_VEXP_S 0x1p64
+#define LSC_VEXP_S_LN 44.361419555836499802  /* ln 2**64 */
 
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64 && defined(LSC_VEXP_F32_CW)
 /* With AVX-512 and FMA the float exp reduces further, by a table: x = (k / 16) ln 2 + r,
@@ -110,15 +128,19 @@ LSC_INLINE lsc_vf64 lsc_vsel_f64(lsc_vi64 m, lsc_vf64 a, lsc_vf64 b)
  * steps.  r has the one-step error x LSC_VEXP_F32_CW of the other form; besides it,
  * within 1.06 ulp of exp on [-87, 0] (measured against long double over 3.2e8
  * points, mean 0.32; the sextic: 0.73, mean 0.25), the table's rounding included. */
-LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
+LSC_INLINE lsc_vf32 lsc_vexp_f32_sc(lsc_vf32 x, const int sc)
 {
     typedef lsc_vf32 V;
-    /* 2**(j / 16), j = 0 .. 15, rounded to float */
-    const V tab = {1.0f, 1.04427378243f, 1.09050773267f, 1.13878863476f,
-                   1.18920711500f, 1.24185781207f, 1.29683955465f, 1.35425554264f,
-                   1.41421356237f, 1.47682614593f, 1.54221082541f, 1.61049033194f,
-                   1.68179283051f, 1.75625216038f, 1.83400808640f, 1.91520656140f};
-    x = lsc_vmax_f32(LSC_SPLAT(V, LSC_VEXP_F32_LO), x);
+    /* 2**(j / 16), j = 0 .. 15, rounded to float (times 2**64 with sc) */
+    const float u = sc ? (float)LSC_VEXP_S : 1.0f;
+    const V tab = {1.0f * u, 1.04427378243f * u, 1.09050773267f * u, 1.13878863476f * u,
+                   1.18920711500f * u, 1.24185781207f * u, 1.29683955465f * u,
+                   1.35425554264f * u, 1.41421356237f * u, 1.47682614593f * u,
+                   1.54221082541f * u, 1.61049033194f * u, 1.68179283051f * u,
+                   1.75625216038f * u, 1.83400808640f * u, 1.91520656140f * u};
+    /* the lanes whose result is normal, and NaN's (not below: unordered) */
+    const float lo = sc ? (float)(LSC_VEXP_F32_NORMAL - LSC_VEXP_S_LN) : LSC_VEXP_F32_NORMAL;
+    const __mmask16 live = _mm512_cmp_ps_mask((__m512)x, _mm512_set1_ps(lo), _CMP_NLT_UQ);
     V t = x * LSC_SPLAT(V, 16.0f * LSC_LOG2E_F32) + LSC_SPLAT(V, LSC_SHIFTER_F32);
     /* k / 16, exactly */
     V kq = t * LSC_SPLAT(V, 0.0625f) - LSC_SPLAT(V, LSC_SHIFTER_F32 * 0.0625f);
@@ -128,7 +150,7 @@ LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
     V q = r * LSC_SPLAT(V, 1.0f / 6.0f) + LSC_SPLAT(V, 0.5f);
     q = (q * r + LSC_SPLAT(V, 1.0f)) * r;
     V m = (V)_mm512_permutexvar_ps(_mm512_castps_si512((__m512)t), (__m512)tab);
-    return LSC_VSCALE_F32(m * q + m, kq, t);
+    return (V)_mm512_maskz_scalef_ps(live, (__m512)(m * q + m), (__m512)kq);
 }
 #elif defined(__AVX2__) && LSC_SIMD_BYTES == 32 && defined(LSC_VEXP_F32_CW)
 /* With AVX2 and FMA, by a table of 8: x = (k / 8) ln 2 + r, |r| <= ln 2 / 16,
@@ -142,14 +164,15 @@ LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
  * ulp of exp over every float in [-87.3, 0] (mean 0.073; the sextic: 0.73, mean
  * 0.065), the table's rounding included; results below the normal range (x below
  * about -87.34) round once, in the last step. */
-LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
+LSC_INLINE lsc_vf32 lsc_vexp_f32_sc(lsc_vf32 x, const int sc)
 {
     typedef lsc_vf32 V;
     /* 2**(j / 8), j = 0 .. 7, rounded to float */
     const V tab = {1.0f, 1.09050773267f, 1.18920711500f, 1.29683955465f,
                    1.41421356237f, 1.54221082541f, 1.68179283051f, 1.83400808640f};
-    const float shifter = LSC_SHIFTER_F32 + 8.0f * 127.0f;
-    x = lsc_vmax_f32(LSC_SPLAT(V, LSC_VEXP_F32_LO), x);
+    const float shifter = LSC_SHIFTER_F32 + 8.0f * (127.0f + 64.0f * sc);
+    const float lo = sc ? (float)(LSC_VEXP_F32_LO - LSC_VEXP_S_LN) : LSC_VEXP_F32_LO;
+    x = lsc_vmax_f32(LSC_SPLAT(V, lo), x);
     V t = x * LSC_SPLAT(V, 8.0f * LSC_LOG2E_F32) + LSC_SPLAT(V, shifter);
     /* k, exactly, and r = x - k fl(ln 2) / 8 in one rounding */
     V k = t - LSC_SPLAT(V, shifter);
@@ -162,18 +185,19 @@ LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
     V r2 = r * r;
     q = q * r2 + r;
     V m = (V)_mm256_permutevar8x32_ps((__m256)tab, (__m256i)t);
-    /* 2**floor(k / 8): the bits of floor(k / 8) + 127 moved to the exponent field (the
-       shifter's own bits leave at the top); a product by a power of 2, exact where the
-       result is normal, 0 at the clamp */
+    /* 2**floor(k / 8): the bits of floor(k / 8) + 127 (+ 64 with sc) moved to the
+       exponent field (the shifter's own bits leave at the top); a product by a power
+       of 2, exact where the result is normal, 0 at the clamp */
     typedef uint32_t U __attribute__((vector_size(LSC_SIMD_BYTES)));
     m = m * (V)(((U)t >> 3) << 23);
     return m * q + m;
 }
 #else
-LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
+LSC_INLINE lsc_vf32 lsc_vexp_f32_sc(lsc_vf32 x, const int sc)
 {
     typedef lsc_vf32 V;
-    x = lsc_vmax_f32(LSC_SPLAT(V, LSC_VEXP_F32_LO), x);
+    const float lo = sc ? (float)(LSC_VEXP_F32_LO - LSC_VEXP_S_LN) : LSC_VEXP_F32_LO;
+    x = lsc_vmax_f32(LSC_SPLAT(V, lo), x);
     V t = x * LSC_SPLAT(V, LSC_LOG2E_F32) + LSC_SPLAT(V, LSC_SHIFTER_F32);
     V k = t - LSC_SPLAT(V, LSC_SHIFTER_F32);
 #if defined(LSC_VEXP_F32_CW)
@@ -189,15 +213,24 @@ LSC_INLINE lsc_vf32 lsc_vexp_f32(lsc_vf32 x)
     p = p * r + LSC_SPLAT(V, LSC_EXP_F32_C2);
     p = p * r + LSC_SPLAT(V, 1.0f);
     p = p * r + LSC_SPLAT(V, 1.0f);
-    return LSC_VSCALE_F32(p, k, t);
+    return LSC_VSCALE_F32(p, t, sc);
 }
 #endif
+#define lsc_vexp_f32(x) lsc_vexp_f32_sc((x), 0)
+#define lsc_vexp_f32s(x) lsc_vexp_f32_sc((x), 1)
 
 /* the same for double: lsc_exp_f64's arithmetic */
-LSC_INLINE lsc_vf64 lsc_vexp_f64(lsc_vf64 x)
+LSC_INLINE lsc_vf64 lsc_vexp_f64_sc(lsc_vf64 x, const int sc)
 {
     typedef lsc_vf64 V;
-    x = lsc_vmax_f64(LSC_SPLAT(V, LSC_VEXP_F64_LO), x);
+#if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
+    /* (as the float exp: results below the smallest normal number 0) */
+    const __mmask8 live = _mm512_cmp_pd_mask(
+        (__m512d)x, _mm512_set1_pd(LSC_VEXP_F64_NORMAL - (sc ? LSC_VEXP_S_LN : 0.0)),
+        _CMP_NLT_UQ);
+#else
+    x = lsc_vmax_f64(LSC_SPLAT(V, LSC_VEXP_F64_LO - (sc ? LSC_VEXP_S_LN : 0.0)), x);
+#endif
     V t = x * LSC_SPLAT(V, LSC_LOG2E_F64) + LSC_SPLAT(V, LSC_SHIFTER_F64);
     V k = t - LSC_SPLAT(V, LSC_SHIFTER_F64);
     V r = x - k * LSC_SPLAT(V, LSC_LN2_HI_F64);
@@ -214,8 +247,15 @@ LSC_INLINE lsc_vf64 lsc_vexp_f64(lsc_vf64 x)
     p = p * r + LSC_SPLAT(V, LSC_EXP_F64_C2);
     p = p * r + LSC_SPLAT(V, 1.0);
     p = p * r + LSC_SPLAT(V, 1.0);
-    return LSC_VSCALE_F64(p, k, t);
+#if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
+    return (V)_mm512_maskz_scalef_pd(live, (__m512d)p,
+                                     (__m512d)(sc ? k + LSC_SPLAT(V, 64.0) : k));
+#else
+    return LSC_VSCALE_F64(p, t, sc);
+#endif
 }
+#define lsc_vexp_f64(x) lsc_vexp_f64_sc((x), 0)
+#define lsc_vexp_f64s(x) lsc_vexp_f64_sc((x), 1)
 
 /* Horizontal reductions by halving: the upper half of a vector onto the lower one
  * until one lane is left (a fixed tree order).  The halves are taken with a shuffle,
