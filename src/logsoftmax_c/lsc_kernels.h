@@ -6,6 +6,7 @@
 #ifndef LSC_KERNELS_H
 #define LSC_KERNELS_H
 
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -129,6 +130,10 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
 #define LSC_C_BOUND 256
 /* the terms other than 1 added up too, into *rest (lsc_vsums3w) */
 #define LSC_C_REST 512
+/* the kinds of loop of the row pipelines (lsc_vsums3wr, lsc_rows_kind) */
+#define LSC_ROW_PLAIN 0
+#define LSC_ROW_REST 1
+#define LSC_ROW_STORE 2
 /* (LSC_C_BOUND) runs shorter than this have a bound of 0: rows of 384 floats gained
    nothing by it with normal scores and lost 3-8% with scores four and eight times
    as large, more often dominated (the bound's cost, for rows that store their exps) */

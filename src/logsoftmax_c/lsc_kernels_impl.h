@@ -482,26 +482,45 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
     return LSC_FN(lsc_vsums3w)(x, e, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp, carry, n, NULL);
 }
 
-/* lsc_vsums3w without the exps stored, adding up the rest too (LSC_C_REST, into *rest)
-   where want_rest (a row whose sum may come out dominated) and it can (see
-   lsc_vsums3w), not where not (*rest left as it was): a loop of each kind, each with
-   its work known at compile time (one loop that tests a variable took 1.07 times as
-   long on rows of 384 and 1000 floats) */
-LSC_INLINE double LSC_FN(lsc_vsums3wr)(const LSC_T *x, ptrdiff_t n, LSC_T m, const LSC_T *xc,
-                                       ptrdiff_t nc, LSC_T *mc, const LSC_T *xa, LSC_T *ya,
-                                       LSC_T ma, LSC_T ca, const LSC_T *xp, const LSC_T *yp,
-                                       const int carry, ptrdiff_t nw, int want_rest,
-                                       double *rest)
+/* lsc_vsums3w for a row of the row pipelines by what its bound (LSC_C_BOUND) leaves
+   possible (kind, lsc_rows_kind): LSC_ROW_PLAIN its sum alone; LSC_ROW_REST the rest
+   too (LSC_C_REST, into *rest) where the loop can take it (see lsc_vsums3w; *rest left
+   as it was where not); LSC_ROW_STORE its exps stored into e.  A loop of each kind, each
+   with its work known at compile time (one loop that tests a variable took 1.07 times
+   as long on rows of 384 and 1000 floats) */
+LSC_INLINE double LSC_FN(lsc_vsums3wr)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
+                                       const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
+                                       const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
+                                       const LSC_T *xp, const LSC_T *yp, const int carry,
+                                       ptrdiff_t nw, int kind, double *rest)
 {
 #if !defined(LSC_MASK_ADD)
-    want_rest = want_rest && n >= LSC_W;
+    kind = kind == LSC_ROW_REST && n < LSC_W ? LSC_ROW_STORE : kind;
 #endif
-    if (want_rest) {
+    if (kind == LSC_ROW_STORE) {
+        return LSC_FN(lsc_vsums3w)(x, e, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp, carry, nw,
+                                   NULL);
+    }
+    if (kind == LSC_ROW_REST) {
         return LSC_FN(lsc_vsums3w)(x, NULL, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp,
                                    carry | LSC_C_NO_EXPS | LSC_C_REST, nw, rest);
     }
     return LSC_FN(lsc_vsums3w)(x, NULL, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp,
                                carry | LSC_C_NO_EXPS, nw, NULL);
+}
+
+/* the kind of loop (lsc_vsums3wr) for a row with bound b: a sum of at least 2 is not
+   dominated; one of at least 1 + LSC_DOM_CORRECT_BELOW needs the rest at most; below,
+   the dominated pass may need the exps, which float rows take again there and double
+   rows store (1024x1000, normal scores times 16, most rows dominated, from L3: float
+   1.24 times as long with the stores, double 0.87; a double exp costs twice a float's
+   operations per element) */
+static inline int LSC_FN(lsc_rows_kind)(LSC_T b)
+{
+    return b >= 2                                  ? LSC_ROW_PLAIN
+           : b >= 1 + LSC_DOM_CORRECT_BELOW        ? LSC_ROW_REST
+           : sizeof(LSC_T) == sizeof(float)        ? LSC_ROW_REST
+                                                   : LSC_ROW_STORE;
 }
 
 /* the elements of ya[0..nw) that lsc_vsums3w's loop writes with LSC_C_WPART:
@@ -516,6 +535,21 @@ LSC_INLINE double LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T
     return LSC_FN(lsc_vsums3)(x, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, 0);
 }
 
+/* lsc_vdominated_pass's term exp(v - m) 2**64 for the vector v, from e, the exps that
+ * lsc_vsums stored: e times 2**64, or, where a lane of e is below the smallest normal
+ * number while its scaled exp may not be (a term flushed there), the scaled exps
+ * themselves.  The same bits either way (the scaled exp is the exp times 2**64 wherever
+ * the exp is normal), without an exp per vector where no term is that small. */
+LSC_INLINE LSC_V LSC_FN(lsc_dom_term)(LSC_V v, LSC_V vm, LSC_V e)
+{
+    const LSC_V d = v - vm;
+    const LSC_T tiny = sizeof(LSC_T) == sizeof(float) ? (LSC_T)FLT_MIN : (LSC_T)DBL_MIN;
+    /* below these, the scaled exps are 0 too (lsc_simd.h) */
+    const LSC_T lo = sizeof(LSC_T) == sizeof(float) ? (LSC_T)-134.0 : (LSC_T)-755.0;
+    const LSC_VI lost = (LSC_VI)(e < LSC_SPLAT(LSC_V, tiny)) & (LSC_VI)(d >= LSC_SPLAT(LSC_V, lo));
+    return LSC_VANY(lost) ? LSC_VEXPS(d) : e * LSC_SPLAT(LSC_V, (LSC_T)LSC_VEXP_S);
+}
+
 /* The dominated sum of a run whose max m dominates: *rest = the sum of e_j =
  * exp(x_j - m) over x_j != m, plus the first-order correction for the rounding of the
  * differences d_j = fl(x_j - m), sum of e_j err_j (exp(d + err) = exp(d) (1 + err) to
@@ -523,16 +557,18 @@ LSC_INLINE double LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T
  * Leaving the max's exact 1 out keeps the digits of a tiny rest, which the dominant
  * element's log-probability -log1p(rest + count - 1) needs; the correction keeps its
  * relative accuracy where the differences round (near d = -60 a float difference
- * rounds at 2**-19).  The terms are the scaled exps (lsc_vexp_f32s, 2**64 e_j, each
- * taken here), so that a rest made of terms below the smallest normal number keeps
+ * rounds at 2**-19).  The terms are the scaled exps (lsc_vexp_f32s, 2**64 e_j: from
+ * the exps e[j] that lsc_vsums stored, lsc_dom_term, where from_e, e not x; taken here
+ * where not), so that a rest made of terms below the smallest normal number keeps
  * them, and the corrections (products far smaller still) are no subnormals; the rest
  * is folded into double as in lsc_vsums, the correction, a small quantity, added up
  * in LSC_T, both scaled back at the end (exactly).  With light (a constant), the rest
- * and count alone, from the exps e[j] that lsc_vsums stored (e is not x; unscaled:
- * a rest of at least 1/16 needs no term that small) (lsc_vdominated_step). */
+ * and count alone, from e (unscaled: a rest of at least 1/16 needs no term that
+ * small) (lsc_vdominated_step). */
 LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrdiff_t n,
                                             LSC_T m, double *rest, double *count,
-                                            const int guard, const int light)
+                                            const int guard, const int light,
+                                            const int from_e)
 {
     typedef LSC_V V;
     const V vm = LSC_SPLAT(V, m), nm = LSC_SPLAT(V, -m);
@@ -542,7 +578,10 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
     lsc_vf64 acc[LSC_NVD] = {}, comp[LSC_NVD] = {};
     ptrdiff_t j = 0;
     /* the term of the vector v of x at j: e's, or the scaled exp */
-#define LSC_DOM_TERM(v, j) (light ? (V)LSC_VLOAD(e + (j)) : LSC_VEXPS((v) - vm))
+#define LSC_DOM_TERM(v, j)                                                                  \
+    (light    ? (V)LSC_VLOAD(e + (j))                                                         \
+     : from_e ? LSC_FN(lsc_dom_term)((v), vm, (V)LSC_VLOAD(e + (j)))                         \
+              : LSC_VEXPS((v) - vm))
     while (j + LSC_U * LSC_W <= n) {
         for (int u = 0; u < LSC_U; u++) {
             part[u] = LSC_SPLAT(V, 0);
@@ -571,7 +610,10 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
         const ptrdiff_t b0 = n - LSC_W;
         const LSC_VI keep = (LSC_VI)LSC_FN(lsc_lanes_from)(j - b0);
         const V v = LSC_VSEL(keep, LSC_VLOAD(x + b0), LSC_SPLAT(V, -INFINITY));
-        const V ev = light ? (V)((LSC_VI)LSC_VLOAD(e + b0) & keep) : LSC_VEXPS(v - vm);
+        const V eb = (V)((LSC_VI)LSC_VLOAD(e + b0) & keep);
+        const V ev = light    ? eb
+                     : from_e ? LSC_FN(lsc_dom_term)(v, vm, eb)
+                              : LSC_VEXPS(v - vm);
         LSC_FN(lsc_vdominated_step)(v, ev, vm, nm, &part[0], &corr[0], &cnt, &eq, 1, light);
         j = n;
     }
@@ -580,13 +622,16 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
         const LSC_MASK_T k = (LSC_MASK_T)((1u << (n - j)) - 1u);
         /* (guarded: the lanes past the end read as -inf, their exps as 0) */
         const V v = LSC_MASK_LOAD(k, x + j, -INFINITY);
-        const V ev = light ? LSC_MASK_LOAD(k, e + j, 0) : LSC_VEXPS(v - vm);
+        const V ev = light    ? LSC_MASK_LOAD(k, e + j, 0)
+                     : from_e ? LSC_FN(lsc_dom_term)(v, vm, LSC_MASK_LOAD(k, e + j, 0))
+                              : LSC_VEXPS(v - vm);
         LSC_FN(lsc_vdominated_step)(v, ev, vm, nm, &part[0], &corr[0], &cnt, &eq, 1, light);
         j = n;
     }
 #else
     if (j < n && !light) {
-        /* a run shorter than a vector, padded with -inf (guarded) */
+        /* a run shorter than a vector, padded with -inf (guarded; its exps taken here,
+           from_e or not) */
         LSC_T buf[LSC_W];
         for (ptrdiff_t l = 0; l < LSC_W; l++) {
             buf[l] = j + l < n ? x[j + l] : (LSC_T)-INFINITY;
@@ -621,23 +666,31 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
     *count = k;
 }
 
+/* lsc_vdominated_pass with its terms from e where e is not NULL, taken from x where it is */
 LSC_INLINE void LSC_FN(lsc_vdominated)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m,
                                        double *rest, double *count)
 {
-    LSC_FN(lsc_vdominated_pass)(x, e, n, m, rest, count, 0, 0);
-    if (*rest != *rest) {
-        /* a -inf in the run (no NaN: S < 2 had none) */
-        LSC_FN(lsc_vdominated_pass)(x, e, n, m, rest, count, 1, 0);
+    for (int guard = 0; guard < 2; guard++) {
+        if (e != NULL) {
+            LSC_FN(lsc_vdominated_pass)(x, e, n, m, rest, count, guard, 0, 1);
+        }
+        else {
+            LSC_FN(lsc_vdominated_pass)(x, NULL, n, m, rest, count, guard, 0, 0);
+        }
+        if (*rest == *rest) {
+            break;
+        }
+        /* a -inf in the run (no NaN: S < 2 had none): again, guarded */
     }
 }
 
-/* A run's (rest, count) from its sum S of lsc_vsums (e holding its exps, e not x,
- * where 1 + LSC_DOM_CORRECT_BELOW <= S < 2; not read elsewhere).
+/* A run's (rest, count) from its sum S of lsc_vsums (e holding its exps, e not x; or
+ * NULL where S < 1 + LSC_DOM_CORRECT_BELOW or S >= 2).
  * Where the max dominates (S < 2, i.e. the sum without one max term below 1), S - 1
  * has lost the digits of the small terms that the max's lane added to its 1, and the
  * rest is added up again without the max's terms:
  *   - S < 1 + LSC_DOM_CORRECT_BELOW: with the correction for the rounding of the
- *     differences (lsc_vdominated, which takes its own exps from x).  Each term exp(fl(x_j - m)) is off by a relative
+ *     differences (lsc_vdominated, which takes its terms from x where e is NULL).  Each term exp(fl(x_j - m)) is off by a relative
  *     |x_j - m| 2**-24 or so (float); the terms of a rest this small are several
  *     units below the max, and the rest that -log1p(rest) is accurate to needs them
  *     corrected.
@@ -654,7 +707,7 @@ LSC_INLINE void LSC_FN(lsc_vstats)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, 
         LSC_FN(lsc_vdominated)(x, e, n, m, rest, count);
     }
     else if (s < 2.0) {
-        LSC_FN(lsc_vdominated_pass)(x, e, n, m, rest, count, 0, 1);
+        LSC_FN(lsc_vdominated_pass)(x, e, n, m, rest, count, 0, 1, 1);
     }
     else {
         *rest = s - 1.0;
@@ -742,8 +795,9 @@ LSC_INLINE int LSC_FN(lsc_row1_sums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
     return 1;
 }
 
-/* log1p of a row's dominated sum from lsc_row1_sums' S (e holding the exps, e not x):
-   a chunk's arithmetic (lsc_vstats) */
+/* log1p of a row's dominated sum from lsc_row1_sums' S (e holding the exps, e not x;
+   or NULL where S is not between 1 + LSC_DOM_CORRECT_BELOW and 2): a chunk's
+   arithmetic (lsc_vstats) */
 LSC_INLINE double LSC_FN(lsc_row1_log)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m,
                                        double s)
 {
@@ -754,28 +808,34 @@ LSC_INLINE double LSC_FN(lsc_row1_log)(const LSC_T *x, const LSC_T *e, ptrdiff_t
 
 /* lsc_row1_log of a row from the row pipelines' loop (lsc_vsums3wr): its sum s and,
  * where the loop took it (rest >= 0), the rest that the light dominated pass would take
- * (LSC_C_REST), the same results bit for bit.  S >= 2 needs neither, and S below
- * 1 + LSC_DOM_CORRECT_BELOW only x (lsc_vdominated takes its own exps); in between,
- * the rest (its count of the max is 1: two terms of 1 make S >= 2), or, where the loop
- * did not take it (a row whose bound ruled out S < 2 but for the rounding of the two
- * sums), the exps computed again into e (not x) for the light pass.  The loop takes
- * the rest where the row's bound (LSC_C_BOUND) leaves it possible that its sum is
- * dominated, in place of the store of its exps for a second pass: those stores (one a
- * vector, into L1) queued behind the output's, which wait for their lines (rows of
- * 1000 and 4096 floats from L3, normal scores: 1.13 and 1.2-1.4 times as long with
- * them than without; the Xeon, 1 thread), and the rest in the loop (a compare and a
- * masked add a vector) takes 0.95 of their time on 1024 rows of 1000 floats, normal
- * scores times 4, from L3 (0.9 from L2). */
+ * (LSC_C_REST), or, where stored, its exps in e (not x); the same results bit for bit.
+ * S >= 2 needs neither; 1 + LSC_DOM_CORRECT_BELOW <= S < 2 the rest (its count of the
+ * max is 1: two terms of 1 make S >= 2) or the exps for the light pass, computed again
+ * into e where the loop stored neither (a row whose bound ruled out S < 2 but for the
+ * rounding of the two sums); below, the exps where stored, or else x alone
+ * (lsc_vdominated takes its own terms).  The loop takes the rest where the row's bound
+ * leaves only 1 + LSC_DOM_CORRECT_BELOW <= S < 2 possible, in place of the store of its
+ * exps for a second pass: those stores (one a vector, into L1) queued behind the
+ * output's, which wait for their lines (rows of 1000 and 4096 floats from L3, normal
+ * scores: 1.13 and 1.2-1.4 times as long with them than without; the Xeon, 1 thread),
+ * and the rest in the loop (a compare and a masked add a vector) takes 0.95 of their
+ * time on 1024 rows of 1000 floats, normal scores times 4, from L3 (0.9 from L2).
+ * Rows that may be dominated below that keep the store: their dominated pass then
+ * reads the exps instead of taking them again (float64 rows of normal scores times
+ * 16, most of them dominated: 1.17-1.28 times as long when it took them). */
 LSC_INLINE double LSC_FN(lsc_row1_log_e)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
-                                         double s, double rest)
+                                         double s, double rest, int stored)
 {
     if (s < 2.0 && s >= 1.0 + LSC_DOM_CORRECT_BELOW) {
         if (rest >= 0) {
             return lsc_log1p_sum(rest + (1.0 - 1.0), sizeof(LSC_T) == sizeof(float));
         }
-        (void)LSC_FN(lsc_vsums)(x, e, n, m);
+        if (!stored) {
+            (void)LSC_FN(lsc_vsums)(x, e, n, m);
+            stored = 1;
+        }
     }
-    return LSC_FN(lsc_row1_log)(x, e, n, m, s);
+    return LSC_FN(lsc_row1_log)(x, stored ? e : NULL, n, m, s);
 }
 
 /* softmax of one contiguous row of 1 <= n <= LSC_CHUNK elements with a finite max,
@@ -1361,7 +1421,7 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
     const LSC_T *pt_x = NULL;
     LSC_T *pt_y = NULL, pt_m = 0, pt_c = 0;
     const ptrdiff_t pt_n = n - hw_end;
-    LSC_T buf[LSC_CHUNK] __attribute__((aligned(64)));  /* (lsc_row1_log_e) */
+    LSC_T buf[2][LSC_CHUNK] __attribute__((aligned(64)));
     /* the rows waiting for their write, oldest first, with their max and logarithm
        (two between iterations, three after the last) */
     ptrdiff_t wq[3] = {0, 0, 0};
@@ -1374,7 +1434,7 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
        ms, sum ss and rest sres (lsc_row1_log_e) */
     LSC_T m = LSC_FN(lsc_max)((const LSC_T *)x, n), ms = 0;
     double ss = 0.0, sres = 0.0;
-    int hs = 0, dom = 1;
+    int hs = 0, dom = LSC_FN(lsc_rows_kind)(0), se = 0;
     ptrdiff_t sr = 0;
     /* with prefetch, iteration r fetches the input of row r + ahead (whose max
        iteration r + ahead - 1 takes; the rows between span at least
@@ -1387,8 +1447,9 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
         const LSC_T *xn = (const LSC_T *)(x + (r + 1) * sxr);
         const LSC_T *xw = (const LSC_T *)(x + wq[0] * sxr);
         LSC_T *yw = (LSC_T *)(y + wq[0] * syr);
-        /* (the loop adds up the row's rest too unless its bound, from the loop that
-           took its max, rules out that its sum is dominated) */
+        /* the rest added up in the loop or the exps stored, or neither, by the row's
+           bound (from the loop that took its max: lsc_rows_kind) */
+        LSC_T *const e = buf[r & 1];
         const int next = r + 1 < nr, hw = nq == 2;
         const int finite = m > -INFINITY && m < INFINITY;
         LSC_T mn[2] = {0, 0};  /* the max of row r + 1, its bound (LSC_C_BOUND) */
@@ -1403,20 +1464,20 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             mn[0] = next ? LSC_FN(lsc_max)(xn, n) : 0;
         }
         else if (next && hw && stream && h == 0 && r + ahead < nr) {
-            s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, xw, yw, mq[0], cq[0],
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0],
                                      (const LSC_T *)(x + (r + ahead) * sxr), NULL,
                                      LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_STREAM |
                                          LSC_C_PREFETCH | LSC_C_PREFETCH_L2, n, dom, &rs);
         }
         else if (next && hw && stream && h == 0) {
-            s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, xw, yw, mq[0], cq[0], NULL,
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0], NULL,
                                      NULL,
                                      LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_STREAM, n,
                                      dom, &rs);
         }
         else if (next && hw && stream) {
             /* from y's first vector boundary, the ends plain */
-            s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, xw + h, yw + h, mq[0], cq[0],
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, xw + h, yw + h, mq[0], cq[0],
                                      r + ahead < nr ? (const LSC_T *)(x + (r + ahead) * sxr)
                                                     : xr,
                                      NULL,
@@ -1430,26 +1491,26 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             pt_c = cq[0];
         }
         else if (next && hw && r + ahead < nr) {
-            s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, xw, yw, mq[0], cq[0],
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0],
                                      (const LSC_T *)(x + (r + ahead) * sxr),
                                      (const LSC_T *)(y + (r + ahead - 3) * syr),
                                      LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_PREFETCH |
                                          LSC_C_PREFETCH_W, n, dom, &rs);
         }
         else if (next && hw) {
-            s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, xw, yw, mq[0], cq[0], NULL,
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0], NULL,
                                      NULL, LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE, n, dom, &rs);
         }
         else if (next) {
-            s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, NULL, NULL, 0, 0, NULL,
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, NULL, NULL, 0, 0, NULL,
                                      NULL, LSC_C_MAX | LSC_C_BOUND, n, dom, &rs);
         }
         else if (hw) {
-            s = LSC_FN(lsc_vsums3wr)(xr, n, m, NULL, 0, NULL, xw, yw, mq[0], cq[0], NULL,
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, NULL, 0, NULL, xw, yw, mq[0], cq[0], NULL,
                                      NULL, LSC_C_WRITE, n, dom, &rs);
         }
         else {
-            s = LSC_FN(lsc_vsums3wr)(xr, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL,
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL,
                                      0, n, dom, &rs);
         }
         if (hw) {
@@ -1462,7 +1523,7 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             wq[nq] = sr;
             mq[nq] = ms;
             cq[nq] = (LSC_T)LSC_FN(lsc_row1_log_e)((const LSC_T *)(x + sr * sxr),
-                                                   buf, n, ms, ss, sres);
+                                                   buf[sr & 1], n, ms, ss, sres, se);
             nq++;
             hs = 0;
         }
@@ -1471,16 +1532,17 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             ms = m;
             ss = s;
             sres = rs;
+            se = dom == LSC_ROW_STORE;
             hs = 1;
         }
         m = mn[0];
-        dom = !(mn[1] >= 2);
+        dom = LSC_FN(lsc_rows_kind)(mn[1]);
     }
     if (hs) {
         wq[nq] = sr;
         mq[nq] = ms;
-        cq[nq] = (LSC_T)LSC_FN(lsc_row1_log_e)((const LSC_T *)(x + sr * sxr), buf,
-                                               n, ms, ss, sres);
+        cq[nq] = (LSC_T)LSC_FN(lsc_row1_log_e)((const LSC_T *)(x + sr * sxr), buf[sr & 1],
+                                               n, ms, ss, sres, se);
         nq++;
     }
     LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, NULL, NULL, 0, 0, 0, n);
@@ -1503,14 +1565,14 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
                                        ptrdiff_t n, ptrdiff_t nr, int prefetch)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
-    LSC_T buf[LSC_CHUNK] __attribute__((aligned(64)));  /* (lsc_row1_log_e) */
+    LSC_T buf[2][LSC_CHUNK] __attribute__((aligned(64)));
     if (nr < 1) {
         return;
     }
     /* m: the max of row r; row sr (if hs) is summed, with max ms, sum ss and rest sres */
     LSC_T m = LSC_FN(lsc_max)((const LSC_T *)x, n), ms = 0;
     double ss = 0.0, sres = 0.0;
-    int hs = 0, dom = 1;
+    int hs = 0, dom = LSC_FN(lsc_rows_kind)(0), se = 0;
     ptrdiff_t sr = 0;
     /* with prefetch, iteration r fetches the input of row r + ahead, as
        lsc_log_softmax_rows */
@@ -1519,8 +1581,9 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
         LSC_T mn[2] = {0, 0};  /* the max of row r + 1, its bound (LSC_C_BOUND) */
         double s = 0.0, rs = -1.0;  /* (rs: no rest) */
         int finite = 0;
-        /* (the loop adds up the row's rest too unless its bound, from the loop that
-           took its max, rules out that its sum is dominated) */
+        /* the rest added up in the loop or the exps stored, or neither, by the row's
+           bound (from the loop that took its max: lsc_rows_kind) */
+        LSC_T *const e = buf[r & 1];
         if (r < nr) {
             const LSC_T *xr = (const LSC_T *)(x + r * sxr);
             const LSC_T *xn = (const LSC_T *)(x + (r + 1) * sxr);
@@ -1531,23 +1594,23 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
                 mn[0] = next ? LSC_FN(lsc_max)(xn, n) : 0;
             }
             else if (next && r + ahead < nr) {
-                s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, NULL, NULL, 0, 0,
+                s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, NULL, NULL, 0, 0,
                                          (const LSC_T *)(x + (r + ahead) * sxr), NULL,
                                          LSC_C_MAX | LSC_C_BOUND | LSC_C_PREFETCH, n, dom, &rs);
             }
             else if (next) {
-                s = LSC_FN(lsc_vsums3wr)(xr, n, m, xn, n, mn, NULL, NULL, 0, 0,
+                s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, NULL, NULL, 0, 0,
                                          NULL, NULL, LSC_C_MAX | LSC_C_BOUND, n, dom, &rs);
             }
             else {
-                s = LSC_FN(lsc_vsums3wr)(xr, n, m, NULL, 0, NULL, NULL, NULL, 0, 0,
+                s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0,
                                          NULL, NULL, 0, n, dom, &rs);
             }
         }
         if (hs) {
             /* lsc_combine of one chunk, then lsc_lse_value */
             const double c = LSC_FN(lsc_row1_log_e)((const LSC_T *)(x + sr * sxr),
-                                                    buf, n, ms, ss, sres);
+                                                    buf[sr & 1], n, ms, ss, sres, se);
             *(LSC_T *)(y + sr * syr) = (LSC_T)((double)ms + c);
             hs = 0;
         }
@@ -1556,10 +1619,11 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
             ms = m;
             ss = s;
             sres = rs;
+            se = dom == LSC_ROW_STORE;
             hs = 1;
         }
         m = mn[0];
-        dom = !(mn[1] >= 2);
+        dom = LSC_FN(lsc_rows_kind)(mn[1]);
     }
 }
 

@@ -71,6 +71,26 @@ LSC_INLINE lsc_vf64 lsc_vsel_f64(lsc_vi64 m, lsc_vf64 a, lsc_vf64 b)
 #define lsc_vmax_f64(a, b) lsc_vsel_f64((lsc_vi64)((a) > (b)), (a), (b))
 #endif
 
+/* whether any bit of the integer vector v is set (a lane mask of a compare) */
+#if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
+#define LSC_VANY(v) (_mm512_test_epi64_mask((__m512i)(v), (__m512i)(v)) != 0)
+#elif defined(__AVX__) && LSC_SIMD_BYTES == 32
+#define LSC_VANY(v) (!_mm256_testz_si256((__m256i)(v), (__m256i)(v)))
+#elif defined(__SSE2__) && LSC_SIMD_BYTES == 16
+#define LSC_VANY(v) (_mm_movemask_epi8((__m128i)(v)) != 0)
+#else
+#define LSC_VANY(v) lsc_vany_bytes((lsc_vi64)(v))
+LSC_INLINE int lsc_vany_bytes(lsc_vi64 v)
+{
+    uint64_t a[LSC_SIMD_BYTES / 8], o = 0;
+    memcpy(a, &v, sizeof a);
+    for (int i = 0; i < LSC_SIMD_BYTES / 8; i++) {
+        o |= a[i];
+    }
+    return o != 0;
+}
+#endif
+
 /* exp(x) lane by lane, for x <= 0 or NaN: lsc_exp_f32's polynomial, with the
  * argument clamped by a max instruction (NaN passes: it is the second operand).
  * Where the build has FMA, the float version reduces the argument in one step,
