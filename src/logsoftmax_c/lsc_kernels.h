@@ -553,6 +553,10 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
 #define LSC_MASK_T __mmask16
 #define LSC_CMPNEQ_MASK(a, b) _mm512_cmp_ps_mask((__m512)(a), (__m512)(b), _CMP_NEQ_UQ)
+/* the lanes where a < b is false (NaN's too); a * b in the lanes of k, 0 in the others
+   (the others' products not formed) */
+#define LSC_CMPNLT_MASK(a, b) _mm512_cmp_ps_mask((__m512)(a), (__m512)(b), _CMP_NLT_UQ)
+#define LSC_MASKZ_MUL(k, a, b) ((lsc_vf32)_mm512_maskz_mul_ps((k), (__m512)(a), (__m512)(b)))
 #define LSC_MASK_ADD(s, k, a, b) \
     ((lsc_vf32)_mm512_mask_add_ps((__m512)(s), (k), (__m512)(a), (__m512)(b)))
 /* the lanes of k from p, the others `fill`; and the lanes of k of v to p */
@@ -594,6 +598,8 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
 #define LSC_MASK_T __mmask8
 #define LSC_CMPNEQ_MASK(a, b) _mm512_cmp_pd_mask((__m512d)(a), (__m512d)(b), _CMP_NEQ_UQ)
+#define LSC_CMPNLT_MASK(a, b) _mm512_cmp_pd_mask((__m512d)(a), (__m512d)(b), _CMP_NLT_UQ)
+#define LSC_MASKZ_MUL(k, a, b) ((lsc_vf64)_mm512_maskz_mul_pd((k), (__m512d)(a), (__m512d)(b)))
 #define LSC_MASK_ADD(s, k, a, b) \
     ((lsc_vf64)_mm512_mask_add_pd((__m512d)(s), (k), (__m512d)(a), (__m512d)(b)))
 #define LSC_MASK_LOAD(k, p, fill) \

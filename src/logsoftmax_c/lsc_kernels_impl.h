@@ -781,9 +781,15 @@ static inline LSC_T LSC_FN(lsc_flush_below)(LSC_T f)
 
 LSC_INLINE LSC_V LSC_FN(lsc_vmul_flush)(LSC_V a, LSC_V vf, LSC_V vlo)
 {
+#if defined(LSC_MASKZ_MUL)
+    /* (one compare more than the product alone: the rows' softmax 1.00-1.01 of the
+       time; with the bound, its product and a clear, 1.03-1.04) */
+    return LSC_MASKZ_MUL(LSC_CMPNLT_MASK(a, vlo), a, vf);
+#else
     /* (a NaN lane: a itself, as LSC_VMAX's second operand, and kept) */
     const LSC_V p = LSC_VMAX(vlo, a) * vf;
     return (LSC_V)((LSC_VI)p & ~(LSC_VI)(a < vlo));
+#endif
 }
 
 LSC_INLINE LSC_T LSC_FN(lsc_mul_flush)(LSC_T a, LSC_T f, LSC_T lo)
@@ -3303,6 +3309,8 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
 #undef LSC_VSEL
 #undef LSC_MASK_T
 #undef LSC_CMPNEQ_MASK
+#undef LSC_CMPNLT_MASK
+#undef LSC_MASKZ_MUL
 #undef LSC_MASK_ADD
 #undef LSC_MASK_LOAD
 #undef LSC_MASK_STORE
