@@ -284,9 +284,10 @@ LSC_INLINE LSC_V LSC_FN(lsc_vrest_add)(LSC_V part, LSC_V ev)
  * the terms other than 1 into *rest: the light dominated pass's rest
  * (lsc_vdominated_pass with light), bit for bit, in the same lanes, blocks and folds,
  * for a run whose sum may come out dominated (lsc_row1_log_e); not for a run shorter
- * than a vector without AVX-512's masks (the light pass adds its terms one by one).  carry, a constant at
- * each call (but for LSC_C_NO_EXPS, a branch the predictor gets right along a run),
- * holds these bits, so that each call compiles to a loop with that work alone. */
+ * than a vector without AVX-512's masks (the light pass adds its terms one by one).
+ * carry, a constant at each call (but for LSC_C_NO_EXPS, a branch the predictor gets
+ * right along a run), holds these bits, so that each call compiles to a loop with that
+ * work alone. */
 LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
                                       const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
                                       const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
@@ -546,7 +547,8 @@ LSC_INLINE LSC_V LSC_FN(lsc_dom_term)(LSC_V v, LSC_V vm, LSC_V e)
     const LSC_T tiny = sizeof(LSC_T) == sizeof(float) ? (LSC_T)FLT_MIN : (LSC_T)DBL_MIN;
     /* below these, the scaled exps are 0 too (lsc_simd.h) */
     const LSC_T lo = sizeof(LSC_T) == sizeof(float) ? (LSC_T)-134.0 : (LSC_T)-755.0;
-    const LSC_VI lost = (LSC_VI)(e < LSC_SPLAT(LSC_V, tiny)) & (LSC_VI)(d >= LSC_SPLAT(LSC_V, lo));
+    const LSC_VI lost =
+        (LSC_VI)(e < LSC_SPLAT(LSC_V, tiny)) & (LSC_VI)(d >= LSC_SPLAT(LSC_V, lo));
     return LSC_VANY(lost) ? LSC_VEXPS(d) : e * LSC_SPLAT(LSC_V, (LSC_T)LSC_VEXP_S);
 }
 
@@ -690,10 +692,10 @@ LSC_INLINE void LSC_FN(lsc_vdominated)(const LSC_T *x, const LSC_T *e, ptrdiff_t
  * has lost the digits of the small terms that the max's lane added to its 1, and the
  * rest is added up again without the max's terms:
  *   - S < 1 + LSC_DOM_CORRECT_BELOW: with the correction for the rounding of the
- *     differences (lsc_vdominated, which takes its terms from x where e is NULL).  Each term exp(fl(x_j - m)) is off by a relative
- *     |x_j - m| 2**-24 or so (float); the terms of a rest this small are several
- *     units below the max, and the rest that -log1p(rest) is accurate to needs them
- *     corrected.
+ *     differences (lsc_vdominated, which takes its terms from x where e is NULL).
+ *     Each term exp(fl(x_j - m)) is off by a relative |x_j - m| 2**-24 or so
+ *     (float); the terms of a rest this small are several units below the max, and
+ *     the rest that -log1p(rest) is accurate to needs them corrected.
  *   - otherwise from the exps alone (lsc_vdominated_pass, light), a pass that reads e
  *     only and does a third of the arithmetic.  Its terms come from differences of a
  *     few units at most, whose roundings are a few ulps at most, as for S >= 2.
@@ -854,7 +856,7 @@ LSC_INLINE double LSC_FN(lsc_row1_log)(const LSC_T *x, const LSC_T *e, ptrdiff_t
  * time on 1024 rows of 1000 floats, normal scores times 4, from L3 (0.9 from L2).
  * Rows that may be dominated below that keep the store: their dominated pass then
  * reads the exps instead of taking them again (float64 rows of normal scores times
- * 16, most of them dominated: 1.17-1.28 times as long when it took them). */
+ * 16, most of them dominated: 1.12-1.28 times as long when it took them). */
 LSC_INLINE double LSC_FN(lsc_row1_log_e)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
                                          double s, double rest, int stored)
 {
@@ -1423,10 +1425,11 @@ LSC_INLINE void LSC_FN(lsc_rows_ends)(const LSC_T **pt_x, LSC_T **pt_y, LSC_T *p
  * offset r * sxr in x and r * syr in y (y may be x; otherwise the rows of y overlap
  * no row of x): each row with lsc_log_softmax_row1's arithmetic (the same results, bit
  * for bit), in a pipeline.  Iteration r runs one loop over the columns that carries
- * the exp-sum of row r (lsc_vsums3wr, with its rest unless the loop before showed
- * that it will not be read: lsc_row1_log_e), the max of row r + 1 and the write of
- * row r - 3; then the statistics and logarithm of row r - 1.  So the waits between the passes of one row (for its max, for its
- * sum, for its logarithm) overlap the work on its neighbours: the branch on
+ * the exp-sum of row r (lsc_vsums3wr, with its rest or its exps where the loop before
+ * showed that they may be read: lsc_rows_kind, lsc_row1_log_e), the max of row r + 1
+ * and the write of row r - 3; then the statistics and logarithm of row r - 1.  So the
+ * waits between the passes of one row (for its max, for its sum, for its logarithm)
+ * overlap the work on its neighbours: the branch on
  * whether row r - 1's max dominates (lsc_vstats) tests a sum finished a loop earlier,
  * which keeps a misprediction cheap, and a row's write comes a loop after its
  * logarithm, whose latency the loop in between hides.  A row whose max is not finite
