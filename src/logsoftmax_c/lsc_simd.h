@@ -105,7 +105,7 @@ LSC_INLINE int lsc_vany_bytes(lsc_vi64 v)
  * clamp (-inf and arguments below it come out 0 whatever their lane held on the way).
  * A vscalefps or a product that rounds to a subnormal costs a microcode assist of
  * about a hundred cycles: scores 16 times a standard normal, whose rows reach 80-130
- * below their max, took 5 times as long with the subnormals (1024x1000 float32).
+ * below their max, took 4 times as long with the subnormals (1024x1000 float32).
  * Elsewhere it is lsc_exp_f32's integer add to the exponent field, whose clamp makes
  * them 0 (and a narrow band above the clamp subnormal).  exp(0) == 1, exp(-inf) == 0,
  * NaN stays NaN. */
@@ -124,8 +124,10 @@ LSC_INLINE int lsc_vany_bytes(lsc_vi64 v)
 #define LSC_VEXP_F64_LO LSC_EXP_F64_LO
 /* sc (0 or 1): the scale 2**(k + 64 sc), its exponent field from t's low bits (which
    hold k) */
-#define LSC_VSCALE_F32(p, t, sc) ((p) * (lsc_vf32)(((lsc_vi32)(t) + (127 + 64 * (sc))) << 23))
-#define LSC_VSCALE_F64(p, t, sc) ((p) * (lsc_vf64)(((lsc_vi64)(t) + (1023 + 64 * (sc))) << 52))
+#define LSC_VSCALE_F32(p, t, sc) \
+    ((p) * (lsc_vf32)(((lsc_vi32)(t) + (127 + 64 * (sc))) << 23))
+#define LSC_VSCALE_F64(p, t, sc) \
+    ((p) * (lsc_vf64)(((lsc_vi64)(t) + (1023 + 64 * (sc))) << 52))
 
 /* The scaled exps, exp(x) 2**64 (lsc_vexp_f32s, lsc_vexp_f64s): the terms of a
  * dominated sum (lsc_vdominated_pass, lsc_cols_step), whose rest can be a normal number
