@@ -2320,10 +2320,11 @@ LSC_INLINE void LSC_FN(lsc_band_write_row)(LSC_FN(lsc_band) *w, const LSC_FN(lsc
 /* The sums of vector columns v .. v + G - 1 of band s against their maxes vm (-inf
  * lanes as 0), per lane: rest[k] the dominated sum (LSC_COL_FOLD rows in LSC_T, then in
  * double with Kahan's compensation, as lsc_vsums), corr[k] its correction (both 2**64
- * times their value: lsc_cols_step), cnt[k] the count of the max.  Columns side by side give the processor independent chains of
- * exps to overlap.  The loop carries the write pass of band w (if not NULL): a row of it each
- * time *debt, counting the vectors summed, reaches the row's vectors; and fetches row
- * j of the G vector columns at xp (if not NULL; a cache line each) in row j. */
+ * times their value: lsc_cols_step), cnt[k] the count of the max.  Columns side by
+ * side give the processor independent chains of exps to overlap.  The loop carries
+ * the write pass of band w (if not NULL): a row of it each time *debt, counting the
+ * vectors summed, reaches the row's vectors; and fetches row j of the G vector columns
+ * at xp (if not NULL; a cache line each) in row j. */
 LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, const LSC_V *vm,
                                        const LSC_FN(lsc_bands) *p, double *rest,
                                        LSC_T *corr, LSC_T *cnt, const char *xp,
