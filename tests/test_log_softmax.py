@@ -1461,27 +1461,31 @@ def test_dominant_element_within_two_ulps_at_every_gap(dtype, mode, isa):
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("n", [1000, 5000, 9000])
+@pytest.mark.parametrize("n", [10, 40, 1000, 5000, 9000, 40000])
 def test_dominant_element_made_of_terms_below_the_normal_range(dtype, n, isa):
     """A dominant log-probability that is a normal number while most of the terms it
     is made of are below the smallest normal one (one term exp(-82.5), n - 2 terms
     exp(-90) for float32; exp(-700) and exp(-712) for float64): the dominated sum takes
-    them scaled, so none is flushed, on the paths of rows (of one chunk or several)
-    and columns.  (Columns longer than the column kernels' limit, 8192 floats in the
-    AVX-512 build, still flush such terms: not covered here.)"""
+    them scaled, so none is flushed, on the paths of rows (of one chunk or several,
+    short rows through their tiles) and columns (in bands of whole vectors, and 40000
+    long: beyond the bands of every build)."""
     big, small = (82.5, 90.0) if dtype == np.float32 else (700.0, 712.0)
     x = np.full(n, -small, dtype=dtype)
     x[0], x[7] = 0, -big
     xl = x.astype(np.longdouble)
     true = -np.log1p(np.exp(xl[1:]).sum())
     ulp = np.longdouble(np.spacing(dtype(abs(true))))
-    got = [log_softmax(x)[0], log_softmax(np.tile(x, (3, 1)), axis=1)[1, 0],
-           log_softmax(np.tile(x, (3, 1)), axis=1, num_threads=2)[2, 0]]
-    if n <= 5000:
-        got.append(log_softmax(np.tile(x[:, None], (1, 20)), axis=0)[0, 5])
-    for y0 in got:
+    cols = np.tile(x[:, None], (1, 20))
+    got = {"row": log_softmax(x)[0],
+           "rows": log_softmax(np.tile(x, (3, 1)), axis=1)[1, 0],
+           "rows, 2 threads": log_softmax(np.tile(x, (3, 1)), axis=1, num_threads=2)[2, 0],
+           "columns": log_softmax(cols, axis=0)[0, 5],
+           "strided columns": log_softmax(cols[:, ::2], axis=0)[0, 3],
+           "columns, 2 threads": log_softmax(np.tile(x[:, None], (1, 40)), axis=0,
+                                             num_threads=2)[0, 33]}
+    for path, y0 in got.items():
         err = abs(np.longdouble(y0) - true) / ulp
-        assert err <= 4, f"got {y0!r}, expected {true!r}: {float(err):.1f} ulps"
+        assert err <= 4, f"{path}: got {y0!r}, expected {true!r}: {float(err):.1f} ulps"
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)

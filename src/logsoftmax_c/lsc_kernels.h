@@ -536,6 +536,7 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #define LSC_T float
 #define LSC_SFX f32
 #define LSC_EXP lsc_exp_f32
+#define LSC_EXPS lsc_exp_f32s
 #define LSC_EXP_LO LSC_EXP_F32_LO
 #define LSC_CHUNK LSC_CHUNK_F32
 #define LSC_COL_CARRY_LOAD 1
@@ -584,6 +585,7 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #define LSC_T double
 #define LSC_SFX f64
 #define LSC_EXP lsc_exp_f64
+#define LSC_EXPS lsc_exp_f64s
 #define LSC_EXP_LO LSC_EXP_F64_LO
 #define LSC_CHUNK LSC_CHUNK_F64
 #define LSC_COL_CARRY_LOAD 0

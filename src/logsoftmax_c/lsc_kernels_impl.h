@@ -1903,7 +1903,8 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
     LSC_T mx[LSC_BMAX], ms[LSC_BMAX], cm[LSC_BMAX], part[LSC_BMAX], count[LSC_BMAX];
     LSC_T off[LSC_BMAX];
     double acc[LSC_BMAX], comp[LSC_BMAX];
-    const LSC_T lo = LSC_EXP_LO;
+    /* below this the scaled exps are 0 (and a -inf's err would be NaN) */
+    const LSC_T lo = (LSC_T)(LSC_EXP_LO - LSC_VEXP_S_LN);
     if (rows < 1) {
         rows = 1;
     }
@@ -1961,9 +1962,10 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
             LSC_T bb = d - mx[k];
             LSC_T err = (mx[k] - (d - bb)) + (-cm[k] - bb);
             err = d > lo ? err : (LSC_T)0;
-            LSC_T e = LSC_EXP(d);
-            double scale = (double)(e + e * err);
-            double a = grow ? (acc[k] + (double)count[k]) * scale : acc[k];
+            /* (scaled, as the terms below: acc is 2**64 times the sum) */
+            LSC_T e = LSC_EXPS(d);
+            double scale = (double)(e + e * err) * (1.0 / LSC_VEXP_S);
+            double a = grow ? (acc[k] + (double)count[k] * LSC_VEXP_S) * scale : acc[k];
             comp[k] = grow ? 0.0 : comp[k];
             acc[k] = a;
             count[k] = grow ? (LSC_T)0 : count[k];
@@ -1983,13 +1985,14 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
                 }
 #pragma omp simd
                 for (ptrdiff_t k = 0; k < b; k++) {
-                    /* the term with the rounding error of d (TwoSum, as lsc_vdominated) */
+                    /* the term with the rounding error of d (TwoSum, as lsc_vdominated),
+                       scaled by 2**64 (as lsc_cols_step's) */
                     LSC_T v = *(const LSC_T *)(xr + k * sxi);
                     LSC_T d = v - ms[k];
                     LSC_T bb = d - v;
                     LSC_T err = (v - (d - bb)) + (-ms[k] - bb);
                     err = d > lo ? err : (LSC_T)0;
-                    LSC_T e = LSC_EXP(d);
+                    LSC_T e = LSC_EXPS(d);
                     e = e + e * err;
                     LSC_T p = part[k] + (d == 0 ? (LSC_T)0 : e);
                     LSC_T c = count[k] + (d == 0 ? (LSC_T)1 : (LSC_T)0);
@@ -2009,8 +2012,8 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
     }
     if (op == LSC_OP_LOGSUMEXP) {
         for (ptrdiff_t k = 0; k < b; k++) {
-            double mc[2] = {(double)mx[k],
-                            lsc_log1p_f64(acc[k] + ((double)count[k] - 1.0))};
+            double mc[2] = {(double)mx[k], lsc_log1p_f64(acc[k] * (1.0 / LSC_VEXP_S) +
+                                                         ((double)count[k] - 1.0))};
             *(LSC_T *)(y + k * syi) = LSC_FN(lsc_lse_value)(x + k * sxi, sxn, n, mc);
         }
         return;
@@ -2019,8 +2022,8 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
     for (ptrdiff_t k = 0; k < b; k++) {
         /* lsc_combine for one chunk, vectorised over the columns */
         double m = (double)mx[k];
-        double lse =
-            lsc_log1p_core(acc[k] + ((double)count[k] - 1.0), sizeof(LSC_T) == sizeof(float));
+        double lse = lsc_log1p_core(acc[k] * (1.0 / LSC_VEXP_S) + ((double)count[k] - 1.0),
+                                    sizeof(LSC_T) == sizeof(float));
         off[k] = (LSC_T)(m > -INFINITY && m < INFINITY ? lse : NAN);
     }
     if (stream) {
@@ -3298,6 +3301,7 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
 #undef LSC_T
 #undef LSC_SFX
 #undef LSC_EXP
+#undef LSC_EXPS
 #undef LSC_EXP_LO
 #undef LSC_CHUNK
 #undef LSC_COL_CARRY_LOAD

@@ -57,6 +57,10 @@
 #define LSC_LOG2E_F64 1.4426950408889634074
 #define LSC_LN2_HI_F64 6.93147180369123816490e-01  /* fdlibm split */
 #define LSC_LN2_LO_F64 1.90821492927058770002e-10
+/* the scale of the scaled exps (lsc_exp_f32s, ..., and the vector forms in lsc_simd.h)
+   and its logarithm */
+#define LSC_VEXP_S 0x1p64
+#define LSC_VEXP_S_LN 44.361419555836499802  /* ln 2**64 */
 /* exp(r) = 1 + r + r**2 q(r), q of degree 9 fitted at Chebyshev points of
    |r| <= ln2/2: truncation about 0.15 ulp */
 #define LSC_EXP_F64_C11 2.5083955032723937e-08
@@ -70,8 +74,9 @@
 #define LSC_EXP_F64_C3 1.6666666666666713e-01
 #define LSC_EXP_F64_C2 4.9999999999999990e-01
 
-/* exp(r) for |r| <= ln2/2 times 2**k, k given by the low bits of kbits (see below) */
-LSC_INLINE float lsc_exp_f32_finish(float r, uint32_t kbits)
+/* exp(r) for |r| <= ln2/2 times 2**k (2**(k + 64) with sc), k given by the low bits
+   of kbits (see below) */
+LSC_INLINE float lsc_exp_f32_finish(float r, uint32_t kbits, const int sc)
 {
     float p = LSC_EXP_F32_C6;
     p = p * r + LSC_EXP_F32_C5;
@@ -81,30 +86,36 @@ LSC_INLINE float lsc_exp_f32_finish(float r, uint32_t kbits)
     p = p * r + 1.0f;
     p = p * r + 1.0f;
     /* kbits = k + (the shifter's bits); shifted into the exponent field they give
-       2**k (the shifter's own bits overflow out of 32 bits).  k = -127 gives the bits
-       of +0, so arguments below about -87.7 come out as exactly 0. */
-    uint32_t sb = (kbits + 127u) << 23;
+       2**k (the shifter's own bits overflow out of 32 bits).  k = -127 (-191 with sc)
+       gives the bits of +0, so arguments below about -87.7 (-132 with sc) come out as
+       exactly 0. */
+    uint32_t sb = (kbits + 127u + (sc ? 64u : 0u)) << 23;
     float scale;
     memcpy(&scale, &sb, sizeof scale);
     return p * scale;
 }
 
-LSC_INLINE float lsc_exp_f32(float x)
+/* exp(x), or with sc (a constant) exp(x) 2**64: the same bits times 2**64 where
+   exp(x) is normal, and normal down to exp(x) = 2**-190 (the scaled terms of a
+   dominated sum, as the vector forms' in lsc_simd.h) */
+LSC_INLINE float lsc_exp_f32_sc(float x, const int sc)
 {
     /* exp(x) = 2**k * exp(r), k = round(x / ln2), |r| <= ln2 / 2 */
-    float xc = x < LSC_EXP_F32_LO ? LSC_EXP_F32_LO : x;  /* -inf -> lo; NaN passes */
+    const float lo = sc ? (float)(LSC_EXP_F32_LO - LSC_VEXP_S_LN) : LSC_EXP_F32_LO;
+    float xc = x < lo ? lo : x;  /* -inf -> lo; NaN passes */
     float t = xc * LSC_LOG2E_F32 + LSC_SHIFTER_F32;
     float k = t - LSC_SHIFTER_F32;
     float r = xc - k * LSC_LN2_HI_F32;
     r = r - k * LSC_LN2_LO_F32;
     uint32_t tb;                          /* the low bits of t hold k */
     memcpy(&tb, &t, sizeof tb);
-    return lsc_exp_f32_finish(r, tb);
+    return lsc_exp_f32_finish(r, tb, sc);
 }
 
-LSC_INLINE double lsc_exp_f64(double x)
+LSC_INLINE double lsc_exp_f64_sc(double x, const int sc)
 {
-    double xc = x < LSC_EXP_F64_LO ? LSC_EXP_F64_LO : x;
+    const double lo = sc ? LSC_EXP_F64_LO - LSC_VEXP_S_LN : LSC_EXP_F64_LO;
+    double xc = x < lo ? lo : x;
     double t = xc * LSC_LOG2E_F64 + LSC_SHIFTER_F64;
     double k = t - LSC_SHIFTER_F64;
     double r = xc - k * LSC_LN2_HI_F64;
@@ -123,11 +134,16 @@ LSC_INLINE double lsc_exp_f64(double x)
     p = p * r + 1.0;
     uint64_t tb;
     memcpy(&tb, &t, sizeof tb);
-    uint64_t sb = (tb + 1023u) << 52;
+    uint64_t sb = (tb + 1023u + (sc ? 64u : 0u)) << 52;
     double scale;
     memcpy(&scale, &sb, sizeof scale);
     return p * scale;
 }
+
+#define lsc_exp_f32(x) lsc_exp_f32_sc((x), 0)
+#define lsc_exp_f64(x) lsc_exp_f64_sc((x), 0)
+#define lsc_exp_f32s(x) lsc_exp_f32_sc((x), 1)
+#define lsc_exp_f64s(x) lsc_exp_f64_sc((x), 1)
 
 /* log1p(s) for s >= 0 (or NaN), vectorisable: the column and tile kernels take one
  * per slice, and there the slices are the vector lanes.  About 1 ulp.

@@ -138,8 +138,7 @@ LSC_INLINE int lsc_vany_bytes(lsc_vi64 v)
  * term would either cost a microcode assist or be flushed: a row of float scores
  * whose dominant class's log-probability is -1.5e-36 lost 3400 ulps of it with its
  * terms below 1.2e-38 flushed. */
-#define LSC_VEXP_S 0x1p64
-#define LSC_VEXP_S_LN 44.361419555836499802  /* ln 2**64 */
+/* (LSC_VEXP_S and LSC_VEXP_S_LN: lsc_math.h) */
 
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64 && defined(LSC_VEXP_F32_CW)
 /* With AVX-512 and FMA the float exp reduces further, by a table: x = (k / 16) ln 2 + r,
