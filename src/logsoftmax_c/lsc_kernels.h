@@ -537,7 +537,10 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #define LSC_SFX f32
 #define LSC_EXP lsc_exp_f32
 #define LSC_EXPS lsc_exp_f32s
-#define LSC_EXP_LO LSC_EXP_F32_LO
+/* the least scaled term of a dominated sum that gets its correction (lsc_vcorr_add):
+   exp(d) = 2**-148, whose correction (|err| < 2**-16) is below 2**-38 of the least
+   normal sum; the product stays normal for |err| >= 2**-42 */
+#define LSC_CORR_MIN 0x1p-84f
 #define LSC_CHUNK LSC_CHUNK_F32
 #define LSC_COL_CARRY_LOAD 1
 #define LSC_SUM_BLOCK LSC_SUM_BLOCK_F32
@@ -586,7 +589,8 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #define LSC_SFX f64
 #define LSC_EXP lsc_exp_f64
 #define LSC_EXPS lsc_exp_f64s
-#define LSC_EXP_LO LSC_EXP_F64_LO
+/* (as float's: exp(d) = 2**-1026, products normal for |err| >= 2**-60) */
+#define LSC_CORR_MIN 0x1p-962
 #define LSC_CHUNK LSC_CHUNK_F64
 #define LSC_COL_CARRY_LOAD 0
 #define LSC_SUM_BLOCK LSC_SUM_BLOCK_F64
