@@ -197,6 +197,38 @@ def test_bit_identical_across_thread_counts_other_layouts(dtype, layout, isa):
         assert np.array_equal(y1, y2, equal_nan=True), axis
 
 
+@pytest.mark.parametrize("num_threads", [1, 2])
+def test_flush_to_zero_is_left_as_it_was(num_threads, isa):
+    """The kernels run with flush-to-zero (no subnormal result costs an assist) and
+    give each thread back as they found it: afterwards a subnormal product in NumPy is
+    still subnormal on the calling thread, and no OpenMP thread, seen from a plain
+    parallel region, has it set.  Every kind of call: rows, columns, long rows, small
+    calls, the gradients, the losses, float16."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((300, 257)) * 64).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    y = log_softmax(x)
+    p = logsoftmax_c.softmax(x)
+    long_row = (rng.standard_normal((2, 20000)) * 64).astype(np.float32)
+    target = rng.integers(0, x.shape[1], x.shape[0])
+    calls = [
+        lambda: log_softmax(x, num_threads=num_threads),
+        lambda: logsoftmax_c.softmax(x, axis=0, num_threads=num_threads),
+        lambda: logsoftmax_c.logsumexp(long_row, axis=1, num_threads=num_threads),
+        lambda: log_softmax(x[:4, :10]),
+        lambda: logsoftmax_c.log_softmax_backward(g, y, num_threads=num_threads),
+        lambda: logsoftmax_c.softmax_backward(g, p, axis=0, num_threads=num_threads),
+        lambda: logsoftmax_c.cross_entropy(x, target, num_threads=num_threads),
+        lambda: log_softmax(x.astype(np.float16), axis=0, num_threads=num_threads),
+    ]
+    tiny = np.float32(np.finfo(np.float32).tiny)
+    for i, call in enumerate(calls):
+        call()
+        assert tiny * np.float32(0.25) > 0, f"call {i}: the calling thread flushes"
+        on = _dispatch.kernels.threads_flush_to_zero(2)
+        assert not any(on), f"call {i}: OpenMP threads left flushing: {on}"
+
+
 def test_threadpoolctl_limits():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     x = _det_input((3, 100_003), np.float64, seed=4)

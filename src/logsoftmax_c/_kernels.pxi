@@ -8,7 +8,7 @@
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_New
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange
 from libc.stdint cimport uint16_t, uintptr_t
 from libc.stdlib cimport free, malloc
 
@@ -31,6 +31,11 @@ cdef extern from "lsc_kernels.h" nogil:
         LSC_OP_LOG_SOFTMAX
         LSC_OP_SOFTMAX
         LSC_OP_LOGSUMEXP
+    unsigned int lsc_ftz_enter()
+    void lsc_ftz_leave(unsigned int m)
+    int lsc_ftz_is_on()
+    int lsc_ftz_team_begin()
+    void lsc_ftz_team_end(int paused)
     void lsc_combine(const lsc_stats *st, Py_ssize_t nc, double *mc, int single)
     void lsc_softmax_scales(lsc_stats *st, Py_ssize_t nc)
     void lsc_row_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n,
@@ -293,6 +298,8 @@ cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Lay
     Same chunk boundaries and combine order as `lsc_row`, so the result is
     bit-identical to the one-thread path.
     """
+    cdef unsigned int tfpm = 0
+    cdef int fteam = 0
     cdef Py_ssize_t chunk = LSC_CHUNK_F32 if floating is float else LSC_CHUNK_F64
     cdef Py_ssize_t nchunks = (L.n + chunk - 1) // chunk
     cdef Py_ssize_t nrows = L.outer * L.inner
@@ -308,19 +315,24 @@ cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Lay
         for r in range(nrows):
             _one_row(tag, xp, yp, L, r)
         return
-    for t in prange(ntask, schedule='static', num_threads=nt):
-        r = t // nchunks
-        c = t % nchunks
-        off = _outer_offsets(L, r // L.inner)
-        ln = L.n - c * chunk
-        if ln > chunk:
-            ln = chunk
-        if floating is float:
-            st[t] = lsc_chunk_stats_f32(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn,
-                                        L.sxn, ln)
-        else:
-            st[t] = lsc_chunk_stats_f64(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn,
-                                        L.sxn, ln)
+    fteam = lsc_ftz_team_begin()
+    with parallel(num_threads=nt):
+        tfpm = lsc_ftz_enter()
+        for t in prange(ntask, schedule='static'):
+            r = t // nchunks
+            c = t % nchunks
+            off = _outer_offsets(L, r // L.inner)
+            ln = L.n - c * chunk
+            if ln > chunk:
+                ln = chunk
+            if floating is float:
+                st[t] = lsc_chunk_stats_f32(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn,
+                                            L.sxn, ln)
+            else:
+                st[t] = lsc_chunk_stats_f64(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn,
+                                            L.sxn, ln)
+        lsc_ftz_leave(tfpm)
+    lsc_ftz_team_end(fteam)
     for r in range(nrows):
         if L.op == LSC_OP_SOFTMAX:
             lsc_softmax_scales(st + r * nchunks, nchunks)
@@ -338,24 +350,29 @@ cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Lay
         free(st)
         free(mc)
         return
-    for t in prange(ntask, schedule='static', num_threads=nt):
-        r = t // nchunks
-        c = t % nchunks
-        off = _outer_offsets(L, r // L.inner)
-        ln = L.n - c * chunk
-        if ln > chunk:
-            ln = chunk
-        # (softmax: the chunk's max and factor)
-        m = st[t].m if L.op == LSC_OP_SOFTMAX else mc[2 * r]
-        v = st[t].f if L.op == LSC_OP_SOFTMAX else mc[2 * r + 1]
-        if floating is float:
-            lsc_chunk_write_f32(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn, L.sxn,
-                                yp + off.y + (r % L.inner) * L.syi + c * chunk * L.syn, L.syn,
-                                ln, <float>m, <float>v, L.stream, L.op)
-        else:
-            lsc_chunk_write_f64(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn, L.sxn,
-                                yp + off.y + (r % L.inner) * L.syi + c * chunk * L.syn, L.syn,
-                                ln, m, v, L.stream, L.op)
+    fteam = lsc_ftz_team_begin()
+    with parallel(num_threads=nt):
+        tfpm = lsc_ftz_enter()
+        for t in prange(ntask, schedule='static'):
+            r = t // nchunks
+            c = t % nchunks
+            off = _outer_offsets(L, r // L.inner)
+            ln = L.n - c * chunk
+            if ln > chunk:
+                ln = chunk
+            # (softmax: the chunk's max and factor)
+            m = st[t].m if L.op == LSC_OP_SOFTMAX else mc[2 * r]
+            v = st[t].f if L.op == LSC_OP_SOFTMAX else mc[2 * r + 1]
+            if floating is float:
+                lsc_chunk_write_f32(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn, L.sxn,
+                                    yp + off.y + (r % L.inner) * L.syi + c * chunk * L.syn, L.syn,
+                                    ln, <float>m, <float>v, L.stream, L.op)
+            else:
+                lsc_chunk_write_f64(xp + off.x + (r % L.inner) * L.sxi + c * chunk * L.sxn, L.sxn,
+                                    yp + off.y + (r % L.inner) * L.syi + c * chunk * L.syn, L.syn,
+                                    ln, m, v, L.stream, L.op)
+        lsc_ftz_leave(tfpm)
+    lsc_ftz_team_end(fteam)
     free(st)
     free(mc)
 
@@ -378,14 +395,21 @@ cdef inline void _one_tile(const floating *tag, const char *xp, char *yp, const 
 
 cdef void _run_tiles(const floating *tag, const char *xp, char *yp, const Layout *L,
                      int nt) noexcept nogil:
+    cdef unsigned int tfpm = 0
+    cdef int fteam = 0
     cdef Py_ssize_t ntile = (L.inner + LSC_TILE - 1) // LSC_TILE
     cdef Py_ssize_t ntask = L.outer * ntile
     cdef Py_ssize_t t
     if nt > ntask:
         nt = <int>ntask
     if nt > 1:
-        for t in prange(ntask, schedule='static', num_threads=nt):
-            _one_tile(tag, xp, yp, L, t, ntile)
+        fteam = lsc_ftz_team_begin()
+        with parallel(num_threads=nt):
+            tfpm = lsc_ftz_enter()
+            for t in prange(ntask, schedule='static'):
+                _one_tile(tag, xp, yp, L, t, ntile)
+            lsc_ftz_leave(tfpm)
+        lsc_ftz_team_end(fteam)
     else:
         for t in range(ntask):
             _one_tile(tag, xp, yp, L, t, ntile)
@@ -441,6 +465,8 @@ cdef void _run_row_blocks(const floating *tag, const char *xp, char *yp, const L
                           int nt, bint long_rows) noexcept nogil:
     """The rows in blocks of up to ROW_BLOCK, at least one block per thread (each row's
     arithmetic is the same whatever block it is in)."""
+    cdef unsigned int tfpm = 0
+    cdef int fteam = 0
     cdef Py_ssize_t bs = (L.inner + nt - 1) // nt
     if bs > ROW_BLOCK:
         bs = ROW_BLOCK
@@ -454,8 +480,13 @@ cdef void _run_row_blocks(const floating *tag, const char *xp, char *yp, const L
     if L.op == LSC_OP_SOFTMAX and long_rows:
         pf = nbytes >= LONG_ROWS_PREFETCH_BYTES
     if nt > 1:
-        for t in prange(ntask, schedule='static', num_threads=nt):
-            _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows, pf)
+        fteam = lsc_ftz_team_begin()
+        with parallel(num_threads=nt):
+            tfpm = lsc_ftz_enter()
+            for t in prange(ntask, schedule='static'):
+                _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows, pf)
+            lsc_ftz_leave(tfpm)
+        lsc_ftz_team_end(fteam)
     else:
         for t in range(ntask):
             _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows, pf)
@@ -463,6 +494,8 @@ cdef void _run_row_blocks(const floating *tag, const char *xp, char *yp, const L
 
 cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout *L,
                     int nt) noexcept nogil:
+    cdef unsigned int tfpm = 0
+    cdef int fteam = 0
     cdef Py_ssize_t chunk = LSC_CHUNK_F32 if floating is float else LSC_CHUNK_F64
     cdef Py_ssize_t nrows = L.outer * L.inner
     cdef Py_ssize_t nchunks = (L.n + chunk - 1) // chunk
@@ -487,8 +520,13 @@ cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout 
     elif nt > 1 and nrows > 1:
         if nt > nrows:
             nt = <int>nrows
-        for r in prange(nrows, schedule='static', num_threads=nt):
-            _one_row(tag, xp, yp, L, r)
+        fteam = lsc_ftz_team_begin()
+        with parallel(num_threads=nt):
+            tfpm = lsc_ftz_enter()
+            for r in prange(nrows, schedule='static'):
+                _one_row(tag, xp, yp, L, r)
+            lsc_ftz_leave(tfpm)
+        lsc_ftz_team_end(fteam)
     else:
         for r in range(nrows):
             _one_row(tag, xp, yp, L, r)
@@ -539,6 +577,8 @@ cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout 
     # block width: the widest that still gives every thread two blocks (long runs of
     # each row for the walk down the rows; at most LSC_BMAX columns unless the kernel
     # takes them in bands), a multiple of 16 and at least 256 bytes of each row
+    cdef unsigned int tfpm = 0
+    cdef int fteam = 0
     cdef Py_ssize_t need = (2 * nt + L.outer - 1) // L.outer
     cdef Py_ssize_t bw = (L.inner + need - 1) // need
     cdef Py_ssize_t bw_min = 256 // <Py_ssize_t>sizeof(floating)
@@ -564,8 +604,13 @@ cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout 
     if nt > ntask:
         nt = <int>ntask
     if nt > 1:
-        for t in prange(ntask, schedule='static', num_threads=nt):
-            _one_block(tag, xp, yp, L, t, nb, bw, cut)
+        fteam = lsc_ftz_team_begin()
+        with parallel(num_threads=nt):
+            tfpm = lsc_ftz_enter()
+            for t in prange(ntask, schedule='static'):
+                _one_block(tag, xp, yp, L, t, nb, bw, cut)
+            lsc_ftz_leave(tfpm)
+        lsc_ftz_team_end(fteam)
     else:
         for t in range(ntask):
             _one_block(tag, xp, yp, L, t, nb, bw, cut)
@@ -592,12 +637,19 @@ cdef inline void _one_narrow(const floating *tag, const char *xp, char *yp,
 cdef void _run_narrow(const floating *tag, const char *xp, char *yp, const Layout *L,
                       int nt) noexcept nogil:
     """Column blocks narrower than LSC_NARROW, one per outer index, a task each."""
+    cdef unsigned int tfpm = 0
+    cdef int fteam = 0
     cdef Py_ssize_t t
     if nt > L.outer:
         nt = <int>L.outer
     if nt > 1:
-        for t in prange(L.outer, schedule='static', num_threads=nt):
-            _one_narrow(tag, xp, yp, L, t)
+        fteam = lsc_ftz_team_begin()
+        with parallel(num_threads=nt):
+            tfpm = lsc_ftz_enter()
+            for t in prange(L.outer, schedule='static'):
+                _one_narrow(tag, xp, yp, L, t)
+            lsc_ftz_leave(tfpm)
+        lsc_ftz_team_end(fteam)
     else:
         for t in range(L.outer):
             _one_narrow(tag, xp, yp, L, t)
@@ -654,11 +706,13 @@ def log_softmax_axes(cnp.ndarray x, cnp.ndarray y, unsigned long long mask, int 
     cdef int typenum = cnp.PyArray_TYPE(x)
     if typenum != cnp.PyArray_TYPE(y) or typenum not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64):
         raise TypeError("log_softmax_axes needs float32 or float64 arrays of one dtype")
+    cdef unsigned int fpm = lsc_ftz_enter()
     with nogil:
         if typenum == cnp.NPY_FLOAT32:
             _run(<const float *>NULL, xp, yp, &L, nthreads)
         else:
             _run(<const double *>NULL, xp, yp, &L, nthreads)
+    lsc_ftz_leave(fpm)
     return True
 
 
@@ -720,11 +774,13 @@ cdef void _run_small(cnp.ndarray a, cnp.ndarray y, const Layout *L):
     cdef int typenum = cnp.PyArray_TYPE(a)
     cdef const char *xp = <const char *>cnp.PyArray_DATA(a)
     cdef char *yp = <char *>cnp.PyArray_DATA(y)
+    cdef unsigned int fpm = lsc_ftz_enter()
     if cnp.PyArray_SIZE(a) <= KEEP_GIL_ELEMENTS:
         _run_typed(typenum, xp, yp, L)
     else:
         with nogil:
             _run_typed(typenum, xp, yp, L)
+    lsc_ftz_leave(fpm)
 
 
 cdef object _small_call(object x, object axis, Py_ssize_t max_size, int op, object out,
@@ -839,26 +895,38 @@ cdef void _backward(const floating *g, const floating *y, floating *r, Py_ssize_
     and the inputs are LONG_ROWS_PREFETCH_BYTES or more (softmax's: 2048x32000 floats
     0.92 / 0.95 of the time with 1 / 2 threads; log_softmax's, with plain stores and an
     exp an element, 1.05 as long)."""
+    cdef unsigned int tfpm = 0
+    cdef int fteam = 0
     cdef Py_ssize_t i, t, r0, r1
     cdef int pf = stream and rows * n * <Py_ssize_t>sizeof(floating) >= LONG_ROWS_PREFETCH_BYTES
     if nt > rows:
         nt = <int>rows
     if not stream and nt > 1:
-        for i in prange(rows, schedule='static', num_threads=nt):
-            if floating is float:
-                lsc_backward_row_f32(g + i * n, y + i * n, r + i * n, n, softmax, pf)
-            else:
-                lsc_backward_row_f64(g + i * n, y + i * n, r + i * n, n, softmax, pf)
+        fteam = lsc_ftz_team_begin()
+        with parallel(num_threads=nt):
+            tfpm = lsc_ftz_enter()
+            for i in prange(rows, schedule='static'):
+                if floating is float:
+                    lsc_backward_row_f32(g + i * n, y + i * n, r + i * n, n, softmax, pf)
+                else:
+                    lsc_backward_row_f64(g + i * n, y + i * n, r + i * n, n, softmax, pf)
+            lsc_ftz_leave(tfpm)
+        lsc_ftz_team_end(fteam)
     elif nt > 1:
-        for t in prange(nt, schedule='static', num_threads=nt):
-            r0 = rows * t // nt
-            r1 = rows * (t + 1) // nt
-            if floating is float:
-                lsc_backward_rows_f32(g + r0 * n, y + r0 * n, r + r0 * n, r1 - r0, n,
-                                      softmax, stream, pf)
-            else:
-                lsc_backward_rows_f64(g + r0 * n, y + r0 * n, r + r0 * n, r1 - r0, n,
-                                      softmax, stream, pf)
+        fteam = lsc_ftz_team_begin()
+        with parallel(num_threads=nt):
+            tfpm = lsc_ftz_enter()
+            for t in prange(nt, schedule='static'):
+                r0 = rows * t // nt
+                r1 = rows * (t + 1) // nt
+                if floating is float:
+                    lsc_backward_rows_f32(g + r0 * n, y + r0 * n, r + r0 * n, r1 - r0, n,
+                                          softmax, stream, pf)
+                else:
+                    lsc_backward_rows_f64(g + r0 * n, y + r0 * n, r + r0 * n, r1 - r0, n,
+                                          softmax, stream, pf)
+            lsc_ftz_leave(tfpm)
+        lsc_ftz_team_end(fteam)
     elif floating is float:
         lsc_backward_rows_f32(g, y, r, rows, n, softmax, stream, pf)
     else:
@@ -888,6 +956,7 @@ def backward_rows(cnp.ndarray g, cnp.ndarray y, cnp.ndarray r, bint softmax, int
     cdef int stream = (softmax and cnp.PyArray_NBYTES(r) >= STREAM_BYTES
                        and cnp.PyArray_DATA(r) != cnp.PyArray_DATA(g)
                        and cnp.PyArray_DATA(r) != cnp.PyArray_DATA(y))
+    cdef unsigned int fpm = lsc_ftz_enter()
     with nogil:
         if typenum == cnp.NPY_FLOAT32:
             _backward(<const float *>cnp.PyArray_DATA(g), <const float *>cnp.PyArray_DATA(y),
@@ -895,20 +964,28 @@ def backward_rows(cnp.ndarray g, cnp.ndarray y, cnp.ndarray r, bint softmax, int
         else:
             _backward(<const double *>cnp.PyArray_DATA(g), <const double *>cnp.PyArray_DATA(y),
                       <double *>cnp.PyArray_DATA(r), size // n, n, softmax, nthreads, stream)
+    lsc_ftz_leave(fpm)
 
 
 cdef void _softmax_scaled(const floating *x, floating *y, const floating *scale,
                           floating *lse, Py_ssize_t rows, Py_ssize_t n,
                           int nt) noexcept nogil:
+    cdef unsigned int tfpm = 0
+    cdef int fteam = 0
     cdef Py_ssize_t i
     if nt > rows:
         nt = <int>rows
     if nt > 1:
-        for i in prange(rows, schedule='static', num_threads=nt):
-            if floating is float:
-                lsc_softmax_scaled_row_f32(x + i * n, y + i * n, n, scale[i], lse + i)
-            else:
-                lsc_softmax_scaled_row_f64(x + i * n, y + i * n, n, scale[i], lse + i)
+        fteam = lsc_ftz_team_begin()
+        with parallel(num_threads=nt):
+            tfpm = lsc_ftz_enter()
+            for i in prange(rows, schedule='static'):
+                if floating is float:
+                    lsc_softmax_scaled_row_f32(x + i * n, y + i * n, n, scale[i], lse + i)
+                else:
+                    lsc_softmax_scaled_row_f64(x + i * n, y + i * n, n, scale[i], lse + i)
+            lsc_ftz_leave(tfpm)
+        lsc_ftz_team_end(fteam)
     else:
         for i in range(rows):
             if floating is float:
@@ -937,6 +1014,7 @@ def softmax_scaled_rows(cnp.ndarray x, cnp.ndarray y, cnp.ndarray scale, cnp.nda
     cdef Py_ssize_t rows = cnp.PyArray_DIMS(x)[0], n = cnp.PyArray_DIMS(x)[1]
     if rows == 0 or n == 0:
         return
+    cdef unsigned int fpm = lsc_ftz_enter()
     with nogil:
         if typenum == cnp.NPY_FLOAT32:
             _softmax_scaled(<const float *>cnp.PyArray_DATA(x), <float *>cnp.PyArray_DATA(y),
@@ -947,6 +1025,7 @@ def softmax_scaled_rows(cnp.ndarray x, cnp.ndarray y, cnp.ndarray scale, cnp.nda
                             <double *>cnp.PyArray_DATA(y),
                             <const double *>cnp.PyArray_DATA(scale),
                             <double *>cnp.PyArray_DATA(lse), rows, n, nthreads)
+    lsc_ftz_leave(fpm)
 
 
 cdef inline void _backward_one(const floating *tag, const char *gp, const char *yp, char *rp,
@@ -975,6 +1054,8 @@ cdef void _backward_layout(const floating *tag, const char *gp, const char *yp, 
                            const Layout *L, int softmax, int nt) noexcept nogil:
     # slices side by side in blocks (vectorised across them) when `inner` is the more
     # contiguous axis, else one slice per work item
+    cdef unsigned int tfpm = 0
+    cdef int fteam = 0
     cdef Py_ssize_t bw = 1
     cdef Py_ssize_t need
     cdef bint cols = L.inner > 1 and _abs(L.sxi) < _abs(L.sxn)
@@ -994,8 +1075,13 @@ cdef void _backward_layout(const floating *tag, const char *gp, const char *yp, 
     if nt > ntask:
         nt = <int>ntask
     if nt > 1:
-        for t in prange(ntask, schedule='static', num_threads=nt):
-            _backward_one(tag, gp, yp, rp, L, t, nb, bw, cols, softmax)
+        fteam = lsc_ftz_team_begin()
+        with parallel(num_threads=nt):
+            tfpm = lsc_ftz_enter()
+            for t in prange(ntask, schedule='static'):
+                _backward_one(tag, gp, yp, rp, L, t, nb, bw, cols, softmax)
+            lsc_ftz_leave(tfpm)
+        lsc_ftz_team_end(fteam)
     else:
         for t in range(ntask):
             _backward_one(tag, gp, yp, rp, L, t, nb, bw, cols, softmax)
@@ -1028,11 +1114,13 @@ def backward_axes(cnp.ndarray g, cnp.ndarray y, cnp.ndarray r, unsigned long lon
     cdef const char *gp = <const char *>cnp.PyArray_DATA(g)
     cdef const char *yp = <const char *>cnp.PyArray_DATA(y)
     cdef char *rp = <char *>cnp.PyArray_DATA(r)
+    cdef unsigned int fpm = lsc_ftz_enter()
     with nogil:
         if typenum == cnp.NPY_FLOAT32:
             _backward_layout(<const float *>NULL, gp, yp, rp, &L, softmax, nthreads)
         else:
             _backward_layout(<const double *>NULL, gp, yp, rp, &L, softmax, nthreads)
+    lsc_ftz_leave(fpm)
     return True
 
 
@@ -1076,6 +1164,8 @@ def half_rows(cnp.ndarray x, cnp.ndarray y, int op, Py_ssize_t block, int nthrea
     elements (at least a row) at a time: converted, computed by the row kernels (the
     bits of the float32 computation: each row's arithmetic is that of the row alone)
     and converted back, all three while the buffer is in the core's cache."""
+    cdef unsigned int tfpm = 0
+    cdef int fteam = 0
     cdef Py_ssize_t n = x.shape[x.ndim - 1] if x.ndim else 1
     cdef Py_ssize_t nr = cnp.PyArray_SIZE(x) // n if n else 0
     if n < 1 or n > LSC_CHUNK_F32 or nr < 1:
@@ -1097,13 +1187,20 @@ def half_rows(cnp.ndarray x, cnp.ndarray y, int op, Py_ssize_t block, int nthrea
     cdef const uint16_t *xp = <const uint16_t *>cnp.PyArray_DATA(x)
     cdef uint16_t *yp = <uint16_t *>cnp.PyArray_DATA(y)
     cdef Py_ssize_t t
+    cdef unsigned int fpm = lsc_ftz_enter()
     with nogil:
         if nt > 1:
-            for t in prange(nt, schedule='static', num_threads=nt):
-                _half_rows_part(xp, yp, bp + t * each, n, t * nr // nt,
-                                (t + 1) * nr // nt, br, op)
+            fteam = lsc_ftz_team_begin()
+            with parallel(num_threads=nt):
+                tfpm = lsc_ftz_enter()
+                for t in prange(nt, schedule='static'):
+                    _half_rows_part(xp, yp, bp + t * each, n, t * nr // nt,
+                                    (t + 1) * nr // nt, br, op)
+                lsc_ftz_leave(tfpm)
+            lsc_ftz_team_end(fteam)
         else:
             _half_rows_part(xp, yp, bp, n, 0, nr, br, op)
+    lsc_ftz_leave(fpm)
     free(mem)
 
 
@@ -1111,6 +1208,8 @@ def convert_half(cnp.ndarray src, cnp.ndarray dst, int nthreads):
     """dst[...] = src, float16 to float32 or float32 to float16 (round to nearest even,
     as NumPy's casts), both C-contiguous and of one size, in pieces of CONVERT_PIECE
     elements over up to nthreads threads."""
+    cdef unsigned int tfpm = 0
+    cdef int fteam = 0
     cdef Py_ssize_t n = cnp.PyArray_SIZE(src)
     cdef int ts = cnp.PyArray_TYPE(src), td = cnp.PyArray_TYPE(dst)
     if not ((ts == cnp.NPY_FLOAT16 and td == cnp.NPY_FLOAT32)
@@ -1128,13 +1227,20 @@ def convert_half(cnp.ndarray src, cnp.ndarray dst, int nthreads):
     cdef int nt = nthreads
     if nt > npiece:
         nt = <int>npiece
+    cdef unsigned int fpm = lsc_ftz_enter()
     with nogil:
         if nt > 1:
-            for t in prange(npiece, schedule='static', num_threads=nt):
-                _convert_piece(ts, sp, dp, t, n)
+            fteam = lsc_ftz_team_begin()
+            with parallel(num_threads=nt):
+                tfpm = lsc_ftz_enter()
+                for t in prange(npiece, schedule='static'):
+                    _convert_piece(ts, sp, dp, t, n)
+                lsc_ftz_leave(tfpm)
+            lsc_ftz_team_end(fteam)
         else:
             for t in range(npiece):
                 _convert_piece(ts, sp, dp, t, n)
+    lsc_ftz_leave(fpm)
 
 
 cdef inline void _convert_rows(int ts, const char *sp, Py_ssize_t ss, char *dp,
@@ -1152,6 +1258,8 @@ def convert_half_rows(cnp.ndarray src, cnp.ndarray dst, int nthreads):
     """convert_half for two 2-D arrays of one shape whose rows are contiguous, at any
     distance from each other (a band of columns of a C-order array), in pieces of
     about CONVERT_PIECE elements over up to nthreads threads."""
+    cdef unsigned int tfpm = 0
+    cdef int fteam = 0
     cdef int ts = cnp.PyArray_TYPE(src), td = cnp.PyArray_TYPE(dst)
     if not ((ts == cnp.NPY_FLOAT16 and td == cnp.NPY_FLOAT32)
             or (ts == cnp.NPY_FLOAT32 and td == cnp.NPY_FLOAT16)):
@@ -1177,15 +1285,22 @@ def convert_half_rows(cnp.ndarray src, cnp.ndarray dst, int nthreads):
     cdef int nt = nthreads
     if nt > npiece:
         nt = <int>npiece
+    cdef unsigned int fpm = lsc_ftz_enter()
     with nogil:
         if nt > 1:
-            for t in prange(npiece, schedule='static', num_threads=nt):
-                r1 = (t + 1) * per
-                if r1 > nr:
-                    r1 = nr
-                _convert_rows(ts, sp, ss, dp, ds, t * per, r1, w)
+            fteam = lsc_ftz_team_begin()
+            with parallel(num_threads=nt):
+                tfpm = lsc_ftz_enter()
+                for t in prange(npiece, schedule='static'):
+                    r1 = (t + 1) * per
+                    if r1 > nr:
+                        r1 = nr
+                    _convert_rows(ts, sp, ss, dp, ds, t * per, r1, w)
+                lsc_ftz_leave(tfpm)
+            lsc_ftz_team_end(fteam)
         else:
             _convert_rows(ts, sp, ss, dp, ds, 0, nr, w)
+    lsc_ftz_leave(fpm)
 
 
 cdef void _gather(floating *x, const Py_ssize_t *ip, floating *v, Py_ssize_t A,
@@ -1224,6 +1339,7 @@ def pick(cnp.ndarray x, cnp.ndarray index, Py_ssize_t A, Py_ssize_t C, Py_ssize_
     cdef cnp.ndarray v = add if add is not None else cnp.PyArray_EMPTY(1, [A * B], typenum, 0)
     cdef const Py_ssize_t *ip = <const Py_ssize_t *>cnp.PyArray_DATA(index)
     cdef bint adding = add is not None
+    cdef unsigned int fpm = lsc_ftz_enter()
     with nogil:
         if typenum == cnp.NPY_FLOAT32:
             _gather(<float *>cnp.PyArray_DATA(x), ip, <float *>cnp.PyArray_DATA(v), A, C, B,
@@ -1231,7 +1347,22 @@ def pick(cnp.ndarray x, cnp.ndarray index, Py_ssize_t A, Py_ssize_t C, Py_ssize_
         else:
             _gather(<double *>cnp.PyArray_DATA(x), ip, <double *>cnp.PyArray_DATA(v), A, C,
                     B, adding)
+    lsc_ftz_leave(fpm)
     return None if adding else v
+
+
+def threads_flush_to_zero(int nthreads):
+    """Whether each of up to 64 OpenMP threads has flush-to-zero set, seen from a plain
+    parallel region, as other code that shares the threads would run (lsc_ftz_enter:
+    the kernels must leave them as they found them).  For the tests."""
+    cdef int on[64]
+    cdef int t
+    if nthreads < 1 or nthreads > 64:
+        raise ValueError("nthreads must be in 1 .. 64")
+    with nogil:
+        for t in prange(nthreads, schedule='static', num_threads=nthreads):
+            on[t] = lsc_ftz_is_on()
+    return [bool(on[t]) for t in range(nthreads)]
 
 
 def stream_bytes():
