@@ -24,9 +24,9 @@
  * dominated sums take scaled terms, softmax's products are bounded); the others
  * cannot be bounded at no cost: a softmax gradient y (g - sum) with y near the
  * smallest normal number, an exp of a subnormal log-probability.  Measured without
- * it: log_softmax_backward of 2x1048576 floats 1.19 times as long on normal scores
- * times 4, softmax_backward 1.4 times at times 16, softmax of rows of 10 floats 1.65
- * times at times 64.  Inputs are read as they are (no DAZ): a subnormal input
+ * it, scores a standard normal times 16: log_softmax_backward and softmax_backward of
+ * 2x1048576 floats 1.5 times as long; times 64: softmax and softmax_backward of rows
+ * of 10 floats 1.2 and 1.4 times.  Inputs are read as they are (no DAZ): a subnormal input
  * still costs its assist, and is not taken for 0.  Results below the smallest normal
  * number come out as 0, as the README says, and so do such intermediate values: the
  * sums of which a normal result may be made (a dominated rest, a chunk's share of it)
