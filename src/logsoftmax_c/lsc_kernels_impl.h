@@ -189,12 +189,12 @@ LSC_INLINE LSC_V LSC_FN(lsc_vdiff_err)(LSC_V v, LSC_V d, LSC_V nm)
 }
 
 /* corr + ev * err, leaving out the lanes where ev < LSC_CORR_MIN (a scaled term whose
-   correction would be subnormal: each such product cost a microcode assist, and a
-   dominated pass over scores a standard normal times 64 took 2.7 (AVX-512) to 4 (AVX2)
-   times as long as one over normal scores; their corrections are far below an ulp of
-   any normal sum); with guard, also those where ev == 0 (whose err may be NaN, from a
-   -inf), which AVX-512's mask leaves out anyway.  The lanes left out never form their
-   product. */
+   correction would be subnormal: each such product cost a microcode assist, most of
+   why log_softmax of scores a standard normal times 64, every row dominated, took 2.7
+   (AVX-512) to 4.2 (AVX2) times its time on normal scores; those corrections are far
+   below an ulp of any normal sum); with guard, also those where ev == 0 (whose err
+   may be NaN, from a -inf), which AVX-512's mask leaves out anyway.  The lanes left
+   out never form their product. */
 LSC_INLINE LSC_V LSC_FN(lsc_vcorr_add)(LSC_V ev, LSC_V err, LSC_V corr, const int guard)
 {
     const LSC_V lo = LSC_SPLAT(LSC_V, (LSC_T)LSC_CORR_MIN);
