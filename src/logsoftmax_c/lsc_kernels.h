@@ -284,23 +284,12 @@ static inline double lsc_log1p_sum(double s, int single)
     return lsc_log1p_core(s, single);
 }
 
-/* exp(mc - m) for a chunk's max mc below its row's max m, as exp(d + err) with err the
-   rounding error of d = mc - m (TwoSum): for float data d is exact, for double data err
-   keeps the chunk's terms to their own accuracy */
-static inline double lsc_chunk_weight(double mc, double m)
-{
-    double d = mc - m;
-    double bb = d - mc;
-    double err = (mc - (d - bb)) + (-m - bb);
-    err = d > -746.0 ? err : 0.0;  /* exp(d) is 0 (and err NaN for -inf) */
-    double e = exp(d);
-    return e + e * err;
-}
-
-/* 2**64 lsc_chunk_weight(mc, m), normal down to exp(mc - m) = 2**-1086 (below
-   exp(-700), as the square of exp((mc - m) / 2)): the far chunks' share of a dominated
-   row's rest, whose products would be subnormal unscaled (0 with flush-to-zero), yet
-   can add up to a normal rest */
+/* 2**64 exp(mc - m) for a chunk's max mc below its row's max m, as exp(d + err) with
+   err the rounding error of d = mc - m (TwoSum): for float data d is exact, for double
+   data err keeps the chunk's terms to their own accuracy.  Scaled, it is normal down
+   to exp(mc - m) = 2**-1086 (below exp(-700), as the square of exp((mc - m) / 2)):
+   the far chunks' share of a dominated row's rest, whose products would be subnormal
+   unscaled (0 with flush-to-zero), yet can add up to a normal rest (lsc_combine) */
 static inline double lsc_chunk_weight_s(double mc, double m)
 {
     double d = mc - m;
@@ -316,6 +305,12 @@ static inline double lsc_chunk_weight_s(double mc, double m)
         e = (h * LSC_VEXP_S) * h;
     }
     return e + e * err;
+}
+
+/* exp(mc - m), corrected as lsc_chunk_weight_s (softmax's factors) */
+static inline double lsc_chunk_weight(double mc, double m)
+{
+    return lsc_chunk_weight_s(mc, m) * (1.0 / LSC_VEXP_S);
 }
 
 /* Combine chunk statistics in index order into mc = {max, log1p(s)}, where s is the
