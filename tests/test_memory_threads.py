@@ -546,8 +546,8 @@ def test_set_isa_returns_previous_and_rejects_unknown():
             prev = _dispatch.current_isa()
             assert _dispatch.set_isa(name) == prev
             assert _dispatch.current_isa() == name
-            # the compiled public functions' small calls follow the switch
-            assert _entry.kernels_in_use() is _dispatch.kernels.SMALL_CALL
+            # the compiled public functions' direct calls follow the switch
+            assert _entry.kernels_in_use() is _dispatch.kernels.DIRECT_CALL
         with pytest.raises(ValueError):
             _dispatch.set_isa("sse9")
         assert _dispatch.current_isa() == ISAS[-1]
@@ -648,4 +648,4 @@ def test_isa_this_machine_cannot_run_is_refused(level):
     with pytest.raises(ValueError, match=level):
         _dispatch.set_isa(level)
     assert _dispatch.current_isa() == start
-    assert _entry.kernels_in_use() is _dispatch.kernels.SMALL_CALL
+    assert _entry.kernels_in_use() is _dispatch.kernels.DIRECT_CALL

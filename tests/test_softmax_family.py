@@ -630,6 +630,15 @@ def test_logsumexp_out(axis, keepdims, isa):
     np.testing.assert_allclose(r, want, rtol=1e-6)
 
 
+def _laid_out(rng, shape, dtype, layout):
+    """Scores of `shape` in a C or Fortran array, or strided or reversed views."""
+    base = (rng.standard_normal(tuple(2 * n for n in shape)) * 4).astype(dtype)
+    return {"C": np.ascontiguousarray(base[tuple(slice(0, n) for n in shape)]),
+            "F": np.asfortranarray(base[tuple(slice(0, n) for n in shape)]),
+            "strided": base[tuple(slice(None, None, 2) for n in shape)],
+            "reversed": base[tuple(slice(n - 1, None, -1) for n in shape)]}[layout]
+
+
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("layout", ["C", "F", "strided", "reversed"])
 def test_small_calls_match_the_argument_layer(dtype, layout, isa, no_warnings):
@@ -639,11 +648,7 @@ def test_small_calls_match_the_argument_layer(dtype, layout, isa, no_warnings):
     for logsumexp's full reduction), into a fresh array or into out=."""
     rng = np.random.default_rng(5)
     for shape in [(1,), (7,), (64, 10), (3, 1, 9), (5, 4, 33), (2, 70, 3)]:
-        base = (rng.standard_normal(tuple(2 * n for n in shape)) * 4).astype(dtype)
-        x = {"C": np.ascontiguousarray(base[tuple(slice(0, n) for n in shape)]),
-             "F": np.asfortranarray(base[tuple(slice(0, n) for n in shape)]),
-             "strided": base[tuple(slice(None, None, 2) for n in shape)],
-             "reversed": base[tuple(slice(n - 1, None, -1) for n in shape)]}[layout]
+        x = _laid_out(rng, shape, dtype, layout)
         x0 = x.copy()
         for axis in range(-x.ndim, x.ndim):
             for f in (log_softmax, softmax):
@@ -671,6 +676,72 @@ def test_small_calls_match_the_argument_layer(dtype, layout, isa, no_warnings):
                 assert logsumexp(x, axis, keepdims=keepdims, out=out) is out
                 assert np.array_equal(out, full), (shape, axis, keepdims)
         assert np.array_equal(x, x0)  # the input untouched
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("layout", ["C", "F", "strided", "reversed"])
+def test_large_direct_calls_match_the_argument_layer(dtype, layout, isa, no_warnings):
+    """Calls past the small ones (65536 elements and more) also go from the compiled
+    public functions straight to the kernels, on the argument layer's thread count and
+    into its kind of fresh output: the same bits, shape, dtype and memory order as the
+    same call through the argument layer (dtype=), into a fresh array, into out= and
+    in place, for every thread count asked; the input untouched."""
+    rng = np.random.default_rng(6)
+    for shape in [(70001,), (300, 257), (3, 129, 200)]:
+        x = _laid_out(rng, shape, dtype, layout)
+        x0 = x.copy()
+        for axis in range(-x.ndim, x.ndim):
+            for nt in (None, 1, 2):
+                for f in (log_softmax, softmax):
+                    fast = f(x, axis, num_threads=nt)
+                    full = f(x, axis, dtype=dtype, num_threads=nt)
+                    assert type(fast) is np.ndarray and fast.dtype == dtype
+                    assert fast.strides == full.strides, (f.__name__, shape, axis)
+                    assert np.array_equal(fast, full), (f.__name__, shape, axis, nt)
+                    out = np.full(shape, 7, dtype)
+                    assert f(x, axis, out=out, num_threads=nt) is out
+                    want = f(x, axis, out=np.full(shape, 7, dtype), dtype=dtype,
+                             num_threads=nt)
+                    assert np.array_equal(out, want), (f.__name__, shape, axis, nt)
+                for keepdims in (False, True):
+                    fast = logsumexp(x, axis, keepdims=keepdims, num_threads=nt)
+                    full = logsumexp(x, axis, keepdims=keepdims, dtype=dtype,
+                                     num_threads=nt)
+                    assert type(fast) is type(full) and fast.shape == full.shape
+                    assert fast.dtype == dtype
+                    assert np.array_equal(fast, full), (shape, axis, keepdims, nt)
+                    out = np.full(full.shape, 7, dtype)
+                    r = logsumexp(x, axis, keepdims=keepdims, out=out, num_threads=nt)
+                    assert r is out and np.array_equal(out, full)
+            # in place: the input's own memory, through the direct call and through
+            # the argument layer
+            y1, y2 = x.copy(order="K"), x.copy(order="K")
+            assert log_softmax(y1, axis, out=y1) is y1
+            log_softmax(y2, axis, out=y2, dtype=dtype)
+            assert np.array_equal(y1, y2), (shape, axis)
+        assert np.array_equal(x, x0)  # the input untouched
+
+
+def test_large_direct_calls_take_the_output_cache(no_warnings):
+    """A fresh output of 8 MiB and more from the compiled path comes from the output
+    cache (its base an _outbuf block), starting where x does within a cache line for
+    the column kernels (axis 0 of a C-ordered x), on a line for the rows."""
+    from logsoftmax_c import _outbuf
+    old = logsoftmax_c.set_output_cache(64 << 20)
+    try:
+        base = np.random.default_rng(7).standard_normal(2048 * 1100 + 16).astype(
+            np.float32)
+        k = (16 - base.ctypes.data % 64) % 64 // 4
+        x = base[k:k + 2048 * 1100].reshape(2048, 1100)  # 16 bytes past a line
+        assert x.nbytes >= 8 << 20 and x.ctypes.data % 64 == 16
+        for axis, offset in ((-1, 0), (0, x.ctypes.data % 64)):
+            for f in (log_softmax, softmax):
+                y = f(x, axis)
+                assert isinstance(y.base, _outbuf._Block), (f.__name__, axis)
+                assert y.flags.c_contiguous and y.ctypes.data % 64 == offset
+                assert np.array_equal(y, f(x, axis, dtype=np.float32))
+    finally:
+        logsoftmax_c.set_output_cache(old)
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)

@@ -27,7 +27,8 @@ _F16 = np.dtype(np.float16)
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _KERNEL_DTYPES = (_F32, _F64)
-# inputs up to this size run on one thread: the C fast path takes them
+# inputs up to this size run on one thread (the compiled path runs them without asking
+# threads_for)
 _SMALL = _threads.MIN_PARALLEL_ELEMENTS - 1
 
 
@@ -536,8 +537,10 @@ def _common_doc(f, doc=None):
     return f
 
 
-# log_softmax, softmax and logsumexp are compiled (_entry.pyx): their small calls
-# reach the kernels without a Python frame; the rest comes back to _family
+# log_softmax, softmax and logsumexp are compiled (_entry.pyx): their common calls (an
+# aligned float32/float64 ndarray, an int axis, out=, keepdims, num_threads) reach the
+# kernels without a Python frame, with _threads.threads_for and this layer's
+# empty_like (_dispatch: set_call_helpers); the rest comes back to _family
 _entry.set_fallback(_family, _SMALL, _OP_LOG_SOFTMAX, _OP_SOFTMAX, _OP_LSE)
 
 log_softmax = _common_doc(_entry.log_softmax, """\

@@ -8,7 +8,7 @@ for testing and for comparing builds.
 import importlib
 import os
 
-from . import _entry, _kernels_baseline
+from . import _entry, _kernels_baseline, _outbuf, _threads
 
 ISA_ENV = "LOGSOFTMAX_C_ISA"
 LEVELS = ("baseline", "avx2", "avx512")
@@ -16,9 +16,13 @@ LEVELS = ("baseline", "avx2", "avx512")
 
 def _load(name):
     try:
-        return importlib.import_module(f"{__package__}._kernels_{name}")
+        module = importlib.import_module(f"{__package__}._kernels_{name}")
     except ImportError:
         return None
+    # the direct calls past the small ones take the argument layer's thread count and
+    # fresh outputs (_api: threads_for, empty_like)
+    module.set_call_helpers(_threads.threads_for, _outbuf.empty, _outbuf.MIN_BYTES)
+    return module
 
 
 def available_isas():
@@ -45,7 +49,7 @@ def _initial():
 
 
 kernels = _load(_initial())
-_entry.use_kernels(kernels.SMALL_CALL)  # the compiled public functions
+_entry.use_kernels(kernels.DIRECT_CALL)  # the compiled public functions
 
 
 def current_isa():
@@ -60,5 +64,5 @@ def set_isa(name):
                          f"{', '.join(available_isas())}")
     previous = kernels.ISA
     kernels = _load(name)
-    _entry.use_kernels(kernels.SMALL_CALL)
+    _entry.use_kernels(kernels.DIRECT_CALL)
     return previous

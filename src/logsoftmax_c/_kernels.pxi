@@ -139,7 +139,7 @@ cdef enum:
     # that their start and end (passes outside the pipeline) are a small share (rows
     # of 384 floats: 256 rows 1-5% faster than 32)
     ROW_BLOCK = 256
-    # small calls (_small_call) keep the GIL for inputs up to this size (64x10
+    # direct calls (_direct_call) keep the GIL for inputs up to this size (64x10
     # floats, 1-2 us: releasing it cost about 80 ns a call)
     KEEP_GIL_ELEMENTS = 1024
     # elements per task of convert_half (float16 <-> float32)
@@ -761,41 +761,82 @@ cdef bint _disjoint_or_same(cnp.ndarray a, cnp.ndarray b) noexcept:
 
 
 cdef inline void _run_typed(int typenum, const char *xp, char *yp,
-                            const Layout *L) noexcept nogil:
+                            const Layout *L, int nt) noexcept nogil:
     if typenum == cnp.NPY_FLOAT32:
-        _run(<const float *>NULL, xp, yp, L, 1)
+        _run(<const float *>NULL, xp, yp, L, nt)
     else:
-        _run(<const double *>NULL, xp, yp, L, 1)
+        _run(<const double *>NULL, xp, yp, L, nt)
 
 
-cdef void _run_small(cnp.ndarray a, cnp.ndarray y, const Layout *L):
-    """A small call's kernels on one thread, keeping the GIL for inputs of up to
+cdef void _run_small(cnp.ndarray a, cnp.ndarray y, const Layout *L, int nt):
+    """A direct call's kernels on nt threads, keeping the GIL for inputs of up to
     KEEP_GIL_ELEMENTS (NumPy's loops, too, keep it below a size)."""
     cdef int typenum = cnp.PyArray_TYPE(a)
     cdef const char *xp = <const char *>cnp.PyArray_DATA(a)
     cdef char *yp = <char *>cnp.PyArray_DATA(y)
     cdef unsigned int fpm = lsc_ftz_enter()
     if cnp.PyArray_SIZE(a) <= KEEP_GIL_ELEMENTS:
-        _run_typed(typenum, xp, yp, L)
+        _run_typed(typenum, xp, yp, L, 1)
     else:
         with nogil:
-            _run_typed(typenum, xp, yp, L)
+            _run_typed(typenum, xp, yp, L, nt)
     lsc_ftz_leave(fpm)
 
 
-cdef object _small_call(object x, object axis, Py_ssize_t max_size, int op, object out,
-                        bint keepdims):
-    """The common small call, log_softmax(x, axis), softmax (op OP_SOFTMAX) or
-    logsumexp (op OP_LOGSUMEXP, with keepdims), with at most an `out` array, done in C.
+# The thread count and the output of the direct calls past the small ones
+# (set_call_helpers): logsoftmax_c._threads.threads_for and _outbuf.empty, the argument
+# layer's own, and _outbuf's size from which it serves an output from its cache.
+cdef object _threads_for = None
+cdef object _cached_empty = None
+cdef Py_ssize_t _cached_min_bytes = 0
 
-    Applies to an aligned native float32/float64 ndarray of 1 to `max_size` elements
-    and an int axis in range, and an `out` that is None or a writeable aligned native
-    ndarray of the result's shape and x's dtype, sharing no memory with x (or, but for
+
+def set_call_helpers(threads_for, cached_empty, Py_ssize_t cached_min_bytes):
+    """Let _direct_call take calls of any size: threads_for(num_threads, size) gives
+    their thread count, cached_empty(shape, dtype, order, like) their C- or
+    Fortran-ordered outputs of cached_min_bytes and more (the argument layer's
+    empty_like).  Without them (None), _direct_call takes small calls only."""
+    global _threads_for, _cached_empty, _cached_min_bytes
+    _threads_for = threads_for
+    _cached_empty = cached_empty
+    _cached_min_bytes = cached_min_bytes
+
+
+cdef cnp.ndarray _new_output(cnp.ndarray a, int ax):
+    """A fresh result of a's shape and dtype, as the argument layer makes it
+    (_api.empty_like): in a's order (KEEPORDER), a large C- or Fortran-ordered one from
+    the output cache, starting where a does within a cache line when ax is not the
+    contiguous axis (the column kernels')."""
+    cdef int nd = cnp.PyArray_NDIM(a)
+    cdef object o = a
+    if (_cached_empty is not None
+            and cnp.PyArray_NBYTES(a) >= _cached_min_bytes):
+        if cnp.PyArray_IS_C_CONTIGUOUS(a):
+            return _cached_empty(o.shape, o.dtype, "C", a if ax != nd - 1 else None)
+        if cnp.PyArray_IS_F_CONTIGUOUS(a):
+            return _cached_empty(o.shape, o.dtype, "F", a if ax != 0 else None)
+    return _new_like_array(a, cnp.NPY_KEEPORDER, NULL, 0)
+
+
+cdef object _direct_call(object x, object axis, Py_ssize_t max_size, int op, object out,
+                         bint keepdims, object num_threads):
+    """The common call, log_softmax(x, axis), softmax (op OP_SOFTMAX) or logsumexp
+    (op OP_LOGSUMEXP, with keepdims), with at most an `out` array and a num_threads
+    (None or an int >= 1), done in C.
+
+    Applies to an aligned native float32/float64 ndarray of at least one element and an
+    int axis in range, and an `out` that is None or a writeable aligned native ndarray
+    of the result's shape and x's dtype, sharing no memory with x (or, but for
     logsumexp, being x's memory with x's strides): returns the result (`out` if
     given; logsumexp of a 1-d x without out: a scalar, as NumPy's reductions),
-    computed on one thread.  Returns None for anything else, which the caller then
-    handles in full (and where `out` is wrong, raises the error).  (The public
-    functions reach it as a C function, through SMALL_CALL.)
+    the same array, bits and threads as the argument layer's.  Inputs of up to
+    `max_size` elements run on one thread; larger ones take their thread count and
+    fresh output from the argument layer's helpers (set_call_helpers), or return None
+    without them.  Returns None for anything else, which the caller then handles in
+    full (and where `out` is wrong, raises the error).  (The public functions reach
+    it as a C function, through DIRECT_CALL: the argument layer in Python, run after a
+    large call has pushed it out of the caches, took 15-25 us of 1024x1000 floats'
+    call.)
     """
     if type(x) is not cnp.ndarray or type(axis) is not int:
         return None
@@ -809,18 +850,24 @@ cdef object _small_call(object x, object axis, Py_ssize_t max_size, int op, obje
         return None
     cdef int nd = cnp.PyArray_NDIM(a)
     cdef Py_ssize_t size = cnp.PyArray_SIZE(a)
-    if nd == 0 or size == 0 or size > max_size:
+    if nd == 0 or size == 0:
         return None
+    cdef int nt = 1
+    if size > max_size:
+        if _threads_for is None:
+            return None
+        nt = _threads_for(num_threads, size)
     if not -nd <= axis < nd:
         return None
     cdef int ax = <int>axis
     if ax < 0:
         ax += nd
     if op == LSC_OP_LOGSUMEXP:
-        return _small_lse(a, ax, out, keepdims)
+        return _small_lse(a, ax, out, keepdims, nt)
     cdef cnp.ndarray y
     if out is None:
-        y = _new_like_array(a, cnp.NPY_KEEPORDER, NULL, 0)
+        y = _new_output(a, ax) if size > max_size else _new_like_array(
+            a, cnp.NPY_KEEPORDER, NULL, 0)
     else:
         if type(out) is not cnp.ndarray:
             return None
@@ -834,13 +881,14 @@ cdef object _small_call(object x, object axis, Py_ssize_t max_size, int op, obje
     if not _build_layout(a, cnp.PyArray_STRIDES(y), 1ULL << ax, &L):
         return None
     L.op = op
-    _run_small(a, y, &L)
+    _run_small(a, y, &L, nt)
     return y
 
 
-cdef object _small_lse(cnp.ndarray a, int ax, object out, bint keepdims):
-    """_small_call's logsumexp along axis ax of a (checked there): y of a's shape
-    without ax (with it as 1 for keepdims), seen by the kernels with stride 0 there."""
+cdef object _small_lse(cnp.ndarray a, int ax, object out, bint keepdims, int nt):
+    """_direct_call's logsumexp along axis ax of a (checked there), on nt threads: y
+    of a's shape without ax (with it as 1 for keepdims), seen by the kernels with
+    stride 0 there."""
     cdef int nd = cnp.PyArray_NDIM(a), typenum = cnp.PyArray_TYPE(a), d, k
     cdef int ynd = nd if keepdims else nd - 1
     cdef cnp.npy_intp dims[MAXDIMS]
@@ -881,7 +929,7 @@ cdef object _small_lse(cnp.ndarray a, int ax, object out, bint keepdims):
     if not _build_layout(a, sy, 1ULL << ax, &L):
         return None
     L.op = LSC_OP_LOGSUMEXP
-    _run_small(a, y, &L)
+    _run_small(a, y, &L, nt)
     if out is None and ynd == 0:
         return y[()]  # a full reduction gives a scalar, as NumPy's reductions
     return y
@@ -1413,6 +1461,6 @@ ISA = (<bytes>LSC_ISA_NAME).decode()
 CHUNK = {"float32": LSC_CHUNK_F32, "float64": LSC_CHUNK_F64}
 # rows up to this long go through tiles of rows (the column kernel)
 SMALL_N = LSC_SMALL_N
-# _small_call as a C function for the public functions (_entry.pyx), which call it
-# with no Python call in between; its type there: small_call_t
-SMALL_CALL = PyCapsule_New(<void *>_small_call, b"logsoftmax_c.small_call", NULL)
+# _direct_call as a C function for the public functions (_entry.pyx), which call it
+# with no Python call in between; its type there: direct_call_t
+DIRECT_CALL = PyCapsule_New(<void *>_direct_call, b"logsoftmax_c.direct_call", NULL)

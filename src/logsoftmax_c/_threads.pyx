@@ -2,6 +2,8 @@
 
 import os
 
+from libc.stdlib cimport getenv
+
 cdef extern from "lsc_omp.h" nogil:
     int lsc_omp_max_threads()
 
@@ -54,6 +56,18 @@ def usable_cpus():
 
 
 _USABLE_CPUS = usable_cpus()
+cdef int _usable_cpus = _USABLE_CPUS
+
+
+cdef int _default_threads() noexcept:
+    if not LSC_HAVE_OPENMP:
+        return 1
+    cdef int n = lsc_omp_max_threads()
+    # (the process's environment, which os.environ's changes reach, read without
+    # Python: the compiled calls ask for every large call)
+    if getenv(b"OMP_NUM_THREADS") == NULL and n > _usable_cpus:
+        n = _usable_cpus
+    return n if n > 1 else 1
 
 
 def default_threads():
@@ -63,12 +77,7 @@ def default_threads():
     threadpool_limits; without OMP_NUM_THREADS also capped by the usable CPUs
     (OpenMP itself ignores cgroup quotas).
     """
-    if not LSC_HAVE_OPENMP:
-        return 1
-    n = lsc_omp_max_threads()
-    if "OMP_NUM_THREADS" not in os.environ:
-        n = min(n, _USABLE_CPUS)
-    return max(1, n)
+    return _default_threads()
 
 
 # An explicit thread count is capped at this many threads per usable CPU (or at the
@@ -84,6 +93,7 @@ def threads_for(num_threads, Py_ssize_t size):
     others costs more than they save."""
     if size < MIN_PARALLEL_ELEMENTS or not LSC_HAVE_OPENMP:
         return 1
+    cdef int d = _default_threads()
     if num_threads is None:
-        return default_threads()
-    return min(num_threads, max(MAX_THREADS_PER_CPU * _USABLE_CPUS, default_threads()))
+        return d
+    return min(num_threads, max(MAX_THREADS_PER_CPU * _usable_cpus, d))
