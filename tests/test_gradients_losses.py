@@ -285,6 +285,67 @@ def test_backward_out_and_aliasing():
     assert softmax_backward(g.astype(np.float16), p.astype(np.float16)).dtype == np.float16
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_compiled_backward_calls_match_the_argument_layer(dtype, isa, no_warnings):
+    """The public gradients are compiled: C-contiguous float32/float64 inputs along the
+    last axis go straight to the kernels (into a fresh array or a separate C-ordered
+    out=), everything else to the argument layer (_losses).  Both roads give the same
+    bits, shape, dtype and strides, for every thread count; each call takes the road
+    it should."""
+    from logsoftmax_c import _entry, _losses
+    taken = []
+
+    def spy(f):
+        def call(*args, **kwargs):
+            taken.append(f.__name__)
+            return f(*args, **kwargs)
+        return call
+
+    _entry.set_backward_fallback(spy(_losses._log_softmax_backward),
+                                 spy(_losses._softmax_backward))
+    try:
+        rng = np.random.default_rng(8)
+        for shape in [(7,), (64, 10), (300, 257), (3, 129, 200)]:
+            x = (rng.standard_normal(shape) * 4).astype(dtype)
+            g = rng.standard_normal(shape).astype(dtype)
+            for fwd, bwd, slow in ((log_softmax, log_softmax_backward,
+                                    _losses._log_softmax_backward),
+                                   (softmax, softmax_backward, _losses._softmax_backward)):
+                y = fwd(x)
+                for nt in (None, 1, 2):
+                    want = slow(g, y, num_threads=nt)
+                    for axis in (-1, len(shape) - 1):
+                        taken.clear()
+                        got = bwd(g, y, axis, num_threads=nt)
+                        assert not taken, (bwd.__name__, shape)  # the compiled road
+                        assert got.dtype == dtype and got.strides == want.strides
+                        assert np.array_equal(got, want), (bwd.__name__, shape, nt)
+                        out = np.full(shape, 7, dtype)
+                        assert bwd(g, y, axis, out=out, num_threads=nt) is out
+                        assert not taken and np.array_equal(out, want)
+                    # the argument layer's: in place over an input, a strided out=,
+                    # another axis, a Fortran-ordered pair, a thread count it checks
+                    g2 = g.copy()
+                    assert bwd(g2, y, out=g2, num_threads=nt) is g2
+                    out = np.full(shape + (2,), 7, dtype)[..., 0]
+                    assert bwd(g, y, out=out, num_threads=nt) is out
+                    assert np.array_equal(g2, want) and np.array_equal(out, want)
+                    assert taken == [slow.__name__] * 2, taken
+                    if len(shape) > 1:
+                        taken.clear()
+                        r = bwd(g, y, 0, num_threads=nt)
+                        assert taken and np.array_equal(r, slow(g, y, 0))
+                        gf, yf = np.asfortranarray(g), np.asfortranarray(y)
+                        r = bwd(gf, yf, num_threads=nt)
+                        assert np.array_equal(r, slow(gf, yf, num_threads=nt))
+                    taken.clear()
+                    assert np.array_equal(bwd(g, y, num_threads=np.int64(2)), want)
+                    assert taken
+    finally:
+        _entry.set_backward_fallback(_losses._log_softmax_backward,
+                                     _losses._softmax_backward)
+
+
 BACKWARDS = ((log_softmax, log_softmax_backward, reference.log_softmax_backward),
              (softmax, softmax_backward, reference.softmax_backward))
 

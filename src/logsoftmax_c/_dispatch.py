@@ -49,7 +49,8 @@ def _initial():
 
 
 kernels = _load(_initial())
-_entry.use_kernels(kernels.DIRECT_CALL)  # the compiled public functions
+# the compiled public functions
+_entry.use_kernels(kernels.DIRECT_CALL, kernels.BACKWARD_CALL)
 
 
 def current_isa():
@@ -64,5 +65,5 @@ def set_isa(name):
                          f"{', '.join(available_isas())}")
     previous = kernels.ISA
     kernels = _load(name)
-    _entry.use_kernels(kernels.DIRECT_CALL)
+    _entry.use_kernels(kernels.DIRECT_CALL, kernels.BACKWARD_CALL)
     return previous

@@ -3,11 +3,13 @@
 # to the kernels' C function, with no Python frame between (the frame and its keyword
 # matching took a tenth of a 64x10 float call; the argument layer's Python, run cold
 # after a large call, 15-25 us of 1024x1000 floats').  Everything else goes to the
-# argument layer, _api._family.
+# argument layer, _api._family.  log_softmax_backward and softmax_backward likewise:
+# C-contiguous gradients along the last axis to the kernels, the rest to _losses.
 #
-# Compiled once: the kernel build in use (_dispatch) hands over its C function with
-# use_kernels; _api hands over the argument layer with set_fallback.  Their
-# docstrings are _api's (set there, with the parameters the functions share).
+# Compiled once: the kernel build in use (_dispatch) hands over its C functions with
+# use_kernels; _api hands over the argument layer with set_fallback, _losses the
+# gradients' with set_backward_fallback.  Their docstrings are _api's and _losses'
+# (set there).
 
 from cpython.pycapsule cimport PyCapsule_GetPointer
 
@@ -15,7 +17,13 @@ from cpython.pycapsule cimport PyCapsule_GetPointer
 ctypedef object (*direct_call_t)(object x, object axis, Py_ssize_t max_size, int op,
                                  object out, bint keepdims, object num_threads)
 
+# the kernels' _backward_call (_kernels.pxi): likewise, for the gradients
+ctypedef object (*backward_call_t)(object grad_output, object output, object axis,
+                                   object out, bint softmax, object num_threads)
+
 cdef direct_call_t _direct_call = NULL
+cdef backward_call_t _backward_call = NULL
+cdef object _backward_fallback = None
 cdef object _capsule = None
 cdef object _family = None
 cdef Py_ssize_t _max_small = 0
@@ -24,10 +32,13 @@ cdef int _op_softmax = -1
 cdef int _op_logsumexp = -1
 
 
-def use_kernels(capsule):
-    """Send the common calls to this kernel build's DIRECT_CALL capsule."""
-    global _direct_call, _capsule
+def use_kernels(capsule, backward_capsule):
+    """Send the common calls to this kernel build's DIRECT_CALL capsule, and the
+    common gradient calls to its BACKWARD_CALL capsule."""
+    global _direct_call, _backward_call, _capsule
     _direct_call = <direct_call_t>PyCapsule_GetPointer(capsule, b"logsoftmax_c.direct_call")
+    _backward_call = <backward_call_t>PyCapsule_GetPointer(
+        backward_capsule, b"logsoftmax_c.backward_call")
     _capsule = capsule
 
 
@@ -49,11 +60,15 @@ def set_fallback(family, Py_ssize_t max_small, int op_log_softmax, int op_softma
     _op_logsumexp = op_logsumexp
 
 
+cdef inline bint _threads_ok(num_threads):
+    """None or an int >= 1 (anything else: the argument layer's checks and errors)."""
+    return num_threads is None or (type(num_threads) is int and num_threads >= 1)
+
+
 cdef inline bint _plain(where, dtype, num_threads):
     """Nothing but x, axis, out and a valid thread count: the direct call may take it
     (it checks out itself)."""
-    return where is None and dtype is None and (
-        num_threads is None or (type(num_threads) is int and num_threads >= 1))
+    return where is None and dtype is None and _threads_ok(num_threads)
 
 
 cdef inline object _elementwise(int op, x, axis, where, out, dtype, num_threads):
@@ -82,3 +97,28 @@ def logsumexp(x, axis=-1, *, keepdims=False, where=None, out=None, dtype=None,
             return y
     return _family(_op_logsumexp, x, axis, out, dtype, num_threads, where,
                    keepdims=bool(keepdims))
+
+
+def set_backward_fallback(log_softmax_backward, softmax_backward):
+    """The argument layer's gradients (_losses), which take every gradient call that
+    the direct one does not."""
+    global _backward_fallback
+    _backward_fallback = (log_softmax_backward, softmax_backward)
+
+
+cdef inline object _gradient(bint softmax, grad_output, output, axis, out, num_threads):
+    """log_softmax_backward (softmax False) or softmax_backward."""
+    if _backward_call != NULL and _threads_ok(num_threads):
+        r = _backward_call(grad_output, output, axis, out, softmax, num_threads)
+        if r is not None:
+            return r
+    return _backward_fallback[softmax](grad_output, output, axis, out=out,
+                                       num_threads=num_threads)
+
+
+def log_softmax_backward(grad_output, output, axis=-1, *, out=None, num_threads=None):
+    return _gradient(False, grad_output, output, axis, out, num_threads)
+
+
+def softmax_backward(grad_output, output, axis=-1, *, out=None, num_threads=None):
+    return _gradient(True, grad_output, output, axis, out, num_threads)

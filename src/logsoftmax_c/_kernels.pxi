@@ -993,11 +993,17 @@ def backward_rows(cnp.ndarray g, cnp.ndarray y, cnp.ndarray r, bint softmax, int
             and cnp.PyArray_IS_C_CONTIGUOUS(r)) \
             or not cnp.PyArray_SAMESHAPE(g, y) or not cnp.PyArray_SAMESHAPE(g, r):
         raise ValueError("backward_rows needs C-contiguous arrays of one shape")
+    if cnp.PyArray_SIZE(g) > 0:
+        _backward_rows(g, y, r, softmax, nthreads)
+
+
+cdef void _backward_rows(cnp.ndarray g, cnp.ndarray y, cnp.ndarray r, bint softmax,
+                         int nthreads):
+    """backward_rows past its checks (at least one element)."""
+    cdef int typenum = cnp.PyArray_TYPE(g)
     cdef int nd = cnp.PyArray_NDIM(g)
     cdef Py_ssize_t n = cnp.PyArray_DIMS(g)[nd - 1] if nd > 0 else 1
     cdef Py_ssize_t size = cnp.PyArray_SIZE(g)
-    if size == 0:
-        return
     # softmax's: a large r that is neither input (r may be g or y) goes out with
     # non-temporal stores (2048x32000 floats 0.76 / 0.90 of the time with 1 / 2 threads,
     # 4096x1000 0.81 / 0.65); not log_softmax's, whose exps bound it (0.97-1.14)
@@ -1013,6 +1019,52 @@ def backward_rows(cnp.ndarray g, cnp.ndarray y, cnp.ndarray r, bint softmax, int
             _backward(<const double *>cnp.PyArray_DATA(g), <const double *>cnp.PyArray_DATA(y),
                       <double *>cnp.PyArray_DATA(r), size // n, n, softmax, nthreads, stream)
     lsc_ftz_leave(fpm)
+
+
+cdef object _backward_call(object grad_output, object output, object axis, object out,
+                           bint softmax, object num_threads):
+    """The common gradient call, log_softmax_backward or softmax_backward (softmax)
+    along the last axis of C-contiguous aligned native float32/float64 ndarrays g and
+    y of one dtype and shape (at least one element), into None or an `out` of that
+    dtype and shape, C-contiguous, aligned, writeable and sharing no memory with
+    either, done in C (backward_rows): returns the result (`out` if given), the same
+    array, bits and threads as the argument layer's (_losses), which handles
+    everything else (None here).  Needs set_call_helpers.  (The public functions reach
+    it through BACKWARD_CALL: the argument layer's Python, run after a large call had
+    pushed it out of the caches, took 17-30 us of 1024x1000 floats' call.)"""
+    if (type(grad_output) is not cnp.ndarray or type(output) is not cnp.ndarray
+            or type(axis) is not int or _threads_for is None):
+        return None
+    cdef cnp.ndarray g = <cnp.ndarray>grad_output
+    cdef cnp.ndarray y = <cnp.ndarray>output
+    cdef int typenum = cnp.PyArray_TYPE(g)
+    cdef int nd = cnp.PyArray_NDIM(g)
+    if (typenum != cnp.NPY_FLOAT32 and typenum != cnp.NPY_FLOAT64) \
+            or cnp.PyArray_TYPE(y) != typenum or nd == 0 \
+            or cnp.PyArray_NDIM(y) != nd or not cnp.PyArray_SAMESHAPE(g, y):
+        return None
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(g) and cnp.PyArray_IS_C_CONTIGUOUS(y)
+            and cnp.PyArray_ISALIGNED(g) and cnp.PyArray_ISALIGNED(y)
+            and cnp.PyArray_ISNOTSWAPPED(g) and cnp.PyArray_ISNOTSWAPPED(y)):
+        return None
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(g)
+    if size == 0 or (axis != -1 and axis != nd - 1):
+        return None
+    cdef cnp.ndarray r
+    if out is None:
+        r = _new_output(g, nd - 1)
+    else:
+        if type(out) is not cnp.ndarray:
+            return None
+        r = <cnp.ndarray>out
+        if (cnp.PyArray_TYPE(r) != typenum or cnp.PyArray_NDIM(r) != nd
+                or not cnp.PyArray_SAMESHAPE(g, r) or not cnp.PyArray_IS_C_CONTIGUOUS(r)
+                or not cnp.PyArray_ISALIGNED(r) or not cnp.PyArray_ISNOTSWAPPED(r)
+                or not cnp.PyArray_ISWRITEABLE(r)
+                or not _disjoint(g, r) or not _disjoint(y, r)):
+            return None
+    _backward_rows(g, y, r, softmax, _threads_for(num_threads, size))
+    return r
 
 
 cdef void _softmax_scaled(const floating *x, floating *y, const floating *scale,
@@ -1464,3 +1516,5 @@ SMALL_N = LSC_SMALL_N
 # _direct_call as a C function for the public functions (_entry.pyx), which call it
 # with no Python call in between; its type there: direct_call_t
 DIRECT_CALL = PyCapsule_New(<void *>_direct_call, b"logsoftmax_c.direct_call", NULL)
+# _backward_call likewise; its type there: backward_call_t
+BACKWARD_CALL = PyCapsule_New(<void *>_backward_call, b"logsoftmax_c.backward_call", NULL)

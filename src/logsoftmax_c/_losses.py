@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from . import _api
+from . import _api, _entry
 
 __all__ = ["log_softmax_backward", "softmax_backward", "nll_loss", "cross_entropy"]
 
@@ -70,7 +70,7 @@ def _backward_result(r, out, rt, shape):
     return out
 
 
-def log_softmax_backward(grad_output, output, axis=-1, *, out=None, num_threads=None):
+def _log_softmax_backward(grad_output, output, axis=-1, *, out=None, num_threads=None):
     """Gradient of log_softmax with respect to its input: ``g - exp(y) * sum(g)``.
 
     `output` is y = log_softmax(x, axis) and `grad_output` the gradient with respect to
@@ -92,7 +92,7 @@ def log_softmax_backward(grad_output, output, axis=-1, *, out=None, num_threads=
     return _backward_result(r, out, rt, shape)
 
 
-def softmax_backward(grad_output, output, axis=-1, *, out=None, num_threads=None):
+def _softmax_backward(grad_output, output, axis=-1, *, out=None, num_threads=None):
     """Gradient of softmax with respect to its input: ``y * (g - sum(g * y))``.
 
     `output` is y = softmax(x, axis) and `grad_output` the gradient with respect to y.
@@ -110,6 +110,15 @@ def softmax_backward(grad_output, output, axis=-1, *, out=None, num_threads=None
         np.subtract(g, s, out=r, casting="unsafe")
         np.multiply(r, y, out=r, casting="unsafe")
     return _backward_result(r, out, rt, shape)
+
+
+# The public gradients are compiled (_entry.pyx): C-contiguous float32/float64 ones
+# along the last axis reach the kernels without a Python frame; the rest comes here.
+_entry.set_backward_fallback(_log_softmax_backward, _softmax_backward)
+log_softmax_backward = _entry.log_softmax_backward
+log_softmax_backward.__doc__ = _log_softmax_backward.__doc__
+softmax_backward = _entry.softmax_backward
+softmax_backward.__doc__ = _softmax_backward.__doc__
 
 
 # ---- losses ----------------------------------------------------------------------------
