@@ -50,17 +50,22 @@ def test_num_threads_values_accepted(k, isa):
 
 def test_thread_decision():
     """Small inputs: one thread whatever is asked; big ones: k if given, else the
-    default."""
+    default; never more than one thread per MIN_THREAD_ELEMENTS elements."""
     small = _threads.MIN_PARALLEL_ELEMENTS - 1
+    per = _threads.MIN_THREAD_ELEMENTS
+    assert _threads.MIN_PARALLEL_ELEMENTS == 2 * per
     assert _threads.threads_for(None, 10) == 1
     assert _threads.threads_for(3, 10) == 1
     assert _threads.threads_for(3, small) == 1
     if not _threads.OPENMP:
         assert _threads.threads_for(3, 10**8) == 1
         return
-    assert _threads.threads_for(3, small + 1) == 3
+    assert _threads.threads_for(3, small + 1) == 2
+    assert _threads.threads_for(3, 3 * per - 1) == 2
+    assert _threads.threads_for(3, 3 * per) == 3
     assert _threads.threads_for(1, 10**8) == 1
     assert _threads.threads_for(None, 10**8) == _threads.default_threads()
+    assert _threads.threads_for(None, small + 1) == min(2, _threads.default_threads())
     assert _threads.default_threads() >= 1
     # an explicit count: at most MAX_THREADS_PER_CPU per usable CPU (or the default)
     cap = max(_threads.MAX_THREADS_PER_CPU * _threads.usable_cpus(),
@@ -68,6 +73,7 @@ def test_thread_decision():
     assert _threads.threads_for(cap, 10**8) == cap
     for k in (cap + 1, 10**6, 2**31, 2**64):
         assert _threads.threads_for(k, 10**8) == cap
+        assert _threads.threads_for(k, 5 * per) == min(cap, 5)
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs /proc/self/task")
@@ -90,7 +96,7 @@ def test_huge_num_threads_is_capped_not_an_error():
         "    lsc.cross_entropy(x, t, return_grad=True, num_threads=k)\n"
         "cap = max(_threads.MAX_THREADS_PER_CPU * _threads.usable_cpus(),\n"
         "          _threads.default_threads())\n"
-        "print(n() - before, cap)\n"
+        "print(n() - before, min(cap, x.size // _threads.MIN_THREAD_ELEMENTS))\n"
     )
     r = _run_python(code, OMP_NUM_THREADS="1")
     assert r.returncode == 0, r.stderr

@@ -554,8 +554,9 @@ Logarithm of the softmax along `axis`: ``x - max - log(sum(exp(x - max)))``.
     dtype : floating dtype, optional
         Compute and return in this dtype (float16 computes in float32).
     num_threads : int, optional
-        The most threads to use (default: the library's default).  Inputs below
-        64K elements always run on one thread: more would cost more than they save.
+        The most threads to use (default: the library's default).  A call takes at
+        most one thread per 16K elements (inputs below 32K run on one): more would
+        cost more than they save.
 
     Returns
     -------

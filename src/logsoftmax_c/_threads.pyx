@@ -17,10 +17,16 @@ cdef extern from *:
 
 OPENMP = bool(LSC_HAVE_OPENMP)
 
-# Below this many elements a call runs on one thread: starting a parallel region
-# costs more than the work it would share.  Measured on 2 cores (float32 rows of 1000):
-# 1 thread as fast as 2 or faster up to 32K elements, 2 threads ahead from 64K on.
-MIN_PARALLEL_ELEMENTS = 65536
+# A call takes at most one thread per this many elements: a thread's share of the
+# work must pay for waking it.  Measured on 2 cores (the Xeon, the kernels called with
+# no Python between), 1 / 2 threads, us: 16384 elements about even (float32 rows of
+# 1024: log_softmax 3.2 / 3.4, softmax 3.6 / 3.5, logsumexp 2.7 / 3.0; float64 2
+# threads 1.0-1.4 times faster); 32768 elements 2 threads 1.2-1.7 times faster for
+# every function and dtype (rows of 128 and 1024, columns of 1024: log_softmax 6.5 /
+# 4.9, softmax_backward 5.3 / 4.1 float32).
+MIN_THREAD_ELEMENTS = 16384
+# Below this many elements a call runs on one thread.
+MIN_PARALLEL_ELEMENTS = 2 * MIN_THREAD_ELEMENTS
 
 
 def _cgroup_cpu_quota():
@@ -89,11 +95,12 @@ MAX_THREADS_PER_CPU = 4
 def threads_for(num_threads, Py_ssize_t size):
     """Threads for one call on `size` elements; num_threads is None (the default
     count) or an int >= 1 (at most that many, and at most MAX_THREADS_PER_CPU per
-    usable CPU).  Inputs below MIN_PARALLEL_ELEMENTS run on one thread: waking the
-    others costs more than they save."""
+    usable CPU).  At most one thread per MIN_THREAD_ELEMENTS elements (so inputs below
+    MIN_PARALLEL_ELEMENTS run on one): waking more costs more than they save."""
     if size < MIN_PARALLEL_ELEMENTS or not LSC_HAVE_OPENMP:
         return 1
     cdef int d = _default_threads()
-    if num_threads is None:
-        return d
-    return min(num_threads, max(MAX_THREADS_PER_CPU * _usable_cpus, d))
+    cdef Py_ssize_t most = size // MIN_THREAD_ELEMENTS
+    if num_threads is not None:
+        d = min(num_threads, max(MAX_THREADS_PER_CPU * _usable_cpus, d))
+    return d if d < most else most
