@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import logsoftmax_c
-from logsoftmax_c import _dispatch, _entry, _threads, log_softmax
+from logsoftmax_c import _dispatch, _entry, _threads, log_softmax, logsumexp
 
 from conftest import ISAS, assert_ulps
 
@@ -233,6 +233,29 @@ def test_flush_to_zero_is_left_as_it_was(num_threads, isa):
         assert tiny * np.float32(0.25) > 0, f"call {i}: the calling thread flushes"
         on = _dispatch.kernels.threads_flush_to_zero(2)
         assert not any(on), f"call {i}: OpenMP threads left flushing: {on}"
+
+
+@pytest.mark.parametrize("nt", [1, 2])
+def test_rows_from_memory_have_the_bits_of_the_same_rows_alone(nt):
+    """Inputs of LONG_ROWS_PREFETCH_BYTES and more fetch their rows ahead differently
+    (into L2): every function's rows keep the bits that the same row gives alone."""
+    rows, n = 1025, 32768  # float32: 128 MiB and a row
+    x = np.random.default_rng(11).standard_normal((rows, n), dtype=np.float32)
+    x *= 4
+    assert x.nbytes >= 1 << 27
+    t = np.zeros(rows, dtype=np.int64)
+    picks = [0, 517, rows - 1]
+    lse = logsumexp(x, axis=-1, num_threads=nt)
+    ce = logsoftmax_c.cross_entropy(x, t, reduction="none", num_threads=nt)
+    for r in picks:
+        alone = x[r:r + 1].copy()
+        assert lse[r] == logsumexp(alone, axis=-1)[0], r
+        assert ce[r] == logsoftmax_c.cross_entropy(alone, t[:1], reduction="none")[0], r
+    for f in (log_softmax, logsoftmax_c.softmax):
+        y = f(x, axis=-1, num_threads=nt)
+        for r in picks:
+            assert np.array_equal(y[r], f(x[r:r + 1].copy(), axis=-1)[0]), (f.__name__, r)
+        del y
 
 
 def test_threadpoolctl_limits():

@@ -38,10 +38,10 @@ cdef extern from "lsc_kernels.h" nogil:
     void lsc_ftz_team_end(int paused)
     void lsc_combine(const lsc_stats *st, Py_ssize_t nc, double *mc, int single)
     void lsc_softmax_scales(lsc_stats *st, Py_ssize_t nc)
-    void lsc_row_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n,
-                     int stream, int op)
-    void lsc_row_f64(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy, Py_ssize_t n,
-                     int stream, int op)
+    void lsc_row_far_f32(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy,
+                         Py_ssize_t n, int stream, int op, int far)
+    void lsc_row_far_f64(const char *x, Py_ssize_t sx, char *y, Py_ssize_t sy,
+                         Py_ssize_t n, int stream, int op, int far)
     void lsc_log_softmax_rows_f32(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
                                   Py_ssize_t n, Py_ssize_t nr, int prefetch, int stream)
     void lsc_log_softmax_rows_f64(const char *x, Py_ssize_t sxr, char *y, Py_ssize_t syr,
@@ -280,15 +280,16 @@ cdef inline Offsets _outer_offsets(const Layout *L, Py_ssize_t o) noexcept nogil
 # ---- row mode: the reduced axis is the most contiguous one --------------------------
 
 cdef inline void _one_row(const floating *tag, const char *xp, char *yp, const Layout *L,
-                          Py_ssize_t r) noexcept nogil:
+                          Py_ssize_t r, int far) noexcept nogil:
+    """Row r; far: the input comes from memory (lsc_row_far)."""
     cdef Offsets off = _outer_offsets(L, r // L.inner)
     cdef Py_ssize_t i = r % L.inner
     if floating is float:
-        lsc_row_f32(xp + off.x + i * L.sxi, L.sxn, yp + off.y + i * L.syi, L.syn, L.n,
-                    L.stream, L.op)
+        lsc_row_far_f32(xp + off.x + i * L.sxi, L.sxn, yp + off.y + i * L.syi, L.syn, L.n,
+                        L.stream, L.op, far)
     else:
-        lsc_row_f64(xp + off.x + i * L.sxi, L.sxn, yp + off.y + i * L.syi, L.syn, L.n,
-                    L.stream, L.op)
+        lsc_row_far_f64(xp + off.x + i * L.sxi, L.sxn, yp + off.y + i * L.syi, L.syn, L.n,
+                        L.stream, L.op, far)
 
 
 cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Layout *L,
@@ -313,7 +314,7 @@ cdef void _rows_chunked(const floating *tag, const char *xp, char *yp, const Lay
         free(st)
         free(mc)
         for r in range(nrows):
-            _one_row(tag, xp, yp, L, r)
+            _one_row(tag, xp, yp, L, r, 0)
         return
     fteam = lsc_ftz_team_begin()
     with parallel(num_threads=nt):
@@ -500,6 +501,8 @@ cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout 
     cdef Py_ssize_t nrows = L.outer * L.inner
     cdef Py_ssize_t nchunks = (L.n + chunk - 1) // chunk
     cdef Py_ssize_t r
+    # rows one by one (lsc_row_far) from memory: as softmax's long rows, by the size
+    cdef int far = nrows * L.n * <Py_ssize_t>sizeof(floating) >= LONG_ROWS_PREFETCH_BYTES
     # (lsc_rows_untiled looks at the length alone, not at the strides: a log_softmax
     # or logsumexp row's bits then do not depend on its layout)
     if (L.n <= LSC_SMALL_N and L.inner > 1
@@ -524,12 +527,12 @@ cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout 
         with parallel(num_threads=nt):
             tfpm = lsc_ftz_enter()
             for r in prange(nrows, schedule='static'):
-                _one_row(tag, xp, yp, L, r)
+                _one_row(tag, xp, yp, L, r, far)
             lsc_ftz_leave(tfpm)
         lsc_ftz_team_end(fteam)
     else:
         for r in range(nrows):
-            _one_row(tag, xp, yp, L, r)
+            _one_row(tag, xp, yp, L, r, far)
 
 
 # ---- column mode: another axis is more contiguous than the reduced one ---------------

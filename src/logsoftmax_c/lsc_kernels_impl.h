@@ -1096,7 +1096,8 @@ LSC_INLINE void LSC_FN(lsc_chunk_split)(lsc_stats *st, const LSC_T *x, const LSC
 /* A chunk's statistics: its max, its sum and, unless its max is below mr (the max of
  * the chunks before it in its row, or -inf), its dominated sum and count
  * (lsc_vstats), from the exps of lsc_vsums in a buffer in L1. */
-static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t n, double mr)
+static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t n, double mr,
+                                                      int far)
 {
     LSC_T m = LSC_FN(lsc_max)(x, n);
     if (m == -INFINITY) {
@@ -1109,8 +1110,15 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
     lsc_stats st;
     /* (a chunk below the row's max so far needs no exps: lsc_chunk_split) */
     const int noe = (double)m < mr ? LSC_C_NO_EXPS : 0;
-    const double s = LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n,
-                                        NULL, LSC_C_PREFETCH | noe);
+    /* into L1, or with far (an input from memory) into L2: logsumexp of 2048x32000
+       floats, 1 / 2 threads, 22.0-22.7 / 10.5-11.1 ms against 24.2-25.1 / 11.6-12.5
+       (cross_entropy alike); but from L2 and L3 (8x128256, 64x128256) 1.1-1.5 times as
+       long into L2 */
+    const double s =
+        far ? LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n, NULL,
+                                 LSC_C_PREFETCH | LSC_C_PREFETCH_L2 | noe)
+            : LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n, NULL,
+                                 LSC_C_PREFETCH | noe);
     LSC_FN(lsc_chunk_split)(&st, x, buf, n, m, s, mr);
     return st;
 }
@@ -1127,19 +1135,19 @@ static inline void LSC_FN(lsc_gather)(const char *x, ptrdiff_t sx, ptrdiff_t n, 
 /* statistics of one chunk x[0..n), n <= LSC_CHUNK, at byte stride sx
    (lsc_chunk_stats_contig; lsc_chunk_stats: all of them) */
 static lsc_stats LSC_FN(lsc_chunk_stats_below)(const char *x, ptrdiff_t sx, ptrdiff_t n,
-                                               double mr)
+                                               double mr, int far)
 {
     if (sx == (ptrdiff_t)sizeof(LSC_T)) {
-        return LSC_FN(lsc_chunk_stats_contig)((const LSC_T *)x, n, mr);
+        return LSC_FN(lsc_chunk_stats_contig)((const LSC_T *)x, n, mr, far);
     }
     LSC_T buf[LSC_CHUNK];
     LSC_FN(lsc_gather)(x, sx, n, buf);
-    return LSC_FN(lsc_chunk_stats_contig)(buf, n, mr);
+    return LSC_FN(lsc_chunk_stats_contig)(buf, n, mr, 0);
 }
 
 static lsc_stats LSC_FN(lsc_chunk_stats)(const char *x, ptrdiff_t sx, ptrdiff_t n)
 {
-    return LSC_FN(lsc_chunk_stats_below)(x, sx, n, -INFINITY);
+    return LSC_FN(lsc_chunk_stats_below)(x, sx, n, -INFINITY, 0);
 }
 
 /* y[j] = (x[j] - m) - c (op LSC_OP_LOG_SOFTMAX) or, c the chunk's factor, exp(x[j] - m) c
@@ -1200,9 +1208,10 @@ static inline ptrdiff_t LSC_FN(lsc_nchunks)(ptrdiff_t n)
     return (n + LSC_CHUNK - 1) / LSC_CHUNK;
 }
 
-/* one row of n >= 1 elements: x at byte stride sx into y at byte stride sy */
-static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, ptrdiff_t n,
-                            int stream, int op)
+/* one row of n >= 1 elements: x at byte stride sx into y at byte stride sy; far: x
+   comes from memory (its chunks' sums fetch the next chunk into L2 rather than L1) */
+static void LSC_FN(lsc_row_far)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy,
+                                ptrdiff_t n, int stream, int op, int far)
 {
     ptrdiff_t nc = LSC_FN(lsc_nchunks)(n);
     if (nc < 1) {
@@ -1245,7 +1254,7 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
         double mr = op == LSC_OP_SOFTMAX ? INFINITY : -INFINITY;
         for (ptrdiff_t c = 0; c < nc; c++) {
             ptrdiff_t len = c == nc - 1 ? n - c * LSC_CHUNK : LSC_CHUNK;
-            st[c] = LSC_FN(lsc_chunk_stats_below)(x + c * LSC_CHUNK * sx, sx, len, mr);
+            st[c] = LSC_FN(lsc_chunk_stats_below)(x + c * LSC_CHUNK * sx, sx, len, mr, far);
             mr = st[c].m > mr ? st[c].m : mr;
         }
         if (op == LSC_OP_SOFTMAX) {
@@ -1274,6 +1283,13 @@ static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, 
         LSC_FN(lsc_chunk_write)(x + c * LSC_CHUNK * sx, sx, y + c * LSC_CHUNK * sy, sy,
                                 len, (LSC_T)mc[0], (LSC_T)mc[1], stream, op);
     }
+}
+
+/* lsc_row_far for an x in the caches */
+static void LSC_FN(lsc_row)(const char *x, ptrdiff_t sx, char *y, ptrdiff_t sy, ptrdiff_t n,
+                            int stream, int op)
+{
+    LSC_FN(lsc_row_far)(x, sx, y, sy, n, stream, op, 0);
 }
 
 /* softmax of nr rows of 1 <= n <= LSC_CHUNK contiguous elements, row r at byte offset
