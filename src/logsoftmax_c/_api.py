@@ -98,20 +98,8 @@ def _check_out(out, shape, rt, name):
         raise ValueError(f"{name}: out is read-only")
 
 
-def empty_like(x, dtype, axes=None):
-    """np.empty_like(x, dtype), large C- or Fortran-ordered ones from the block cache
-    (_outbuf): a fresh output then costs no page faults.  With `axes` (the reduced
-    ones) not holding x's contiguous axis (the column kernels' case), a large result
-    starts where x does within a cache line (_outbuf.empty's `like`): along axis 0 of
-    4096x4096 float32, 5-15% faster for an x 16 bytes past a page.  The row kernels
-    are faster with the result on the line (6-10% on 16x384x384 float32)."""
-    if x.flags.c_contiguous:
-        like = x if axes is not None and x.ndim - 1 not in axes else None
-        return _outbuf.empty(x.shape, dtype, "C", like)
-    if x.flags.f_contiguous:
-        like = x if axes is not None and 0 not in axes else None
-        return _outbuf.empty(x.shape, dtype, "F", like)
-    return np.empty_like(x, dtype=dtype)
+# np.empty_like(x, dtype) with large outputs from the block cache (see there)
+empty_like = _outbuf.empty_like
 
 
 def set_output_cache(nbytes):

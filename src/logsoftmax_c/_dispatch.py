@@ -21,7 +21,7 @@ def _load(name):
         return None
     # the direct calls past the small ones take the argument layer's thread count and
     # fresh outputs (_api: threads_for, empty_like)
-    module.set_call_helpers(_threads.threads_for, _outbuf.empty, _outbuf.MIN_BYTES)
+    module.set_call_helpers(_threads.threads_for, _outbuf.empty_like, _outbuf.MIN_BYTES)
     return module
 
 

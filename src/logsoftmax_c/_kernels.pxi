@@ -787,37 +787,32 @@ cdef void _run_small(cnp.ndarray a, cnp.ndarray y, const Layout *L, int nt):
 
 
 # The thread count and the output of the direct calls past the small ones
-# (set_call_helpers): logsoftmax_c._threads.threads_for and _outbuf.empty, the argument
-# layer's own, and _outbuf's size from which it serves an output from its cache.
+# (set_call_helpers): logsoftmax_c._threads.threads_for and _outbuf.empty_like, the
+# argument layer's own, and _outbuf's size from which it serves an output from its
+# cache.
 cdef object _threads_for = None
-cdef object _cached_empty = None
+cdef object _cached_empty_like = None
 cdef Py_ssize_t _cached_min_bytes = 0
 
 
-def set_call_helpers(threads_for, cached_empty, Py_ssize_t cached_min_bytes):
+def set_call_helpers(threads_for, cached_empty_like, Py_ssize_t cached_min_bytes):
     """Let _direct_call take calls of any size: threads_for(num_threads, size) gives
-    their thread count, cached_empty(shape, dtype, order, like) their C- or
-    Fortran-ordered outputs of cached_min_bytes and more (the argument layer's
-    empty_like).  Without them (None), _direct_call takes small calls only."""
-    global _threads_for, _cached_empty, _cached_min_bytes
+    their thread count, cached_empty_like(x, dtype, axes) their outputs of
+    cached_min_bytes and more (the argument layer's empty_like).  Without them (None),
+    _direct_call takes small calls only."""
+    global _threads_for, _cached_empty_like, _cached_min_bytes
     _threads_for = threads_for
-    _cached_empty = cached_empty
+    _cached_empty_like = cached_empty_like
     _cached_min_bytes = cached_min_bytes
 
 
 cdef cnp.ndarray _new_output(cnp.ndarray a, int ax):
-    """A fresh result of a's shape and dtype, as the argument layer makes it
-    (_api.empty_like): in a's order (KEEPORDER), a large C- or Fortran-ordered one from
-    the output cache, starting where a does within a cache line when ax is not the
-    contiguous axis (the column kernels')."""
-    cdef int nd = cnp.PyArray_NDIM(a)
-    cdef object o = a
-    if (_cached_empty is not None
+    """A fresh result of a's shape and dtype for a reduction along ax, as the argument
+    layer makes it: a large one from its empty_like (the output cache's, see there),
+    a smaller one in a's order (KEEPORDER) from NumPy, as empty_like would."""
+    if (_cached_empty_like is not None
             and cnp.PyArray_NBYTES(a) >= _cached_min_bytes):
-        if cnp.PyArray_IS_C_CONTIGUOUS(a):
-            return _cached_empty(o.shape, o.dtype, "C", a if ax != nd - 1 else None)
-        if cnp.PyArray_IS_F_CONTIGUOUS(a):
-            return _cached_empty(o.shape, o.dtype, "F", a if ax != 0 else None)
+        return _cached_empty_like(a, (<object>a).dtype, (ax,))
     return _new_like_array(a, cnp.NPY_KEEPORDER, NULL, 0)
 
 
