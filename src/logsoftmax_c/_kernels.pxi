@@ -771,7 +771,7 @@ cdef inline void _run_typed(int typenum, const char *xp, char *yp,
         _run(<const double *>NULL, xp, yp, L, nt)
 
 
-cdef void _run_small(cnp.ndarray a, cnp.ndarray y, const Layout *L, int nt):
+cdef void _run_direct(cnp.ndarray a, cnp.ndarray y, const Layout *L, int nt):
     """A direct call's kernels on nt threads, keeping the GIL for inputs of up to
     KEEP_GIL_ELEMENTS (NumPy's loops, too, keep it below a size)."""
     cdef int typenum = cnp.PyArray_TYPE(a)
@@ -861,7 +861,7 @@ cdef object _direct_call(object x, object axis, Py_ssize_t max_size, int op, obj
     if ax < 0:
         ax += nd
     if op == LSC_OP_LOGSUMEXP:
-        return _small_lse(a, ax, out, keepdims, nt)
+        return _direct_lse(a, ax, out, keepdims, nt)
     cdef cnp.ndarray y
     if out is None:
         y = _new_output(a, ax) if size > max_size else _new_like_array(
@@ -879,11 +879,11 @@ cdef object _direct_call(object x, object axis, Py_ssize_t max_size, int op, obj
     if not _build_layout(a, cnp.PyArray_STRIDES(y), 1ULL << ax, &L):
         return None
     L.op = op
-    _run_small(a, y, &L, nt)
+    _run_direct(a, y, &L, nt)
     return y
 
 
-cdef object _small_lse(cnp.ndarray a, int ax, object out, bint keepdims, int nt):
+cdef object _direct_lse(cnp.ndarray a, int ax, object out, bint keepdims, int nt):
     """_direct_call's logsumexp along axis ax of a (checked there), on nt threads: y
     of a's shape without ax (with it as 1 for keepdims), seen by the kernels with
     stride 0 there."""
@@ -927,7 +927,7 @@ cdef object _small_lse(cnp.ndarray a, int ax, object out, bint keepdims, int nt)
     if not _build_layout(a, sy, 1ULL << ax, &L):
         return None
     L.op = LSC_OP_LOGSUMEXP
-    _run_small(a, y, &L, nt)
+    _run_direct(a, y, &L, nt)
     if out is None and ynd == 0:
         return y[()]  # a full reduction gives a scalar, as NumPy's reductions
     return y
