@@ -715,53 +715,101 @@ def test_cross_entropy_loss_same_bits_with_and_without_grad(shape, dtype, isa):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
-def test_cross_entropy_short_road_same_bits_as_the_general_one(dtype, isa, monkeypatch):
-    """The common call (rows in C order, class indices in range, no weights, no
-    smoothing, 'mean' or 'sum', no gradient) takes a short road: the same loss, bit for
-    bit and of the same type, as the general road; calls of other kinds (an index out
-    of range or ignored, a Fortran-order input, int32 targets beside intp ones, axis=0)
-    take the general road, with its errors."""
-    from logsoftmax_c import _losses
-    general = _losses._plain_rows_loss
+def test_compiled_loss_calls_match_the_general_road(dtype, isa, no_warnings):
+    """The public losses are compiled: rows of scores in C order with class indices
+    each in range and none ignore_index, no weights, smoothing or gradient, any
+    reduction, go straight to the kernels; everything else to the argument layer
+    (_losses).  Both roads give the same loss, bit for bit and of the same type, for
+    every thread count and integer type of the targets; each call takes the road it
+    should, and the argument layer's errors stay."""
+    from logsoftmax_c import _entry, _losses
     taken = []
 
-    def spy(*args):
-        r = general(*args)
-        taken.append(r is not None)
-        return r
+    def spy(f):
+        def call(*args, **kwargs):
+            taken.append(f.__name__)
+            return f(*args, **kwargs)
+        return call
 
-    rng = np.random.default_rng(7)
-    cases = []
-    for shape in [(32, 10), (1, 1), (257, 1000), (5, 3), (100, 70), (3, 5000)]:
-        for scale in (1, 30):
-            x = (rng.standard_normal(shape) * scale).astype(dtype)
-            t = rng.integers(0, shape[1], shape[0])
-            cases += [(x, t), (x, t.astype(np.int32))]
-    x = rng.standard_normal((6, 4)).astype(dtype)
-    x[1, 2] = np.inf
-    x[3, 0] = np.nan
-    x[4] = -np.inf
-    cases.append((x, np.arange(6) % 4))
-    for x, t in cases:
-        for reduction in ("mean", "sum"):
-            monkeypatch.setattr(_losses, "_plain_rows_loss", spy)
-            got = cross_entropy(x, t, reduction=reduction)
-            monkeypatch.setattr(_losses, "_plain_rows_loss", lambda *a: None)
-            want = cross_entropy(x, t, reduction=reduction)
-            assert taken.pop() is True
-            assert type(got) is type(want) and got.dtype == want.dtype
-            assert got.tobytes() == want.tobytes(), (x.shape, reduction, got, want)
-    monkeypatch.setattr(_losses, "_plain_rows_loss", spy)
-    x = rng.standard_normal((8, 5)).astype(dtype)
-    t = np.arange(8) % 5
-    for kw, tt, xx in [({}, np.where(t == 2, -100, t), x), ({"ignore_index": 3}, t, x),
-                       ({}, t, np.asfortranarray(x)), ({"axis": 0}, t, x.T.copy())]:
-        got = cross_entropy(xx, tt, **kw)
-        assert taken.pop() is False
-        np.testing.assert_allclose(got, cross_entropy(xx, list(tt), **kw), rtol=1e-6)
-    with pytest.raises(IndexError):
-        cross_entropy(x, np.where(t == 2, 9, t))
-    assert taken.pop() is False
+    _entry.set_loss_fallback(spy(_losses._nll_loss), spy(_losses._cross_entropy))
+    try:
+        rng = np.random.default_rng(7)
+        cases = []
+        for shape in [(32, 10), (1, 1), (257, 1000), (5, 3), (100, 70), (3, 5000),
+                      (40, 2000)]:
+            for scale in (1, 30):
+                x = (rng.standard_normal(shape) * scale).astype(dtype)
+                t = rng.integers(0, shape[1], shape[0])
+                cases += [(x, t), (x, t.astype(np.int32)), (x, t[::-1]),
+                          (x, t.astype(np.uint8) if shape[1] < 256 else t.astype(np.int16))]
+        x = rng.standard_normal((6, 4)).astype(dtype)
+        x[1, 2] = np.inf  # an inf and a NaN beside the targets, and a row of -inf
+        x[3, 0] = np.nan
+        x[4] = -np.inf
+        cases.append((x, np.array([0, 1, 2, 3, 0, 1])))
+        for x, t in cases:
+            lp = log_softmax(x)
+            for reduction in ("mean", "sum", "none"):
+                for nt in (None, 1, 2):
+                    taken.clear()
+                    got = cross_entropy(x, t, reduction=reduction, num_threads=nt)
+                    nll = nll_loss(lp, t, axis=1, reduction=reduction)
+                    finite = np.all(np.isfinite(x))
+                    assert taken == ([] if finite or reduction == "none"
+                                     else ["_cross_entropy", "_nll_loss"]), taken
+                    with np.errstate(invalid="ignore"):
+                        want = _losses._cross_entropy(x, t, reduction=reduction,
+                                                      num_threads=nt)
+                        want_nll = _losses._nll_loss(lp, t, reduction=reduction)
+                    for a, b in ((got, want), (nll, want_nll)):
+                        assert type(a) is type(b) and a.dtype == b.dtype == dtype
+                        assert np.shape(a) == np.shape(b)
+                        assert np.asarray(a).tobytes() == np.asarray(b).tobytes(), (
+                            x.shape, t.dtype, reduction, a, b)
+        # the argument layer's: an ignored or out-of-range target, an ignore_index
+        # between the targets, weights, smoothing, the gradient, a Fortran-ordered or
+        # 3-d input, another axis, targets as a list, a thread count it checks
+        x = rng.standard_normal((8, 5)).astype(dtype)
+        t = np.arange(8) % 5
+        lp = log_softmax(x)
+        for kw, tt, xx in [({}, np.where(t == 2, -100, t), x), ({"ignore_index": 3}, t, x),
+                           ({"weight": np.ones(5)}, t, x), ({}, t, np.asfortranarray(x)),
+                           ({"axis": 0}, t, x.T.copy()), ({}, list(t), x),
+                           ({}, t.reshape(2, 4), x.reshape(2, 4, 5)),
+                           ({"ignore_index": np.int64(-100)}, t, x)]:
+            taken.clear()
+            got = cross_entropy(xx, tt, **kw)
+            want = reference.cross_entropy(np.asarray(xx, np.float64), np.asarray(tt),
+                                           kw.get("axis", -1), kw.get("weight"),
+                                           kw.get("ignore_index", -100), "mean", 0.0)
+            np.testing.assert_allclose(got, want, rtol=RTOL[np.dtype(dtype)])
+            assert taken == ["_cross_entropy"], (kw, taken)
+            taken.clear()
+            nll_loss(log_softmax(xx, axis=kw.get("axis", -1)), tt, **kw)
+            assert taken == ["_nll_loss"], (kw, taken)
+        for kw in ({"label_smoothing": 0.1}, {"return_grad": True},
+                   {"num_threads": np.int64(2)}, {"reduction": "none", "num_threads": 2.0}):
+            taken.clear()
+            try:
+                cross_entropy(x, t, **kw)
+            except TypeError:
+                pass
+            assert taken == ["_cross_entropy"], (kw, taken)
+        for bad in (np.where(t == 2, 9, t), np.where(t == 2, -1, t)):
+            with pytest.raises(IndexError):
+                cross_entropy(x, bad)
+            with pytest.raises(IndexError):
+                nll_loss(lp, bad)
+        with pytest.raises(ValueError, match="reduction"):
+            cross_entropy(x, t, reduction="avg")
+        with pytest.raises(ValueError, match="shape"):
+            nll_loss(lp, t[:5])
+        taken.clear()
+        with pytest.raises(IndexError):  # (uint64 targets: the argument layer's)
+            cross_entropy(x, t.astype(np.uint64) + np.uint64(2**63))
+        assert taken == ["_cross_entropy"]
+    finally:
+        _entry.set_loss_fallback(_losses._nll_loss, _losses._cross_entropy)
 
 
 @pytest.mark.parametrize("probs", [False, True], ids=["indices", "probs"])

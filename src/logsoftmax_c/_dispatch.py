@@ -50,7 +50,7 @@ def _initial():
 
 kernels = _load(_initial())
 # the compiled public functions
-_entry.use_kernels(kernels.DIRECT_CALL, kernels.BACKWARD_CALL)
+_entry.use_kernels(kernels.DIRECT_CALL, kernels.BACKWARD_CALL, kernels.LOSS_CALL)
 
 
 def current_isa():
@@ -65,5 +65,5 @@ def set_isa(name):
                          f"{', '.join(available_isas())}")
     previous = kernels.ISA
     kernels = _load(name)
-    _entry.use_kernels(kernels.DIRECT_CALL, kernels.BACKWARD_CALL)
+    _entry.use_kernels(kernels.DIRECT_CALL, kernels.BACKWARD_CALL, kernels.LOSS_CALL)
     return previous

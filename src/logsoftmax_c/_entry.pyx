@@ -4,12 +4,14 @@
 # matching took a tenth of a 64x10 float call; the argument layer's Python, run cold
 # after a large call, 15-25 us of 1024x1000 floats').  Everything else goes to the
 # argument layer, _api._family.  log_softmax_backward and softmax_backward likewise:
-# C-contiguous gradients along the last axis to the kernels, the rest to _losses.
+# C-contiguous gradients along the last axis to the kernels, the rest to _losses;
+# cross_entropy and nll_loss too: rows of scores and in-range class indices, with no
+# weights, smoothing or gradient, to the kernels' loss call, the rest to _losses.
 #
 # Compiled once: the kernel build in use (_dispatch) hands over its C functions with
 # use_kernels; _api hands over the argument layer with set_fallback, _losses the
-# gradients' with set_backward_fallback.  Their docstrings are _api's and _losses'
-# (set there).
+# gradients' with set_backward_fallback and the losses' with set_loss_fallback.  Their
+# docstrings are _api's and _losses' (set there).
 
 from cpython.pycapsule cimport PyCapsule_GetPointer
 
@@ -21,9 +23,16 @@ ctypedef object (*direct_call_t)(object x, object axis, Py_ssize_t max_size, int
 ctypedef object (*backward_call_t)(object grad_output, object output, object axis,
                                    object out, bint softmax, object num_threads)
 
+# the kernels' _loss_call (_kernels.pxi): likewise, for the losses
+ctypedef object (*loss_call_t)(object x, object target, object axis, object ignore_index,
+                               object reduction, object num_threads, bint nll,
+                               Py_ssize_t max_size)
+
 cdef direct_call_t _direct_call = NULL
 cdef backward_call_t _backward_call = NULL
+cdef loss_call_t _loss_call = NULL
 cdef object _backward_fallback = None
+cdef object _loss_fallback = None
 cdef object _capsule = None
 cdef object _family = None
 cdef Py_ssize_t _max_small = 0
@@ -32,13 +41,15 @@ cdef int _op_softmax = -1
 cdef int _op_logsumexp = -1
 
 
-def use_kernels(capsule, backward_capsule):
-    """Send the common calls to this kernel build's DIRECT_CALL capsule, and the
-    common gradient calls to its BACKWARD_CALL capsule."""
-    global _direct_call, _backward_call, _capsule
+def use_kernels(capsule, backward_capsule, loss_capsule):
+    """Send the common calls to this kernel build's DIRECT_CALL capsule, the common
+    gradient calls to its BACKWARD_CALL capsule and the common loss calls to its
+    LOSS_CALL capsule."""
+    global _direct_call, _backward_call, _loss_call, _capsule
     _direct_call = <direct_call_t>PyCapsule_GetPointer(capsule, b"logsoftmax_c.direct_call")
     _backward_call = <backward_call_t>PyCapsule_GetPointer(
         backward_capsule, b"logsoftmax_c.backward_call")
+    _loss_call = <loss_call_t>PyCapsule_GetPointer(loss_capsule, b"logsoftmax_c.loss_call")
     _capsule = capsule
 
 
@@ -122,3 +133,37 @@ def log_softmax_backward(grad_output, output, axis=-1, *, out=None, num_threads=
 
 def softmax_backward(grad_output, output, axis=-1, *, out=None, num_threads=None):
     return _gradient(True, grad_output, output, axis, out, num_threads)
+
+
+def set_loss_fallback(nll_loss, cross_entropy):
+    """The argument layer's losses (_losses), which take every loss call that the
+    direct one does not."""
+    global _loss_fallback
+    _loss_fallback = (nll_loss, cross_entropy)
+
+
+def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100,
+             reduction="mean"):
+    if _loss_call != NULL and weight is None:
+        r = _loss_call(log_probs, target, axis, ignore_index, reduction, None, True,
+                       _max_small)
+        if r is not None:
+            return r
+    return _loss_fallback[0](log_probs, target, axis=axis, weight=weight,
+                             ignore_index=ignore_index, reduction=reduction)
+
+
+def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
+                  reduction="mean", label_smoothing=0.0, return_grad=False,
+                  num_threads=None):
+    if (_loss_call != NULL and weight is None and return_grad is False
+            and (type(label_smoothing) is float or type(label_smoothing) is int)
+            and label_smoothing == 0 and _threads_ok(num_threads)):
+        r = _loss_call(logits, target, axis, ignore_index, reduction, num_threads, False,
+                       _max_small)
+        if r is not None:
+            return r
+    return _loss_fallback[1](logits, target, axis=axis, weight=weight,
+                             ignore_index=ignore_index, reduction=reduction,
+                             label_smoothing=label_smoothing, return_grad=return_grad,
+                             num_threads=num_threads)

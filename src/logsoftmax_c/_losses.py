@@ -281,8 +281,8 @@ def _class_sum(a, tg, ct):
                      dtype=ct, casting="unsafe")
 
 
-def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100,
-             reduction="mean"):
+def _nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100,
+              reduction="mean"):
     """Negative log-likelihood loss, as ``torch.nn.functional.nll_loss``.
 
     Parameters
@@ -337,9 +337,9 @@ def nll_loss_grad(log_probs_shape, tg, ct, grad_scale):
     return grad
 
 
-def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
-                  reduction="mean", label_smoothing=0.0, return_grad=False,
-                  num_threads=None):
+def _cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
+                   reduction="mean", label_smoothing=0.0, return_grad=False,
+                   num_threads=None):
     """Cross-entropy of softmax(logits) and the targets, as
     ``torch.nn.functional.cross_entropy``, fused: no array of log-probabilities.
 
@@ -368,12 +368,6 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
         loss: a scalar (0-d) for 'mean' and 'sum', per sample for 'none'.
     """
     name = "cross_entropy"
-    if (not return_grad and weight is None and type(logits) is np.ndarray
-            and type(target) is np.ndarray and type(label_smoothing) in (float, int)
-            and not label_smoothing):
-        loss = _plain_rows_loss(logits, target, axis, ignore_index, reduction, num_threads)
-        if loss is not None:
-            return loss
     x = np.asarray(logits)
     rt, ct = _compute_dtype(x, name)
     tg = _Targets(x, target, axis, weight, ignore_index, reduction, name)
@@ -434,31 +428,14 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
     return loss, grad.astype(rt, copy=False)
 
 
-def _plain_rows_loss(x, t, axis, ignore_index, reduction, num_threads):
-    """cross_entropy's common call, by a short road: rows of float32 or float64 logits
-    in C order (classes along the last axis), class indices each in range and none
-    ignore_index, no weights, no smoothing, 'mean' or 'sum', no gradient.  The same
-    arithmetic as the general road (the compiled logsumexp, the kernels' gather, NumPy's
-    sum), so the same bits, without its checks and branches, which made a small call
-    (32x10) take twice PyTorch's time.  None where the call is not of this kind (the
-    general road then checks it and gives its errors)."""
-    if not (x.ndim == 2 and type(axis) is int and axis in (-1, 1)
-            and type(reduction) is str and reduction in ("mean", "sum")
-            and x.dtype in _api._KERNEL_DTYPES and x.dtype.isnative
-            and x.flags.c_contiguous and t.dtype.kind in "iu" and t.shape == x.shape[:1]
-            and t.size and x.shape[1]):
-        return None
-    n, nclass = x.shape
-    index = np.ascontiguousarray(t, dtype=np.intp)
-    lo, hi = index.min(), index.max()
-    if not (0 <= lo and hi < nclass and not lo <= ignore_index <= hi):
-        return None
-    lse = _api.logsumexp(x, axis=1, num_threads=num_threads)
-    ct = x.dtype.type
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        losses = lse - _api._dispatch.kernels.pick(x, index, n, nclass, 1)
-        total = np.add.reduce(losses, dtype=x.dtype)
-        return total if reduction == "sum" else ct(total / ct(n))
+# The public losses are compiled (_entry.pyx): rows of float32/float64 scores in C order
+# with in-range class indices, and no weights, smoothing or gradient, reach the kernels
+# (their logsumexp and gather) without a Python frame; the rest comes here.
+_entry.set_loss_fallback(_nll_loss, _cross_entropy)
+nll_loss = _entry.nll_loss
+nll_loss.__doc__ = _nll_loss.__doc__
+cross_entropy = _entry.cross_entropy
+cross_entropy.__doc__ = _cross_entropy.__doc__
 
 
 def _subtract_product(grad, a, b):
