@@ -717,11 +717,12 @@ def test_cross_entropy_loss_same_bits_with_and_without_grad(shape, dtype, isa):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_compiled_loss_calls_match_the_general_road(dtype, isa, no_warnings):
     """The public losses are compiled: rows of scores in C order with class indices
-    each in range and none ignore_index, no weights, smoothing or gradient, any
-    reduction, go straight to the kernels; everything else to the argument layer
-    (_losses).  Both roads give the same loss, bit for bit and of the same type, for
-    every thread count and integer type of the targets; each call takes the road it
-    should, and the argument layer's errors stay."""
+    each in range and none ignore_index, class weights (an array) or none, no
+    smoothing or gradient, any reduction, go straight to the kernels; everything else
+    to the argument layer (_losses).  Both roads give the same loss, bit for bit and of
+    the same type, for every thread count, integer type of the targets and type of the
+    weights; each call takes the road it should, and the argument layer's errors
+    stay."""
     from logsoftmax_c import _entry, _losses
     taken = []
 
@@ -766,6 +767,22 @@ def test_compiled_loss_calls_match_the_general_road(dtype, isa, no_warnings):
                         assert np.shape(a) == np.shape(b)
                         assert np.asarray(a).tobytes() == np.asarray(b).tobytes(), (
                             x.shape, t.dtype, reduction, a, b)
+                C = x.shape[1]
+                for w in (rng.random(C).astype(dtype), rng.random(C),
+                          rng.integers(0, 3, C), rng.random(C) < 0.5,
+                          np.zeros(C, dtype)):
+                    taken.clear()
+                    got = cross_entropy(x, t, weight=w, reduction=reduction)
+                    nll = nll_loss(lp, t, weight=w, reduction=reduction)
+                    assert taken == ([] if finite or reduction == "none"
+                                     else ["_cross_entropy", "_nll_loss"]), taken
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        want = _losses._cross_entropy(x, t, weight=w, reduction=reduction)
+                        want_nll = _losses._nll_loss(lp, t, weight=w, reduction=reduction)
+                    for a, b in ((got, want), (nll, want_nll)):
+                        assert type(a) is type(b) and a.dtype == b.dtype == dtype
+                        assert np.asarray(a).tobytes() == np.asarray(b).tobytes(), (
+                            x.shape, w.dtype, reduction, a, b)
         # the argument layer's: an ignored or out-of-range target, an ignore_index
         # between the targets, weights, smoothing, the gradient, a Fortran-ordered or
         # 3-d input, another axis, targets as a list, a thread count it checks
@@ -773,7 +790,8 @@ def test_compiled_loss_calls_match_the_general_road(dtype, isa, no_warnings):
         t = np.arange(8) % 5
         lp = log_softmax(x)
         for kw, tt, xx in [({}, np.where(t == 2, -100, t), x), ({"ignore_index": 3}, t, x),
-                           ({"weight": np.ones(5)}, t, x), ({}, t, np.asfortranarray(x)),
+                           ({"weight": list(np.ones(5))}, t, x),
+                           ({}, t, np.asfortranarray(x)),
                            ({"axis": 0}, t, x.T.copy()), ({}, list(t), x),
                            ({}, t.reshape(2, 4), x.reshape(2, 4, 5)),
                            ({"ignore_index": np.int64(-100)}, t, x)]:
@@ -804,6 +822,9 @@ def test_compiled_loss_calls_match_the_general_road(dtype, isa, no_warnings):
             cross_entropy(x, t, reduction="avg")
         with pytest.raises(ValueError, match="shape"):
             nll_loss(lp, t[:5])
+        for w in (np.ones(4), np.ones((5, 1)), np.ones(5, complex)):
+            with pytest.raises(ValueError, match="weight"):
+                cross_entropy(x, t, weight=w)
         taken.clear()
         with pytest.raises(IndexError):  # (uint64 targets: the argument layer's)
             cross_entropy(x, t.astype(np.uint64) + np.uint64(2**63))

@@ -5,8 +5,9 @@
 # after a large call, 15-25 us of 1024x1000 floats').  Everything else goes to the
 # argument layer, _api._family.  log_softmax_backward and softmax_backward likewise:
 # C-contiguous gradients along the last axis to the kernels, the rest to _losses;
-# cross_entropy and nll_loss too: rows of scores and in-range class indices, with no
-# weights, smoothing or gradient, to the kernels' loss call, the rest to _losses.
+# cross_entropy and nll_loss too: rows of scores and in-range class indices, with or
+# without class weights, no smoothing or gradient, to the kernels' loss call, the rest
+# to _losses.
 #
 # Compiled once: the kernel build in use (_dispatch) hands over its C functions with
 # use_kernels; _api hands over the argument layer with set_fallback, _losses the
@@ -24,9 +25,9 @@ ctypedef object (*backward_call_t)(object grad_output, object output, object axi
                                    object out, bint softmax, object num_threads)
 
 # the kernels' _loss_call (_kernels.pxi): likewise, for the losses
-ctypedef object (*loss_call_t)(object x, object target, object axis, object ignore_index,
-                               object reduction, object num_threads, bint nll,
-                               Py_ssize_t max_size)
+ctypedef object (*loss_call_t)(object x, object target, object axis, object weight,
+                               object ignore_index, object reduction, object num_threads,
+                               bint nll, Py_ssize_t max_size)
 
 cdef direct_call_t _direct_call = NULL
 cdef backward_call_t _backward_call = NULL
@@ -144,8 +145,8 @@ def set_loss_fallback(nll_loss, cross_entropy):
 
 def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100,
              reduction="mean"):
-    if _loss_call != NULL and weight is None:
-        r = _loss_call(log_probs, target, axis, ignore_index, reduction, None, True,
+    if _loss_call != NULL:
+        r = _loss_call(log_probs, target, axis, weight, ignore_index, reduction, None, True,
                        _max_small)
         if r is not None:
             return r
@@ -156,11 +157,11 @@ def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100,
 def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
                   reduction="mean", label_smoothing=0.0, return_grad=False,
                   num_threads=None):
-    if (_loss_call != NULL and weight is None and return_grad is False
+    if (_loss_call != NULL and return_grad is False
             and (type(label_smoothing) is float or type(label_smoothing) is int)
             and label_smoothing == 0 and _threads_ok(num_threads)):
-        r = _loss_call(logits, target, axis, ignore_index, reduction, num_threads, False,
-                       _max_small)
+        r = _loss_call(logits, target, axis, weight, ignore_index, reduction, num_threads,
+                       False, _max_small)
         if r is not None:
             return r
     return _loss_fallback[1](logits, target, axis=axis, weight=weight,

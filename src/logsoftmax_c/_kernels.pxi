@@ -936,20 +936,31 @@ cdef object _direct_lse(cnp.ndarray a, int ax, object out, bint keepdims, int nt
     return y
 
 
-cdef bint _loss_values(const floating *x, const Py_ssize_t *ip, floating *v, Py_ssize_t n,
-                       Py_ssize_t C, bint nll, double *amax) noexcept nogil:
-    """v[i] -= x[i, ip[i]] (v holding row i's logsumexp), or with nll v[i] = -x[i, ip[i]],
-    for the n rows of C elements of x; whether all are finite, and (if so) the largest
-    |v[i]| into amax."""
+cdef bint _loss_values(const floating *x, const Py_ssize_t *ip, floating *v,
+                       const floating *w, floating *wv, Py_ssize_t n, Py_ssize_t C,
+                       bint nll, double *amax) noexcept nogil:
+    """Per row i of the n rows of C elements of x, its target's score s = x[i, ip[i]]:
+    v[i] = v[i] - s (v holding the row's logsumexp), or with nll v[i] = -s; with class
+    weights w (else NULL), wv[i] = w[ip[i]] and v[i] = wv[i] * (v[i] - s), or
+    (-wv[i]) * s.
+    Whether all of v (and wv) are finite, and (if so) their largest magnitude into
+    amax."""
     cdef Py_ssize_t i
-    cdef floating r
+    cdef floating r, q
     cdef double m = 0
     cdef bint finite = True
     for i in range(n):
-        if nll:
-            r = -x[i * C + ip[i]]
+        # (as the argument layer's NumPy operations, down to a NaN's sign: -s, or
+        # (-w) * s)
+        r = x[i * C + ip[i]]
+        if w != NULL:
+            q = w[ip[i]]
+            wv[i] = q
+            r = (-q) * r if nll else q * (v[i] - r)
+            finite = finite and isfinite(q)
+            m = fabs(q) if fabs(q) > m else m
         else:
-            r = v[i] - x[i * C + ip[i]]
+            r = -r if nll else v[i] - r
         v[i] = r
         finite = finite and isfinite(r)
         m = fabs(r) if fabs(r) > m else m
@@ -957,27 +968,30 @@ cdef bint _loss_values(const floating *x, const Py_ssize_t *ip, floating *v, Py_
     return finite
 
 
-# NumPy's add.reduce: the losses' sum, as the argument layer's np.sum takes it
+# NumPy's add.reduce: the losses' sums, as the argument layer's np.sum takes them
 _add_reduce = numpy.add.reduce
 
 
-cdef object _loss_call(object x, object target, object axis, object ignore_index,
-                       object reduction, object num_threads, bint nll, Py_ssize_t max_size):
+cdef object _loss_call(object x, object target, object axis, object weight,
+                       object ignore_index, object reduction, object num_threads, bint nll,
+                       Py_ssize_t max_size):
     """cross_entropy's common call (or nll_loss's, nll), done in C: 2-d aligned native
     C-ordered float32/float64 scores x (log-probabilities for nll) with the classes
     along axis -1 or 1, at least one row and one class; a 1-d ndarray of integer class
-    indices, one a row, each a class and none ignore_index (an int); reduction 'mean',
-    'sum' or 'none'; no weights, smoothing or gradient (the caller's part); num_threads
-    None or an int >= 1 (for the logsumexp, as _direct_call takes it, with max_size).
-    Returns the loss as the argument layer's general road gives it (_losses: the same
-    bits and type), or None for any other call, which the caller then hands to it (with
-    its checks and errors); also None for a sum of losses that are not all finite or
-    could overflow, which the argument layer takes with NumPy's warnings silenced.
-    (The argument layer's checks took 20-40 us of a 64x10 float call, 2-9 times
-    PyTorch's.)"""
+    indices, one a row, each a class and none ignore_index (an int); no weights, or
+    an ndarray of one a class (booleans, integers or floats); reduction 'mean', 'sum'
+    or 'none'; no smoothing or gradient (the caller's part); num_threads None or an int
+    >= 1 (for the logsumexp, as _direct_call takes it, with max_size).  Returns the
+    loss as the argument layer's general road gives it (_losses: the same bits and
+    type), or None for any other call, which the caller then hands to it (with its
+    checks and errors); also None for a sum of losses (or weights) that are not all
+    finite or could overflow, which the argument layer takes with NumPy's warnings
+    silenced.  (The argument layer's checks took 20-40 us of a 64x10 float call, 2-9
+    times PyTorch's; 85 us with weights.)"""
     if (type(x) is not cnp.ndarray or type(target) is not cnp.ndarray
             or type(axis) is not int or type(ignore_index) is not int
-            or type(reduction) is not str):
+            or type(reduction) is not str
+            or (weight is not None and type(weight) is not cnp.ndarray)):
         return None
     cdef int red
     if reduction == "mean":
@@ -1001,6 +1015,19 @@ cdef object _loss_call(object x, object target, object axis, object ignore_index
             or not (cnp.PyArray_ISSIGNED(t)
                     or (cnp.PyArray_ISUNSIGNED(t) and cnp.PyArray_ITEMSIZE(t) < 8))):
         return None
+    cdef cnp.ndarray wa = None, wv = None
+    cdef cnp.npy_intp dims[1]
+    if weight is not None:
+        wa = <cnp.ndarray>weight
+        if (cnp.PyArray_NDIM(wa) != 1 or cnp.PyArray_DIMS(wa)[0] != nclass
+                or not (cnp.PyArray_ISBOOL(wa) or cnp.PyArray_ISINTEGER(wa)
+                        or cnp.PyArray_ISFLOAT(wa))):
+            return None
+        # the weights in x's type, as the argument layer's astype casts them
+        wa = cnp.PyArray_FROMANY(wa, typenum, 1, 1,
+                                 cnp.NPY_ARRAY_CARRAY | cnp.NPY_ARRAY_FORCECAST)
+        dims[0] = n
+        wv = cnp.PyArray_EMPTY(1, dims, typenum, 0)
     if not (cnp.PyArray_TYPE(t) == cnp.NPY_INTP and cnp.PyArray_IS_C_CONTIGUOUS(t)
             and cnp.PyArray_ISALIGNED(t) and cnp.PyArray_ISNOTSWAPPED(t)):
         # (a safe cast: signed integers, unsigned ones narrower than intp)
@@ -1013,7 +1040,6 @@ cdef object _loss_call(object x, object target, object axis, object ignore_index
     if lo < 0 or hi >= nclass or lo <= ignore_index <= hi:
         return None
     cdef cnp.ndarray v
-    cdef cnp.npy_intp dims[1]
     if nll:
         dims[0] = n
         v = cnp.PyArray_EMPTY(1, dims, typenum, 0)
@@ -1026,23 +1052,32 @@ cdef object _loss_call(object x, object target, object axis, object ignore_index
     cdef bint finite
     if typenum == cnp.NPY_FLOAT32:
         finite = _loss_values(<const float *>cnp.PyArray_DATA(a), ip,
-                              <float *>cnp.PyArray_DATA(v), n, nclass, nll, &amax)
+                              <float *>cnp.PyArray_DATA(v),
+                              <const float *>(NULL if wa is None else cnp.PyArray_DATA(wa)),
+                              <float *>(NULL if wv is None else cnp.PyArray_DATA(wv)),
+                              n, nclass, nll, &amax)
     else:
         finite = _loss_values(<const double *>cnp.PyArray_DATA(a), ip,
-                              <double *>cnp.PyArray_DATA(v), n, nclass, nll, &amax)
+                              <double *>cnp.PyArray_DATA(v),
+                              <const double *>(NULL if wa is None else cnp.PyArray_DATA(wa)),
+                              <double *>(NULL if wv is None else cnp.PyArray_DATA(wv)),
+                              n, nclass, nll, &amax)
     if red == 2:
         return v
-    # no partial sum reaches the largest finite value: NumPy's sum raises no flag
+    # no partial sum reaches the largest finite value: NumPy's sums raise no flag
     if not finite or amax * <double>n >= (1e38 if typenum == cnp.NPY_FLOAT32 else 1e307):
         return None
     dtype = (<object>a).dtype
     total = _add_reduce(v, None, dtype)
     if red == 1:
         return total
-    # the mean in the scores' type, as NumPy's scalars divide
+    # the mean in the scores' type, as NumPy's scalars divide: over the rows, or over
+    # their weights' sum (a 0 gives NaN or an inf, as the argument layer's, unwarned)
     if typenum == cnp.NPY_FLOAT32:
-        return dtype.type(<float>(<double>total) / <float>n)
-    return dtype.type(<double>total / <double>n)
+        return dtype.type(<float>(<double>total) / (
+            <float>n if wv is None else <float>(<double>_add_reduce(wv, None, dtype))))
+    return dtype.type(<double>total / (
+        <double>n if wv is None else <double>_add_reduce(wv, None, dtype)))
 
 
 cdef void _backward(const floating *g, const floating *y, floating *r, Py_ssize_t rows,
