@@ -191,10 +191,10 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
 /* the exps not stored (a chunk whose statistics will not need them, lsc_chunk_split);
    unlike the others, this one may vary at run time */
 #define LSC_C_NO_EXPS 128
-/* (with LSC_C_MAX) beside xc's max mc[0], mc[1] = the sum of exp(v - mc[0]) over the
-   lane maxima v of the loop's max (a lower bound of xc's exp-sum: one term each of
-   as many elements), which tells the row pipelines that a row will not be dominated
-   (lsc_log_softmax_rows) */
+/* (with LSC_C_MAX) beside xc's max mc[0], mc[1] = a lower bound of xc's exp-sum from
+   the lane maxima v of the loop's max (one term each of as many elements), which
+   tells the row pipelines that a row will not be dominated (lsc_log_softmax_rows): 2
+   where every v is within LSC_BOUND_NEAR of mc[0], else the sum of exp(v - mc[0]) */
 #define LSC_C_BOUND 256
 /* the terms other than 1 added up too, into *rest (lsc_vsums3w) */
 #define LSC_C_REST 512
@@ -202,10 +202,20 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
 #define LSC_ROW_PLAIN 0
 #define LSC_ROW_REST 1
 #define LSC_ROW_STORE 2
-/* (LSC_C_BOUND) runs shorter than this have a bound of 0: rows of 384 floats gained
-   nothing by it with normal scores and lost 3-8% with scores four and eight times
-   as large, more often dominated (the bound's cost, for rows that store their exps) */
+/* (LSC_C_BOUND) runs shorter than this have no sum of the lane maxima's exps (a bound
+   of 0 where the compare below does not give 2): rows of 384 floats gained nothing by
+   it with normal scores and lost 3-8% with scores four and eight times as large, more
+   often dominated (the bound's cost, for rows that store their exps) */
 #define LSC_BOUND_MIN_N 512
+/* (LSC_C_BOUND) 0.99 ln(w - 1) for vectors of w lanes: where the max of each of the w
+   lanes is within it of the run's, each lane but the max's adds a term above
+   1 / (w - 1), and the exp-sum is above 2 (w = 2: both lanes hold the max).  A compare
+   of the lane maxima, taken from LSC_BOUND_LANES_MIN_N elements on: most rows of normal
+   scores pass it, which then run the plain loop rather than the one that adds up the
+   rest (rows of 128 and 384 floats in the C harness, Zen 3: 0.89 and 0.84 of the time;
+   1000: 0.98, where it stands for the exps of the lane maxima) */
+#define LSC_BOUND_NEAR(w) ((w) == 16 ? 2.681 : (w) == 8 ? 1.926 : (w) == 4 ? 1.087 : 0.0)
+#define LSC_BOUND_LANES_MIN_N 64
 
 /* the row pipelines' fetch of rows ahead (lsc_log_softmax_rows): at least this many
    bytes ahead, for rows of at least LSC_PREFETCH_MIN_ROW bytes (rows of 100 floats
@@ -225,15 +235,18 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
  * double.  Zen 3, calls of 1024 to 8192 rows with 1 and 2 threads, row kernels /
  * tiles (11-15 alternations): float softmax 32-64 0.60-0.88, logsumexp 64 0.78-0.93;
  * double log_softmax 48-64 0.71-0.89, softmax 16-64 0.46-0.75, logsumexp 32-48
- * 0.86-0.98.  Left on tiles: float log_softmax 64 (0.99-1.10), float logsumexp 24-56
- * (1.08-1.31), double log_softmax 32-40 (0.91-1.05), double softmax 8-12
- * (0.98-1.00).  A row that ends in part of a vector costs the row kernels more (float
- * log_softmax of 57-63 elements: 1.17-1.32 in the C harness).  Other builds: tiles,
- * as measured before. */
+ * 0.86-0.98.  With the lane maxima's compare (LSC_BOUND_NEAR), which spares most rows
+ * the loop that adds up the rest, 1 thread, 13-15 alternations in one process: float
+ * log_softmax 64 0.85-0.87, float logsumexp 48-56 0.83-0.93, double log_softmax 24-32
+ * 0.89-0.91, double logsumexp 16-24 0.78-0.87.  Left on tiles: float log_softmax
+ * 24-56 (1.00-1.71), float logsumexp 32-40 (0.97-1.06), double log_softmax 16,
+ * double softmax 8-12 (0.98-1.00).  A row that ends in part of a vector costs the
+ * row kernels more (float log_softmax of 57-63 elements: 1.17-1.32 in the C
+ * harness).  Other builds: tiles, as measured before. */
 static inline int lsc_rows_untiled(ptrdiff_t n, int op, int f64)
 {
 #if defined(__AVX2__) && LSC_SIMD_BYTES == 32
-    static const ptrdiff_t from[2][3] = {{LSC_SMALL_N + 1, 32, 64}, {48, 16, 32}};
+    static const ptrdiff_t from[2][3] = {{64, 32, 48}, {24, 16, 16}};
     return op >= 0 && op <= 2 && n % (f64 ? 4 : 8) == 0 && n >= from[f64 != 0][op];
 #else
     (void)n;
