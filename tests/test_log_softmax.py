@@ -1130,6 +1130,44 @@ def test_rows_of_a_matrix_match_each_row_alone(dtype, n, num_threads, isa, no_wa
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [64, 128, 384, 1000], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("fn", ["log_softmax", "logsumexp"])
+def test_rows_of_every_spread_match_each_row_alone(dtype, n, fn, isa, no_warnings):
+    """Rows of scores from 0.25 to 32 times a standard normal, shuffled: the row
+    pipelines run the plain loop where a row's bound shows its exp-sum above 2 (every
+    lane's max near the row's, or the exps of the lane maxima), the loop that also adds
+    up the rest elsewhere, and the dominated passes where the sum needs them.  A row's
+    bits depend on none of these, nor on its neighbours or the threads: the same as the
+    row alone, within a few ulps of the reference."""
+    from logsoftmax_c import _api, _dispatch
+    f = {"log_softmax": log_softmax, "logsumexp": logsumexp}[fn]
+    op = {"log_softmax": _api._OP_LOG_SOFTMAX, "logsumexp": _api._OP_LSE}[fn]
+    rng = np.random.default_rng(n)
+    spread = rng.permutation(np.repeat([0.25, 1.0, 2.0, 4.0, 8.0, 32.0], 16))
+    x = (rng.standard_normal((spread.size, n)) * spread[:, None]).astype(dtype)
+    alone = np.stack([f(r) for r in x])
+    y = f(x, axis=-1, num_threads=1)
+    assert np.array_equal(f(x, axis=-1, num_threads=2), y)
+    # (rows of up to SMALL_N elements that go through tiles have the tiles' bits)
+    if n > _dispatch.kernels.SMALL_N or _dispatch.kernels.rows_untiled(
+            n, op, dtype == np.float64):
+        assert np.array_equal(y, alone)
+    if fn == "log_softmax":
+        assert_ulps(alone, x, -1, k=4)
+    else:
+        want = reference.logsumexp(x.astype(np.longdouble), axis=-1)
+        tol = 4 * np.finfo(dtype).eps * np.maximum(1, np.abs(want))
+        assert np.all(np.abs(alone - want) <= tol)
+    # the compare of the lane maxima passes for a share of the rows (AVX2's 8 float or
+    # 4 double lanes, as the loop takes them: whole blocks of 4 vectors)
+    w = 32 // np.dtype(dtype).itemsize
+    whole = n // (4 * w) * (4 * w)
+    lanes = x[:, :whole].reshape(x.shape[0], -1, w).max(axis=1)
+    near = 0.99 * np.log(w - 1)
+    assert np.mean(np.all(lanes >= lanes.max(axis=1, keepdims=True) - near, axis=1)) > 0.1
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("n", [128, 384, 1000], ids=lambda n: f"n={n}")
 @pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
 def test_rows_beyond_the_caches_match_each_row_alone(dtype, n, num_threads, isa,
