@@ -471,9 +471,10 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
             const V near = LSC_SPLAT(V, mm - (LSC_T)LSC_BOUND_NEAR(LSC_W));
             const int all_near = nc >= LSC_BOUND_LANES_MIN_N && jc > 0 &&
                                  !LSC_VANY((LSC_VI)(mx[0] < near));
-            mc[1] = all_near                ? 2
-                    : nc < LSC_BOUND_MIN_N ? 0
-                                           : (LSC_T)LSC_WIDE_SUM(LSC_VEXP(mx[0] - LSC_SPLAT(V, mm)));
+            mc[1] = all_near ? 2
+                    : nc < LSC_BOUND_MIN_N
+                        ? 0
+                        : (LSC_T)LSC_WIDE_SUM(LSC_VEXP(mx[0] - LSC_SPLAT(V, mm)));
         }
     }
     if (tail) {
