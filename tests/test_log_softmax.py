@@ -1625,10 +1625,11 @@ def test_dominant_element_with_inexact_differences(dtype, g, shape, axis, isa):
 def test_dominant_columns_among_others(dtype, n, isa):
     """Along axis 0, columns with an element g above the rest (their sums without it
     below 1: dominated) side by side with columns without one, in the same vectors.
-    The column kernels take each column's plain sum and go again where it is below 2,
-    with the dominated sum and its correction: every dominant log-probability to a
-    few ulps whatever its neighbours, the other columns as well, and each column's
-    bits the same at other offsets among the vectors."""
+    The column kernels add up each column's sum without its max, with the correction
+    for the rounding of x - max where that sum is below 1/16 (all columns of fewer
+    than 256 rows): every dominant log-probability to a few ulps whatever its
+    neighbours, the other columns as well, and each column's bits the same at other
+    offsets among the vectors."""
     rng = np.random.default_rng(n)
     width = 45
     x = rng.uniform(-3, 3, (n, width))
@@ -1651,6 +1652,51 @@ def test_dominant_columns_among_others(dtype, n, isa):
     assert float(err.max()) <= 4, f"{float(err.max()):.1f} ulps"
     for k in (1, 2, 5):
         assert np.array_equal(log_softmax(x[:, k:], axis=0), y[:, k:])
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [300, 1000], ids=lambda n: f"n={n}")
+def test_dominated_columns_same_bits_among_any_neighbours(dtype, n, isa):
+    """Columns of 256 rows and more sum their terms without the correction for the
+    rounding of x - max, and take it where the column's sum without its max is below
+    1/16: the vector of columns goes again with it, or, where many vectors before it in
+    the band needed it, has it from the start.  The same probe columns (sums without
+    the max from 1e-9 to 2, and not dominated at all) beside plain columns and after
+    many dominated ones have the same bits, and their dominant log-probabilities are
+    within a few ulps."""
+    rng = np.random.default_rng(n)
+    rests = [1e-9, 1e-4, 0.01, 0.05, 0.0624, 0.0626, 0.07, 0.5, 2.0]
+    probe = rng.uniform(-3, 3, (n, len(rests) + 3))
+    top = rng.integers(0, n, probe.shape[1])
+    for c, r in enumerate(rests):
+        # the max above the others by log(their sum / r)
+        others = np.delete(probe[:, c], top[c])
+        probe[top[c], c] = np.log(np.exp(others).sum() / r)
+    probe = probe.astype(dtype)
+    plain = rng.uniform(-3, 3, (n, 64)).astype(dtype)
+    heavy = rng.uniform(-3, 3, (n, 64))
+    heavy[rng.integers(0, n, 64), np.arange(64)] = 30
+    heavy = heavy.astype(dtype)
+    w = probe.shape[1]
+    # plain columns first: summed without the correction, as are the probes' first
+    # vectors; after the heavy ones, all with it
+    both = np.concatenate([plain, probe], axis=1)
+    y = log_softmax(both, axis=0)
+    for x, at in ((np.concatenate([heavy, both], axis=1), 64),
+                  (np.concatenate([heavy[:, :37], both, heavy], axis=1), 37),
+                  (np.concatenate([plain[:, :5], both], axis=1), 5)):
+        for nt in (1, 2):
+            got = log_softmax(x, axis=0, num_threads=nt)[:, at:at + 64 + w]
+            assert np.array_equal(got, y), (at, nt)
+    y = y[:, 64:]
+    assert_ulps(y, probe, 0, k=4)
+    xl = probe.astype(np.longdouble)
+    terms = np.exp(xl - xl.max(axis=0))
+    terms[top, np.arange(w)] = 0
+    true = -np.log1p(terms.sum(axis=0))[:len(rests)]
+    got = y[top, np.arange(w)][:len(rests)].astype(np.longdouble)
+    err = np.abs(got - true) / np.spacing(np.abs(true).astype(dtype)).astype(np.longdouble)
+    assert float(err.max()) <= 4, f"{float(err.max()):.1f} ulps"
 
 
 @pytest.mark.parametrize("dtype,g", [(np.float32, 20), (np.float32, 30), (np.float32, 60),

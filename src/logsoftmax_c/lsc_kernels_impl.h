@@ -18,8 +18,10 @@
  * + (count - 1).  Where s is small (below LSC_DOM_CORRECT_BELOW, lsc_vstats) the rest
  * also gets the rounding errors of the differences x_j - m back to first order, so
  * that -log1p(s) keeps its relative accuracy for non-integer scores too.  Elsewhere
- * s = S - 1.  The column kernel counts and corrects in its one pass (the same
- * TwoSum).
+ * s = S - 1.  The column kernels count in their one pass; they add the correction
+ * in it too (the same TwoSum) for short columns, and for columns of
+ * LSC_COL_LIGHT_MIN_N rows and more only where s is below LSC_DOM_CORRECT_BELOW
+ * (lsc_band_stats).
  *
  * Rows are cut into chunks of LSC_CHUNK elements at fixed positions; each chunk gives
  * (max, rest, count) and chunks are combined in index order.  The arithmetic is thus
@@ -2137,6 +2139,25 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
  * column's arithmetic depends only on n, not on its band, its block or the strides.
  */
 
+/* the terms of lsc_cols_step without their correction, the same operations: ev =
+   exp(v - m) (scaled) into *part where d = v - m != 0, the count of d == 0 into *cnt;
+   ev returned.  (lsc_cols_step keeps its own copy of them, in its order: built on this
+   function, its loops spilled more registers, and columns of 81 rows took 2-4% longer) */
+LSC_INLINE LSC_V LSC_FN(lsc_cols_term)(LSC_V d, LSC_V *part, LSC_V *cnt)
+{
+    LSC_V ev = LSC_VEXPS(d);
+#if defined(LSC_MASK_ADD)
+    LSC_MASK_T ne = LSC_CMPNEQ_MASK(d, LSC_SPLAT(LSC_V, 0));
+    *part = LSC_MASK_ADD(*part, ne, *part, ev);
+    *cnt = LSC_MASK_ADD(*cnt, (LSC_MASK_T)~ne, *cnt, LSC_SPLAT(LSC_V, 1));
+#else
+    LSC_VI z = (LSC_VI)(d == LSC_SPLAT(LSC_V, 0));
+    *part += (LSC_V)((LSC_VI)ev & ~z);
+    *cnt += (LSC_V)((LSC_VI)LSC_SPLAT(LSC_V, 1) & z);
+#endif
+    return ev;
+}
+
 /* one vector of a column sum: lsc_vdominated_step with ev computed here (scaled, as
    lsc_vdominated_pass: *part and *corr are 2**64 times the sums) and the count of the
    max per lane in *cnt */
@@ -2356,9 +2377,10 @@ LSC_INLINE void LSC_FN(lsc_band_write_row)(LSC_FN(lsc_band) *w, const LSC_FN(lsc
 /* The sums of vector columns v .. v + G - 1 of band s against their maxes vm (-inf
  * lanes as 0), per lane: rest[k] the dominated sum (LSC_COL_FOLD rows in LSC_T, then in
  * double with Kahan's compensation, as lsc_vsums), corr[k] its correction (both 2**64
- * times their value: lsc_cols_step), cnt[k] the count of the max.  Columns side by
- * side give the processor independent chains of exps to overlap.  The loop carries
- * the write pass of band w (if not NULL): a row of it each time *debt, counting the
+ * times their value: lsc_cols_step), cnt[k] the count of the max; with light, corr[k]
+ * left out (0: the terms of lsc_cols_term alone, the same rest and count bit for bit).
+ * Columns side by side give the processor independent chains of exps to overlap.  The
+ * loop carries the write pass of band w (if not NULL): a row of it each time *debt, counting the
  * vectors summed, reaches the row's vectors; and fetches row j of the G vector columns
  * at xp (if not NULL; a cache line each) in row j. */
 LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, const LSC_V *vm,
@@ -2366,7 +2388,7 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
                                        LSC_T *corr, LSC_T *cnt, const char *xp,
                                        LSC_FN(lsc_band) *w, ptrdiff_t *debt, const int G,
                                        const int guard, LSC_FN(lsc_band) *ld,
-                                       const int carry)
+                                       const int carry, const int light)
 {
     typedef LSC_V V;
     const ptrdiff_t n = p->n;
@@ -2417,8 +2439,14 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
                 else if (xp != NULL) {
                     __builtin_prefetch(xp + j * p->sxn + g * LSC_SIMD_BYTES, 0, 3);
                 }
-                LSC_FN(lsc_cols_step)(LSC_VLOAD(c + g * sv + j * sr), vm[g], nm[g],
-                                      &part[g], &cr[g], &ct[g], guard);
+                if (light) {
+                    (void)LSC_FN(lsc_cols_term)(LSC_VLOAD(c + g * sv + j * sr) - vm[g], &part[g],
+                                                &ct[g]);
+                }
+                else {
+                    LSC_FN(lsc_cols_step)(LSC_VLOAD(c + g * sv + j * sr), vm[g], nm[g],
+                                          &part[g], &cr[g], &ct[g], guard);
+                }
             }
         }
         for (int g = 0; g < G; g++) {
@@ -2444,7 +2472,14 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
             lsc_vf64 r = acc[g][h] - comp[g][h];
             memcpy(rest + g * LSC_W + h * (LSC_SIMD_BYTES / 8), &r, sizeof r);
         }
-        memcpy(corr + g * LSC_W, &cr[g], sizeof cr[g]);
+        if (light) {
+            for (ptrdiff_t k = 0; k < LSC_W; k++) {
+                corr[g * LSC_W + k] = 0;
+            }
+        }
+        else {
+            memcpy(corr + g * LSC_W, &cr[g], sizeof cr[g]);
+        }
         memcpy(cnt + g * LSC_W, &ct[g], sizeof ct[g]);
     }
 }
@@ -2466,6 +2501,9 @@ LSC_INLINE void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_ban
 {
     typedef LSC_V V;
     ptrdiff_t debt = 0;
+    /* the vectors of columns summed, and those with a lane that took the correction */
+    ptrdiff_t nvec = 0, ndom = 0;
+    const int adaptive = p->n >= LSC_COL_LIGHT_MIN_N;
     /* ld's whole vectors of contiguous columns */
     const ptrdiff_t nld =
         ld != NULL && ld->sxi == (ptrdiff_t)sizeof(LSC_T) ? ld->b / LSC_W : 0;
@@ -2490,38 +2528,89 @@ LSC_INLINE void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_ban
             LSC_COL_CARRY_LOAD && ld != NULL && ld->packed && v + G <= nld && ld->loaded == v
                 ? ld
                 : NULL;
-        /* (each form a loop of its own) */
+        /* The correction of the terms for the rounding of x - m (lsc_cols_step) matters
+           only to a column whose dominated sum is below LSC_DOM_CORRECT_BELOW (as for a
+           row, lsc_vstats) and whose max is finite (else the result is NaN or the max
+           anyway); the others leave it out.  Most vectors of columns have no such lane:
+           their sums go without it (light, lsc_cols_term alone: the same rest and count
+           bit for bit), and a vector that has one goes again with it.  Where such
+           vectors were many in the band so far (short columns), the sums take it
+           from the start.  Either way a column's result depends on its own values
+           alone (never on its neighbours, nor on the choice). */
+        const int light = adaptive && LSC_COL_LIGHT_SHARE * ndom <= nvec;
+        /* (each form a loop of its own, light a constant in each) */
+#define LSC_COLS_VSUMS(G_, ld_, carry_)                                                   \
+    do {                                                                                  \
+        if (light) {                                                                      \
+            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, G_, 0, ld_, \
+                                   carry_, 1);                                            \
+        }                                                                                 \
+        else {                                                                            \
+            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, G_, 0, ld_, \
+                                   carry_, 0);                                            \
+        }                                                                                 \
+    } while (0)
         if (G == LSC_COL_G && l != NULL) {
-            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, LSC_COL_G, 0,
-                                   l, 1);
+            LSC_COLS_VSUMS(LSC_COL_G, l, 1);
         }
         else if (G == LSC_COL_G) {
-            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, LSC_COL_G, 0,
-                                   NULL, 0);
+            LSC_COLS_VSUMS(LSC_COL_G, NULL, 0);
         }
         else if (G == 2 && l != NULL) {
-            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 2, 0, l, 1);
+            LSC_COLS_VSUMS(2, l, 1);
         }
         else if (G == 2) {
-            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 2, 0, NULL, 0);
+            LSC_COLS_VSUMS(2, NULL, 0);
         }
         else if (l != NULL) {
-            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 1, 0, l, 1);
+            LSC_COLS_VSUMS(1, l, 1);
         }
         else {
-            LSC_FN(lsc_cols_vsums)(s, v, vm, p, rest, corr, cnt, xp, w, &debt, 1, 0, NULL, 0);
+            LSC_COLS_VSUMS(1, NULL, 0);
         }
+#undef LSC_COLS_VSUMS
         const ptrdiff_t nl = G * LSC_W;
-        int again = 0;
-        for (ptrdiff_t k = 0; k < nl; k++) {
-            /* a NaN correction from a -inf, in a column with a finite max and no NaN */
-            again |= corr[k] != corr[k] && rest[k] == rest[k] && mx[k] > -INFINITY &&
-                     mx[k] < INFINITY;
+        nvec += G;
+        /* the lanes that take the correction (all where not adaptive): rest / 2**64 +
+           (cnt - 1) below LSC_DOM_CORRECT_BELOW with a finite max, that is, one lane
+           equal to the max (cnt is at least 1 where the max is finite, 0 where it is
+           not: no lane's difference is 0) and the rest below LSC_DOM_CORRECT_BELOW
+           2**64; and whether any of their corrections is NaN (without light: from a
+           -inf, which the guard leaves out) */
+        int dom[LSC_COL_G * LSC_W];
+        int anyd = 0, nan = 0;
+        if (adaptive) {
+#pragma omp simd reduction(| : anyd, nan)
+            for (ptrdiff_t k = 0; k < nl; k++) {
+                const int d = cnt[k] == (LSC_T)1 && rest[k] < LSC_DOM_CORRECT_BELOW * LSC_VEXP_S;
+                dom[k] = d;
+                anyd |= d;
+                nan |= d & (corr[k] != corr[k]);
+            }
         }
-        if (again) {
-            for (int g = 0; g < G; g++) {
-                LSC_FN(lsc_cols_vsums)(s, v + g, vm + g, p, rest + g * LSC_W, corr + g * LSC_W,
-                                       cnt + g * LSC_W, NULL, NULL, NULL, 1, 1, NULL, 0);
+        else {
+#pragma omp simd reduction(| : nan)
+            for (ptrdiff_t k = 0; k < nl; k++) {
+                nan |= corr[k] != corr[k];
+            }
+        }
+        for (int g = 0; (adaptive ? anyd : nan) && g < G; g++) {
+            int need = !adaptive;
+            for (ptrdiff_t k = g * LSC_W; adaptive && k < (g + 1) * LSC_W; k++) {
+                need |= dom[k];
+            }
+            ndom += need;
+            if (need && (light || nan)) {
+                LSC_T cnt1[LSC_W];
+                double rest1[LSC_W];
+                LSC_FN(lsc_cols_vsums)(s, v + g, vm + g, p, rest1, corr + g * LSC_W, cnt1, NULL,
+                                       NULL, NULL, 1, 1, NULL, 0, 0);
+            }
+        }
+        if (adaptive) {
+#pragma omp simd
+            for (ptrdiff_t k = 0; k < nl; k++) {
+                corr[k] = dom[k] ? corr[k] : (LSC_T)0;
             }
         }
 #pragma omp simd
