@@ -166,7 +166,7 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
    it), while at most one vector of columns in LSC_COL_LIGHT_SHARE of the band so far
    needed it (then summed again with it).  Measured on Zen 3, 1 thread, scores a
    standard normal times 4, against taking it always: 4096x4096 axis 0 0.91-0.95 of the
-   time (2 threads alike), 2048x8192 double axis 0 0.91-0.94, 1000x1000 axis 0
+   time (2 threads alike), 2048x8192 double axis 0 0.91-0.97, 1000x1000 axis 0
    0.95-0.99; columns of 81 rows (0.26 of their vectors need it), light throughout,
    1.04-1.13 times as long */
 #define LSC_COL_LIGHT_MIN_N 256
