@@ -2589,9 +2589,11 @@ LSC_INLINE void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_ban
             }
         }
         else {
+            /* (in a column with a finite max and no NaN, where going again helps) */
 #pragma omp simd reduction(| : nan)
             for (ptrdiff_t k = 0; k < nl; k++) {
-                nan |= corr[k] != corr[k];
+                nan |= (corr[k] != corr[k]) & (rest[k] == rest[k]) & (mx[k] > -INFINITY) &
+                       (mx[k] < INFINITY);
             }
         }
         for (int g = 0; (adaptive ? anyd : nan) && g < G; g++) {
