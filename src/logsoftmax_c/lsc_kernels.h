@@ -164,11 +164,11 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
 /* A band's sums leave out the correction of their terms (lsc_band_stats) for columns of
    at least LSC_COL_LIGHT_MIN_N rows (shorter ones, more often dominated, always take
    it), while at most one vector of columns in LSC_COL_LIGHT_SHARE of the band so far
-   needed it (then summed again with it).  Measured on Zen 3, 1 thread, scores a
-   standard normal times 4, against taking it always: 4096x4096 axis 0 0.91-0.95 of the
-   time (2 threads alike), 2048x8192 double axis 0 0.91-0.97, 1000x1000 axis 0
-   0.95-0.99; columns of 81 rows (0.26 of their vectors need it), light throughout,
-   1.04-1.13 times as long */
+   needed it (then summed again with it).  Measured on Zen 3, scores a standard normal
+   times 4, against taking it always: 4096x4096 axis 0 0.91-0.95 of the time (1 and 2
+   threads), 2048x8192 double axis 0 0.91-0.97 (2 threads), 1000x1000 axis 0
+   0.95-0.99 (1 thread); columns of 81 rows (0.26 of their vectors need it), light
+   throughout, 1.04-1.13 times as long */
 #define LSC_COL_LIGHT_MIN_N 256
 #define LSC_COL_LIGHT_SHARE 10
 /* rows ahead that a column block's write pass fetches */
