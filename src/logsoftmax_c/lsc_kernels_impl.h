@@ -2380,9 +2380,9 @@ LSC_INLINE void LSC_FN(lsc_band_write_row)(LSC_FN(lsc_band) *w, const LSC_FN(lsc
  * times their value: lsc_cols_step), cnt[k] the count of the max; with light, corr[k]
  * left out (0: the terms of lsc_cols_term alone, the same rest and count bit for bit).
  * Columns side by side give the processor independent chains of exps to overlap.  The
- * loop carries the write pass of band w (if not NULL): a row of it each time *debt, counting the
- * vectors summed, reaches the row's vectors; and fetches row j of the G vector columns
- * at xp (if not NULL; a cache line each) in row j. */
+ * loop carries the write pass of band w (if not NULL): a row of it each time *debt,
+ * counting the vectors summed, reaches the row's vectors; and fetches row j of the G
+ * vector columns at xp (if not NULL; a cache line each) in row j. */
 LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, const LSC_V *vm,
                                        const LSC_FN(lsc_bands) *p, double *rest,
                                        LSC_T *corr, LSC_T *cnt, const char *xp,
@@ -2531,12 +2531,14 @@ LSC_INLINE void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_ban
         /* The correction of the terms for the rounding of x - m (lsc_cols_step) matters
            only to a column whose dominated sum is below LSC_DOM_CORRECT_BELOW (as for a
            row, lsc_vstats) and whose max is finite (else the result is NaN or the max
-           anyway); the others leave it out.  Most vectors of columns have no such lane:
-           their sums go without it (light, lsc_cols_term alone: the same rest and count
-           bit for bit), and a vector that has one goes again with it.  Where such
-           vectors were many in the band so far (short columns), the sums take it
-           from the start.  Either way a column's result depends on its own values
-           alone (never on its neighbours, nor on the choice). */
+           anyway); the others leave it out, in columns of LSC_COL_LIGHT_MIN_N rows and
+           more (adaptive; shorter ones, dominated more often, take it throughout).
+           Most vectors of such columns have no such lane: their sums go without it
+           (light, lsc_cols_term alone: the same rest and count bit for bit), and a
+           vector that has one goes again with it.  Where such vectors were many in
+           the band so far, the sums take it from the start.  Either way a column's
+           result depends on its own values and n alone (never on its neighbours, nor
+           on the choice). */
         const int light = adaptive && LSC_COL_LIGHT_SHARE * ndom <= nvec;
         /* (each form a loop of its own, light a constant in each) */
 #define LSC_COLS_VSUMS(G_, ld_, carry_)                                                   \
