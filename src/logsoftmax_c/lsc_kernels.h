@@ -203,14 +203,12 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
 #define LSC_C_NO_EXPS 128
 /* (with LSC_C_MAX) beside xc's max mc[0], mc[1] = a lower bound of xc's exp-sum from
    the lane maxima v of the loop's max (one term each of as many elements), which
-   tells the row pipelines that a row will not be dominated (lsc_log_softmax_rows): 2
-   where every v is within LSC_BOUND_NEAR of mc[0], else the sum of exp(v - mc[0]) */
+   tells the row pipelines of double rows that a row will not be dominated
+   (lsc_log_softmax_rows): 2 where every v is within LSC_BOUND_NEAR of mc[0], else the
+   sum of exp(v - mc[0]) */
 #define LSC_C_BOUND 256
-/* the terms other than 1 added up too, into *rest (lsc_vsums3w) */
-#define LSC_C_REST 512
 /* the kinds of loop of the row pipelines (lsc_vsums3wr, lsc_rows_kind) */
 #define LSC_ROW_PLAIN 0
-#define LSC_ROW_REST 1
 #define LSC_ROW_STORE 2
 /* (LSC_C_BOUND) runs shorter than this have no sum of the lane maxima's exps (a bound
    of 0 where the compare below does not give 2): rows of 384 floats gained nothing by

@@ -92,7 +92,7 @@ LSC_INLINE LSC_V LSC_FN(lsc_lanes_from)(ptrdiff_t l)
    accumulators: one would chain every vector max on the previous one's latency.  A
    tail shorter than a vector is covered by reading the last LSC_W elements again.
    The max is exact in any order. */
-LSC_INLINE LSC_T LSC_FN(lsc_max)(const LSC_T *x, ptrdiff_t n)
+LSC_INLINE LSC_T LSC_FN(lsc_max_lanes)(const LSC_T *x, ptrdiff_t n, LSC_V *lm)
 {
     typedef LSC_V V;
     const V ninf = LSC_SPLAT(V, -INFINITY);
@@ -105,6 +105,12 @@ LSC_INLINE LSC_T LSC_FN(lsc_max)(const LSC_T *x, ptrdiff_t n)
         m1 = LSC_VMAX(b, m1);
         m2 = LSC_VMAX(c, m2);
         m3 = LSC_VMAX(d, m3);
+    }
+    if (lm != NULL) {
+        lm[0] = m0;
+        lm[1] = m1;
+        lm[2] = m2;
+        lm[3] = m3;
     }
     for (; j + LSC_W <= n; j += LSC_W) {
         V a = LSC_VLOAD(x + j);
@@ -122,6 +128,37 @@ LSC_INLINE LSC_T LSC_FN(lsc_max)(const LSC_T *x, ptrdiff_t n)
     for (; j < n; j++) {
         m = x[j] > m ? x[j] : m;
     }
+    return m;
+}
+
+LSC_INLINE LSC_T LSC_FN(lsc_max)(const LSC_T *x, ptrdiff_t n)
+{
+    return LSC_FN(lsc_max_lanes)(x, n, NULL);
+}
+
+/* The slot of a run of max m (lsc_vsums3w): the first u in 0 .. LSC_U - 1 whose lanes
+   of the sums' loop (the elements x[j], j below the last multiple of LSC_U * LSC_W in
+   the run, with j mod (LSC_U * LSC_W) in [u W, (u + 1) W)) hold m, from their maxima
+   lm (lsc_max_lanes); 0 where none does (the max only in the run's end).  A function
+   of the run's values alone, whichever loop took its max. */
+LSC_INLINE int LSC_FN(lsc_slot)(const LSC_V *lm, LSC_T m)
+{
+    /* without branches (the slot of one row has nothing to do with the next's: a loop
+       that returned at the first match took 1.2 times as long on rows of 128 floats) */
+    const LSC_V vm = LSC_SPLAT(LSC_V, m);
+    unsigned bits = 1u << LSC_U;
+    for (int u = 0; u < LSC_U; u++) {
+        bits |= (unsigned)LSC_VANY((LSC_VI)(lm[u] == vm)) << u;
+    }
+    return __builtin_ctz(bits) % LSC_U;
+}
+
+/* the max of x[0..n) (lsc_max) and its slot (lsc_slot) */
+LSC_INLINE LSC_T LSC_FN(lsc_max_slot)(const LSC_T *x, ptrdiff_t n, int *us)
+{
+    LSC_V lm[LSC_U];
+    const LSC_T m = LSC_FN(lsc_max_lanes)(x, n, lm);
+    *us = LSC_FN(lsc_slot)(lm, m);
     return m;
 }
 
@@ -159,6 +196,28 @@ LSC_INLINE void LSC_FN(lsc_vfold_block)(const LSC_V *part, lsc_vf64 *acc, lsc_vf
     }
     for (int k = 0; k < LSC_NVD; k++) {
         acc[k] = LSC_TO_VD(p, k);
+    }
+}
+
+/* lsc_vfold of p + q, where q (the sums of lsc_vsums3w's first slot, less their start of
+   1) may hold whole terms of 1 besides small ones: its nearest integers go to kacc (an
+   exact sum), the rest, q - round(q) (exact, and no larger than q's terms other than
+   1), joins p lane by lane in double.  So the small terms keep their digits beside the
+   1s in double as in LSC_T. */
+LSC_INLINE void LSC_FN(lsc_vfold2)(LSC_V p, LSC_V q, lsc_vf64 *acc, lsc_vf64 *comp,
+                                   lsc_vf64 *kacc)
+{
+    /* round to the nearest integer by the shifter 1.5 * 2**23 (2**52), |q| < 2**22 */
+    const LSC_V sh = LSC_SPLAT(LSC_V, sizeof(LSC_T) == sizeof(float) ? (LSC_T)12582912.0
+                                                                     : (LSC_T)6755399441055744.0);
+    const LSC_V kq = (q + sh) - sh;
+    const LSC_V f = q - kq;
+    for (int k = 0; k < LSC_NVD; k++) {
+        lsc_vf64 t0 = (LSC_TO_VD(p, k) + LSC_TO_VD(f, k)) - comp[k];
+        lsc_vf64 t = acc[k] + t0;
+        comp[k] = (t - acc[k]) - t0;
+        acc[k] = t;
+        kacc[k] += LSC_TO_VD(kq, k);
     }
 }
 
@@ -249,17 +308,6 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
     }
 }
 
-/* part + ev in the lanes where ev != 1: the light dominated pass's step
-   (lsc_vdominated_step with light), without its count */
-LSC_INLINE LSC_V LSC_FN(lsc_vrest_add)(LSC_V part, LSC_V ev)
-{
-#if defined(LSC_MASK_ADD)
-    return LSC_MASK_ADD(part, LSC_CMPNEQ_MASK(ev, LSC_SPLAT(LSC_V, 1)), part, ev);
-#else
-    return part + (LSC_V)((LSC_VI)ev & ~(LSC_VI)(ev == LSC_SPLAT(LSC_V, 1)));
-#endif
-}
-
 /* The sum S of exp(x_j - m) over a contiguous run x[0..n) against its finite max m,
  * the max's terms included (each exactly 1), and e[j] = exp(x_j - m) (e may be x),
  * in one pass.  Each lane adds up to LSC_COL_FOLD terms (plus a few at the end) in
@@ -270,44 +318,58 @@ LSC_INLINE LSC_V LSC_FN(lsc_vrest_add)(LSC_V part, LSC_V ev)
  * partial vector is padded with -inf (whose terms are 0): a masked load with
  * AVX-512, a buffer otherwise.  A NaN makes S NaN.
  *
+ * The max's term of 1 would cost the small terms that its lane adds after it their
+ * digits (a lane's sum near 1 rounds at 2**-24 for float), and with them the digits
+ * of S - 1 that the dominant element's log-probability -log1p(S - 1) needs where S
+ * is below 2.  So the loop's first vector of each step, whose sums start at 1 and go
+ * on with the rounding error of each addition kept aside (Fast2Sum, exact: the sum
+ * is at least 1, no term is above 1) and join the others' in double (less the 1,
+ * exactly: lsc_vfold2), takes the slot us of the step that holds the max (lsc_slot:
+ * a function of the run's values alone); the others take the rest in order, and the
+ * run's end (after the last whole step) goes the same way as the first vector.  S - 1
+ * then keeps the accuracy of a sum without the 1 (lsc_vstats).  Three operations for
+ * one vector in four, where a loop that added up the terms other than 1 besides the
+ * sum (a compare, an and-not and an add on every vector), which the rows that might
+ * be dominated took, made those rows 1.13-1.18 times as long.
+ *
  * The same loop can carry the passes of two other runs (the rows or chunks of a
  * pipeline, lsc_log_softmax_rows and lsc_log_softmax_long_rows): with LSC_C_MAX the
- * max of xc[0..nc) into *mc (what the loop does not reach, lsc_max finishes; with
- * LSC_C_BOUND as well, a lower bound of xc's exp-sum into mc[1]), with LSC_C_WRITE
- * ya[0..n) = (xa - ma) - ca (ya may be xa).  Their work is independent of the sum's,
- * so it fills the time the processor would otherwise spend waiting
- * between the passes of one row; the sum's own arithmetic is the same either way.
- * With LSC_C_PREFETCH the loop also fetches xp[0..n) (a later run: the next chunk of
- * a chunked row, a later row of a pipeline) a cache line at a time, which keeps the
- * memory busy while the arithmetic runs without the burst of lsc_prefetch_next (into
- * L2 alone with LSC_C_PREFETCH_L2, for runs that come from memory); with
- * LSC_C_PREFETCH_W it fetches yp[0..n) for writing (a later row's output), so that
- * the write pass's stores find their lines in the cache; with LSC_C_STREAM (ya aligned
- * to a vector, an output far larger than the caches) the write's whole vectors go to
- * memory with non-temporal stores instead; with LSC_C_WPART as well, only the whole
- * vectors of ya[0..nw) (lsc_vsums_written: a run ya that is not
- * aligned to a vector, shifted by the caller to its first vector boundary, which writes
- * the rest).  With LSC_C_NO_EXPS the exps are not stored in e (the caller knows
- * that its statistics will not read them).  With LSC_C_REST the loop also adds up
- * the terms other than 1 into *rest: the light dominated pass's rest
- * (lsc_vdominated_pass with light), bit for bit, in the same lanes, blocks and folds,
- * for a run whose sum may come out dominated (lsc_row1_log_e); not for a run shorter
- * than a vector without AVX-512's masks (the light pass adds its terms one by one).
- * carry, a constant at each call (but for LSC_C_NO_EXPS, a branch the predictor gets
- * right along a run), holds these bits, so that each call compiles to a loop with that
- * work alone. */
-LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
+ * max of xc[0..nc) into mc[0] and its slot into mc[2] (what the loop does not reach,
+ * lsc_max_lanes finishes; with LSC_C_BOUND as well, a lower bound of xc's exp-sum
+ * into mc[1]), with LSC_C_WRITE ya[0..n) = (xa - ma) - ca (ya may be xa).  Their work
+ * is independent of the sum's, so it fills the time the processor would otherwise
+ * spend waiting between the passes of one row; the sum's own arithmetic is the same
+ * either way.  With LSC_C_PREFETCH the loop also fetches xp[0..n) (a later run: the
+ * next chunk of a chunked row, a later row of a pipeline) a cache line at a time,
+ * which keeps the memory busy while the arithmetic runs without the burst of
+ * lsc_prefetch_next (into L2 alone with LSC_C_PREFETCH_L2, for runs that come from
+ * memory); with LSC_C_PREFETCH_W it fetches yp[0..n) for writing (a later row's
+ * output), so that the write pass's stores find their lines in the cache; with
+ * LSC_C_STREAM (ya aligned to a vector, an output far larger than the caches) the
+ * write's whole vectors go to memory with non-temporal stores instead; with
+ * LSC_C_WPART as well, only the whole vectors of ya[0..nw) (lsc_vsums_written: a run
+ * ya that is not aligned to a vector, shifted by the caller to its first vector
+ * boundary, which writes the rest).  With LSC_C_NO_EXPS the exps are not stored in e
+ * (the caller knows that its statistics will not read them).  carry, a constant at
+ * each call (but for LSC_C_NO_EXPS, a branch the predictor gets right along a run),
+ * holds these bits, so that each call compiles to a loop with that work alone. */
+LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m, int us,
                                       const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
                                       const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
                                       const LSC_T *xp, const LSC_T *yp, const int carry,
-                                      ptrdiff_t nw, double *rest)
+                                      ptrdiff_t nw, double *r1)
 {
     typedef LSC_V V;
     const V vm = LSC_SPLAT(V, m), vma = LSC_SPLAT(V, ma), vca = LSC_SPLAT(V, ca);
     const V ninf = LSC_SPLAT(V, -INFINITY);
-    V part[LSC_U], mx[LSC_U], rpart[LSC_U];
-    lsc_vf64 acc[LSC_NVD] = {}, comp[LSC_NVD] = {};
-    lsc_vf64 racc[LSC_NVD] = {}, rcomp[LSC_NVD] = {};
+    V part[LSC_U], mx[LSC_U], cor;
+    lsc_vf64 acc[LSC_NVD] = {}, comp[LSC_NVD] = {}, kacc[LSC_NVD] = {};
+    /* the offset within a step of each slot's vector: the first us's, then the others
+       in order */
+    ptrdiff_t off[LSC_U];
+    for (int u = 0; u < LSC_U; u++) {
+        off[u] = (u == 0 ? us : u - 1 < us ? u - 1 : u) * LSC_W;
+    }
     for (int u = 0; u < LSC_U; u++) {
         mx[u] = ninf;
     }
@@ -316,16 +378,17 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
     const ptrdiff_t jc =
         !(carry & LSC_C_MAX) ? 0 : (nc < n ? nc : n) / (LSC_U * LSC_W) * (LSC_U * LSC_W);
     while (j + LSC_U * LSC_W <= n) {
-        for (int u = 0; u < LSC_U; u++) {
+        for (int u = 1; u < LSC_U; u++) {
             part[u] = LSC_SPLAT(V, 0);
-            rpart[u] = LSC_SPLAT(V, 0);
         }
+        part[0] = LSC_SPLAT(V, 1);
+        cor = LSC_SPLAT(V, 0);
         for (int f = 0; f < LSC_COL_FOLD && j + LSC_U * LSC_W <= n;
              f++, j += LSC_U * LSC_W) {
             /* all loads before the stores: e may be x */
             V v[LSC_U];
             for (int u = 0; u < LSC_U; u++) {
-                v[u] = LSC_VLOAD(x + j + u * LSC_W);
+                v[u] = LSC_VLOAD(x + j + off[u]);
             }
             for (ptrdiff_t l = 0; l < LSC_U * LSC_W; l += 64 / (ptrdiff_t)sizeof(LSC_T)) {
                 if ((carry & LSC_C_PREFETCH) && (carry & LSC_C_PREFETCH_L2)) {
@@ -359,26 +422,35 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
             }
             for (int u = 0; u < LSC_U; u++) {
                 v[u] = LSC_VEXP(v[u] - vm);
+            }
+            {
+                const V t = part[0] + v[0];
+                cor += v[0] - (t - part[0]);
+                part[0] = t;
+            }
+            for (int u = 1; u < LSC_U; u++) {
                 part[u] += v[u];
-                if (carry & LSC_C_REST) {
-                    rpart[u] = LSC_FN(lsc_vrest_add)(rpart[u], v[u]);
-                }
             }
             if (!(carry & LSC_C_NO_EXPS)) {
                 for (int u = 0; u < LSC_U; u++) {
-                    LSC_VSTORE(e + j + u * LSC_W, v[u]);
+                    LSC_VSTORE(e + j + off[u], v[u]);
                 }
             }
         }
-        LSC_FN(lsc_vfold_block)(part, acc, comp, j);
-        if (carry & LSC_C_REST) {
-            LSC_FN(lsc_vfold_block)(rpart, racc, rcomp, j);
-        }
+        LSC_FN(lsc_vfold2)((cor + part[1]) + (part[2] + part[3]), part[0] - LSC_SPLAT(V, 1),
+                           acc, comp, kacc);
     }
-    /* what is left: whole vectors, then a part of one (with nothing left, no fold) */
+    /* what is left: whole vectors, then a part of one (with nothing left, no fold),
+       their sum kept as the first slot's */
     const int tail = j < n;
-    part[0] = LSC_SPLAT(V, 0);
-    rpart[0] = LSC_SPLAT(V, 0);
+    part[0] = LSC_SPLAT(V, 1);
+    cor = LSC_SPLAT(V, 0);
+#define LSC_TAIL_ADD(ev)                                                                    \
+    do {                                                                                    \
+        const V t_ = part[0] + (ev);                                                        \
+        cor += (ev) - (t_ - part[0]);                                                       \
+        part[0] = t_;                                                                       \
+    } while (0)
     for (; j + LSC_W <= n; j += LSC_W) {
         if ((carry & LSC_C_WRITE) && (!(carry & LSC_C_WPART) || j + LSC_W <= nw)) {
             const V w = (LSC_VLOAD(xa + j) - vma) - vca;
@@ -390,10 +462,7 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
             }
         }
         V ev = LSC_VEXP(LSC_VLOAD(x + j) - vm);
-        part[0] += ev;
-        if (carry & LSC_C_REST) {
-            rpart[0] = LSC_FN(lsc_vrest_add)(rpart[0], ev);
-        }
+        LSC_TAIL_ADD(ev);
         if (!(carry & LSC_C_NO_EXPS)) {
             LSC_VSTORE(e + j, ev);
         }
@@ -412,10 +481,8 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
         }
         const V a = LSC_VLOAD(x + b0);
         V ev = LSC_VEXP(a - vm);
-        part[0] += (V)((LSC_VI)ev & keep);
-        if (carry & LSC_C_REST) {
-            rpart[0] = LSC_FN(lsc_vrest_add)(rpart[0], (V)((LSC_VI)ev & keep));
-        }
+        const V evk = (V)((LSC_VI)ev & keep);
+        LSC_TAIL_ADD(evk);
         if (!(carry & LSC_C_NO_EXPS)) {
             LSC_VSTORE(e + b0, e == x ? LSC_VSEL(keep, ev, a) : ev);
         }
@@ -427,10 +494,7 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
             LSC_MASK_STORE(ya + j, k, (LSC_MASK_LOAD(k, xa + j, 0) - vma) - vca);
         }
         V ev = LSC_VEXP(LSC_MASK_LOAD(k, x + j, -INFINITY) - vm);
-        part[0] += ev;
-        if (carry & LSC_C_REST) {
-            rpart[0] = LSC_FN(lsc_vrest_add)(rpart[0], ev);
-        }
+        LSC_TAIL_ADD(ev);
         if (!(carry & LSC_C_NO_EXPS)) {
             LSC_MASK_STORE(e + j, k, ev);
         }
@@ -441,7 +505,7 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
             buf[l] = l < r ? x[j + l] : (LSC_T)-INFINITY;
         }
         V ev = LSC_VEXP(LSC_VLOAD(buf) - vm);
-        part[0] += ev;
+        LSC_TAIL_ADD(ev);
         memcpy(buf, &ev, sizeof buf);
         if (!(carry & LSC_C_NO_EXPS)) {
             for (ptrdiff_t l = 0; l < r; l++) {
@@ -455,16 +519,31 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
         }
 #endif
     }
+#undef LSC_TAIL_ADD
     if (carry & LSC_C_MAX) {
-        mx[0] = LSC_VMAX(mx[1], mx[0]);
-        mx[2] = LSC_VMAX(mx[3], mx[2]);
-        mx[0] = LSC_VMAX(mx[2], mx[0]);
-        LSC_T mm = LSC_HMAX(mx[0]);
+        /* the lane maxima of xc's steps (those past jc from lsc_max_lanes), its max
+           and its slot */
+        V lm[LSC_U];
+        LSC_T mm = -INFINITY;
         if (jc < nc) {
-            LSC_T mr = LSC_FN(lsc_max)(xc + jc, nc - jc);
-            mm = mr > mm ? mr : mm;
+            const ptrdiff_t js = jc / (LSC_U * LSC_W) * (LSC_U * LSC_W);
+            mm = LSC_FN(lsc_max_lanes)(xc + js, nc - js, lm);
+            for (int u = 0; u < LSC_U; u++) {
+                lm[u] = LSC_VMAX(lm[u], mx[u]);
+            }
         }
-        *mc = mm;
+        else {
+            for (int u = 0; u < LSC_U; u++) {
+                lm[u] = mx[u];
+            }
+        }
+        mx[0] = LSC_VMAX(lm[1], lm[0]);
+        mx[2] = LSC_VMAX(lm[3], lm[2]);
+        mx[0] = LSC_VMAX(mx[2], mx[0]);
+        const LSC_T ml = LSC_HMAX(mx[0]);
+        mm = ml > mm ? ml : mm;
+        mc[0] = mm;
+        mc[2] = (LSC_T)LSC_FN(lsc_slot)(lm, mm);
         if (carry & LSC_C_BOUND) {
             /* 2 where every lane's max is within LSC_BOUND_NEAR of xc's (the terms of
                the W - 1 lanes other than the max's add up to more than 1): a compare,
@@ -480,64 +559,57 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
         }
     }
     if (tail) {
-        LSC_FN(lsc_vfold)(part[0], acc, comp);
-        if (carry & LSC_C_REST) {
-            LSC_FN(lsc_vfold)(rpart[0], racc, rcomp);
-        }
+        LSC_FN(lsc_vfold2)(cor, part[0] - LSC_SPLAT(V, 1), acc, comp, kacc);
     }
-    if (carry & LSC_C_REST) {
-        *rest = LSC_FN(lsc_vfold_sum)(racc, rcomp);
+    lsc_vf64 ka = kacc[0];
+    for (int k = 1; k < LSC_NVD; k++) {
+        ka += kacc[k];
     }
-    return LSC_FN(lsc_vfold_sum)(acc, comp);
+    const double kn = lsc_hsum_vf64(ka), small = LSC_FN(lsc_vfold_sum)(acc, comp);
+    if (r1 != NULL) {
+        *r1 = (kn - 1.0) + small;
+    }
+    return kn + small;
 }
 
-LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
+LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m, int us,
                                      const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
                                      const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
-                                     const LSC_T *xp, const LSC_T *yp, const int carry)
+                                     const LSC_T *xp, const LSC_T *yp, const int carry,
+                                     double *r1)
 {
-    return LSC_FN(lsc_vsums3w)(x, e, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp, carry, n, NULL);
+    return LSC_FN(lsc_vsums3w)(x, e, n, m, us, xc, nc, mc, xa, ya, ma, ca, xp, yp, carry, n, r1);
 }
 
-/* lsc_vsums3w for a row of the row pipelines by what its bound (LSC_C_BOUND) leaves
-   possible (kind, lsc_rows_kind): LSC_ROW_PLAIN its sum alone; LSC_ROW_REST the rest
-   too (LSC_C_REST, into *rest) where the loop can take it (see lsc_vsums3w; *rest left
-   as it was where not); LSC_ROW_STORE its exps stored into e.  A loop of each kind, each
-   with its work known at compile time (one loop that tests a variable took 1.07 times
-   as long on rows of 384 and 1000 floats) */
-LSC_INLINE double LSC_FN(lsc_vsums3wr)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
+/* lsc_vsums3w for a row of the row pipelines by its kind (lsc_rows_kind): LSC_ROW_STORE
+   its exps stored into e, LSC_ROW_PLAIN not.  A loop of each kind, each with its work
+   known at compile time (one loop that tests a variable took 1.07 times as long on rows
+   of 384 and 1000 floats).  Float rows take no bound (LSC_C_BOUND): their kind is
+   always plain. */
+LSC_INLINE double LSC_FN(lsc_vsums3wr)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m, int us,
                                        const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
                                        const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
                                        const LSC_T *xp, const LSC_T *yp, const int carry,
-                                       ptrdiff_t nw, int kind, double *rest)
+                                       ptrdiff_t nw, int kind, double *r1)
 {
-#if !defined(LSC_MASK_ADD)
-    kind = kind == LSC_ROW_REST && n < LSC_W ? LSC_ROW_STORE : kind;
-#endif
+    const int c = sizeof(LSC_T) == sizeof(float) ? carry & ~LSC_C_BOUND : carry;
     if (kind == LSC_ROW_STORE) {
-        return LSC_FN(lsc_vsums3w)(x, e, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp, carry, nw,
-                                   NULL);
+        return LSC_FN(lsc_vsums3w)(x, e, n, m, us, xc, nc, mc, xa, ya, ma, ca, xp, yp, c, nw, r1);
     }
-    if (kind == LSC_ROW_REST) {
-        return LSC_FN(lsc_vsums3w)(x, NULL, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp,
-                                   carry | LSC_C_NO_EXPS | LSC_C_REST, nw, rest);
-    }
-    return LSC_FN(lsc_vsums3w)(x, NULL, n, m, xc, nc, mc, xa, ya, ma, ca, xp, yp,
-                               carry | LSC_C_NO_EXPS, nw, NULL);
+    return LSC_FN(lsc_vsums3w)(x, NULL, n, m, us, xc, nc, mc, xa, ya, ma, ca, xp, yp,
+                               c | LSC_C_NO_EXPS, nw, r1);
 }
 
-/* the kind of loop (lsc_vsums3wr) for a row with bound b: a sum of at least 2 is not
-   dominated; one of at least 1 + LSC_DOM_CORRECT_BELOW needs the rest at most; below,
-   the dominated pass may need the exps, which float rows take again there and double
-   rows store (1024x1000, normal scores times 16, most rows dominated, from L3: float
-   1.24 times as long with the stores, double 0.87; a double exp costs twice a float's
+/* the kind of loop (lsc_vsums3wr) for a row with bound b: a sum of at least
+   1 + LSC_DOM_CORRECT_BELOW needs nothing but itself (lsc_row1_log_e); below, the
+   dominated pass may need the exps, which float rows take again there and double rows
+   store (1024x1000, normal scores times 16, most rows dominated, from L3: float 1.24
+   times as long with the stores, double 0.87; a double exp costs twice a float's
    operations per element) */
 static inline int LSC_FN(lsc_rows_kind)(LSC_T b)
 {
-    return b >= 2                                  ? LSC_ROW_PLAIN
-           : b >= 1 + LSC_DOM_CORRECT_BELOW        ? LSC_ROW_REST
-           : sizeof(LSC_T) == sizeof(float)        ? LSC_ROW_REST
-                                                   : LSC_ROW_STORE;
+    return sizeof(LSC_T) == sizeof(float) || b >= 1 + LSC_DOM_CORRECT_BELOW ? LSC_ROW_PLAIN
+                                                                             : LSC_ROW_STORE;
 }
 
 /* the elements of ya[0..nw) that lsc_vsums3w's loop writes with LSC_C_WPART:
@@ -547,9 +619,10 @@ static inline ptrdiff_t LSC_FN(lsc_vsums_written)(ptrdiff_t nw)
     return nw / LSC_W * LSC_W;
 }
 
-LSC_INLINE double LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m)
+LSC_INLINE double LSC_FN(lsc_vsums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m, int us,
+                                    double *r1)
 {
-    return LSC_FN(lsc_vsums3)(x, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, 0);
+    return LSC_FN(lsc_vsums3)(x, e, n, m, us, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, r1);
 }
 
 /* lsc_vdominated_pass's term exp(v - m) 2**64 for the vector v, from e, the exps that
@@ -702,33 +775,24 @@ LSC_INLINE void LSC_FN(lsc_vdominated)(const LSC_T *x, const LSC_T *e, ptrdiff_t
     }
 }
 
-/* A run's (rest, count) from its sum S of lsc_vsums (e holding its exps, e not x; or
- * NULL where S < 1 + LSC_DOM_CORRECT_BELOW or S >= 2).
- * Where the max dominates (S < 2, i.e. the sum without one max term below 1), S - 1
- * has lost the digits of the small terms that the max's lane added to its 1, and the
- * rest is added up again without the max's terms:
- *   - S < 1 + LSC_DOM_CORRECT_BELOW: with the correction for the rounding of the
- *     differences (lsc_vdominated, which takes its terms from x where e is NULL).
- *     Each term exp(fl(x_j - m)) is off by a relative |x_j - m| 2**-24 or so
- *     (float); the terms of a rest this small are several units below the max, and
- *     the rest that -log1p(rest) is accurate to needs them corrected.
- *   - otherwise from the exps alone (lsc_vdominated_pass, light), a pass that reads e
- *     only and does a third of the arithmetic.  Its terms come from differences of a
- *     few units at most, whose roundings are a few ulps at most, as for S >= 2.
- * Elsewhere the dominant element's log-probability is no smaller than log 2 and S
- * itself is as accurate as needed: rest = S - 1, count = 1 (a NaN S gives a NaN
- * rest). */
+/* A run's (rest, count) from its sum S and S - 1, r1, of lsc_vsums (e holding its exps,
+ * e not x; or NULL).  Where the max dominates (S < 1 + LSC_DOM_CORRECT_BELOW), the rest is added up
+ * again without the max's terms and with the correction for the rounding of the
+ * differences (lsc_vdominated, which takes its terms from x where e is NULL): each
+ * term exp(fl(x_j - m)) is off by a relative |x_j - m| 2**-24 or so (float); the terms
+ * of a rest this small are several units below the max, and the rest that
+ * -log1p(rest) is accurate to needs them corrected.  Elsewhere the terms come from
+ * differences of a few units at most, whose roundings are a few ulps at most, and
+ * lsc_vsums3w's S - 1, r1, keeps the accuracy of a sum without the max's 1: rest = r1,
+ * count = 1 (a NaN S gives a NaN rest). */
 LSC_INLINE void LSC_FN(lsc_vstats)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m,
-                                   double s, double *rest, double *count)
+                                   double s, double r1, double *rest, double *count)
 {
     if (s < 1.0 + LSC_DOM_CORRECT_BELOW) {
         LSC_FN(lsc_vdominated)(x, e, n, m, rest, count);
     }
-    else if (s < 2.0) {
-        LSC_FN(lsc_vdominated_pass)(x, e, n, m, rest, count, 0, 1, 1);
-    }
     else {
-        *rest = s - 1.0;
+        *rest = r1;
         *count = 1.0;
     }
 }
@@ -839,58 +903,38 @@ LSC_INLINE void LSC_FN(lsc_vscale)(LSC_T *y, ptrdiff_t n, LSC_T f)
  * having written nothing, when the max is not finite (the caller takes the general
  * path). */
 LSC_INLINE int LSC_FN(lsc_row1_sums)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T *m,
-                                     double *s)
+                                     double *s, double *r1)
 {
-    *m = LSC_FN(lsc_max)(x, n);
+    int us;
+    *m = LSC_FN(lsc_max_slot)(x, n, &us);
     if (!(*m > -INFINITY && *m < INFINITY)) {
         return 0;
     }
     LSC_FN(lsc_prefetch_next)(x, n);
-    *s = LSC_FN(lsc_vsums)(x, e, n, *m);
+    *s = LSC_FN(lsc_vsums)(x, e, n, *m, us, r1);
     return 1;
 }
 
-/* log1p of a row's dominated sum from lsc_row1_sums' S (e holding the exps, e not x;
-   or NULL where S is not between 1 + LSC_DOM_CORRECT_BELOW and 2): a chunk's
-   arithmetic (lsc_vstats) */
+/* log1p of a row's dominated sum from lsc_row1_sums' S and S - 1, r1 (e holding the
+   exps, e not x, or NULL): a chunk's arithmetic (lsc_vstats) */
 LSC_INLINE double LSC_FN(lsc_row1_log)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m,
-                                       double s)
+                                       double s, double r1)
 {
     double rest, count;
-    LSC_FN(lsc_vstats)(x, e, n, m, s, &rest, &count);
+    LSC_FN(lsc_vstats)(x, e, n, m, s, r1, &rest, &count);
     return lsc_log1p_sum(rest + (count - 1.0), sizeof(LSC_T) == sizeof(float));
 }
 
-/* lsc_row1_log of a row from the row pipelines' loop (lsc_vsums3wr): its sum s and,
- * where the loop took it (rest >= 0), the rest that the light dominated pass would take
- * (LSC_C_REST), or, where stored, its exps in e (not x); the same results bit for bit.
- * S >= 2 needs neither; 1 + LSC_DOM_CORRECT_BELOW <= S < 2 the rest (its count of the
- * max is 1: two terms of 1 make S >= 2) or the exps for the light pass, computed again
- * into e where the loop stored neither (a row whose bound ruled out S < 2 but for the
- * rounding of the two sums); below, the exps where stored, or else x alone
- * (lsc_vdominated takes its own terms).  The loop takes the rest where the row's bound
- * leaves only 1 + LSC_DOM_CORRECT_BELOW <= S < 2 possible, in place of the store of its
- * exps for a second pass: those stores (one a vector, into L1) queued behind the
- * output's, which wait for their lines (rows of 1000 and 4096 floats from L3, normal
- * scores: 1.13 and 1.2-1.4 times as long with them than without; the Xeon, 1 thread),
- * and the rest in the loop (a compare and a masked add a vector) takes 0.95 of their
- * time on 1024 rows of 1000 floats, normal scores times 4, from L3 (0.9 from L2).
- * Rows that may be dominated below that keep the store: their dominated pass then
- * reads the exps instead of taking them again (float64 rows of normal scores times
- * 16, most of them dominated: 1.12-1.28 times as long when it took them). */
-LSC_INLINE double LSC_FN(lsc_row1_log_e)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
-                                         double s, double rest, int stored)
+/* lsc_row1_log of a row from the row pipelines' loop (lsc_vsums3wr): its sum s, s - 1
+ * (r1) and, where stored, its exps in e (not x); the same results bit for bit.  Rows that may
+ * be dominated (S below 1 + LSC_DOM_CORRECT_BELOW) by their bound keep the store
+ * (double rows: lsc_rows_kind): their dominated pass then reads the exps instead of
+ * taking them again (float64 rows of normal scores times 16, most of them dominated:
+ * 1.12-1.28 times as long when it took them). */
+LSC_INLINE double LSC_FN(lsc_row1_log_e)(const LSC_T *x, const LSC_T *e, ptrdiff_t n, LSC_T m,
+                                         double s, double r1, int stored)
 {
-    if (s < 2.0 && s >= 1.0 + LSC_DOM_CORRECT_BELOW) {
-        if (rest >= 0) {
-            return lsc_log1p_sum(rest + (1.0 - 1.0), sizeof(LSC_T) == sizeof(float));
-        }
-        if (!stored) {
-            (void)LSC_FN(lsc_vsums)(x, e, n, m);
-            stored = 1;
-        }
-    }
-    return LSC_FN(lsc_row1_log)(x, stored ? e : NULL, n, m, s);
+    return LSC_FN(lsc_row1_log)(x, stored ? e : NULL, n, m, s, r1);
 }
 
 /* softmax of one contiguous row of 1 <= n <= LSC_CHUNK elements with a finite max,
@@ -902,8 +946,8 @@ LSC_INLINE double LSC_FN(lsc_row1_log_e)(const LSC_T *x, LSC_T *e, ptrdiff_t n, 
 static int LSC_FN(lsc_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
 {
     LSC_T m;
-    double s;
-    if (!LSC_FN(lsc_row1_sums)(x, y, n, &m, &s)) {
+    double s, r1;
+    if (!LSC_FN(lsc_row1_sums)(x, y, n, &m, &s, &r1)) {
         return 0;
     }
     LSC_FN(lsc_vscale)(y, n, (LSC_T)(1.0 / s));  /* NaN if a NaN took part */
@@ -917,12 +961,12 @@ static int LSC_FN(lsc_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
 static int LSC_FN(lsc_log_softmax_row1)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
 {
     LSC_T m;
-    double s;
+    double s, r1;
     LSC_T buf[LSC_CHUNK] __attribute__((aligned(64)));
-    if (!LSC_FN(lsc_row1_sums)(x, buf, n, &m, &s)) {
+    if (!LSC_FN(lsc_row1_sums)(x, buf, n, &m, &s, &r1)) {
         return 0;
     }
-    const LSC_T c = (LSC_T)LSC_FN(lsc_row1_log)(x, buf, n, m, s);
+    const LSC_T c = (LSC_T)LSC_FN(lsc_row1_log)(x, buf, n, m, s, r1);
     LSC_FN(lsc_shift)(x, y, n, m, c);
     return 1;
 }
@@ -1065,9 +1109,9 @@ LSC_INLINE void LSC_FN(lsc_scaled_to)(const LSC_T *t, LSC_T *y, ptrdiff_t n, LSC
 static int LSC_FN(lsc_softmax_row1_stream)(const LSC_T *x, LSC_T *y, ptrdiff_t n)
 {
     LSC_T m;
-    double s;
+    double s, r1;
     LSC_T buf[LSC_CHUNK] __attribute__((aligned(64)));
-    if (!LSC_FN(lsc_row1_sums)(x, buf, n, &m, &s)) {
+    if (!LSC_FN(lsc_row1_sums)(x, buf, n, &m, &s, &r1)) {
         return 0;
     }
     LSC_FN(lsc_scaled_to)(buf, y, n, (LSC_T)(1.0 / s), 1, NULL);
@@ -1091,16 +1135,16 @@ static lsc_stats LSC_FN(lsc_nonfinite_chunk)(const LSC_T *x, ptrdiff_t n, LSC_T 
 /* A chunk's rest and count from its sum s (e holding its exps, e not x), unless its
    max m is below mr, the max of the chunks before it in its row (lsc_stats) */
 LSC_INLINE void LSC_FN(lsc_chunk_split)(lsc_stats *st, const LSC_T *x, const LSC_T *e,
-                                        ptrdiff_t n, LSC_T m, double s, double mr)
+                                        ptrdiff_t n, LSC_T m, double s, double r1, double mr)
 {
     st->m = (double)m;
     st->s = s;
     if ((double)m < mr) {
-        st->rest = s - 1.0;
+        st->rest = r1;
         st->count = 1.0;
         return;
     }
-    LSC_FN(lsc_vstats)(x, e, n, m, s, &st->rest, &st->count);
+    LSC_FN(lsc_vstats)(x, e, n, m, s, r1, &st->rest, &st->count);
 }
 
 /* A chunk's statistics: its max, its sum and, unless its max is below mr (the max of
@@ -1109,7 +1153,8 @@ LSC_INLINE void LSC_FN(lsc_chunk_split)(lsc_stats *st, const LSC_T *x, const LSC
 static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t n, double mr,
                                                       int far)
 {
-    LSC_T m = LSC_FN(lsc_max)(x, n);
+    int us;
+    LSC_T m = LSC_FN(lsc_max_slot)(x, n, &us);
     if (m == -INFINITY) {
         LSC_FN(lsc_prefetch_next)(x, n);
         return LSC_FN(lsc_nonfinite_chunk)(x, n, m);
@@ -1124,12 +1169,13 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
        floats, 1 / 2 threads, 22.0-22.7 / 10.5-11.1 ms against 24.2-25.1 / 11.6-12.5
        (cross_entropy alike); but from L2 and L3 (8x128256, 64x128256) 1.1-1.5 times as
        long into L2 */
+    double r1;
     const double s =
-        far ? LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n, NULL,
-                                 LSC_C_PREFETCH | LSC_C_PREFETCH_L2 | noe)
-            : LSC_FN(lsc_vsums3)(x, buf, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, x + n, NULL,
-                                 LSC_C_PREFETCH | noe);
-    LSC_FN(lsc_chunk_split)(&st, x, buf, n, m, s, mr);
+        far ? LSC_FN(lsc_vsums3)(x, buf, n, m, us, NULL, 0, NULL, NULL, NULL, 0, 0, x + n,
+                                 NULL, LSC_C_PREFETCH | LSC_C_PREFETCH_L2 | noe, &r1)
+            : LSC_FN(lsc_vsums3)(x, buf, n, m, us, NULL, 0, NULL, NULL, NULL, 0, 0, x + n,
+                                 NULL, LSC_C_PREFETCH | noe, &r1);
+    LSC_FN(lsc_chunk_split)(&st, x, buf, n, m, s, r1, mr);
     return st;
 }
 
@@ -1362,12 +1408,14 @@ static void LSC_FN(lsc_softmax_long_rows)(const char *x, ptrdiff_t sxr, char *y,
         for (ptrdiff_t c = 0; c < nc; c++) {
             const ptrdiff_t len = c == nc - 1 ? n - c * LSC_CHUNK : LSC_CHUNK;
             const LSC_T *xc = xr + c * LSC_CHUNK;
-            const LSC_T m = LSC_FN(lsc_max)(xc, len);
+            int us;
+            const LSC_T m = LSC_FN(lsc_max_slot)(xc, len, &us);
             if (m > -INFINITY && m < INFINITY) {
-                const double s = LSC_FN(lsc_vsums3)(xc, buf + c * LSC_CHUNK, len, m, NULL, 0,
-                                                    NULL, NULL, NULL, 0, 0, xc + len, NULL,
-                                                    LSC_C_PREFETCH);
-                st[c] = (lsc_stats){(double)m, s - 1.0, 1.0, s, 0.0};
+                double r1;
+                const double s = LSC_FN(lsc_vsums3)(xc, buf + c * LSC_CHUNK, len, m, us, NULL,
+                                                    0, NULL, NULL, NULL, 0, 0, xc + len, NULL,
+                                                    LSC_C_PREFETCH, &r1);
+                st[c] = (lsc_stats){(double)m, r1, 1.0, s, 0.0};
             }
             else {
                 st[c] = LSC_FN(lsc_nonfinite_chunk)(xc, len, m);
@@ -1396,11 +1444,12 @@ static void LSC_FN(lsc_softmax_long_rows)(const char *x, ptrdiff_t sxr, char *y,
 
 /* How many rows ahead of its current row a row pipeline of nr rows of n elements
  * fetches (lsc_log_softmax_rows): nr, none, without prefetch or for rows shorter than
- * LSC_PREFETCH_MIN_ROW bytes; else at least LSC_PREFETCH_BYTES past the next row. */
+ * LSC_PREFETCH_MIN_ROW bytes; else at least LSC_PREFETCH_BYTES past the row after the
+ * next (whose max the loop takes). */
 static inline ptrdiff_t LSC_FN(lsc_rows_ahead)(ptrdiff_t n, ptrdiff_t nr, int prefetch)
 {
     const ptrdiff_t rb = n * (ptrdiff_t)sizeof(LSC_T);
-    return prefetch && rb >= LSC_PREFETCH_MIN_ROW ? 2 + (LSC_PREFETCH_BYTES - 1) / rb : nr;
+    return prefetch && rb >= LSC_PREFETCH_MIN_ROW ? 3 + (LSC_PREFETCH_BYTES - 1) / rb : nr;
 }
 
 /* The ends of streamed rows of lsc_log_softmax_rows that start h elements before a
@@ -1462,11 +1511,13 @@ LSC_INLINE void LSC_FN(lsc_rows_ends)(const LSC_T **pt_x, LSC_T **pt_y, LSC_T *p
  * offset r * sxr in x and r * syr in y (y may be x; otherwise the rows of y overlap
  * no row of x): each row with lsc_log_softmax_row1's arithmetic (the same results, bit
  * for bit), in a pipeline.  Iteration r runs one loop over the columns that carries
- * the exp-sum of row r (lsc_vsums3wr, with its rest or its exps where the loop before
- * showed that they may be read: lsc_rows_kind, lsc_row1_log_e), the max of row r + 1
+ * the exp-sum of row r (lsc_vsums3wr, with its exps where the loop that took its max
+ * showed that they may be read: lsc_rows_kind, lsc_row1_log_e), the max of row r + 2
  * and the write of row r - 3; then the statistics and logarithm of row r - 1.  So the
- * waits between the passes of one row (for its max, for its sum, for its logarithm)
- * overlap the work on its neighbours: the branch on
+ * waits between the passes of one row (for its max and slot, for its sum, for its
+ * logarithm) overlap the work on its neighbours: the loads of row r's loop, placed by
+ * its slot, need not wait for the end of the loop before (a max one row ahead: rows
+ * of 128 floats 1.2 times as long), the branch on
  * whether row r - 1's max dominates (lsc_vstats) tests a sum finished a loop earlier,
  * which keeps a misprediction cheap, and a row's write comes a loop after its
  * logarithm, whose latency the loop in between hides.  A row whose max is not finite
@@ -1505,30 +1556,37 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
     if (nr < 1) {
         return;
     }
-    /* m: the max of row r; row sr (if hs) is summed, its statistics pending, with max
-       ms, sum ss and rest sres (lsc_row1_log_e) */
-    LSC_T m = LSC_FN(lsc_max)((const LSC_T *)x, n), ms = 0;
-    double ss = 0.0, sres = 0.0;
-    int hs = 0, dom = LSC_FN(lsc_rows_kind)(0), se = 0;
+    /* m, us, dom: the max, slot and kind of row r; m1, us1, dom1 those of row r + 1
+       (the loops take the max two rows ahead: the slot, which places the loads of a
+       row's loop, is known a whole loop before them); row sr (if hs) is summed, its
+       statistics pending, with max ms and sum ss (lsc_row1_log_e) */
+    int us, us1 = 0;
+    LSC_T m = LSC_FN(lsc_max_slot)((const LSC_T *)x, n, &us), m1 = 0, ms = 0;
+    if (nr > 1) {
+        m1 = LSC_FN(lsc_max_slot)((const LSC_T *)(x + sxr), n, &us1);
+    }
+    double ss = 0.0, sr1 = 0.0;
+    int hs = 0, dom = LSC_FN(lsc_rows_kind)(0), dom1 = dom, se = 0;
     ptrdiff_t sr = 0;
     /* with prefetch, iteration r fetches the input of row r + ahead (whose max
-       iteration r + ahead - 1 takes; the rows between span at least
+       iteration r + ahead - 2 takes; the rows between span at least
        LSC_PREFETCH_BYTES) and the output of row r + ahead - 3 (which iteration
        r + ahead writes), a cache line per vector step of its loop: where the rows come
        from memory, the hardware's prefetchers alone leave the loop waiting on it */
     const ptrdiff_t ahead = LSC_FN(lsc_rows_ahead)(n, nr, prefetch);
     for (ptrdiff_t r = 0; r < nr; r++) {
         const LSC_T *xr = (const LSC_T *)(x + r * sxr);
-        const LSC_T *xn = (const LSC_T *)(x + (r + 1) * sxr);
+        const LSC_T *xn = (const LSC_T *)(x + (r + 2) * sxr);
         const LSC_T *xw = (const LSC_T *)(x + wq[0] * sxr);
         LSC_T *yw = (LSC_T *)(y + wq[0] * syr);
-        /* the rest added up in the loop or the exps stored, or neither, by the row's
-           bound (from the loop that took its max: lsc_rows_kind) */
+        /* the exps stored, or not, by the row's bound (from the loop that took its max:
+           lsc_rows_kind) */
         LSC_T *const e = buf[r & 1];
-        const int next = r + 1 < nr, hw = nq == 2;
+        const int next = r + 2 < nr, hw = nq == 2;
         const int finite = m > -INFINITY && m < INFINITY;
-        LSC_T mn[2] = {0, 0};  /* the max of row r + 1, its bound (LSC_C_BOUND) */
-        double s = 0.0, rs = -1.0;  /* (rs: no rest) */
+        /* the max of row r + 2, its bound (LSC_C_BOUND), its slot */
+        LSC_T mn[3] = {0, 0, 0};
+        double s = 0.0, r1 = 0.0;
         if (!finite) {
             LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, NULL, NULL, 0, 0, 0, n);
             if (hw) {
@@ -1536,29 +1594,33 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             }
             LSC_FN(lsc_row)((const char *)xr, es, y + r * syr, es, n, stream,
                             LSC_OP_LOG_SOFTMAX);
-            mn[0] = next ? LSC_FN(lsc_max)(xn, n) : 0;
+            if (next) {
+                int un;
+                mn[0] = LSC_FN(lsc_max_slot)(xn, n, &un);
+                mn[2] = (LSC_T)un;
+            }
         }
         else if (next && hw && stream && h == 0 && r + ahead < nr) {
-            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0],
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, us, xn, n, mn, xw, yw, mq[0], cq[0],
                                      (const LSC_T *)(x + (r + ahead) * sxr), NULL,
                                      LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_STREAM |
-                                         LSC_C_PREFETCH | LSC_C_PREFETCH_L2, n, dom, &rs);
+                                         LSC_C_PREFETCH | LSC_C_PREFETCH_L2, n, dom, &r1);
         }
         else if (next && hw && stream && h == 0) {
-            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0], NULL,
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, us, xn, n, mn, xw, yw, mq[0], cq[0], NULL,
                                      NULL,
                                      LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_STREAM, n,
-                                     dom, &rs);
+                                     dom, &r1);
         }
         else if (next && hw && stream) {
             /* from y's first vector boundary, the ends plain */
-            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, xw + h, yw + h, mq[0], cq[0],
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, us, xn, n, mn, xw + h, yw + h, mq[0], cq[0],
                                      r + ahead < nr ? (const LSC_T *)(x + (r + ahead) * sxr)
                                                     : xr,
                                      NULL,
                                      LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_STREAM |
                                          LSC_C_PREFETCH | LSC_C_PREFETCH_L2 | LSC_C_WPART,
-                                     n - h, dom, &rs);
+                                     n - h, dom, &r1);
             LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, xw, yw, h, mq[0], cq[0], n);
             pt_x = xw + hw_end;
             pt_y = yw + hw_end;
@@ -1566,27 +1628,27 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             pt_c = cq[0];
         }
         else if (next && hw && r + ahead < nr) {
-            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0],
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, us, xn, n, mn, xw, yw, mq[0], cq[0],
                                      (const LSC_T *)(x + (r + ahead) * sxr),
                                      (const LSC_T *)(y + (r + ahead - 3) * syr),
                                      LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_PREFETCH |
-                                         LSC_C_PREFETCH_W, n, dom, &rs);
+                                         LSC_C_PREFETCH_W, n, dom, &r1);
         }
         else if (next && hw) {
-            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, xw, yw, mq[0], cq[0], NULL,
-                                     NULL, LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE, n, dom, &rs);
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, us, xn, n, mn, xw, yw, mq[0], cq[0], NULL,
+                                     NULL, LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE, n, dom, &r1);
         }
         else if (next) {
-            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, NULL, NULL, 0, 0, NULL,
-                                     NULL, LSC_C_MAX | LSC_C_BOUND, n, dom, &rs);
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, us, xn, n, mn, NULL, NULL, 0, 0, NULL,
+                                     NULL, LSC_C_MAX | LSC_C_BOUND, n, dom, &r1);
         }
         else if (hw) {
-            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, NULL, 0, NULL, xw, yw, mq[0], cq[0], NULL,
-                                     NULL, LSC_C_WRITE, n, dom, &rs);
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, us, NULL, 0, NULL, xw, yw, mq[0], cq[0], NULL,
+                                     NULL, LSC_C_WRITE, n, dom, &r1);
         }
         else {
-            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL,
-                                     0, n, dom, &rs);
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, us, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL,
+                                     0, n, dom, &r1);
         }
         if (hw) {
             wq[0] = wq[1];
@@ -1598,7 +1660,7 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             wq[nq] = sr;
             mq[nq] = ms;
             cq[nq] = (LSC_T)LSC_FN(lsc_row1_log_e)((const LSC_T *)(x + sr * sxr),
-                                                   buf[sr & 1], n, ms, ss, sres, se);
+                                                   buf[sr & 1], n, ms, ss, sr1, se);
             nq++;
             hs = 0;
         }
@@ -1606,18 +1668,22 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             sr = r;
             ms = m;
             ss = s;
-            sres = rs;
+            sr1 = r1;
             se = dom == LSC_ROW_STORE;
             hs = 1;
         }
-        m = mn[0];
-        dom = LSC_FN(lsc_rows_kind)(mn[1]);
+        m = m1;
+        us = us1;
+        dom = dom1;
+        m1 = mn[0];
+        us1 = (int)mn[2];
+        dom1 = LSC_FN(lsc_rows_kind)(mn[1]);
     }
     if (hs) {
         wq[nq] = sr;
         mq[nq] = ms;
         cq[nq] = (LSC_T)LSC_FN(lsc_row1_log_e)((const LSC_T *)(x + sr * sxr), buf[sr & 1],
-                                               n, ms, ss, sres, se);
+                                               n, ms, ss, sr1, se);
         nq++;
     }
     LSC_FN(lsc_rows_ends)(&pt_x, &pt_y, &pt_m, &pt_c, pt_n, NULL, NULL, 0, 0, 0, n);
@@ -1634,7 +1700,7 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
  * offset r * sxr in x, its value at r * syr in y: lsc_row's arithmetic for one chunk
  * (the same results, bit for bit), in a pipeline as lsc_log_softmax_rows without its
  * write: iteration r runs one loop that carries the exp-sum of row r and the max of
- * row r + 1, then the statistics and logarithm of row r - 1.  A row whose max is not
+ * row r + 2, then the statistics and logarithm of row r - 1.  A row whose max is not
  * finite goes through lsc_row alone. */
 static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, ptrdiff_t syr,
                                        ptrdiff_t n, ptrdiff_t nr, int prefetch)
@@ -1644,48 +1710,59 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
     if (nr < 1) {
         return;
     }
-    /* m: the max of row r; row sr (if hs) is summed, with max ms, sum ss and rest sres */
-    LSC_T m = LSC_FN(lsc_max)((const LSC_T *)x, n), ms = 0;
-    double ss = 0.0, sres = 0.0;
-    int hs = 0, dom = LSC_FN(lsc_rows_kind)(0), se = 0;
+    /* m, us, dom: the max, slot and kind of row r; m1, us1, dom1 those of row r + 1
+       (the max two rows ahead, as lsc_log_softmax_rows); row sr (if hs) is summed,
+       with max ms and sum ss */
+    int us, us1 = 0;
+    LSC_T m = LSC_FN(lsc_max_slot)((const LSC_T *)x, n, &us), m1 = 0, ms = 0;
+    if (nr > 1) {
+        m1 = LSC_FN(lsc_max_slot)((const LSC_T *)(x + sxr), n, &us1);
+    }
+    double ss = 0.0, sr1 = 0.0;
+    int hs = 0, dom = LSC_FN(lsc_rows_kind)(0), dom1 = dom, se = 0;
     ptrdiff_t sr = 0;
     /* with prefetch, iteration r fetches the input of row r + ahead, as
        lsc_log_softmax_rows */
     const ptrdiff_t ahead = LSC_FN(lsc_rows_ahead)(n, nr, prefetch);
     for (ptrdiff_t r = 0; r <= nr; r++) {
-        LSC_T mn[2] = {0, 0};  /* the max of row r + 1, its bound (LSC_C_BOUND) */
-        double s = 0.0, rs = -1.0;  /* (rs: no rest) */
+        /* the max of row r + 2, its bound (LSC_C_BOUND), its slot */
+        LSC_T mn[3] = {0, 0, 0};
+        double s = 0.0, r1 = 0.0;
         int finite = 0;
-        /* the rest added up in the loop or the exps stored, or neither, by the row's
-           bound (from the loop that took its max: lsc_rows_kind) */
+        /* the exps stored, or not, by the row's bound (from the loop that took its max:
+           lsc_rows_kind) */
         LSC_T *const e = buf[r & 1];
         if (r < nr) {
             const LSC_T *xr = (const LSC_T *)(x + r * sxr);
-            const LSC_T *xn = (const LSC_T *)(x + (r + 1) * sxr);
-            const int next = r + 1 < nr;
+            const LSC_T *xn = (const LSC_T *)(x + (r + 2) * sxr);
+            const int next = r + 2 < nr;
             finite = m > -INFINITY && m < INFINITY;
             if (!finite) {
                 LSC_FN(lsc_row)((const char *)xr, es, y + r * syr, 0, n, 0, LSC_OP_LOGSUMEXP);
-                mn[0] = next ? LSC_FN(lsc_max)(xn, n) : 0;
+                if (next) {
+                    int un;
+                    mn[0] = LSC_FN(lsc_max_slot)(xn, n, &un);
+                    mn[2] = (LSC_T)un;
+                }
             }
             else if (next && r + ahead < nr) {
-                s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, NULL, NULL, 0, 0,
+                s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, us, xn, n, mn, NULL, NULL, 0, 0,
                                          (const LSC_T *)(x + (r + ahead) * sxr), NULL,
-                                         LSC_C_MAX | LSC_C_BOUND | LSC_C_PREFETCH, n, dom, &rs);
+                                         LSC_C_MAX | LSC_C_BOUND | LSC_C_PREFETCH, n, dom, &r1);
             }
             else if (next) {
-                s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, xn, n, mn, NULL, NULL, 0, 0,
-                                         NULL, NULL, LSC_C_MAX | LSC_C_BOUND, n, dom, &rs);
+                s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, us, xn, n, mn, NULL, NULL, 0, 0,
+                                         NULL, NULL, LSC_C_MAX | LSC_C_BOUND, n, dom, &r1);
             }
             else {
-                s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, NULL, 0, NULL, NULL, NULL, 0, 0,
-                                         NULL, NULL, 0, n, dom, &rs);
+                s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, us, NULL, 0, NULL, NULL, NULL, 0, 0,
+                                         NULL, NULL, 0, n, dom, &r1);
             }
         }
         if (hs) {
             /* lsc_combine of one chunk, then lsc_lse_value */
             const double c = LSC_FN(lsc_row1_log_e)((const LSC_T *)(x + sr * sxr),
-                                                    buf[sr & 1], n, ms, ss, sres, se);
+                                                    buf[sr & 1], n, ms, ss, sr1, se);
             *(LSC_T *)(y + sr * syr) = (LSC_T)((double)ms + c);
             hs = 0;
         }
@@ -1693,12 +1770,16 @@ static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, pt
             sr = r;
             ms = m;
             ss = s;
-            sres = rs;
+            sr1 = r1;
             se = dom == LSC_ROW_STORE;
             hs = 1;
         }
-        m = mn[0];
-        dom = LSC_FN(lsc_rows_kind)(mn[1]);
+        m = m1;
+        us = us1;
+        dom = dom1;
+        m1 = mn[0];
+        us1 = (int)mn[2];
+        dom1 = LSC_FN(lsc_rows_kind)(mn[1]);
     }
 }
 
@@ -1758,7 +1839,8 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
     const LSC_T *pt_x = NULL;
     LSC_T *pt_y = NULL, pt_m = 0, pt_c = 0;
     /* m: the max of the chunk about to be summed; (mw, cw): the write of row r - 1 */
-    LSC_T m = LSC_FN(lsc_max)((const LSC_T *)x, LSC_CHUNK), mw = 0, cw = 0;
+    int us;
+    LSC_T m = LSC_FN(lsc_max_slot)((const LSC_T *)x, LSC_CHUNK, &us), mw = 0, cw = 0;
     int hw = 0;
     for (ptrdiff_t r = 0; r < nr; r++) {
         lsc_stats *sr = st[r & 1];
@@ -1793,8 +1875,8 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
             /* the loop carries a part as long as the chunk (streamed: up to as long,
                its whole vectors); another goes on its own */
             const int wcarry = hw && (stream ? lw <= len : lw == len);
-            LSC_T mn = 0;
-            double s;
+            LSC_T mn[3] = {0, 0, 0};  /* the next chunk's max, (bound,) slot */
+            double s, r1;
             if (hw && !wcarry) {
                 LSC_FN(lsc_shift_to)(xw, yw, lw, mw, cw, stream);
             }
@@ -1803,7 +1885,11 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
                 if (wcarry) {
                     LSC_FN(lsc_shift_to)(xw, yw, lw, mw, cw, stream);
                 }
-                mn = xn != NULL ? LSC_FN(lsc_max)(xn, ln) : 0;
+                if (xn != NULL) {
+                    int un;
+                    mn[0] = LSC_FN(lsc_max_slot)(xn, ln, &un);
+                    mn[2] = (LSC_T)un;
+                }
             }
             else {
                 /* a chunk below the row's max so far needs no exps (lsc_chunk_split) */
@@ -1818,33 +1904,33 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
                     xf = (const LSC_T *)(x + (r + 1) * sxr) + (c + 2 - nc) * LSC_CHUNK;
                 }
                 if (xn != NULL && wcarry && stream) {
-                    s = LSC_FN(lsc_vsums3w)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, xf,
+                    s = LSC_FN(lsc_vsums3w)(xr, buf, len, m, us, xn, ln, mn, xw, yw, mw, cw, xf,
                                             NULL,
                                             LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM |
                                                 LSC_C_WPART | LSC_C_PREFETCH |
                                                 LSC_C_PREFETCH_L2 | noe,
-                                            lw, NULL);
+                                            lw, &r1);
                 }
                 else if (xn != NULL && wcarry) {
-                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, xw, yw, mw, cw, NULL,
-                                           NULL, LSC_C_MAX | LSC_C_WRITE | noe);
+                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, us, xn, ln, mn, xw, yw, mw, cw, NULL,
+                                           NULL, LSC_C_MAX | LSC_C_WRITE | noe, &r1);
                 }
                 else if (xn != NULL) {
-                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, xn, ln, &mn, NULL, NULL, 0, 0, NULL,
-                                           NULL, LSC_C_MAX | noe);
+                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, us, xn, ln, mn, NULL, NULL, 0, 0, NULL,
+                                           NULL, LSC_C_MAX | noe, &r1);
                 }
                 else if (wcarry && stream) {
-                    s = LSC_FN(lsc_vsums3w)(xr, buf, len, m, NULL, 0, NULL, xw, yw, mw, cw,
-                                            NULL, NULL, LSC_C_WRITE | LSC_C_WPART | noe, lw, NULL);
+                    s = LSC_FN(lsc_vsums3w)(xr, buf, len, m, us, NULL, 0, NULL, xw, yw, mw, cw,
+                                            NULL, NULL, LSC_C_WRITE | LSC_C_WPART | noe, lw, &r1);
                 }
                 else if (wcarry) {
-                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, NULL, 0, NULL, xw, yw, mw, cw, NULL,
-                                           NULL, LSC_C_WRITE | noe);
+                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, us, NULL, 0, NULL, xw, yw, mw, cw, NULL,
+                                           NULL, LSC_C_WRITE | noe, &r1);
                 }
                 else {
-                    s = LSC_FN(lsc_vsums)(xr, buf, len, m);
+                    s = LSC_FN(lsc_vsums)(xr, buf, len, m, us, &r1);
                 }
-                LSC_FN(lsc_chunk_split)(&sr[c], xr, buf, len, m, s, mr);
+                LSC_FN(lsc_chunk_split)(&sr[c], xr, buf, len, m, s, r1, mr);
             }
             if (hw && stream && wc == 0) {
                 /* row r - 1 done but for its ends */
@@ -1858,7 +1944,8 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
                 pt_c = cw;
             }
             mr = sr[c].m > mr ? sr[c].m : mr;
-            m = mn;
+            m = mn[0];
+            us = (int)mn[2];
         }
         double mc[2];
         lsc_combine(sr, nc, mc, sizeof(LSC_T) == sizeof(float));
@@ -1889,9 +1976,9 @@ static void LSC_FN(lsc_softmax_scaled_row)(const LSC_T *x, LSC_T *y, ptrdiff_t n
                                            LSC_T scale, LSC_T *lse)
 {
     LSC_T m;
-    double s;
-    if (n <= LSC_CHUNK && LSC_FN(lsc_row1_sums)(x, y, n, &m, &s)) {
-        *lse = (LSC_T)((double)m + LSC_FN(lsc_row1_log)(x, y, n, m, s));
+    double s, r1;
+    if (n <= LSC_CHUNK && LSC_FN(lsc_row1_sums)(x, y, n, &m, &s, &r1)) {
+        *lse = (LSC_T)((double)m + LSC_FN(lsc_row1_log)(x, y, n, m, s, r1));
         LSC_FN(lsc_vscale)(y, n, (LSC_T)((double)scale / s));
         return;
     }
