@@ -1533,7 +1533,7 @@ def test_dominant_element_when_the_small_terms_share_the_max_lane(dtype, n, s, i
     """A dominated sum s between 1/16 and 1 whose terms lie every 64 elements from the
     max: the positions one lane of a vector sum adds to the max's exact 1, where each
     small term rounds against it.  -log1p(s) must still come out to a few ulps (the
-    sum is taken again without the max's terms)."""
+    sums of the max's vector keep each addition's rounding error)."""
     rng = np.random.default_rng(int(s * 100) + n)
     k = 15
     x = np.full(n, -np.inf)
@@ -1548,6 +1548,38 @@ def test_dominant_element_when_the_small_terms_share_the_max_lane(dtype, n, s, i
     for y0 in (log_softmax(x)[start], log_softmax(np.tile(x, (3, 1)), axis=1)[1, start]):
         err = abs(np.longdouble(y0) - true) / np.longdouble(np.spacing(dtype(abs(true))))
         assert err <= 4, f"got {y0!r}, expected {true!r}: {float(err):.1f} ulps"
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [1000, 9000])
+def test_dominant_element_at_every_place_of_a_step(dtype, n, isa):
+    """The max at each of the first 64 places of a row and of the last 40 (every vector
+    and lane of a step of the sums, and the row's end after its last whole step), its
+    row's other terms every 64 elements from it, adding up to 0.07: wherever the max
+    lies, the vector sums that add the small terms to its exact 1 must keep their
+    digits.  The row alone, in a pipeline of rows on 1 and 2 threads, and (9000) in
+    chunks."""
+    rng = np.random.default_rng(n)
+    places = list(range(64)) + list(range(n - 40, n))
+    for p in places:
+        x = np.full(n, -np.inf)
+        x[p] = 0.0
+        others = np.concatenate([np.arange(p - 64, -1, -64), np.arange(p + 64, n, 64)])
+        others = others[:15]
+        terms = 0.07 / len(others) * (1 + rng.uniform(-0.01, 0.01, len(others)))
+        x[others] = np.log(terms) + rng.uniform(-1e-7, 1e-7, len(others))
+        x = x.astype(dtype)
+        xl = x.astype(np.longdouble)
+        true = -np.log1p(np.exp(xl[np.isfinite(xl)]).sum() - 1)
+        ulp = np.longdouble(np.spacing(dtype(abs(true))))
+        rows = np.tile(x, (4, 1))
+        got = {"row": log_softmax(x)[p],
+               "rows": log_softmax(rows, axis=1)[2, p],
+               "rows, 2 threads": log_softmax(rows, axis=1, num_threads=2)[3, p],
+               "logsumexp": -logsumexp(rows, axis=1)[1]}
+        for path, y0 in got.items():
+            err = abs(np.longdouble(y0) - true) / ulp
+            assert err <= 4, f"max at {p}, {path}: got {y0!r}, expected {true!r}: {float(err):.1f} ulps"
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
