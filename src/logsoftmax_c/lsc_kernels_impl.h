@@ -280,17 +280,14 @@ LSC_INLINE LSC_V LSC_FN(lsc_vcorr_add)(LSC_V ev, LSC_V err, LSC_V corr, const in
  * Dekker's Fast2Sum on the operands ordered by magnitude (vrangeps), one operation
  * fewer.  A lane with v = -inf has ev = 0 and a NaN err: with guard, lanes whose exp
  * is 0 add nothing to *corr; without, such a lane makes *corr NaN (and lsc_vdominated
- * goes again with guard), and every other lane adds the same as with guard.
- * light (a constant): no correction, and the lanes where ev == 1 stand for the max's
- * (v is not read): a term that rounds to 1 adds the same to rest + (count - 1) either
- * way. */
+ * goes again with guard), and every other lane adds the same as with guard. */
 LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V nm,
                                             LSC_V *part, LSC_V *corr, LSC_VI *cnt,
-                                            ptrdiff_t *neq, const int guard, const int light)
+                                            ptrdiff_t *neq, const int guard)
 {
-    /* a max's lane: d == 0 (or ev == 1 when light) */
-    LSC_V d = light ? ev : v - vm;
-    const LSC_V at_max = LSC_SPLAT(LSC_V, (LSC_T)(light ? 1 : 0));
+    /* a max's lane: d == 0 */
+    LSC_V d = v - vm;
+    const LSC_V at_max = LSC_SPLAT(LSC_V, (LSC_T)0);
 #if defined(LSC_MASK_ADD)
     (void)cnt;
     LSC_MASK_T ne = LSC_CMPNEQ_MASK(d, at_max);
@@ -302,10 +299,8 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
     *part += (LSC_V)((LSC_VI)ev & ~z);
     *cnt += z;
 #endif
-    if (!light) {
-        LSC_V err = LSC_FN(lsc_vdiff_err)(v, d, nm);
-        *corr = LSC_FN(lsc_vcorr_add)(ev, err, *corr, guard);
-    }
+    LSC_V err = LSC_FN(lsc_vdiff_err)(v, d, nm);
+    *corr = LSC_FN(lsc_vcorr_add)(ev, err, *corr, guard);
 }
 
 /* The sum S of exp(x_j - m) over a contiguous run x[0..n) against its finite max m,
@@ -653,13 +648,10 @@ LSC_INLINE LSC_V LSC_FN(lsc_dom_term)(LSC_V v, LSC_V vm, LSC_V e)
  * where not), so that a rest made of terms below the smallest normal number keeps
  * them, and the corrections (products far smaller still) are no subnormals; the rest
  * is folded into double as in lsc_vsums, the correction, a small quantity, added up
- * in LSC_T, both scaled back at the end (exactly).  With light (a constant), the rest
- * and count alone, from e (unscaled: a rest of at least 1/16 needs no term that
- * small) (lsc_vdominated_step). */
+ * in LSC_T, both scaled back at the end (exactly) (lsc_vdominated_step). */
 LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrdiff_t n,
                                             LSC_T m, double *rest, double *count,
-                                            const int guard, const int light,
-                                            const int from_e)
+                                            const int guard, const int from_e)
 {
     typedef LSC_V V;
     const V vm = LSC_SPLAT(V, m), nm = LSC_SPLAT(V, -m);
@@ -670,9 +662,7 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
     ptrdiff_t j = 0;
     /* the term of the vector v of x at j: e's, or the scaled exp */
 #define LSC_DOM_TERM(v, j)                                                                  \
-    (light    ? (V)LSC_VLOAD(e + (j))                                                         \
-     : from_e ? LSC_FN(lsc_dom_term)((v), vm, (V)LSC_VLOAD(e + (j)))                         \
-              : LSC_VEXPS((v) - vm))
+    (from_e ? LSC_FN(lsc_dom_term)((v), vm, (V)LSC_VLOAD(e + (j))) : LSC_VEXPS((v) - vm))
     while (j + LSC_U * LSC_W <= n) {
         for (int u = 0; u < LSC_U; u++) {
             part[u] = LSC_SPLAT(V, 0);
@@ -682,7 +672,7 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
             for (int u = 0; u < LSC_U; u++) {
                 const V v = LSC_VLOAD(x + j + u * LSC_W);
                 LSC_FN(lsc_vdominated_step)(v, LSC_DOM_TERM(v, j + u * LSC_W), vm, nm,
-                                            &part[u], &corr[u & 1], &cnt, &eq, guard, light);
+                                            &part[u], &corr[u & 1], &cnt, &eq, guard);
             }
         }
         LSC_FN(lsc_vfold_block)(part, acc, comp, j);
@@ -692,7 +682,7 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
     for (; j + LSC_W <= n; j += LSC_W) {
         const V v = LSC_VLOAD(x + j);
         LSC_FN(lsc_vdominated_step)(v, LSC_DOM_TERM(v, j), vm, nm, &part[0], &corr[0], &cnt,
-                                    &eq, guard, light);
+                                    &eq, guard);
     }
 #undef LSC_DOM_TERM
     if (j < n && n >= LSC_W) {
@@ -702,10 +692,8 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
         const LSC_VI keep = (LSC_VI)LSC_FN(lsc_lanes_from)(j - b0);
         const V v = LSC_VSEL(keep, LSC_VLOAD(x + b0), LSC_SPLAT(V, -INFINITY));
         const V eb = (V)((LSC_VI)LSC_VLOAD(e + b0) & keep);
-        const V ev = light    ? eb
-                     : from_e ? LSC_FN(lsc_dom_term)(v, vm, eb)
-                              : LSC_VEXPS(v - vm);
-        LSC_FN(lsc_vdominated_step)(v, ev, vm, nm, &part[0], &corr[0], &cnt, &eq, 1, light);
+        const V ev = from_e ? LSC_FN(lsc_dom_term)(v, vm, eb) : LSC_VEXPS(v - vm);
+        LSC_FN(lsc_vdominated_step)(v, ev, vm, nm, &part[0], &corr[0], &cnt, &eq, 1);
         j = n;
     }
 #if defined(LSC_MASK_ADD)
@@ -713,14 +701,13 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
         const LSC_MASK_T k = (LSC_MASK_T)((1u << (n - j)) - 1u);
         /* (guarded: the lanes past the end read as -inf, their exps as 0) */
         const V v = LSC_MASK_LOAD(k, x + j, -INFINITY);
-        const V ev = light    ? LSC_MASK_LOAD(k, e + j, 0)
-                     : from_e ? LSC_FN(lsc_dom_term)(v, vm, LSC_MASK_LOAD(k, e + j, 0))
-                              : LSC_VEXPS(v - vm);
-        LSC_FN(lsc_vdominated_step)(v, ev, vm, nm, &part[0], &corr[0], &cnt, &eq, 1, light);
+        const V ev = from_e ? LSC_FN(lsc_dom_term)(v, vm, LSC_MASK_LOAD(k, e + j, 0))
+                            : LSC_VEXPS(v - vm);
+        LSC_FN(lsc_vdominated_step)(v, ev, vm, nm, &part[0], &corr[0], &cnt, &eq, 1);
         j = n;
     }
 #else
-    if (j < n && !light) {
+    if (j < n) {
         /* a run shorter than a vector, padded with -inf (guarded; its exps taken here,
            from_e or not) */
         LSC_T buf[LSC_W];
@@ -729,7 +716,7 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
         }
         const V v = LSC_VLOAD(buf);
         LSC_FN(lsc_vdominated_step)(v, LSC_VEXPS(v - vm), vm, nm, &part[0], &corr[0], &cnt,
-                                    &eq, 1, light);
+                                    &eq, 1);
         j = n;
     }
 #endif
@@ -738,21 +725,12 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
     }
     double r = LSC_FN(lsc_vfold_sum)(acc, comp);
     r += LSC_WIDE_SUM(corr[0] + corr[1]);
-    r = light ? r : r * (1.0 / LSC_VEXP_S);
+    r = r * (1.0 / LSC_VEXP_S);
 #if defined(LSC_MASK_ADD)
     double k = (double)eq;
 #else
     double k = -LSC_WIDE_SUM_I(cnt);
 #endif
-    for (; j < n; j++) {
-        /* (light, a run shorter than a vector) */
-        if (e[j] == 1) {
-            k += 1.0;
-        }
-        else {
-            r += (double)e[j];
-        }
-    }
     *rest = r;
     *count = k;
 }
@@ -763,10 +741,10 @@ LSC_INLINE void LSC_FN(lsc_vdominated)(const LSC_T *x, const LSC_T *e, ptrdiff_t
 {
     for (int guard = 0; guard < 2; guard++) {
         if (e != NULL) {
-            LSC_FN(lsc_vdominated_pass)(x, e, n, m, rest, count, guard, 0, 1);
+            LSC_FN(lsc_vdominated_pass)(x, e, n, m, rest, count, guard, 1);
         }
         else {
-            LSC_FN(lsc_vdominated_pass)(x, NULL, n, m, rest, count, guard, 0, 0);
+            LSC_FN(lsc_vdominated_pass)(x, NULL, n, m, rest, count, guard, 0);
         }
         if (*rest == *rest) {
             break;
