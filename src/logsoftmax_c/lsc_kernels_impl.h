@@ -52,6 +52,8 @@
  * LSC_U vectors carried through the exp-sum loop side by side. */
 #define LSC_W (LSC_SIMD_BYTES / (ptrdiff_t)sizeof(LSC_T))
 #define LSC_U 4
+/* (lsc_slot) a run whose sum goes plain: no slot for its max */
+#define LSC_SLOT_PLAIN LSC_U
 #define LSC_VLOAD(p) (*(const LSC_VU *)(p))
 /* a vector of type VT from p, unaligned */
 #define LSC_VLOAD_T(VT, p) \
@@ -136,29 +138,44 @@ LSC_INLINE LSC_T LSC_FN(lsc_max)(const LSC_T *x, ptrdiff_t n)
     return LSC_FN(lsc_max_lanes)(x, n, NULL);
 }
 
-/* The slot of a run of max m (lsc_vsums3w): the first u in 0 .. LSC_U - 1 whose lanes
-   of the sums' loop (the elements x[j], j below the last multiple of LSC_U * LSC_W in
-   the run, with j mod (LSC_U * LSC_W) in [u W, (u + 1) W)) hold m, from their maxima
-   lm (lsc_max_lanes); 0 where none does (the max only in the run's end).  A function
-   of the run's values alone, whichever loop took its max. */
-LSC_INLINE int LSC_FN(lsc_slot)(const LSC_V *lm, LSC_T m)
+/* The slot of a run x[0..n) of max m for its sums (lsc_vsums3w), from the maxima lm of
+ * the lanes of their loop (the elements x[j], j below the last multiple of
+ * LSC_U * LSC_W in the run, with j mod (LSC_U * LSC_W) in [u W, (u + 1) W) for lm[u]:
+ * lsc_max_lanes), and *b, a lower bound of the run's exp-sum from the W maxima of
+ * lm[0..LSC_U) folded together (one term each of as many elements): 2 where each is
+ * within LSC_BOUND_NEAR of m (the terms of the W - 1 lanes other than the max's add
+ * up to more than 1; from LSC_BOUND_LANES_MIN_N elements on), else the sum of their
+ * exps (from LSC_BOUND_MIN_N on), else 0.  LSC_SLOT_PLAIN where *b >= 2: the sum
+ * cannot be dominated, and goes without the max's slot; else the first u whose lanes
+ * hold m (0 where none does: the max only in the run's end).  A function of the run's
+ * values alone, whichever loop took its max. */
+LSC_INLINE int LSC_FN(lsc_slot)(const LSC_V *lm, LSC_T m, ptrdiff_t n, LSC_T *b)
 {
+    typedef LSC_V V;
+    const V c = LSC_VMAX(LSC_VMAX(lm[3], lm[2]), LSC_VMAX(lm[1], lm[0]));
+    const V near = LSC_SPLAT(V, m - (LSC_T)LSC_BOUND_NEAR(LSC_W));
+    const int all_near = n >= LSC_BOUND_LANES_MIN_N && n >= LSC_U * LSC_W &&
+                         !LSC_VANY((LSC_VI)(c < near));
+    *b = all_near ? 2
+         : n < LSC_BOUND_MIN_N ? 0
+                               : (LSC_T)LSC_WIDE_SUM(LSC_VEXP(c - LSC_SPLAT(V, m)));
     /* without branches (the slot of one row has nothing to do with the next's: a loop
        that returned at the first match took 1.2 times as long on rows of 128 floats) */
-    const LSC_V vm = LSC_SPLAT(LSC_V, m);
+    const V vm = LSC_SPLAT(V, m);
     unsigned bits = 1u << LSC_U;
     for (int u = 0; u < LSC_U; u++) {
         bits |= (unsigned)LSC_VANY((LSC_VI)(lm[u] == vm)) << u;
     }
-    return __builtin_ctz(bits) % LSC_U;
+    return *b >= 2 ? LSC_SLOT_PLAIN : (int)(__builtin_ctz(bits) % LSC_U);
 }
 
 /* the max of x[0..n) (lsc_max) and its slot (lsc_slot) */
 LSC_INLINE LSC_T LSC_FN(lsc_max_slot)(const LSC_T *x, ptrdiff_t n, int *us)
 {
     LSC_V lm[LSC_U];
+    LSC_T b;
     const LSC_T m = LSC_FN(lsc_max_lanes)(x, n, lm);
-    *us = LSC_FN(lsc_slot)(lm, m);
+    *us = LSC_FN(lsc_slot)(lm, m, n, &b);
     return m;
 }
 
@@ -348,11 +365,11 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
  * (the caller knows that its statistics will not read them).  carry, a constant at
  * each call (but for LSC_C_NO_EXPS, a branch the predictor gets right along a run),
  * holds these bits, so that each call compiles to a loop with that work alone. */
-LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m, int us,
-                                      const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
-                                      const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
-                                      const LSC_T *xp, const LSC_T *yp, const int carry,
-                                      ptrdiff_t nw, double *r1)
+LSC_INLINE double LSC_FN(lsc_vsums3w_k)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
+                                        int us, const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
+                                        const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
+                                        const LSC_T *xp, const LSC_T *yp, const int carry,
+                                        ptrdiff_t nw, double *r1, const int plain)
 {
     typedef LSC_V V;
     const V vm = LSC_SPLAT(V, m), vma = LSC_SPLAT(V, ma), vca = LSC_SPLAT(V, ca);
@@ -363,7 +380,7 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
        in order */
     ptrdiff_t off[LSC_U];
     for (int u = 0; u < LSC_U; u++) {
-        off[u] = (u == 0 ? us : u - 1 < us ? u - 1 : u) * LSC_W;
+        off[u] = plain ? u * LSC_W : (u == 0 ? us : u - 1 < us ? u - 1 : u) * LSC_W;
     }
     for (int u = 0; u < LSC_U; u++) {
         mx[u] = ninf;
@@ -376,7 +393,7 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
         for (int u = 1; u < LSC_U; u++) {
             part[u] = LSC_SPLAT(V, 0);
         }
-        part[0] = LSC_SPLAT(V, 1);
+        part[0] = LSC_SPLAT(V, (LSC_T)(plain ? 0 : 1));
         cor = LSC_SPLAT(V, 0);
         for (int f = 0; f < LSC_COL_FOLD && j + LSC_U * LSC_W <= n;
              f++, j += LSC_U * LSC_W) {
@@ -418,7 +435,10 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
             for (int u = 0; u < LSC_U; u++) {
                 v[u] = LSC_VEXP(v[u] - vm);
             }
-            {
+            if (plain) {
+                part[0] += v[0];
+            }
+            else {
                 const V t = part[0] + v[0];
                 cor += v[0] - (t - part[0]);
                 part[0] = t;
@@ -432,19 +452,29 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
                 }
             }
         }
-        LSC_FN(lsc_vfold2)((cor + part[1]) + (part[2] + part[3]), part[0] - LSC_SPLAT(V, 1),
-                           acc, comp, kacc);
+        if (plain) {
+            LSC_FN(lsc_vfold_block)(part, acc, comp, j);
+        }
+        else {
+            LSC_FN(lsc_vfold2)((cor + part[1]) + (part[2] + part[3]),
+                               part[0] - LSC_SPLAT(V, 1), acc, comp, kacc);
+        }
     }
     /* what is left: whole vectors, then a part of one (with nothing left, no fold),
        their sum kept as the first slot's */
     const int tail = j < n;
-    part[0] = LSC_SPLAT(V, 1);
+    part[0] = LSC_SPLAT(V, (LSC_T)(plain ? 0 : 1));
     cor = LSC_SPLAT(V, 0);
 #define LSC_TAIL_ADD(ev)                                                                    \
     do {                                                                                    \
-        const V t_ = part[0] + (ev);                                                        \
-        cor += (ev) - (t_ - part[0]);                                                       \
-        part[0] = t_;                                                                       \
+        if (plain) {                                                                        \
+            part[0] += (ev);                                                                \
+        }                                                                                   \
+        else {                                                                              \
+            const V t_ = part[0] + (ev);                                                    \
+            cor += (ev) - (t_ - part[0]);                                                   \
+            part[0] = t_;                                                                   \
+        }                                                                                   \
     } while (0)
     for (; j + LSC_W <= n; j += LSC_W) {
         if ((carry & LSC_C_WRITE) && (!(carry & LSC_C_WPART) || j + LSC_W <= nw)) {
@@ -537,24 +567,25 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
         mx[0] = LSC_VMAX(mx[2], mx[0]);
         const LSC_T ml = LSC_HMAX(mx[0]);
         mm = ml > mm ? ml : mm;
+        LSC_T b;
         mc[0] = mm;
-        mc[2] = (LSC_T)LSC_FN(lsc_slot)(lm, mm);
+        mc[2] = (LSC_T)LSC_FN(lsc_slot)(lm, mm, nc, &b);
         if (carry & LSC_C_BOUND) {
-            /* 2 where every lane's max is within LSC_BOUND_NEAR of xc's (the terms of
-               the W - 1 lanes other than the max's add up to more than 1): a compare,
-               where the sum of the lane maxima's exps below takes a vector exp and a
-               horizontal sum */
-            const V near = LSC_SPLAT(V, mm - (LSC_T)LSC_BOUND_NEAR(LSC_W));
-            const int all_near = nc >= LSC_BOUND_LANES_MIN_N && jc > 0 &&
-                                 !LSC_VANY((LSC_VI)(mx[0] < near));
-            mc[1] = all_near ? 2
-                    : nc < LSC_BOUND_MIN_N
-                        ? 0
-                        : (LSC_T)LSC_WIDE_SUM(LSC_VEXP(mx[0] - LSC_SPLAT(V, mm)));
+            mc[1] = b;
         }
     }
-    if (tail) {
+    if (tail && plain) {
+        LSC_FN(lsc_vfold)(part[0], acc, comp);
+    }
+    else if (tail) {
         LSC_FN(lsc_vfold2)(cor, part[0] - LSC_SPLAT(V, 1), acc, comp, kacc);
+    }
+    if (plain) {
+        const double sp = LSC_FN(lsc_vfold_sum)(acc, comp);
+        if (r1 != NULL) {
+            *r1 = sp - 1.0;
+        }
+        return sp;
     }
     lsc_vf64 ka = kacc[0];
     for (int k = 1; k < LSC_NVD; k++) {
@@ -565,6 +596,22 @@ LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC
         *r1 = (kn - 1.0) + small;
     }
     return kn + small;
+}
+
+/* lsc_vsums3w_k by the run's slot us (lsc_slot): a loop for the plain sum, one for the
+   sum with the max's slot */
+LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m, int us,
+                                      const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
+                                      const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
+                                      const LSC_T *xp, const LSC_T *yp, const int carry,
+                                      ptrdiff_t nw, double *r1)
+{
+    if (us == LSC_SLOT_PLAIN) {
+        return LSC_FN(lsc_vsums3w_k)(x, e, n, m, 0, xc, nc, mc, xa, ya, ma, ca, xp, yp, carry,
+                                     nw, r1, 1);
+    }
+    return LSC_FN(lsc_vsums3w_k)(x, e, n, m, us, xc, nc, mc, xa, ya, ma, ca, xp, yp, carry, nw,
+                                 r1, 0);
 }
 
 LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m, int us,
@@ -3522,6 +3569,7 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
 #undef LSC_HMAX
 #undef LSC_W
 #undef LSC_U
+#undef LSC_SLOT_PLAIN
 #undef LSC_VLOAD
 #undef LSC_VLOAD_T
 #undef LSC_LINE_T
