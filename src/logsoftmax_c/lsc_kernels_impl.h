@@ -342,7 +342,10 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
  * then keeps the accuracy of a sum without the 1 (lsc_vstats).  Three operations for
  * one vector in four, where a loop that added up the terms other than 1 besides the
  * sum (a compare, an and-not and an add on every vector), which the rows that might
- * be dominated took, made those rows 1.13-1.18 times as long.
+ * be dominated took, made those rows 1.13-1.18 times as long.  A run whose slot is
+ * LSC_SLOT_PLAIN (its bound says S >= 2, where the dominant log-probability is no
+ * smaller than log 2 and S is accurate enough) takes the plain sums, every vector's
+ * alike, and S - 1 from S.
  *
  * The same loop can carry the passes of two other runs (the rows or chunks of a
  * pipeline, lsc_log_softmax_rows and lsc_log_softmax_long_rows): with LSC_C_MAX the
@@ -546,13 +549,12 @@ LSC_INLINE double LSC_FN(lsc_vsums3w_k)(const LSC_T *x, LSC_T *e, ptrdiff_t n, L
     }
 #undef LSC_TAIL_ADD
     if (carry & LSC_C_MAX) {
-        /* the lane maxima of xc's steps (those past jc from lsc_max_lanes), its max
-           and its slot */
+        /* the lane maxima of xc's steps (those from jc on, a whole number of steps, from
+           lsc_max_lanes), its max and its slot */
         V lm[LSC_U];
         LSC_T mm = -INFINITY;
         if (jc < nc) {
-            const ptrdiff_t js = jc / (LSC_U * LSC_W) * (LSC_U * LSC_W);
-            mm = LSC_FN(lsc_max_lanes)(xc + js, nc - js, lm);
+            mm = LSC_FN(lsc_max_lanes)(xc + jc, nc - jc, lm);
             for (int u = 0; u < LSC_U; u++) {
                 lm[u] = LSC_VMAX(lm[u], mx[u]);
             }
@@ -598,8 +600,8 @@ LSC_INLINE double LSC_FN(lsc_vsums3w_k)(const LSC_T *x, LSC_T *e, ptrdiff_t n, L
     return kn + small;
 }
 
-/* lsc_vsums3w_k by the run's slot us (lsc_slot): a loop for the plain sum, one for the
-   sum with the max's slot */
+/* lsc_vsums3w_k by the run's slot us (lsc_slot): a loop for the plain sums, one for the
+   sums with the max's slot; *r1 (if r1 is not NULL) = S - 1 */
 LSC_INLINE double LSC_FN(lsc_vsums3w)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m, int us,
                                       const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
                                       const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
