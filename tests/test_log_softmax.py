@@ -1579,7 +1579,8 @@ def test_dominant_element_at_every_place_of_a_step(dtype, n, isa):
                "logsumexp": -logsumexp(rows, axis=1)[1]}
         for path, y0 in got.items():
             err = abs(np.longdouble(y0) - true) / ulp
-            assert err <= 4, f"max at {p}, {path}: got {y0!r}, expected {true!r}: {float(err):.1f} ulps"
+            assert err <= 4, (f"max at {p}, {path}: got {y0!r}, expected {true!r}: "
+                              f"{float(err):.1f} ulps")
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)

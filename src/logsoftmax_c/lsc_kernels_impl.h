@@ -628,8 +628,8 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
 /* lsc_vsums3w for a row of the row pipelines by its kind (lsc_rows_kind): LSC_ROW_STORE
    its exps stored into e, LSC_ROW_PLAIN not.  A loop of each kind, each with its work
    known at compile time (one loop that tests a variable took 1.07 times as long on rows
-   of 384 and 1000 floats).  Float rows take no bound (LSC_C_BOUND): their kind is
-   always plain. */
+   of 384 and 1000 floats).  A float row's kind is always plain, and its bound (which
+   its slot takes, lsc_slot) is not written out (LSC_C_BOUND). */
 LSC_INLINE double LSC_FN(lsc_vsums3wr)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m, int us,
                                        const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
                                        const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
@@ -803,9 +803,9 @@ LSC_INLINE void LSC_FN(lsc_vdominated)(const LSC_T *x, const LSC_T *e, ptrdiff_t
 }
 
 /* A run's (rest, count) from its sum S and S - 1, r1, of lsc_vsums (e holding its exps,
- * e not x; or NULL).  Where the max dominates (S < 1 + LSC_DOM_CORRECT_BELOW), the rest is added up
- * again without the max's terms and with the correction for the rounding of the
- * differences (lsc_vdominated, which takes its terms from x where e is NULL): each
+ * e not x; or NULL).  Where the max dominates (S < 1 + LSC_DOM_CORRECT_BELOW), the rest
+ * is added up again without the max's terms and with the correction for the rounding
+ * of the differences (lsc_vdominated, which takes its terms from x where e is NULL): each
  * term exp(fl(x_j - m)) is off by a relative |x_j - m| 2**-24 or so (float); the terms
  * of a rest this small are several units below the max, and the rest that
  * -log1p(rest) is accurate to needs them corrected.  Elsewhere the terms come from
