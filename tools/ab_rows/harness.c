@@ -8,8 +8,15 @@
  * log_softmax (lsc_log_softmax_rows_f32), 1 logsumexp (lsc_logsumexp_rows_f32).  A and
  * B are the two builds linked in (see build.sh); with SPREAD_B, B is A's kernel on the
  * same scores scaled to SPREAD_B instead.  Prints whether the two outputs have the
- * same bits, each one's median time per row, and the median of the per-round ratios
- * B/A with its quartiles.  One thread, the output not streamed.
+ * same bits, each one's median time per row, the median of the per-round ratios B/A
+ * with its quartiles, and each one's fastest round with their ratio.  One thread, the
+ * output not streamed.
+ *
+ * On a shared host whose load comes and goes in phases of seconds (the Zen 3 of
+ * docs/performance.md: everything 30-45% slower in the slow phases), the fastest
+ * rounds of a hundred and more are the steadier comparison: a build against itself
+ * came out within 1.5% that way, while its per-round ratios spread over +-5% (their
+ * quartiles), and ten rounds can miss the fast phases altogether.
  */
 #include <math.h>
 #include <stddef.h>
@@ -137,5 +144,6 @@ int main(int argc, char **argv)
     printf("  A %.1f ns/row  B %.1f ns/row  B/A median %.3f  [q25 %.3f q75 %.3f]\n",
            ta[rounds / 2], tb[rounds / 2], ratio[rounds / 2], ratio[rounds / 4],
            ratio[3 * rounds / 4]);
+    printf("  fastest: A %.1f ns/row  B %.1f ns/row  B/A %.3f\n", ta[0], tb[0], tb[0] / ta[0]);
     return 0;
 }
