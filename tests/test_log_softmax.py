@@ -1584,6 +1584,54 @@ def test_dominant_element_at_every_place_of_a_step(dtype, n, isa):
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [100, 1000])
+@pytest.mark.parametrize("nthreads", [1, 2])
+def test_terms_far_below_the_max(dtype, n, nthreads, isa):
+    """Rows whose other elements lie 80-800 below the max (or are -inf), around where
+    a term's exp leaves the normal numbers (e**-87.3 for float32, e**-708.4 for
+    float64; the row pipelines' sums clamp such exps, which a sum of at least 1 does
+    not see): beside a near term that puts the sum between 1 + 1/16 and 2, beside a
+    tie at the max, and alone (a dominated sum).  Every log-probability within a few
+    ulps of the long double one (the dominant one's relative to itself), logsumexp
+    likewise, and each row bit for bit as the row alone."""
+    depths = {np.float32: [80.0, 86.4, 86.5, 86.6, 86.9, 87.0, 87.1, 87.3, 87.34, 87.4,
+                           88.0, 90.0, 103.9, 104.0, 120.0, 800.0, np.inf],
+              np.float64: [700.0, 706.9, 707.0, 707.1, 708.3, 708.4, 708.5, 709.0,
+                           709.8, 720.0, 744.0, 745.2, 746.0, 800.0, np.inf]}[dtype]
+    rng = np.random.default_rng(n)
+    kinds = ["near", "tie", "alone", "near", "alone", "tie", "near", "alone"]
+    x = np.empty((len(kinds), n))
+    tops = []
+    for i, kind in enumerate(kinds):
+        m = rng.uniform(-3, 3)
+        x[i] = m - np.resize(rng.permutation(depths), n) - rng.uniform(0, 0.05, n)
+        top, other = rng.choice(n, 2, replace=False)
+        x[i, top] = m
+        if kind == "near":
+            x[i, other] = m - 0.7
+        elif kind == "tie":
+            x[i, other] = m
+        tops.append(top)
+    x = x.astype(dtype)
+    y = log_softmax(x, num_threads=nthreads)
+    lse = logsumexp(x, axis=1, num_threads=nthreads)
+    assert_ulps(y, x, k=4, msg="far terms")
+    xl = x.astype(np.longdouble)
+    for i, top in enumerate(tops):
+        assert y[i].tobytes() == log_softmax(x[i]).tobytes(), (i, kinds[i])
+        mi = xl[i, top]
+        rest = np.exp(np.delete(xl[i], top) - mi).sum()
+        true = -np.log1p(rest)
+        ulp = np.longdouble(np.spacing(dtype(abs(true))))
+        err = abs(np.longdouble(y[i, top]) - true)
+        assert err <= 4 * ulp, (i, kinds[i], y[i, top], true)
+        true_lse = mi + np.log1p(rest)
+        eps = np.longdouble(np.finfo(dtype).eps)
+        assert abs(np.longdouble(lse[i]) - true_lse) <= 4 * eps * (1 + abs(true_lse)), (
+            i, kinds[i], lse[i], true_lse)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("n", [65, 100, 1000, 2048, 4096])
 @pytest.mark.parametrize("nthreads", [1, 2])
 def test_rows_of_every_kind_of_sum_side_by_side(dtype, n, nthreads, isa):

@@ -207,6 +207,9 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
    (lsc_log_softmax_rows): 2 where every v is within LSC_BOUND_NEAR of mc[0], else the
    sum of exp(v - mc[0]) */
 #define LSC_C_BOUND 256
+/* (with LSC_C_NO_EXPS, a constant) the exps that are only summed (lsc_vexp_f32_sum,
+   lsc_vexp_f64_sum) */
+#define LSC_C_EXP_SUM 512
 /* the kinds of loop of the row pipelines (lsc_vsums3wr, lsc_rows_kind) */
 #define LSC_ROW_PLAIN 0
 #define LSC_ROW_STORE 2
@@ -659,6 +662,7 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #define LSC_VU lsc_vf32u
 #define LSC_VEXP lsc_vexp_f32
 #define LSC_VEXPS lsc_vexp_f32s
+#define LSC_VEXP_SUM lsc_vexp_f32_sum
 #if defined(LSC_VEXP_F32_CW)
 #define LSC_VEXP_CW LSC_VEXP_F32_CW
 #endif
@@ -709,6 +713,7 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #define LSC_VU lsc_vf64u
 #define LSC_VEXP lsc_vexp_f64
 #define LSC_VEXPS lsc_vexp_f64s
+#define LSC_VEXP_SUM lsc_vexp_f64_sum
 #define LSC_VMAX lsc_vmax_f64
 #define LSC_VSEL lsc_vsel_f64
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
