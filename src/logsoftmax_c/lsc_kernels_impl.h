@@ -367,12 +367,12 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
  * boundary, which writes the rest).  With LSC_C_NO_EXPS the exps are not stored in e
  * (the caller knows that its statistics will not read them), and with LSC_C_EXP_SUM as
  * well the sum's exps are lsc_vexp_f32_sum's (lsc_vexp_f64_sum's): the same where a
- * term is at least e**-87, a tiny normal number below (the padding's -inf too), which
- * leaves S in double as it was (1024x1000 and rows of 128-4096 floats, scores a
- * standard normal times 1 and 4, fastest of 151 rounds of tools/ab_rows: 0.95-0.98
- * and 0.975-0.99 of the time).  carry, a constant at
- * each call (but for LSC_C_NO_EXPS, a branch the predictor gets right along a run),
- * holds these bits, so that each call compiles to a loop with that work alone. */
+ * term is at least e**-87 (e**-707), a tiny normal number below (the padding's -inf
+ * too), which leaves S in double as it was (rows of 128-4096 floats, scores a standard
+ * normal times 1 and 4, fastest of 151 rounds of tools/ab_rows: 0.95-0.98 and
+ * 0.975-0.995 of the time).  carry, a constant at each call (but for LSC_C_NO_EXPS, a
+ * branch the predictor gets right along a run), holds these bits, so that each call
+ * compiles to a loop with that work alone. */
 LSC_INLINE double LSC_FN(lsc_vsums3w_k)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_T m,
                                         int us, const LSC_T *xc, ptrdiff_t nc, LSC_T *mc,
                                         const LSC_T *xa, LSC_T *ya, LSC_T ma, LSC_T ca,
