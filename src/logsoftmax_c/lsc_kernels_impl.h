@@ -1545,23 +1545,24 @@ LSC_INLINE void LSC_FN(lsc_rows_ends)(const LSC_T **pt_x, LSC_T **pt_y, LSC_T *p
 }
 
 /* log_softmax of nr rows of 1 <= n <= LSC_CHUNK contiguous elements, row r at byte
- * offset r * sxr in x and r * syr in y (y may be x; otherwise the rows of y overlap
- * no row of x): each row with lsc_log_softmax_row1's arithmetic (the same results, bit
- * for bit), in a pipeline.  Iteration r runs one loop over the columns that carries
- * the exp-sum of row r (lsc_vsums3wr, with its exps where the loop that took its max
- * showed that they may be read: lsc_rows_kind, lsc_row1_log_e), the max of row r + 2
- * and the write of row r - 3; then the statistics and logarithm of row r - 1.  So the
- * waits between the passes of one row (for its max and slot, for its sum, for its
- * logarithm) overlap the work on its neighbours: the loads of row r's loop, placed by
- * its slot, need not wait for the end of the loop before (a max one row ahead: rows
- * of 128 floats 1.2 times as long), the branch on
- * whether row r - 1's max dominates (lsc_vstats) tests a sum finished a loop earlier,
- * which keeps a misprediction cheap, and a row's write comes a loop after its
- * logarithm, whose latency the loop in between hides.  A row whose max is not finite
- * goes through lsc_row alone.  With prefetch (for rows that come from beyond the
- * caches), the loop also fetches the input and output of rows ahead.  With stream (an
- * output far larger than the caches), where y is not x and its rows start on vector
- * boundaries, the writes are non-temporal stores (and the output is not fetched). */
+ * offset r * sxr in x and r * syr in y (y may be x; otherwise the rows of y overlap no
+ * row of x): each row with lsc_log_softmax_row1's arithmetic (the same results, bit for
+ * bit: the sums' terms below e**-87, e**-707 for double, clamped there by LSC_C_EXP_SUM,
+ * leave S in double as it was), in a pipeline.  Iteration r runs one loop over the
+ * columns that carries the exp-sum of row r (lsc_vsums3wr, with its exps where the loop
+ * that took its max showed that they may be read: lsc_rows_kind, lsc_row1_log_e), the
+ * max of row r + 2 and the write of row r - 3; then the statistics and logarithm of row
+ * r - 1.  So the waits between the passes of one row (for its max and slot, for its sum,
+ * for its logarithm) overlap the work on its neighbours: the loads of row r's loop,
+ * placed by its slot, need not wait for the end of the loop before (a max one row ahead:
+ * rows of 128 floats 1.2 times as long), the branch on whether row r - 1's max dominates
+ * (lsc_vstats) tests a sum finished a loop earlier, which keeps a misprediction cheap,
+ * and a row's write comes a loop after its logarithm, whose latency the loop in between
+ * hides.  A row whose max is not finite goes through lsc_row alone.  With prefetch (for
+ * rows that come from beyond the caches), the loop also fetches the input and output of
+ * rows ahead.  With stream (an output far larger than the caches), where y is not x and
+ * its rows start on vector boundaries, the writes are non-temporal stores (and the
+ * output is not fetched). */
 static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
                                          ptrdiff_t syr, ptrdiff_t n, ptrdiff_t nr,
                                          int prefetch, int stream)
@@ -1733,12 +1734,12 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
     }
 }
 
-/* logsumexp of nr rows of 1 <= n <= LSC_CHUNK contiguous elements, row r at byte
- * offset r * sxr in x, its value at r * syr in y: lsc_row's arithmetic for one chunk
- * (the same results, bit for bit), in a pipeline as lsc_log_softmax_rows without its
- * write: iteration r runs one loop that carries the exp-sum of row r and the max of
- * row r + 2, then the statistics and logarithm of row r - 1.  A row whose max is not
- * finite goes through lsc_row alone. */
+/* logsumexp of nr rows of 1 <= n <= LSC_CHUNK contiguous elements, row r at byte offset
+ * r * sxr in x, its value at r * syr in y: lsc_row's arithmetic for one chunk (the same
+ * results, bit for bit, as lsc_log_softmax_rows'), in a pipeline as lsc_log_softmax_rows
+ * without its write: iteration r runs one loop that carries the exp-sum of row r and the
+ * max of row r + 2, then the statistics and logarithm of row r - 1.  A row whose max is
+ * not finite goes through lsc_row alone. */
 static void LSC_FN(lsc_logsumexp_rows)(const char *x, ptrdiff_t sxr, char *y, ptrdiff_t syr,
                                        ptrdiff_t n, ptrdiff_t nr, int prefetch)
 {

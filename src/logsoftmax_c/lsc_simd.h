@@ -210,9 +210,9 @@ LSC_INLINE lsc_vf32 lsc_vexp_f32_sc(lsc_vf32 x, const int sc)
                    1.41421356237f, 1.54221082541f, 1.68179283051f, 1.83400808640f};
     const int s64 = sc == 1;
     const float shifter = LSC_SHIFTER_F32 + 8.0f * (127.0f + 64.0f * s64);
-    const float lo = s64                 ? (float)(LSC_VEXP_F32_LO - LSC_VEXP_S_LN)
+    const float lo = s64                       ? (float)(LSC_VEXP_F32_LO - LSC_VEXP_S_LN)
                      : sc == LSC_VEXP_MODE_SUM ? LSC_VEXP_F32_SUM_LO
-                                          : LSC_VEXP_F32_LO;
+                                               : LSC_VEXP_F32_LO;
     x = lsc_vmax_f32(LSC_SPLAT(V, lo), x);
     V t = x * LSC_SPLAT(V, 8.0f * LSC_LOG2E_F32) + LSC_SPLAT(V, shifter);
     /* k, exactly, and r = x - k fl(ln 2) / 8 in one rounding */
@@ -253,9 +253,9 @@ LSC_INLINE lsc_vf32 lsc_vexp_f32_sc(lsc_vf32 x, const int sc)
 LSC_INLINE lsc_vf32 lsc_vexp_f32_sc(lsc_vf32 x, const int sc)
 {
     typedef lsc_vf32 V;
-    const float lo = sc == 1             ? (float)(LSC_VEXP_F32_LO - LSC_VEXP_S_LN)
+    const float lo = sc == 1                   ? (float)(LSC_VEXP_F32_LO - LSC_VEXP_S_LN)
                      : sc == LSC_VEXP_MODE_SUM ? LSC_VEXP_F32_SUM_LO
-                                          : LSC_VEXP_F32_LO;
+                                               : LSC_VEXP_F32_LO;
     x = lsc_vmax_f32(LSC_SPLAT(V, lo), x);
     V t = x * LSC_SPLAT(V, LSC_LOG2E_F32) + LSC_SPLAT(V, LSC_SHIFTER_F32);
     V k = t - LSC_SPLAT(V, LSC_SHIFTER_F32);
@@ -299,9 +299,9 @@ LSC_INLINE lsc_vf64 lsc_vexp_f64_sc(lsc_vf64 x, const int sc)
         (__m512d)x, _mm512_set1_pd(LSC_VEXP_F64_NORMAL - (sc ? LSC_VEXP_S_LN : 0.0)),
         _CMP_NLT_UQ);
 #else
-    x = lsc_vmax_f64(LSC_SPLAT(V, sc == 1               ? LSC_VEXP_F64_LO - LSC_VEXP_S_LN
+    x = lsc_vmax_f64(LSC_SPLAT(V, sc == 1                   ? LSC_VEXP_F64_LO - LSC_VEXP_S_LN
                                   : sc == LSC_VEXP_MODE_SUM ? LSC_VEXP_F64_SUM_LO
-                                                       : LSC_VEXP_F64_LO),
+                                                           : LSC_VEXP_F64_LO),
                      x);
 #endif
     V t = x * LSC_SPLAT(V, LSC_LOG2E_F64) + LSC_SPLAT(V, LSC_SHIFTER_F64);
