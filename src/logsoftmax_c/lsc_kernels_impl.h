@@ -1186,8 +1186,10 @@ LSC_INLINE void LSC_FN(lsc_chunk_split)(lsc_stats *st, const LSC_T *x, const LSC
 }
 
 /* The exps a chunk's sums keep (LSC_C_NO_EXPS clear) for its dominated pass, chunk
- * max m, mr the max of the chunks before it in its row: a double chunk's, unless m is
- * below mr (lsc_chunk_split needs none then); a float chunk's never.  A float chunk's
+ * max m, mr the max of the chunks before it in its row, b a lower bound of the
+ * chunk's sum (lsc_slot's; 0 where not known): a double chunk's, unless m is below mr
+ * (lsc_chunk_split needs none then) or b says that the chunk is not dominated
+ * (lsc_rows_kind, as for a double row); a float chunk's never.  A float chunk's
  * dominated pass takes its exps again from x, as a float row's does (lsc_rows_kind),
  * and its sums take the summed exps (LSC_C_EXP_SUM: the same S); the bits are the
  * same either way (lsc_dom_term).  (A constant for float, so that its loops have
@@ -1195,20 +1197,24 @@ LSC_INLINE void LSC_FN(lsc_chunk_split)(lsc_stats *st, const LSC_T *x, const LSC
  * bits, fastest of 61 alternated calls, scores a standard normal times 4: log_softmax
  * 2048x32000 0.92 / 0.96 of the time (1 / 2 threads), 512x6000 0.92, 1x1000000
  * 0.95 / 0.93; logsumexp 2048x32000 0.96 / 0.94, 512x6000 0.89; cross_entropy
- * 2048x32000 0.95 / 0.94, 512x6000 0.81; float64 level. */
-static inline int LSC_FN(lsc_chunk_noe)(LSC_T m, double mr)
+ * 2048x32000 0.95 / 0.94, 512x6000 0.81.  Double chunks by their bound, each kind
+ * its own loop (lsc_vsums3wr; with the stores' branch in one loop: 0.98-1.00), against
+ * storing every chunk not below mr: 2048x8192 0.93 / 0.94, 512x3000 0.93, scores
+ * times 16 (dominated chunks among them) 0.91. */
+static inline int LSC_FN(lsc_chunk_noe)(LSC_T m, double mr, LSC_T b)
 {
     if (sizeof(LSC_T) == sizeof(float)) {
         return LSC_C_NO_EXPS | LSC_C_EXP_SUM;
     }
-    return (double)m < mr ? LSC_C_NO_EXPS : 0;
+    return (double)m < mr || LSC_FN(lsc_rows_kind)(b) == LSC_ROW_PLAIN ? LSC_C_NO_EXPS : 0;
 }
 
-/* the exps that lsc_chunk_split may read: buf where lsc_chunk_noe stores them, else
-   NULL (taken again from x) */
-static inline const LSC_T *LSC_FN(lsc_chunk_exps)(const LSC_T *buf)
+/* the exps that lsc_chunk_split may read, from the sums' carry bits noe
+   (lsc_chunk_noe): buf where they were stored, else NULL (taken again from x where a
+   dominated pass needs them) */
+static inline const LSC_T *LSC_FN(lsc_chunk_exps)(const LSC_T *buf, int noe)
 {
-    return sizeof(LSC_T) == sizeof(float) ? NULL : buf;
+    return (noe & LSC_C_NO_EXPS) ? NULL : buf;
 }
 
 /* A chunk's statistics: its max, its sum and, unless its max is below mr (the max of
@@ -1229,7 +1235,7 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
     lsc_stats st;
     /* (a chunk below the row's max so far needs no exps: lsc_chunk_split; a float
        chunk keeps none, lsc_chunk_exps) */
-    const int noe = LSC_FN(lsc_chunk_noe)(m, mr);
+    const int noe = LSC_FN(lsc_chunk_noe)(m, mr, 0);
     /* into L1, or with far (an input from memory) into L2: logsumexp of 2048x32000
        floats, 1 / 2 threads, 22.0-22.7 / 10.5-11.1 ms against 24.2-25.1 / 11.6-12.5
        (cross_entropy alike); but from L2 and L3 (8x128256, 64x128256) 1.1-1.5 times as
@@ -1240,7 +1246,7 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
                                  NULL, LSC_C_PREFETCH | LSC_C_PREFETCH_L2 | noe, &r1)
             : LSC_FN(lsc_vsums3)(x, buf, n, m, us, NULL, 0, NULL, NULL, NULL, 0, 0, x + n,
                                  NULL, LSC_C_PREFETCH | noe, &r1);
-    LSC_FN(lsc_chunk_split)(&st, x, LSC_FN(lsc_chunk_exps)(buf), n, m, s, r1, mr);
+    LSC_FN(lsc_chunk_split)(&st, x, LSC_FN(lsc_chunk_exps)(buf, noe), n, m, s, r1, mr);
     return st;
 }
 
@@ -1904,9 +1910,14 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
     const ptrdiff_t hw_end = stream ? h + LSC_FN(lsc_vsums_written)(n - h) : n;
     const LSC_T *pt_x = NULL;
     LSC_T *pt_y = NULL, pt_m = 0, pt_c = 0;
-    /* m: the max of the chunk about to be summed; (mw, cw): the write of row r - 1 */
+    /* m: the max of the chunk about to be summed, bnd the bound of its sum where the
+       loop before took its max (0 where not known: lsc_chunk_noe); (mw, cw): the write
+       of row r - 1 */
     int us;
     LSC_T m = LSC_FN(lsc_max_slot)((const LSC_T *)x, LSC_CHUNK, &us), mw = 0, cw = 0;
+    LSC_T bnd = 0;
+    /* (the bound is written out for double chunks alone, which use it) */
+    const int cb = sizeof(LSC_T) == sizeof(float) ? 0 : LSC_C_BOUND;
     int hw = 0;
     for (ptrdiff_t r = 0; r < nr; r++) {
         lsc_stats *sr = st[r & 1];
@@ -1958,9 +1969,10 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
                 }
             }
             else {
-                /* a chunk below the row's max so far needs no exps (lsc_chunk_split);
-                   a float chunk keeps none (lsc_chunk_exps) */
-                const int noe = LSC_FN(lsc_chunk_noe)(m, mr);
+                /* a chunk below the row's max so far, or whose bound says it is not
+                   dominated, needs no exps (lsc_chunk_split); a float chunk keeps none
+                   (lsc_chunk_noe) */
+                const int noe = LSC_FN(lsc_chunk_noe)(m, mr, bnd);
                 /* streamed, the loop fetches the chunk after the next (in row order;
                    the last: this one again) into L2 */
                 const LSC_T *xf = xr;
@@ -1970,35 +1982,39 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
                 else if (stream && r + 1 < nr) {
                     xf = (const LSC_T *)(x + (r + 1) * sxr) + (c + 2 - nc) * LSC_CHUNK;
                 }
+                /* the loop of the chunk's kind (lsc_vsums3wr): its exps stored or not */
+                const int kind = (noe & LSC_C_NO_EXPS) ? LSC_ROW_PLAIN : LSC_ROW_STORE;
                 if (xn != NULL && wcarry && stream) {
-                    s = LSC_FN(lsc_vsums3w)(xr, buf, len, m, us, xn, ln, mn, xw, yw, mw, cw, xf,
-                                            NULL,
-                                            LSC_C_MAX | LSC_C_WRITE | LSC_C_STREAM |
-                                                LSC_C_WPART | LSC_C_PREFETCH |
-                                                LSC_C_PREFETCH_L2 | noe,
-                                            lw, &r1);
+                    s = LSC_FN(lsc_vsums3wr)(xr, buf, len, m, us, xn, ln, mn, xw, yw, mw, cw, xf,
+                                             NULL,
+                                             LSC_C_MAX | cb | LSC_C_WRITE | LSC_C_STREAM |
+                                                 LSC_C_WPART | LSC_C_PREFETCH |
+                                                 LSC_C_PREFETCH_L2,
+                                             lw, kind, &r1);
                 }
                 else if (xn != NULL && wcarry) {
-                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, us, xn, ln, mn, xw, yw, mw, cw, NULL,
-                                           NULL, LSC_C_MAX | LSC_C_WRITE | noe, &r1);
+                    s = LSC_FN(lsc_vsums3wr)(xr, buf, len, m, us, xn, ln, mn, xw, yw, mw, cw, NULL,
+                                             NULL, LSC_C_MAX | cb | LSC_C_WRITE, len, kind, &r1);
                 }
                 else if (xn != NULL) {
-                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, us, xn, ln, mn, NULL, NULL, 0, 0, NULL,
-                                           NULL, LSC_C_MAX | noe, &r1);
+                    s = LSC_FN(lsc_vsums3wr)(xr, buf, len, m, us, xn, ln, mn, NULL, NULL, 0, 0,
+                                             NULL, NULL, LSC_C_MAX | cb, len, kind, &r1);
                 }
                 else if (wcarry && stream) {
-                    s = LSC_FN(lsc_vsums3w)(xr, buf, len, m, us, NULL, 0, NULL, xw, yw, mw, cw,
-                                            NULL, NULL, LSC_C_WRITE | LSC_C_WPART | noe, lw, &r1);
+                    s = LSC_FN(lsc_vsums3wr)(xr, buf, len, m, us, NULL, 0, NULL, xw, yw, mw, cw,
+                                             NULL, NULL, LSC_C_WRITE | LSC_C_WPART, lw, kind,
+                                             &r1);
                 }
                 else if (wcarry) {
-                    s = LSC_FN(lsc_vsums3)(xr, buf, len, m, us, NULL, 0, NULL, xw, yw, mw, cw, NULL,
-                                           NULL, LSC_C_WRITE | noe, &r1);
+                    s = LSC_FN(lsc_vsums3wr)(xr, buf, len, m, us, NULL, 0, NULL, xw, yw, mw, cw,
+                                             NULL, NULL, LSC_C_WRITE, len, kind, &r1);
                 }
                 else {
-                    s = LSC_FN(lsc_vsums)(xr, buf, len, m, us, &r1);
+                    s = LSC_FN(lsc_vsums3wr)(xr, buf, len, m, us, NULL, 0, NULL, NULL, NULL, 0, 0,
+                                             NULL, NULL, 0, len, kind, &r1);
                 }
-                LSC_FN(lsc_chunk_split)(&sr[c], xr, LSC_FN(lsc_chunk_exps)(buf), len, m, s, r1,
-                                        mr);
+                LSC_FN(lsc_chunk_split)(&sr[c], xr, LSC_FN(lsc_chunk_exps)(buf, noe), len, m, s,
+                                        r1, mr);
             }
             if (hw && stream && wc == 0) {
                 /* row r - 1 done but for its ends */
@@ -2013,6 +2029,7 @@ static void LSC_FN(lsc_log_softmax_long_rows)(const char *x, ptrdiff_t sxr, char
             }
             mr = sr[c].m > mr ? sr[c].m : mr;
             m = mn[0];
+            bnd = mn[1];
             us = (int)mn[2];
         }
         double mc[2];
