@@ -633,9 +633,10 @@ LSC_INLINE double LSC_FN(lsc_vsums3)(const LSC_T *x, LSC_T *e, ptrdiff_t n, LSC_
     return LSC_FN(lsc_vsums3w)(x, e, n, m, us, xc, nc, mc, xa, ya, ma, ca, xp, yp, carry, n, r1);
 }
 
-/* lsc_vsums3w for a row of the row pipelines by its kind (lsc_rows_kind): LSC_ROW_STORE
-   its exps stored into e, LSC_ROW_PLAIN not (and summed alone: LSC_C_EXP_SUM; a row
-   whose dominated pass runs takes its terms again from x, lsc_vstats).  A loop of each
+/* lsc_vsums3w for a row of the row pipelines by its kind (lsc_rows_kind), or a chunk of
+   a long row by its own (lsc_chunk_noe): LSC_ROW_STORE its exps stored into e,
+   LSC_ROW_PLAIN not (and summed alone: LSC_C_EXP_SUM; a row or chunk whose dominated
+   pass runs takes its terms again from x, lsc_vstats).  A loop of each
    kind, each with its work known at compile time (one loop that tests a variable took
    1.07 times as long on rows of 384 and 1000 floats).  A float row's kind is always
    plain, and its bound (which its slot takes, lsc_slot) is not written out
@@ -1234,7 +1235,7 @@ static inline lsc_stats LSC_FN(lsc_chunk_stats_contig)(const LSC_T *x, ptrdiff_t
     LSC_T buf[LSC_CHUNK];
     lsc_stats st;
     /* (a chunk below the row's max so far needs no exps: lsc_chunk_split; a float
-       chunk keeps none, lsc_chunk_exps) */
+       chunk keeps none: lsc_chunk_noe) */
     const int noe = LSC_FN(lsc_chunk_noe)(m, mr, 0);
     /* into L1, or with far (an input from memory) into L2: logsumexp of 2048x32000
        floats, 1 / 2 threads, 22.0-22.7 / 10.5-11.1 ms against 24.2-25.1 / 11.6-12.5
