@@ -115,16 +115,33 @@ static inline int lsc_ftz_is_on(void) { return 0; }
 #define LSC_COL_CHUNK_BYTES 32768
 /* Column blocks go in bands (lsc_cols_vec) where a vector of columns down all n rows
    takes at most LSC_COL_PACK_BYTES (a column's arithmetic then depends on n alone);
-   a band takes at most LSC_COL_BAND_BYTES of packed copy (or one vector of columns)
-   and LSC_COL_BAND_V vectors.  Two or three bands' copies per thread (see
-   lsc_cols_vec): 1 MiB bands keep the rows of x 256 bytes long and more (n <= 4096
-   floats), which the memory serves far better than shorter ones, while the copies
-   stay within L2 and L3.  A first band
-   fetches its rows LSC_COL_AHEAD_PACK rows ahead in its first pass, and so does every
-   packed double band (lsc_cols_vec). */
+   a band takes at most LSC_COL_BAND_BYTES of packed copy and LSC_COL_BAND_V vectors,
+   but LSC_COL_BAND_MIN_V vectors at least (the runs of each row of x that a band reads
+   from memory).  Two or three bands' copies per thread (see lsc_cols_vec).  Measured
+   on a Xeon with AVX-512 and 2 MiB of L2 a core, against the earlier 1 MiB bands of up
+   to 64 vectors (tuned on Zen 3, 512 KiB of L2, where the bands lived in L3), 1 and 2
+   threads:
+   - AVX-512: bands of 256 KiB, 2 to 8 vectors (runs of 128 to 512 bytes of a row;
+     4096x4096 axis 0 a band of 512 KiB): 4096x4096 axis 0 0.72-0.79 of the time,
+     2048x8192 double axis 0 0.84-0.86, 32x81x8732 axis 1 0.88-0.91, 16x256x4096 axis
+     1 0.64-0.76, 300x5000 double axis 0 0.77;
+   - AVX2 (and narrower): bands of 1 MiB as before, up to 16 vectors (512 bytes of a
+     row): 32x81x8732 axis 1 0.88-0.96, 1000x1000 axis 0 0.80-0.90, 300x5000 double
+     axis 0 0.83-0.87, 4096x4096 axis 0 level (bands of 512 KiB there: 1.17; of 8
+     vectors at most, 16x256x4096 axis 1: 1.3).  On Zen 3, 16 to 32 vectors had
+     measured level with 64 (docs/performance.md).
+   A first band fetches its rows LSC_COL_AHEAD_PACK rows ahead in its first pass, and
+   so does every packed double band (lsc_cols_vec). */
 #define LSC_COL_PACK_BYTES (512 * 1024)
+#if LSC_SIMD_BYTES >= 64
+#define LSC_COL_BAND_BYTES (256 * 1024)
+#define LSC_COL_BAND_V 8
+#define LSC_COL_BAND_MIN_V 2
+#else
 #define LSC_COL_BAND_BYTES (1024 * 1024)
-#define LSC_COL_BAND_V 64
+#define LSC_COL_BAND_V 16
+#define LSC_COL_BAND_MIN_V 1
+#endif
 /* A packed band's vector columns are n vectors and this many bytes apart: the vectors
    of a row, which the write pass reads together, then fall into different cache sets
    (n vectors apart, a multiple of 4 KiB for n a multiple of 4096 / LSC_SIMD_BYTES, all

@@ -2290,8 +2290,8 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
 /* ---- column bands: whole vectors of columns through a packed copy ------------------
  *
  * Where a vector of columns down all n rows takes at most LSC_COL_PACK_BYTES, a column
- * block goes through in bands of up to LSC_COL_BAND_BYTES / (n * LSC_SIMD_BYTES)
- * vectors of columns, each in three passes:
+ * block goes through in bands of LSC_COL_BAND_BYTES / (n * LSC_SIMD_BYTES) vectors of
+ * columns (LSC_COL_BAND_MIN_V to LSC_COL_BAND_V of them), each in three passes:
  *   1. down the rows of x (from memory, in runs of up to 512 bytes of a row): the max
  *      of each vector of columns, and where needed a packed copy of the band, vector
  *      column by vector column, each one contiguous;
@@ -2941,7 +2941,8 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     const ptrdiff_t nv = (b + LSC_W - 1) / LSC_W;
     const int lse = op == LSC_OP_LOGSUMEXP;
     ptrdiff_t bv = LSC_COL_BAND_BYTES / (n * LSC_SIMD_BYTES);
-    bv = bv < 1 ? 1 : (bv > LSC_COL_BAND_V ? LSC_COL_BAND_V : bv);
+    bv = bv < LSC_COL_BAND_MIN_V ? LSC_COL_BAND_MIN_V
+         : (bv > LSC_COL_BAND_V ? LSC_COL_BAND_V : bv);
     bv = bv > nv ? nv : bv;
     /* Where y's rows start at one offset within a vector (syn a multiple of the vector
        size) and the block does not start at a vector boundary of y, a first band of
