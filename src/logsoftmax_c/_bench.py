@@ -13,7 +13,13 @@ rounds each time every contender once (mean time per call over its inner loop), 
 an order rotated from round to round; a contender's result is the median over rounds.
 Before each timing the process sleeps until its threads are idle: thread pools spin
 for a while after their work (ONNX Runtime's for ~50 ms), which would otherwise slow
-the next contender.  CPU time used by other processes is watched and reported.
+the next contender.  Then the contender runs untimed for at least 50 ms (``WARM_S``),
+so that every timing starts with the core's clock up and the caches holding the
+contender's own arrays: after an idle pause of 50 ms to 1 s, a core here took 50-60
+ms of work to come back to full speed, and the first calls of 2048x8192 float64 on 1
+thread took 1.2-1.4 times as long as the later ones (the slot after the contenders
+whose pools spin longest, waiting longest, came out up to 1.3 times slower in every
+round).  CPU time used by other processes is watched and reported.
 Single-threaded contenders (NumPy, SciPy, the copy) and JAX (whose thread pool is
 fixed at import) are measured once per round and shown in every thread row.
 
@@ -36,6 +42,8 @@ import numpy as np
 
 # NumPy and SciPy are skipped on inputs above this size unless --slow.
 SLOW_LIMIT_BYTES = 64 * 2**20
+# Untimed calls of a contender right before each of its timings (see the docstring).
+WARM_S = 0.05
 # The project's goal: our time / min(torch, ORT) time at most this.
 GOAL_RATIO = 0.8
 # Cases during which other processes kept more CPUs than this busy are flagged.
@@ -505,6 +513,14 @@ def _time_per_call(fn, n):
             gc.enable()
 
 
+def _warm(fn, seconds):
+    """Call `fn` untimed until `seconds` have passed (once at least)."""
+    deadline = time.perf_counter() + seconds
+    fn()
+    while time.perf_counter() < deadline:
+        fn()
+
+
 def _settle(max_wait=0.3, window=0.005):
     """Sleep until this process's threads are idle.
 
@@ -671,6 +687,7 @@ def measure_case(case, contenders, threads, rounds, min_time, slow=False, log=No
             for s in live[shift:] + live[:shift]:
                 s.contender.activate(s.threads)
                 _settle()
+                _warm(s.fn, WARM_S)
                 s.times.append(_time_per_call(s.fn, s.n))
     finally:
         for s in slots:
