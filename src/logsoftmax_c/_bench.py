@@ -17,7 +17,7 @@ the next contender.  Then the contender runs untimed for at least 50 ms (``WARM_
 so that every timing starts with the core's clock up and the caches holding the
 contender's own arrays: after an idle pause of 50 ms to 1 s, a core here took 50-60
 ms of work to come back to full speed, and the first calls of 2048x8192 float64 on 1
-thread took 1.2-1.4 times as long as the later ones (the slot after the contenders
+thread took 1.2-1.5 times as long as the later ones (the slot after the contenders
 whose pools spin longest, waiting longest, came out up to 1.3 times slower in every
 round).  CPU time used by other processes is watched and reported.
 Single-threaded contenders (NumPy, SciPy, the copy) and JAX (whose thread pool is
