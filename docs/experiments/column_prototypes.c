@@ -56,7 +56,7 @@ static inline __m512 vexp(__m512 x)
 
 static float *x, *y;
 
-/* columns c0 .. c0 + w: m = their maxes, t = their sums of exp(x - m) less 1 */
+/* columns c0 .. c0 + w - 1: m = their maxes, t = their sums of exp(x - m) less 1 */
 static void one_pass(int c0, int w, float *m, float *t)
 {
     memcpy(m, x + c0, (size_t)w * 4);
