@@ -116,7 +116,8 @@ def extensions():
         include_dirs=[np.get_include(), PKG],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         depends=[f"{PKG}/lsc_kernels.h", f"{PKG}/lsc_kernels_impl.h", f"{PKG}/lsc_math.h",
-                 f"{PKG}/lsc_simd.h", f"{PKG}/_kernels.pxi", f"{PKG}/lsc_omp.h"],
+                 f"{PKG}/lsc_simd.h", f"{PKG}/_kernels.pxi", f"{PKG}/lsc_omp.h",
+                 f"{PKG}/lsc_cols_onepass.h"],
     )
     variants = X86_VARIANTS if _is_x86_64() else {"baseline": []}
     exts = []

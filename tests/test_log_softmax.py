@@ -969,7 +969,8 @@ def test_columns_same_bits_whatever_the_threads_bands_and_strides(dtype, n, isa,
     <= 512 KiB: 8192 in the AVX-512 build, 16384 in the AVX2 build, 32768 in the
     baseline build), the general column kernel above it: n = 8192 / 8193,
     16384 / 16385 and 32768 / 32769 straddle those limits (16384, 32768 and 32769
-    run only in the build whose limit they are).  A column's bits depend on n alone:
+    run only in the build whose limit they are).  (float32 in the AVX-512 build: one
+    pass down the rows from n = 4096 on, lsc_cols_onepass.h.)  A column's bits depend on n alone:
     not on the thread count (which cuts the blocks), on where the column sits among
     the vectors, nor on the strides of x or of out; in place too.  Special values in
     some columns."""
@@ -1008,6 +1009,97 @@ def test_columns_same_bits_whatever_the_threads_bands_and_strides(dtype, n, isa,
     # of all of them takes seconds)
     assert_ulps(y[:, 22:86] if n in _LIMIT_ONLY_N else y[:, 22:],
                 x[:, 22:86] if n in _LIMIT_ONLY_N else x[:, 22:], 0, k=4)
+
+
+@pytest.mark.parametrize("n", [4096, 4097, 6001], ids=lambda n: f"n={n}")
+def test_long_float_columns_of_every_kind(n, isa, no_warnings):
+    """Float columns of 4096 rows and more (log_softmax in one pass along the rows in
+    the AVX-512 build, with a running max and the sum rescaled where the max rises):
+    columns that rise at every row (the max raised each time), fall, hold their max
+    in the first or last row, mix huge values of both signs (x - max overflows),
+    start or end with -inf, hold NaN or +inf, subnormals, ties, and dominated columns
+    whose sum without the max runs from 1e-30 to 2.  Every output within a few ulps,
+    the dominant log-probabilities relative to themselves, the special-value rules,
+    and each column's bits the same with 1 to 3 threads, at other offsets among the
+    vectors, strided, reversed, into a strided out=, in place, and along a middle
+    axis."""
+    dtype = np.float32
+    rng = np.random.default_rng(n)
+    cols = {}
+    cols["plain"] = rng.standard_normal(n) * 4
+    cols["rising"] = np.linspace(-30, 30, n)
+    cols["rising slowly"] = np.linspace(-1e-3, 1e-3, n) + 7
+    cols["falling"] = np.linspace(30, -30, n)
+    c = rng.standard_normal(n); c[0] = 20; cols["max first"] = c
+    c = rng.standard_normal(n); c[-1] = 20; cols["max last"] = c
+    # (x - max down to -3e38: near the float range's end, still finite)
+    c = rng.choice([-1.5e38, 1.5e38, 0.0], n); cols["huge both signs"] = c
+    c = np.full(n, -1.5e38); c[n // 2] = 1.5e38; cols["huge below huge"] = c
+    c = rng.standard_normal(n); c[:n // 2] = -np.inf; cols["-inf first"] = c
+    c = rng.standard_normal(n); c[n // 3:] = -np.inf; cols["-inf last"] = c
+    c = np.full(n, -np.inf); c[-1] = 5; cols["only last finite"] = c
+    cols["all -inf"] = np.full(n, -np.inf)
+    c = rng.standard_normal(n); c[n - 7] = np.nan; cols["nan"] = c
+    c = rng.standard_normal(n); c[0] = np.nan; cols["nan first"] = c
+    c = rng.standard_normal(n); c[n // 5] = np.inf; cols["+inf"] = c
+    c = np.full(n, -np.inf); c[3] = np.nan; cols["-inf and nan"] = c
+    c = rng.standard_normal(n) * 1e-39; cols["subnormal"] = c
+    cols["ties"] = rng.integers(-2, 3, n).astype(float)
+    rests = [1e-30, 1e-9, 1e-4, 0.06, 0.5, 2.0]
+    tops = {}
+    for r in rests:
+        c = rng.uniform(-3, 3, n)
+        top = int(rng.integers(0, n))
+        c[top] = np.log(np.exp(np.delete(c, top)).sum() / r)
+        cols[f"rest {r:g}"] = c
+        tops[f"rest {r:g}"] = top
+    # equal terms whose difference from the max rounds alike (an error that does not
+    # average out: the correction for the rounding of x - max is needed)
+    for v, g in ((0.1, 30.3), (0.7, 25.1), (-1.3, 33.3)):
+        c = np.full(n, v)
+        top = int(rng.integers(0, n))
+        c[top] = g
+        cols[f"equal terms {v:g} below {g:g}"] = c
+        tops[f"equal terms {v:g} below {g:g}"] = top
+    # columns of 90 below the max (terms below the normal range)
+    c = -90 - rng.uniform(0, 1, n); c[n // 2] = 0; cols["far below"] = c
+    tops["far below"] = n // 2
+    names = list(cols)
+    x = np.stack([cols[k] for k in names], axis=1).astype(dtype)
+    x = np.concatenate([x, (rng.standard_normal((n, 9)) * 4).astype(dtype)], axis=1)
+    y = log_softmax(x, axis=0, num_threads=1)
+    try:
+        _check_special(x, y, 0)
+    except AssertionError as e:
+        raise AssertionError(f"columns {names}\n{e}") from None
+    finite = [k for k in range(x.shape[1]) if np.isfinite(x[:, k]).all()]
+    assert_ulps(y[:, finite], x[:, finite], 0, k=4)
+    xl = x.astype(np.longdouble)
+    for name, top in tops.items():
+        k = names.index(name)
+        terms = np.exp(xl[:, k] - xl[top, k])
+        terms[top] = 0
+        true = -np.log1p(terms.sum())
+        err = abs(np.longdouble(y[top, k]) - true) / np.longdouble(
+            np.spacing(dtype(abs(true))))
+        assert err <= 4, f"{name}: got {y[top, k]!r}, expected {true!r}: {float(err):.1f} ulps"
+    for nt in (2, 3):
+        assert np.array_equal(log_softmax(x, axis=0, num_threads=nt), y, equal_nan=True), nt
+    for k in (1, 5, 17):
+        assert np.array_equal(log_softmax(x[:, k:], axis=0), y[:, k:], equal_nan=True), k
+    wide = np.repeat(x, 2, axis=1)[:, ::2]
+    assert np.array_equal(log_softmax(wide, axis=0, num_threads=2), y, equal_nan=True)
+    assert np.array_equal(log_softmax(x[:, ::-1], axis=0)[:, ::-1], y, equal_nan=True)
+    out = np.full((n, 2 * x.shape[1]), 7, dtype=dtype)[:, ::2]
+    log_softmax(x, axis=0, out=out)
+    assert np.array_equal(out, y, equal_nan=True)
+    z = x.copy()
+    log_softmax(z, axis=0, out=z)
+    assert np.array_equal(z, y, equal_nan=True)
+    mid = np.stack([x[:, 3:], x[:, :-3]])
+    ym = log_softmax(mid, axis=1, num_threads=2)
+    assert np.array_equal(ym[0], y[:, 3:], equal_nan=True)
+    assert np.array_equal(ym[1], y[:, :-3], equal_nan=True)
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)

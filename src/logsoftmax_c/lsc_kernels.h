@@ -663,6 +663,8 @@ static inline void lsc_transpose8_f32(__m256 *r)
     }
 }
 #endif
+#include "lsc_cols_onepass.h"
+
 #define LSC_T float
 #define LSC_SFX f32
 #define LSC_EXP lsc_exp_f32

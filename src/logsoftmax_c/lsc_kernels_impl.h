@@ -3066,6 +3066,13 @@ static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
                              ptrdiff_t rows, int op, int stream)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
+#if LSC_COLS_ONEPASS
+    /* float log_softmax: one pass along the rows (lsc_cols_onepass.h) */
+    if (sizeof(LSC_T) == sizeof(float) && op == LSC_OP_LOG_SOFTMAX && lsc_onepass_n(n) &&
+        lsc_cols_onepass_f32(x, sxn, sxi, y, syn, syi, n, b, stream)) {
+        return;
+    }
+#endif
     if (LSC_FN(lsc_cols_banded)(n) &&
         LSC_FN(lsc_cols_vec)(x, sxn, sxi, y, syn, syi, n, b, op, stream)) {
         return;
