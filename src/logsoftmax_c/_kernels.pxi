@@ -86,6 +86,7 @@ cdef extern from "lsc_kernels.h" nogil:
     int lsc_cols_banded_f32(Py_ssize_t n)
     int lsc_cols_banded_f64(Py_ssize_t n)
     int lsc_cols_narrow_f32(Py_ssize_t n, Py_ssize_t inner)
+    int lsc_onepass_n(Py_ssize_t n)
     int lsc_cols_narrow_f64(Py_ssize_t n, Py_ssize_t inner)
     int lsc_cols_rows_f32(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
                           Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b,
@@ -582,21 +583,25 @@ cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout 
                     int nt) noexcept nogil:
     # block width: the widest that still gives every thread two blocks (long runs of
     # each row for the walk down the rows; at most LSC_BMAX columns unless the kernel
-    # takes them in bands), a multiple of 16 and at least 256 bytes of each row
+    # takes them in bands or in one pass), a multiple of 16 and at least 256 bytes of
+    # each row.  The one pass (float log_softmax columns of lsc_onepass_n rows) takes
+    # one block a thread: the longest runs of each row
     cdef unsigned int tfpm = 0
     cdef int fteam = 0
-    cdef Py_ssize_t need = (2 * nt + L.outer - 1) // L.outer
-    cdef Py_ssize_t bw = (L.inner + need - 1) // need
-    cdef Py_ssize_t bw_min = 256 // <Py_ssize_t>sizeof(floating)
     cdef bint banded
+    cdef bint onepass = False
     if floating is float:
         banded = lsc_cols_banded_f32(L.n)
+        onepass = L.op == LSC_OP_LOG_SOFTMAX and lsc_onepass_n(L.n)
     else:
         banded = lsc_cols_banded_f64(L.n)
+    cdef Py_ssize_t need = ((1 if onepass else 2) * nt + L.outer - 1) // L.outer
+    cdef Py_ssize_t bw = (L.inner + need - 1) // need
+    cdef Py_ssize_t bw_min = 256 // <Py_ssize_t>sizeof(floating)
     bw += (16 - bw % 16) % 16
     if bw < bw_min:
         bw = bw_min
-    if bw > LSC_BMAX and not banded:
+    if bw > LSC_BMAX and not banded and not onepass:
         bw = LSC_BMAX
     if bw > L.inner:
         bw = L.inner
@@ -605,7 +610,7 @@ cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout 
     cdef Py_ssize_t t
     # blocks cut at y's vector boundaries where the kernel aligns its bands to them
     # (lsc_cols_vec: y's columns contiguous, its rows a multiple of 64 bytes apart)
-    cdef bint cut = (banded and nb > 1 and L.syi == <Py_ssize_t>sizeof(floating)
+    cdef bint cut = ((banded or onepass) and nb > 1 and L.syi == <Py_ssize_t>sizeof(floating)
                      and L.syn % 64 == 0)
     if nt > ntask:
         nt = <int>ntask
