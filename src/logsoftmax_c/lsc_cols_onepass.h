@@ -13,8 +13,9 @@
  * y = x - m - log1p(s)):
  * - an element not above m adds exp(x - m) 2**64 (lsc_vexp_f32s: normal down to
  *   2**-190 of the max), corrected for the rounding of x - m (its error exactly, by
- *   TwoSum: exp(fl(x - m) + err) = exp(fl(x - m)) (1 + err)), into a float partial sum
- *   of the lane, which a strip of LSC_COL_FOLD rows adds into T in double;
+ *   TwoSum: exp(fl(x - m) + err) = exp(fl(x - m)) (1 + err)) and for the exp's own
+ *   one-step argument reduction, into a float partial sum of the lane, which every
+ *   LSC_ONEPASS_FOLD rows go into T in double;
  * - an element above m (rare: about ln n times a column of logits) makes the old max
  *   one of the terms, in double: T = (T + partial + 2**64) exp(m - x), the factor's
  *   argument exact in double, and x the new m.
@@ -56,10 +57,12 @@ static inline __attribute__((always_inline)) void lsc_onepass_step(__m512 v, __m
     const __mmask16 live = _mm512_mask_cmp_ps_mask(
         _mm512_cmp_ps_mask(v, _mm512_set1_ps(-INFINITY), _CMP_NEQ_UQ), d,
         _mm512_set1_ps((float)(LSC_VEXP_F32_NORMAL - LSC_VEXP_S_LN)), _CMP_NLT_UQ);
-    /* err = (x - m) - d, exactly (TwoSum of x and -m) */
+    /* err = (x - m) - d, exactly (TwoSum of x and -m), and the exp's own error from its
+       one-step argument reduction, d LSC_VEXP_F32_CW (lsc_simd.h) */
     const __m512 bb = _mm512_sub_ps(d, v);
-    const __m512 err = _mm512_sub_ps(_mm512_sub_ps(v, _mm512_sub_ps(d, bb)),
-                                     _mm512_add_ps(m, bb));
+    const __m512 err = _mm512_fmadd_ps(
+        d, _mm512_set1_ps(LSC_VEXP_F32_CW),
+        _mm512_sub_ps(_mm512_sub_ps(v, _mm512_sub_ps(d, bb)), _mm512_add_ps(m, bb)));
     __m512 e = (__m512)lsc_vexp_f32s((lsc_vf32)d);
     e = _mm512_maskz_fmadd_ps(live, e, err, e);
     if (__builtin_expect(up == 0, 1)) {
