@@ -86,8 +86,8 @@ cdef extern from "lsc_kernels.h" nogil:
     int lsc_cols_banded_f32(Py_ssize_t n)
     int lsc_cols_banded_f64(Py_ssize_t n)
     int lsc_cols_narrow_f32(Py_ssize_t n, Py_ssize_t inner)
-    int lsc_onepass_n(Py_ssize_t n)
     int lsc_cols_narrow_f64(Py_ssize_t n, Py_ssize_t inner)
+    int lsc_onepass_n(Py_ssize_t n)
     int lsc_cols_rows_f32(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
                           Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b,
                           int op)
@@ -609,7 +609,8 @@ cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout 
     cdef Py_ssize_t ntask = L.outer * nb
     cdef Py_ssize_t t
     # blocks cut at y's vector boundaries where the kernel aligns its bands to them
-    # (lsc_cols_vec: y's columns contiguous, its rows a multiple of 64 bytes apart)
+    # (lsc_cols_vec: y's columns contiguous, its rows a multiple of 64 bytes apart), and
+    # for the one pass's streamed rows (lsc_cols_onepass_f32)
     cdef bint cut = ((banded or onepass) and nb > 1 and L.syi == <Py_ssize_t>sizeof(floating)
                      and L.syn % 64 == 0)
     if nt > ntask:

@@ -5,8 +5,10 @@
  * a whole row of x apart: 128 to 512 bytes of each 4 KiB page, too little for the L2's
  * stream prefetcher, so every line comes through the core's own few L1 miss buffers
  * (4096x4096 along axis 0 moved about 11 GiB/s a core, where a copy moves 27).  Here a
- * block of columns goes down its rows once for its statistics and once for its write,
- * each row's part of the block read whole (4 KiB of a row for a block of 1024 columns).
+ * block of columns (one a thread: _run_cols) goes down its rows once for its statistics
+ * and once for its write, each row's part of the block read whole (8 KiB of each row of
+ * 4096x4096 with 2 threads).  From 4096 rows: in shorter columns the max rises at too
+ * many of the rows, each rise a double exp (docs/performance.md, the tenth Xeon round).
  *
  * Each column carries a running max m and the sum T, times 2**64, of exp(x - m) over
  * its elements but one occurrence of the max (Blanchard, Higham and Higham's form:
