@@ -969,9 +969,9 @@ def test_columns_same_bits_whatever_the_threads_bands_and_strides(dtype, n, isa,
     <= 512 KiB: 8192 in the AVX-512 build, 16384 in the AVX2 build, 32768 in the
     baseline build), the general column kernel above it: n = 8192 / 8193,
     16384 / 16385 and 32768 / 32769 straddle those limits (16384, 32768 and 32769
-    run only in the build whose limit they are).  (float32 in the AVX-512 build: one
-    pass down the rows from n = 4096 on, lsc_cols_onepass.h.)  A column's bits depend on n alone:
-    not on the thread count (which cuts the blocks), on where the column sits among
+    run only in the build whose limit they are).  (float32 in the AVX-512 and AVX2
+    builds: one pass down the rows from n = 4096 on, lsc_cols_onepass.h.)  A column's
+    bits depend on n alone: not on the thread count (which cuts the blocks), on where the column sits among
     the vectors, nor on the strides of x or of out; in place too.  Special values in
     some columns."""
     if n in _LIMIT_ONLY_N and _LIMIT_ONLY_N[n] != isa:
@@ -1014,8 +1014,8 @@ def test_columns_same_bits_whatever_the_threads_bands_and_strides(dtype, n, isa,
 @pytest.mark.parametrize("n", [4096, 4097, 6001], ids=lambda n: f"n={n}")
 def test_long_float_columns_of_every_kind(n, isa, no_warnings):
     """Float columns of 4096 rows and more (log_softmax in one pass along the rows in
-    the AVX-512 build, with a running max and the sum rescaled where the max rises):
-    columns that rise at every row (the max raised each time), fall, hold their max
+    the AVX-512 and AVX2 builds, with a running max and the sum rescaled where the max
+    rises): columns that rise at every row (the max raised each time), fall, hold their max
     in the first or last row, mix huge values of both signs (x - max overflows),
     start or end with -inf, hold NaN or +inf, subnormals, ties, and dominated columns
     whose sum without the max runs from 1e-30 to 2.  Every output within a few ulps,

@@ -184,7 +184,8 @@ def test_any_values_follow_the_twin(dtype, isa):
 @st.composite
 def long_columns(draw):
     """A float32 (n, width) array of 4096 to 4400 rows (the one pass of long columns in
-    the AVX-512 build), each column of a drawn kind and scale, from a drawn seed."""
+    the AVX-512 and AVX2 builds), each column of a drawn kind and scale, from a drawn
+    seed."""
     n = draw(st.integers(4096, 4400))
     width = draw(st.integers(1, 40))
     seed = draw(st.integers(0, 2**32 - 1))
