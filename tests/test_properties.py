@@ -182,11 +182,12 @@ def test_any_values_follow_the_twin(dtype, isa):
 
 
 @st.composite
-def long_columns(draw):
-    """A float32 (n, width) array of 4096 to 4400 rows (the one pass of long columns in
-    the AVX-512 and AVX2 builds), each column of a drawn kind and scale, from a drawn
-    seed."""
-    n = draw(st.integers(4096, 4400))
+def long_columns(draw, dtype):
+    """A float32 (n, width) array of 4096 to 4400 rows, or a float64 one of 1024 to 1300
+    (the one pass of long columns in the AVX-512 and AVX2 builds), each column of a
+    drawn kind and scale, from a drawn seed."""
+    lo = 4096 if dtype == np.float32 else 1024
+    n = draw(st.integers(lo, lo + 300))
     width = draw(st.integers(1, 40))
     seed = draw(st.integers(0, 2**32 - 1))
     kinds = draw(st.lists(st.sampled_from(["normal", "rising", "falling", "dominated",
@@ -208,17 +209,19 @@ def long_columns(draw):
             x[rng.random(n) < rng.random(), k] = -np.inf
         elif kind == "special":
             x[rng.integers(0, n), k] = rng.choice([np.nan, np.inf])
-    return x.astype(np.float32)
+    return x.astype(dtype)
 
 
-def test_long_float_columns_follow_the_twin(isa):
-    """Long float32 columns of drawn kinds: within a few ulps of the long-double twin
-    (the special-value rules included), at most 0, and each column's bits the same at
-    other offsets among the vectors (16 columns or more) and with 2 threads."""
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_long_float_columns_follow_the_twin(dtype, isa):
+    """Long float32 and float64 columns of drawn kinds: within a few ulps of the
+    long-double twin (the special-value rules included), at most 0, and each column's
+    bits the same at other offsets among the vectors (16 columns or more) and with 2
+    threads."""
     @settings(deadline=None, max_examples=25,
               suppress_health_check=[HealthCheck.function_scoped_fixture,
                                      HealthCheck.too_slow])
-    @given(long_columns())
+    @given(long_columns(dtype))
     def check(x):
         y = log_softmax(x, axis=0)
         r = ref_longdouble(x, 0)

@@ -88,6 +88,7 @@ cdef extern from "lsc_kernels.h" nogil:
     int lsc_cols_narrow_f32(Py_ssize_t n, Py_ssize_t inner)
     int lsc_cols_narrow_f64(Py_ssize_t n, Py_ssize_t inner)
     int lsc_onepass_n(Py_ssize_t n)
+    int lsc_onepass_n_f64(Py_ssize_t n)
     int lsc_cols_rows_f32(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
                           Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b,
                           int op)
@@ -595,6 +596,7 @@ cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout 
         onepass = L.op == LSC_OP_LOG_SOFTMAX and lsc_onepass_n(L.n)
     else:
         banded = lsc_cols_banded_f64(L.n)
+        onepass = L.op == LSC_OP_LOG_SOFTMAX and lsc_onepass_n_f64(L.n)
     cdef Py_ssize_t need = ((1 if onepass else 2) * nt + L.outer - 1) // L.outer
     cdef Py_ssize_t bw = (L.inner + need - 1) // need
     cdef Py_ssize_t bw_min = 256 // <Py_ssize_t>sizeof(floating)

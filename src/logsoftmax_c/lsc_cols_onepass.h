@@ -38,6 +38,10 @@
 #define LSC_COLS_ONEPASS 1
 /* columns of at least this many rows */
 #define LSC_ONEPASS_MIN_N 4096
+/* double columns of at least this many rows */
+#ifndef LSC_ONEPASS_MIN_N_F64
+#define LSC_ONEPASS_MIN_N_F64 1024
+#endif
 /* rows whose terms a lane adds up in float before adding them into double (a divisor
    of LSC_COL_FOLD) */
 #define LSC_ONEPASS_FOLD 4
@@ -79,6 +83,17 @@ static inline void lsc_op_fold(lsc_opvd *t, lsc_opv p)
     t[0] = _mm512_add_pd(t[0], _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
     t[1] = _mm512_add_pd(t[1], _mm512_cvtps_pd(_mm512_extractf32x8_ps(p, 1)));
 }
+/* the same for doubles (LSC_OPW / 2 a vector) */
+static inline lsc_opvd lsc_op_loadn_d(const double *p, ptrdiff_t cnt)
+{
+    return _mm512_maskz_loadu_pd((__mmask8)lsc_op_mask(cnt), p);
+}
+static inline void lsc_op_storen_d(double *p, lsc_opvd v, ptrdiff_t cnt)
+{
+    _mm512_mask_storeu_pd(p, (__mmask8)lsc_op_mask(cnt), v);
+}
+#define LSC_OP_STREAMD _mm512_stream_pd
+#define LSC_OP_LOADUD _mm512_loadu_pd
 #define LSC_OP_SPLAT _mm512_set1_ps
 #define LSC_OP_LOAD _mm512_load_ps
 #define LSC_OP_LOADU _mm512_loadu_ps
@@ -158,6 +173,21 @@ static inline void lsc_op_fold(lsc_opvd *t, lsc_opv p)
     t[0] = _mm256_add_pd(t[0], _mm256_cvtps_pd(_mm256_castps256_ps128(p)));
     t[1] = _mm256_add_pd(t[1], _mm256_cvtps_pd(_mm256_extractf128_ps(p, 1)));
 }
+static inline __m256i lsc_op_mask_d(ptrdiff_t cnt)
+{
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(cnt < 4 ? cnt : 4)),
+                              _mm256_setr_epi64x(0, 1, 2, 3));
+}
+static inline lsc_opvd lsc_op_loadn_d(const double *p, ptrdiff_t cnt)
+{
+    return _mm256_maskload_pd(p, lsc_op_mask_d(cnt));
+}
+static inline void lsc_op_storen_d(double *p, lsc_opvd v, ptrdiff_t cnt)
+{
+    _mm256_maskstore_pd(p, lsc_op_mask_d(cnt), v);
+}
+#define LSC_OP_STREAMD _mm256_stream_pd
+#define LSC_OP_LOADUD _mm256_loadu_pd
 #define LSC_OP_SPLAT _mm256_set1_ps
 #define LSC_OP_LOAD _mm256_load_ps
 #define LSC_OP_LOADU _mm256_loadu_ps
@@ -332,9 +362,229 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     lsc_scratch_put(scratch);
     return 1;
 }
+
+/* ---- double columns ----
+ *
+ * Double has no wider type to rescale a sum in at each rise of the max (a rounded
+ * factor each: over a column whose max rises at every row, errors of tens of ulps), so
+ * each column's terms are taken against a base b that moves rarely: its sum T of
+ * 2**64 exp(x - b) over its elements but one occurrence of the max m, and the max's
+ * own term E = 2**64 exp(m - b); s = T / E at the end (the common rounding of b falls
+ * out).  b starts at the column's row 0 and moves to m where m rises LSC_ONEPASS_REBASE
+ * above it (the terms stay finite: rare, a rounded factor then on what came before):
+ * - an element not above m adds its term, exp(x - b) corrected for the rounding of
+ *   x - b (TwoSum), to a partial sum of the lane, which every LSC_ONEPASS_FOLD rows
+ *   goes into T with Kahan's compensation;
+ * - an element above m adds E instead (the old max becomes a term) and its own term
+ *   becomes E: no exp more than the element's own.
+ * The column's arithmetic depends on n alone, as the float one's; special values as
+ * there (b at -inf, a max of +inf: the first rise moves b, by a factor 0). */
+#define LSC_ONEPASS_REBASE 560.0
+#if defined(__AVX512F__)
+#define LSC_ONEPASS_LO_D (LSC_VEXP_F64_NORMAL - LSC_VEXP_S_LN)
+#else
+#define LSC_ONEPASS_LO_D (LSC_VEXP_F64_LO - LSC_VEXP_S_LN)
+#endif
+
+static inline int lsc_onepass_n_f64(ptrdiff_t n)
+{
+    return n >= LSC_ONEPASS_MIN_N_F64;
+}
+
+/* One row's step of a vector of columns of base bv: x v, max *mv, its term *ev, the
+   lanes' partial sums *pv.  Returns whether some lane's max rose. */
+static inline __attribute__((always_inline)) int lsc_onepass_step_f64(lsc_vf64 v, lsc_vf64 bv,
+                                                                      lsc_vf64 *mv,
+                                                                      lsc_vf64 *ev,
+                                                                      lsc_vf64 *pv)
+{
+    typedef lsc_vf64 V;
+    const V m = *mv;
+    const V d = v - bv;
+    const V bb = d - v;
+    const V err = (v - (d - bb)) - (bv + bb);
+    /* x not -inf, x - b not below the scaled exp's range; NaN's count */
+    const lsc_vi64 live = (v != LSC_SPLAT(V, -INFINITY)) &
+                          ~(d < LSC_SPLAT(V, LSC_ONEPASS_LO_D));
+    V e = lsc_vexp_f64s(d);
+    e = lsc_vsel_f64(live, e + e * err, LSC_SPLAT(V, 0.0));
+    const lsc_vi64 up = v > m;
+    if (__builtin_expect(!LSC_VANY(up), 1)) {
+        *pv += e;
+        return 0;
+    }
+    *pv += lsc_vsel_f64(up, *ev, e);
+    *ev = lsc_vsel_f64(up, e, *ev);
+    *mv = lsc_vsel_f64(up, v, m);
+    return 1;
+}
+
+/* The lanes of columns k0 .. k0 + w - 1 whose max rose LSC_ONEPASS_REBASE above the
+   base: the base moved to the max, the sums (partial p, T and its compensation cT)
+   rescaled by exp(b - m), the max's term 2**64 */
+static __attribute__((noinline)) void lsc_onepass_rebase_f64(double *b, const double *m,
+                                                             double *E, double *p,
+                                                             double *T, double *cT, int w)
+{
+    for (int k = 0; k < w; k++) {
+        if (m[k] - b[k] > LSC_ONEPASS_REBASE) {
+            /* (the factor scaled by 2**64 until the product: normal down to 2**-1086) */
+            const double f = lsc_chunk_weight_s(b[k], m[k]);
+            p[k] = p[k] * f * (1.0 / LSC_VEXP_S);
+            T[k] = T[k] * f * (1.0 / LSC_VEXP_S);
+            cT[k] = cT[k] * f * (1.0 / LSC_VEXP_S);
+            E[k] = LSC_VEXP_S;
+            b[k] = m[k];
+        }
+    }
+}
+
+/* As lsc_cols_onepass_f32, for double */
+static int lsc_cols_onepass_f64(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y,
+                                ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
+                                int stream)
+{
+    typedef lsc_vf64 V;
+    enum { W = LSC_OPW / 2 };
+    const ptrdiff_t es = (ptrdiff_t)sizeof(double);
+    const ptrdiff_t bv = (b + W - 1) / W * W;
+    const int gather = sxi != es;
+    /* base, max, the max's term, T, its compensation, c; for strided columns a strip's
+       rows gathered */
+    const size_t need = (size_t)bv * 6 * 8 + (gather ? (size_t)LSC_COL_FOLD * bv * 8 : 0);
+    char *scratch = (char *)lsc_scratch_get(need);
+    if (scratch == NULL) {
+        return 0;
+    }
+    double *B = (double *)scratch;
+    double *m = B + bv;
+    double *E = m + bv;
+    double *T = E + bv;
+    double *cT = T + bv;
+    double *c = cT + bv;
+    double *g = gather ? c + bv : NULL;
+    /* row 0: the maxes and the bases; the max's term 2**64 exp(0), 0 for -inf */
+    for (ptrdiff_t k = 0; k < bv; k++) {
+        const double v = k < b ? *(const double *)(x + k * sxi) : 0.0;
+        m[k] = v;
+        B[k] = v;
+        E[k] = v == -INFINITY ? 0.0 : LSC_VEXP_S;
+        T[k] = 0.0;
+        cT[k] = 0.0;
+    }
+    for (ptrdiff_t i0 = 1; i0 < n; i0 += LSC_COL_FOLD) {
+        const ptrdiff_t rows = n - i0 < LSC_COL_FOLD ? n - i0 : LSC_COL_FOLD;
+        const char *base = x + i0 * sxn;
+        ptrdiff_t pitch = sxn;
+        if (gather) {
+            for (ptrdiff_t r = 0; r < rows; r++) {
+                const char *xr = base + r * sxn;
+                double *gr = g + r * bv;
+                for (ptrdiff_t k = 0; k < b; k++) {
+                    gr[k] = *(const double *)(xr + k * sxi);
+                }
+            }
+            base = (const char *)g;
+            pitch = bv * es;
+        }
+        for (ptrdiff_t j = 0; j < b; j += W) {
+            V bj = *(const V *)(B + j), mv = *(const V *)(m + j), ev = *(const V *)(E + j);
+            V tv = *(const V *)(T + j), cv = *(const V *)(cT + j);
+            V pv = LSC_SPLAT(V, 0.0);
+            for (ptrdiff_t r = 0; r < rows; r++) {
+                const V v =
+                    (V)lsc_op_loadn_d((const double *)(base + r * pitch) + j, b - j);
+                if (lsc_onepass_step_f64(v, bj, &mv, &ev, &pv) &&
+                    LSC_VANY(mv - bj > LSC_SPLAT(V, LSC_ONEPASS_REBASE))) {
+                    double pa[W] __attribute__((aligned(64)));
+                    *(V *)pa = pv;
+                    *(V *)(m + j) = mv;
+                    *(V *)(E + j) = ev;
+                    *(V *)(T + j) = tv;
+                    *(V *)(cT + j) = cv;
+                    lsc_onepass_rebase_f64(B + j, m + j, E + j, pa, T + j, cT + j, W);
+                    bj = *(const V *)(B + j);
+                    ev = *(const V *)(E + j);
+                    tv = *(const V *)(T + j);
+                    cv = *(const V *)(cT + j);
+                    pv = *(const V *)pa;
+                }
+                if ((r + 1) % LSC_ONEPASS_FOLD == 0 || r == rows - 1) {
+                    /* Kahan */
+                    const V yk = pv - cv;
+                    const V tk = tv + yk;
+                    cv = (tk - tv) - yk;
+                    tv = tk;
+                    pv = LSC_SPLAT(V, 0.0);
+                }
+            }
+            *(V *)(T + j) = tv;
+            *(V *)(cT + j) = cv;
+            *(V *)(m + j) = mv;
+            *(V *)(E + j) = ev;
+        }
+    }
+    /* each column's log1p(s), s = T / E; NaN for the max where it is not finite or T
+       is NaN */
+    for (ptrdiff_t k = 0; k < b; k++) {
+        const double t = T[k] - cT[k];
+        if (!isfinite(m[k]) || t != t) {
+            m[k] = NAN;
+            c[k] = 0.0;
+        }
+        else {
+            c[k] = lsc_log1p_sum(t / E[k], 0);
+        }
+    }
+    /* y = (x - m) - c, row by row */
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const char *xr = x + i * sxn;
+        char *yr = y + i * syn;
+        if (gather || syi != es || ((uintptr_t)yr) % es != 0) {
+            for (ptrdiff_t k = 0; k < b; k++) {
+                const double d = *(const double *)(xr + k * sxi) - m[k];
+                *(double *)(yr + k * syi) = d - c[k];
+            }
+            continue;
+        }
+        const double *xf = (const double *)xr;
+        double *yf = (double *)yr;
+        ptrdiff_t j = 0;
+        if (stream) {
+            ptrdiff_t h = (ptrdiff_t)((64 - ((uintptr_t)yf) % 64) % 64) / es;
+            h = h < b ? h : b;
+            for (; j < h; j += W) {
+                lsc_op_storen_d(yf + j,
+                                lsc_op_loadn_d(xf + j, h - j) - lsc_op_loadn_d(m + j, h - j) -
+                                    lsc_op_loadn_d(c + j, h - j),
+                                h - j);
+            }
+            for (j = h; j + W <= b; j += W) {
+                LSC_OP_STREAMD(yf + j, LSC_OP_LOADUD(xf + j) - LSC_OP_LOADUD(m + j) -
+                                           LSC_OP_LOADUD(c + j));
+            }
+        }
+        for (; j < b; j += W) {
+            lsc_op_storen_d(yf + j,
+                            lsc_op_loadn_d(xf + j, b - j) - lsc_op_loadn_d(m + j, b - j) -
+                                lsc_op_loadn_d(c + j, b - j),
+                            b - j);
+        }
+    }
+    if (stream) {
+        LSC_SFENCE();
+    }
+    lsc_scratch_put(scratch);
+    return 1;
+}
 #else
 #define LSC_COLS_ONEPASS 0
 static inline int lsc_onepass_n(ptrdiff_t n)
+{
+    (void)n;
+    return 0;
+}
+static inline int lsc_onepass_n_f64(ptrdiff_t n)
 {
     (void)n;
     return 0;

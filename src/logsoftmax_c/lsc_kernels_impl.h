@@ -3072,6 +3072,10 @@ static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
         lsc_cols_onepass_f32(x, sxn, sxi, y, syn, syi, n, b, stream)) {
         return;
     }
+    if (sizeof(LSC_T) == sizeof(double) && op == LSC_OP_LOG_SOFTMAX && lsc_onepass_n_f64(n) &&
+        lsc_cols_onepass_f64(x, sxn, sxi, y, syn, syi, n, b, stream)) {
+        return;
+    }
 #endif
     if (LSC_FN(lsc_cols_banded)(n) &&
         LSC_FN(lsc_cols_vec)(x, sxn, sxi, y, syn, syi, n, b, op, stream)) {
