@@ -75,6 +75,23 @@ class ColumnsOffGrid:
         log_softmax(self.x, axis=shape_axis[1], num_threads=num_threads)
 
 
+class LongColumns:
+    """Long columns past the caches, which log_softmax takes in one pass down the rows
+    in the AVX-512 and AVX2 builds (float32 from 4096 rows, float64 from 1024): 64 MB
+    along axis 0, and float64 along the middle axis of a 3-D array."""
+
+    params = [[((4096, 4096), 0, "float32"), ((4096, 2048), 0, "float64"),
+               ((16, 2048, 512), 1, "float64")], THREADS]
+    param_names = ["shape_axis_dtype", "num_threads"]
+
+    def setup(self, shape_axis_dtype, num_threads):
+        shape, _, dtype = shape_axis_dtype
+        self.x = cached_random_array(shape, dtype)
+
+    def time_log_softmax(self, shape_axis_dtype, num_threads):
+        log_softmax(self.x, axis=shape_axis_dtype[1], num_threads=num_threads)
+
+
 class NarrowAndHalf:
     """Paths of their own: a middle axis whose inner run is shorter than a vector (the
     columns through the row kernels, transposed), ten classes along axis 1 of NCHW

@@ -127,6 +127,10 @@ CASES = (
     Case((16, 384, 384), -1, "float32"),
     Case((4096, 4096), 0, "float32"),
     Case((2048, 8192), -1, "float64"),
+    # (the bandwidth goal's float64 inputs of 64 MB and more along axis 0 and a middle
+    # axis)
+    Case((4096, 2048), 0, "float64"),
+    Case((32, 81, 4366), 1, "float64"),
 )
 
 
