@@ -970,7 +970,8 @@ def test_columns_same_bits_whatever_the_threads_bands_and_strides(dtype, n, isa,
     baseline build), the general column kernel above it: n = 8192 / 8193,
     16384 / 16385 and 32768 / 32769 straddle those limits (16384, 32768 and 32769
     run only in the build whose limit they are).  (float32 in the AVX-512 and AVX2
-    builds: one pass down the rows from n = 4096 on, lsc_cols_onepass.h.)  A column's
+    builds: one pass down the rows from n = 2048 on, float64 from n = 1024 on,
+    lsc_cols_onepass.h.)  A column's
     bits depend on n alone: not on the thread count (which cuts the blocks), on where the column sits among
     the vectors, nor on the strides of x or of out; in place too.  Special values in
     some columns."""
@@ -1011,12 +1012,12 @@ def test_columns_same_bits_whatever_the_threads_bands_and_strides(dtype, n, isa,
                 x[:, 22:86] if n in _LIMIT_ONLY_N else x[:, 22:], 0, k=4)
 
 
-@pytest.mark.parametrize("dtype,n", [(np.float32, 4096), (np.float32, 4097),
+@pytest.mark.parametrize("dtype,n", [(np.float32, 2048), (np.float32, 2049),
                                      (np.float32, 6001), (np.float64, 1024),
                                      (np.float64, 1025), (np.float64, 3001)],
                          ids=lambda v: f"n={v}" if isinstance(v, int) else np.dtype(v).name)
 def test_long_float_columns_of_every_kind(dtype, n, isa, no_warnings):
-    """Float32 columns of 4096 rows and more, float64 ones of 1024 and more (log_softmax
+    """Float32 columns of 2048 rows and more, float64 ones of 1024 and more (log_softmax
     in one pass along the rows in the AVX-512 and AVX2 builds, with a running max; the
     float32 sum rescaled in double where the max rises, the float64 one against a base
     moved where the max rises far above it): columns that rise at every row (the max

@@ -585,8 +585,9 @@ cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout 
     # block width: the widest that still gives every thread two blocks (long runs of
     # each row for the walk down the rows; at most LSC_BMAX columns unless the kernel
     # takes them in bands or in one pass), a multiple of 16 and at least 256 bytes of
-    # each row.  The one pass (float log_softmax columns of lsc_onepass_n rows) takes
-    # one block a thread: the longest runs of each row
+    # each row.  The one pass (log_softmax columns of lsc_onepass_n rows for float,
+    # lsc_onepass_n_f64 for double) takes one block a thread: the longest runs of each
+    # row
     cdef unsigned int tfpm = 0
     cdef int fteam = 0
     cdef bint banded
@@ -612,7 +613,7 @@ cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout 
     cdef Py_ssize_t t
     # blocks cut at y's vector boundaries where the kernel aligns its bands to them
     # (lsc_cols_vec: y's columns contiguous, its rows a multiple of 64 bytes apart), and
-    # for the one pass's streamed rows (lsc_cols_onepass_f32)
+    # for the one pass's streamed rows (lsc_cols_onepass_f32, lsc_cols_onepass_f64)
     cdef bint cut = ((banded or onepass) and nb > 1 and L.syi == <Py_ssize_t>sizeof(floating)
                      and L.syn % 64 == 0)
     if nt > ntask:

@@ -1,5 +1,5 @@
 /*
- * Float columns in one pass along the rows (the AVX-512 and AVX2 builds).
+ * Float and double columns in one pass along the rows (the AVX-512 and AVX2 builds).
  *
  * The column bands (lsc_cols_vec) read a band of two to eight vectors of each row, rows
  * a whole row of x apart: 128 to 512 bytes of each 4 KiB page, too little for the L2's
@@ -7,10 +7,12 @@
  * (4096x4096 along axis 0 moved about 11 GiB/s a core, where a copy moves 27).  Here a
  * block of columns (one a thread: _run_cols) goes down its rows once for its statistics
  * and once for its write, each row's part of the block read whole (8 KiB of each row of
- * 4096x4096 with 2 threads).  From 4096 rows: in shorter columns the max rises at too
- * many of the rows, each rise a double exp (docs/performance.md, the tenth Xeon round).
+ * 4096x4096 with 2 threads).  Float columns from 2048 rows: in shorter ones the max
+ * rises at too many of the rows, each rise a double exp, and the bands' lighter
+ * arithmetic wins where the blocks stay in the caches (docs/performance.md, the tenth
+ * and eleventh Xeon rounds); double columns from 1024 (below).
  *
- * Each column carries a running max m and the sum T, times 2**64, of exp(x - m) over
+ * Each float column carries a running max m and the sum T, times 2**64, of exp(x - m) over
  * its elements but one occurrence of the max (Blanchard, Higham and Higham's form:
  * y = x - m - log1p(s)):
  * - an element not above m adds exp(x - m) 2**64 (lsc_vexp_f32s: normal down to
@@ -36,12 +38,10 @@
 #if (defined(__AVX512F__) && LSC_SIMD_BYTES == 64) || \
     (defined(__AVX2__) && defined(__FMA__) && LSC_SIMD_BYTES == 32)
 #define LSC_COLS_ONEPASS 1
-/* columns of at least this many rows */
-#define LSC_ONEPASS_MIN_N 4096
+/* float columns of at least this many rows */
+#define LSC_ONEPASS_MIN_N 2048
 /* double columns of at least this many rows */
-#ifndef LSC_ONEPASS_MIN_N_F64
 #define LSC_ONEPASS_MIN_N_F64 1024
-#endif
 /* rows whose terms a lane adds up in float before adding them into double (a divisor
    of LSC_COL_FOLD) */
 #define LSC_ONEPASS_FOLD 4
@@ -94,9 +94,11 @@ static inline void lsc_op_storen_d(double *p, lsc_opvd v, ptrdiff_t cnt)
 }
 #define LSC_OP_STREAMD _mm512_stream_pd
 #define LSC_OP_LOADUD _mm512_loadu_pd
+#define LSC_OP_STOREUD _mm512_storeu_pd
 #define LSC_OP_SPLAT _mm512_set1_ps
 #define LSC_OP_LOAD _mm512_load_ps
 #define LSC_OP_LOADU _mm512_loadu_ps
+#define LSC_OP_STOREU _mm512_storeu_ps
 #define LSC_OP_STORE _mm512_store_ps
 #define LSC_OP_STREAM _mm512_stream_ps
 #define LSC_OP_LOADD _mm512_load_pd
@@ -188,9 +190,11 @@ static inline void lsc_op_storen_d(double *p, lsc_opvd v, ptrdiff_t cnt)
 }
 #define LSC_OP_STREAMD _mm256_stream_pd
 #define LSC_OP_LOADUD _mm256_loadu_pd
+#define LSC_OP_STOREUD _mm256_storeu_pd
 #define LSC_OP_SPLAT _mm256_set1_ps
 #define LSC_OP_LOAD _mm256_load_ps
 #define LSC_OP_LOADU _mm256_loadu_ps
+#define LSC_OP_STOREU _mm256_storeu_ps
 #define LSC_OP_STORE _mm256_store_ps
 #define LSC_OP_STREAM _mm256_stream_ps
 #define LSC_OP_LOADD _mm256_load_pd
@@ -349,7 +353,11 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
                                           LSC_OP_LOADU(c + j));
             }
         }
-        for (; j < b; j += LSC_OPW) {
+        for (; j + LSC_OPW <= b; j += LSC_OPW) {
+            LSC_OP_STOREU(yf + j,
+                          LSC_OP_LOADU(xf + j) - LSC_OP_LOADU(m + j) - LSC_OP_LOADU(c + j));
+        }
+        if (j < b) {
             lsc_op_storen(yf + j,
                           lsc_op_loadn(xf + j, b - j) - lsc_op_loadn(m + j, b - j) -
                               lsc_op_loadn(c + j, b - j),
@@ -378,7 +386,11 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
  * - an element above m adds E instead (the old max becomes a term) and its own term
  *   becomes E: no exp more than the element's own.
  * The column's arithmetic depends on n alone, as the float one's; special values as
- * there (b at -inf, a max of +inf: the first rise moves b, by a factor 0). */
+ * there (b at -inf, a max of +inf: the first rise moves b, by a factor 0).  From 1024
+ * rows (with rises this cheap, shorter columns than float's; from 512 the wide blocks
+ * lost to the bands).  Float columns measured this scheme (their E in float, R = 40) at
+ * 1.02-1.10 times the time of their own: their rises are rare, and the base and E
+ * cost two more vectors of state a step. */
 #define LSC_ONEPASS_REBASE 560.0
 #if defined(__AVX512F__)
 #define LSC_ONEPASS_LO_D (LSC_VEXP_F64_NORMAL - LSC_VEXP_S_LN)
@@ -564,7 +576,11 @@ static int lsc_cols_onepass_f64(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
                                            LSC_OP_LOADUD(c + j));
             }
         }
-        for (; j < b; j += W) {
+        for (; j + W <= b; j += W) {
+            LSC_OP_STOREUD(yf + j, LSC_OP_LOADUD(xf + j) - LSC_OP_LOADUD(m + j) -
+                                       LSC_OP_LOADUD(c + j));
+        }
+        if (j < b) {
             lsc_op_storen_d(yf + j,
                             lsc_op_loadn_d(xf + j, b - j) - lsc_op_loadn_d(m + j, b - j) -
                                 lsc_op_loadn_d(c + j, b - j),

@@ -3067,7 +3067,7 @@ static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
 #if LSC_COLS_ONEPASS
-    /* float log_softmax: one pass along the rows (lsc_cols_onepass.h) */
+    /* log_softmax of long columns: one pass along the rows (lsc_cols_onepass.h) */
     if (sizeof(LSC_T) == sizeof(float) && op == LSC_OP_LOG_SOFTMAX && lsc_onepass_n(n) &&
         lsc_cols_onepass_f32(x, sxn, sxi, y, syn, syi, n, b, stream)) {
         return;
