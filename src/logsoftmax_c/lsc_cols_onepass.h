@@ -244,6 +244,82 @@ static inline __attribute__((always_inline)) void lsc_onepass_step(__m256 v, __m
 }
 #endif
 
+/* The rows of the strip of rows i0 .. i0 + rows - 1 of a block of b columns (byte
+   strides sxn, sxi; elements of es bytes): x's own, or where g is not NULL (strided
+   columns) gathered into g, rows bv elements apart; *pitch: their byte stride */
+static inline __attribute__((always_inline)) const char *lsc_onepass_strip(
+    const char *x, ptrdiff_t sxn, ptrdiff_t sxi, ptrdiff_t i0, ptrdiff_t rows, ptrdiff_t b,
+    char *g, ptrdiff_t bv, ptrdiff_t es, ptrdiff_t *pitch)
+{
+    const char *base = x + i0 * sxn;
+    *pitch = sxn;
+    if (g == NULL) {
+        return base;
+    }
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        for (ptrdiff_t k = 0; k < b; k++) {
+            memcpy(g + (r * bv + k) * es, base + r * sxn + k * sxi, (size_t)es);
+        }
+    }
+    *pitch = bv * es;
+    return g;
+}
+
+/* The write of a one pass, y = (x - m) - c row by row, as the function NAME for the
+ * element type T (W of them a vector, the ISA's loads and stores of them): strided
+ * columns or outputs element by element; with stream, whole vectors from each row's
+ * first 64-byte boundary with non-temporal stores; elsewhere whole vectors, the tail
+ * masked. */
+#define LSC_ONEPASS_WRITE(NAME, T, W, LOADN, STOREN, LOADU, STOREU, STREAMV)                 \
+    static void NAME(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y, ptrdiff_t syn,   \
+                     ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b, const T *m, const T *c,        \
+                     int gather, int stream)                                                 \
+    {                                                                                        \
+        const ptrdiff_t es = (ptrdiff_t)sizeof(T);                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                  \
+            const char *xr = x + i * sxn;                                                    \
+            char *yr = y + i * syn;                                                          \
+            if (gather || syi != es || ((uintptr_t)yr) % es != 0) {                          \
+                for (ptrdiff_t k = 0; k < b; k++) {                                          \
+                    const T d = *(const T *)(xr + k * sxi) - m[k];                           \
+                    *(T *)(yr + k * syi) = d - c[k];                                         \
+                }                                                                            \
+                continue;                                                                    \
+            }                                                                                \
+            const T *xf = (const T *)xr;                                                     \
+            T *yf = (T *)yr;                                                                 \
+            ptrdiff_t j = 0;                                                                 \
+            if (stream) {                                                                    \
+                ptrdiff_t h = (ptrdiff_t)((64 - ((uintptr_t)yf) % 64) % 64) / es;            \
+                h = h < b ? h : b;                                                           \
+                for (; j < h; j += W) {                                                      \
+                    STOREN(yf + j,                                                           \
+                           LOADN(xf + j, h - j) - LOADN(m + j, h - j) - LOADN(c + j, h - j), \
+                           h - j);                                                           \
+                }                                                                            \
+                for (j = h; j + W <= b; j += W) {                                            \
+                    STREAMV(yf + j, LOADU(xf + j) - LOADU(m + j) - LOADU(c + j));            \
+                }                                                                            \
+            }                                                                                \
+            for (; j + W <= b; j += W) {                                                     \
+                STOREU(yf + j, LOADU(xf + j) - LOADU(m + j) - LOADU(c + j));                 \
+            }                                                                                \
+            if (j < b) {                                                                     \
+                STOREN(yf + j,                                                               \
+                       LOADN(xf + j, b - j) - LOADN(m + j, b - j) - LOADN(c + j, b - j),     \
+                       b - j);                                                               \
+            }                                                                                \
+        }                                                                                    \
+        if (stream) {                                                                        \
+            LSC_SFENCE();                                                                    \
+        }                                                                                    \
+    }
+
+LSC_ONEPASS_WRITE(lsc_onepass_write_f32, float, LSC_OPW, lsc_op_loadn, lsc_op_storen,
+                  LSC_OP_LOADU, LSC_OP_STOREU, LSC_OP_STREAM)
+LSC_ONEPASS_WRITE(lsc_onepass_write_f64, double, LSC_OPW / 2, lsc_op_loadn_d,
+                  lsc_op_storen_d, LSC_OP_LOADUD, LSC_OP_STOREUD, LSC_OP_STREAMD)
+
 /* A column block of n rows (lsc_onepass_n(n)) by b columns of float x (byte strides sxn
  * between rows, sxi between columns) into y (syn, syi); y may be x.  stream: y's rows
  * written with non-temporal stores from their first 64-byte boundary.  Returns 0, having
@@ -282,19 +358,9 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
        its partial sums then added into T */
     for (ptrdiff_t i0 = 1; i0 < n; i0 += LSC_COL_FOLD) {
         const ptrdiff_t rows = n - i0 < LSC_COL_FOLD ? n - i0 : LSC_COL_FOLD;
-        const char *base = x + i0 * sxn;
-        ptrdiff_t pitch = sxn;
-        if (gather) {
-            for (ptrdiff_t r = 0; r < rows; r++) {
-                const char *xr = base + r * sxn;
-                float *gr = g + r * bv;
-                for (ptrdiff_t k = 0; k < b; k++) {
-                    gr[k] = *(const float *)(xr + k * sxi);
-                }
-            }
-            base = (const char *)g;
-            pitch = bv * es;
-        }
+        ptrdiff_t pitch;
+        const char *base = lsc_onepass_strip(x, sxn, sxi, i0, rows, b, (char *)g, bv, es,
+                                             &pitch);
         for (ptrdiff_t j = 0; j < b; j += LSC_OPW) {
             lsc_opv mv = LSC_OP_LOAD(m + j), pv = LSC_OP_SPLAT(0.0f);
             lsc_opvd t[2] = {LSC_OP_LOADD(T + j), LSC_OP_LOADD(T + j + LSC_OPW / 2)};
@@ -323,50 +389,7 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
             c[k] = (float)lsc_log1p_sum(t * (1.0 / LSC_VEXP_S), 1);
         }
     }
-    /* y = (x - m) - c, row by row */
-    for (ptrdiff_t i = 0; i < n; i++) {
-        const char *xr = x + i * sxn;
-        char *yr = y + i * syn;
-        if (gather || syi != es || ((uintptr_t)yr) % es != 0) {
-            for (ptrdiff_t k = 0; k < b; k++) {
-                const float d = *(const float *)(xr + k * sxi) - m[k];
-                *(float *)(yr + k * syi) = d - c[k];
-            }
-            continue;
-        }
-        const float *xf = (const float *)xr;
-        float *yf = (float *)yr;
-        ptrdiff_t j = 0;
-        if (stream) {
-            /* up to the row's first 64-byte boundary with plain stores, then whole
-               vectors streamed */
-            ptrdiff_t h = (ptrdiff_t)((64 - ((uintptr_t)yf) % 64) % 64) / es;
-            h = h < b ? h : b;
-            for (; j < h; j += LSC_OPW) {
-                lsc_op_storen(yf + j,
-                              lsc_op_loadn(xf + j, h - j) - lsc_op_loadn(m + j, h - j) -
-                                  lsc_op_loadn(c + j, h - j),
-                              h - j);
-            }
-            for (j = h; j + LSC_OPW <= b; j += LSC_OPW) {
-                LSC_OP_STREAM(yf + j, LSC_OP_LOADU(xf + j) - LSC_OP_LOADU(m + j) -
-                                          LSC_OP_LOADU(c + j));
-            }
-        }
-        for (; j + LSC_OPW <= b; j += LSC_OPW) {
-            LSC_OP_STOREU(yf + j,
-                          LSC_OP_LOADU(xf + j) - LSC_OP_LOADU(m + j) - LSC_OP_LOADU(c + j));
-        }
-        if (j < b) {
-            lsc_op_storen(yf + j,
-                          lsc_op_loadn(xf + j, b - j) - lsc_op_loadn(m + j, b - j) -
-                              lsc_op_loadn(c + j, b - j),
-                          b - j);
-        }
-    }
-    if (stream) {
-        LSC_SFENCE();
-    }
+    lsc_onepass_write_f32(x, sxn, sxi, y, syn, syi, n, b, m, c, gather, stream);
     lsc_scratch_put(scratch);
     return 1;
 }
@@ -486,19 +509,9 @@ static int lsc_cols_onepass_f64(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     }
     for (ptrdiff_t i0 = 1; i0 < n; i0 += LSC_COL_FOLD) {
         const ptrdiff_t rows = n - i0 < LSC_COL_FOLD ? n - i0 : LSC_COL_FOLD;
-        const char *base = x + i0 * sxn;
-        ptrdiff_t pitch = sxn;
-        if (gather) {
-            for (ptrdiff_t r = 0; r < rows; r++) {
-                const char *xr = base + r * sxn;
-                double *gr = g + r * bv;
-                for (ptrdiff_t k = 0; k < b; k++) {
-                    gr[k] = *(const double *)(xr + k * sxi);
-                }
-            }
-            base = (const char *)g;
-            pitch = bv * es;
-        }
+        ptrdiff_t pitch;
+        const char *base = lsc_onepass_strip(x, sxn, sxi, i0, rows, b, (char *)g, bv, es,
+                                             &pitch);
         for (ptrdiff_t j = 0; j < b; j += W) {
             V bj = *(const V *)(B + j), mv = *(const V *)(m + j), ev = *(const V *)(E + j);
             V tv = *(const V *)(T + j), cv = *(const V *)(cT + j);
@@ -548,48 +561,7 @@ static int lsc_cols_onepass_f64(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
             c[k] = lsc_log1p_sum(t / E[k], 0);
         }
     }
-    /* y = (x - m) - c, row by row */
-    for (ptrdiff_t i = 0; i < n; i++) {
-        const char *xr = x + i * sxn;
-        char *yr = y + i * syn;
-        if (gather || syi != es || ((uintptr_t)yr) % es != 0) {
-            for (ptrdiff_t k = 0; k < b; k++) {
-                const double d = *(const double *)(xr + k * sxi) - m[k];
-                *(double *)(yr + k * syi) = d - c[k];
-            }
-            continue;
-        }
-        const double *xf = (const double *)xr;
-        double *yf = (double *)yr;
-        ptrdiff_t j = 0;
-        if (stream) {
-            ptrdiff_t h = (ptrdiff_t)((64 - ((uintptr_t)yf) % 64) % 64) / es;
-            h = h < b ? h : b;
-            for (; j < h; j += W) {
-                lsc_op_storen_d(yf + j,
-                                lsc_op_loadn_d(xf + j, h - j) - lsc_op_loadn_d(m + j, h - j) -
-                                    lsc_op_loadn_d(c + j, h - j),
-                                h - j);
-            }
-            for (j = h; j + W <= b; j += W) {
-                LSC_OP_STREAMD(yf + j, LSC_OP_LOADUD(xf + j) - LSC_OP_LOADUD(m + j) -
-                                           LSC_OP_LOADUD(c + j));
-            }
-        }
-        for (; j + W <= b; j += W) {
-            LSC_OP_STOREUD(yf + j, LSC_OP_LOADUD(xf + j) - LSC_OP_LOADUD(m + j) -
-                                       LSC_OP_LOADUD(c + j));
-        }
-        if (j < b) {
-            lsc_op_storen_d(yf + j,
-                            lsc_op_loadn_d(xf + j, b - j) - lsc_op_loadn_d(m + j, b - j) -
-                                lsc_op_loadn_d(c + j, b - j),
-                            b - j);
-        }
-    }
-    if (stream) {
-        LSC_SFENCE();
-    }
+    lsc_onepass_write_f64(x, sxn, sxi, y, syn, syi, n, b, m, c, gather, stream);
     lsc_scratch_put(scratch);
     return 1;
 }
