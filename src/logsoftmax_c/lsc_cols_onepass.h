@@ -412,7 +412,7 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
  * there (b at -inf, a max of +inf: the first rise moves b, by a factor 0).  From 1024
  * rows (with rises this cheap, shorter columns than float's; from 512 the wide blocks
  * lost to the bands).  Float columns measured this scheme (their E in float, R = 40) at
- * 1.02-1.10 times the time of their own: their rises are rare, and the base and E
+ * 1.03-1.09 times the time of their own: their rises are rare, and the base and E
  * cost two more vectors of state a step. */
 #define LSC_ONEPASS_REBASE 560.0
 #if defined(__AVX512F__)
