@@ -1012,23 +1012,10 @@ def test_columns_same_bits_whatever_the_threads_bands_and_strides(dtype, n, isa,
                 x[:, 22:86] if n in _LIMIT_ONLY_N else x[:, 22:], 0, k=4)
 
 
-@pytest.mark.parametrize("dtype,n", [(np.float32, 2048), (np.float32, 2049),
-                                     (np.float32, 6001), (np.float64, 1024),
-                                     (np.float64, 1025), (np.float64, 3001)],
-                         ids=lambda v: f"n={v}" if isinstance(v, int) else np.dtype(v).name)
-def test_long_float_columns_of_every_kind(dtype, n, isa, no_warnings):
-    """Float32 columns of 2048 rows and more, float64 ones of 1024 and more (log_softmax
-    in one pass along the rows in the AVX-512 and AVX2 builds, with a running max; the
-    float32 sum rescaled in double where the max rises, the float64 one against a base
-    moved where the max rises far above it): columns that rise at every row (the max
-    raised each time), slowly or by steps that move the base each time, fall, hold
-    their max in the first or last row, mix huge values of both signs (x - max
-    overflows), start or end with -inf, hold NaN or +inf, subnormals, ties, and
-    dominated columns whose sum without the max runs from 1e-30 to 2.  Every output
-    within a few ulps, the dominant log-probabilities relative to themselves, the
-    special-value rules, and each column's bits the same with 1 to 3 threads, at other
-    offsets among the vectors, strided, reversed, into a strided out=, in place, and
-    along a middle axis."""
+def long_columns(dtype, n):
+    """Columns of n rows of every kind for the one-pass column kernels: the array (n by
+    the kinds, then 9 plain columns), the kinds' names, and the row of the dominant
+    element of the dominated kinds (by name)."""
     f32 = dtype == np.float32
     # near the end of the type's range; subnormal; below the exp's normal range
     huge, tiny, far = (1.5e38, 1e-39, -90.0) if f32 else (8.5e307, 1e-310, -712.0)
@@ -1078,6 +1065,31 @@ def test_long_float_columns_of_every_kind(dtype, n, isa, no_warnings):
     names = list(cols)
     x = np.stack([cols[k] for k in names], axis=1).astype(dtype)
     x = np.concatenate([x, (rng.standard_normal((n, 9)) * 4).astype(dtype)], axis=1)
+    return x, names, tops
+
+
+LONG_COLUMNS = pytest.mark.parametrize(
+    "dtype,n", [(np.float32, 2048), (np.float32, 2049), (np.float32, 6001),
+                (np.float64, 1024), (np.float64, 1025), (np.float64, 3001)],
+    ids=lambda v: f"n={v}" if isinstance(v, int) else np.dtype(v).name)
+
+
+@LONG_COLUMNS
+def test_long_float_columns_of_every_kind(dtype, n, isa, no_warnings):
+    """Float32 columns of 2048 rows and more, float64 ones of 1024 and more (log_softmax
+    in one pass along the rows in the AVX-512 and AVX2 builds, with a running max; the
+    float32 sum rescaled in double where the max rises, the float64 one against a base
+    moved where the max rises far above it): columns that rise at every row (the max
+    raised each time), slowly or by steps that move the base each time, fall, hold
+    their max in the first or last row, mix huge values of both signs (x - max
+    overflows), start or end with -inf, hold NaN or +inf, subnormals, ties, and
+    dominated columns whose sum without the max runs from 1e-30 to 2.  Every output
+    within a few ulps, the dominant log-probabilities relative to themselves, the
+    special-value rules, and each column's bits the same with 1 to 3 threads, at other
+    offsets among the vectors, strided, reversed, into a strided out=, in place, and
+    along a middle axis."""
+    f32 = dtype == np.float32
+    x, names, tops = long_columns(dtype, n)
     y = log_softmax(x, axis=0, num_threads=1)
     try:
         _check_special(x, y, 0)

@@ -11,7 +11,8 @@ from logsoftmax_c import log_softmax, logsumexp, reference, softmax
 
 from conftest import (FLOAT_DTYPES, LARGE_SHAPES, SMALL_SHAPES, arrays, assert_ulps,
                       error_scale, result_dtype, shape_id)
-from test_log_softmax import CHUNK, _pipeline_rows, _special_rows
+from test_log_softmax import (CHUNK, LONG_COLUMNS, _pipeline_rows, _special_rows,
+                              long_columns)
 
 ALL_SHAPES = SMALL_SHAPES + list(LARGE_SHAPES)
 
@@ -468,6 +469,42 @@ def test_special_values(dtype, n, mode, num_threads, isa, no_warnings):
     for nt in (1, num_threads):
         r = logsumexp(x, axis=axis, num_threads=nt)
         assert_lse_close(r, x, axis, msg=f"logsumexp of {names}")
+
+
+@LONG_COLUMNS
+@pytest.mark.parametrize("func", [softmax, logsumexp], ids=lambda f: f.__name__)
+def test_long_float_columns_of_every_kind(func, dtype, n, isa, no_warnings):
+    """softmax and logsumexp of the columns of test_log_softmax's test of the same name
+    (float32 from 2048 rows, float64 from 1024: one pass along the rows in the AVX-512
+    and AVX2 builds): against the long-double twin, special values exactly, softmax
+    NaN where log_softmax is and its exp elsewhere, and each column's bits the same
+    with 1 to 3 threads, at other offsets among the vectors, strided, reversed, into a
+    strided out=, in place (softmax) and along a middle axis."""
+    x, names, _ = long_columns(dtype, n)
+    r = func(x, axis=0, num_threads=1)
+    if func is softmax:
+        assert_softmax_close(r, x, 0, msg=f"softmax of {names}")
+        _assert_exp_of(r, log_softmax(x, axis=0), x, 0, msg=str(names))
+    else:
+        assert_lse_close(r, x, 0, msg=f"logsumexp of {names}")
+    for nt in (2, 3):
+        assert np.array_equal(func(x, axis=0, num_threads=nt), r, equal_nan=True), nt
+    for k in (1, 5, 17):
+        assert np.array_equal(func(x[:, k:], axis=0), r[..., k:], equal_nan=True), k
+    wide = np.repeat(x, 2, axis=1)[:, ::2]
+    assert np.array_equal(func(wide, axis=0, num_threads=2), r, equal_nan=True)
+    assert np.array_equal(func(x[:, ::-1], axis=0)[..., ::-1], r, equal_nan=True)
+    out = np.full((r.shape[0] if r.ndim == 2 else 1, 2 * x.shape[1]), 7, dtype=dtype)[:, ::2]
+    func(x, axis=0, out=out if r.ndim == 2 else out[0])
+    assert np.array_equal(out if r.ndim == 2 else out[0], r, equal_nan=True)
+    if func is softmax:
+        z = x.copy()
+        softmax(z, axis=0, out=z)
+        assert np.array_equal(z, r, equal_nan=True)
+    mid = np.stack([x[:, 3:], x[:, :-3]])
+    rm = func(mid, axis=1, num_threads=2)
+    assert np.array_equal(rm[0], r[..., 3:], equal_nan=True)
+    assert np.array_equal(rm[1], r[..., :-3], equal_nan=True)
 
 
 @pytest.mark.parametrize("func", [softmax, logsumexp], ids=lambda f: f.__name__)

@@ -125,10 +125,11 @@ cdef extern from "lsc_kernels.h" nogil:
 
 cdef enum:
     MAXDIMS = 64
-    # softmax's column blocks are streamed from this size on (and STREAM_BYTES, below):
-    # their exps bound the write, and
-    # streamed below it a middle axis took 1.08-1.17 of the time (16x384x384,
-    # 64x256x256 axis 1; axis 0 0.78-0.93)
+    # softmax's column blocks in bands are streamed from this size on (and
+    # STREAM_BYTES, below): their exps bound the write, and streamed below it a middle
+    # axis took 1.08-1.17 of the time (16x384x384, 64x256x256 axis 1; axis 0
+    # 0.78-0.93).  The one pass streams from STREAM_BYTES, as log_softmax (2048x2048
+    # 0.76 / 0.88 of the time with 1 / 2 threads, 1024x2048 float64 0.84 / 0.92)
     SOFTMAX_COLS_STREAM_BYTES = 33554432
     # inputs from this size per thread on come from beyond the caches: the row
     # pipelines fetch their rows ahead (lsc_log_softmax_rows).  1024 rows of 1000
@@ -580,24 +581,30 @@ cdef inline void _one_block(const floating *tag, const char *xp, char *yp, const
                      L.stream)
 
 
+cdef inline bint _cols_onepass(const floating *tag, Py_ssize_t n) noexcept nogil:
+    """Whether columns of n rows go in one pass (lsc_cols)."""
+    if floating is float:
+        return lsc_onepass_n(n)
+    else:
+        return lsc_onepass_n_f64(n)
+
+
 cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout *L,
                     int nt) noexcept nogil:
     # block width: the widest that still gives every thread two blocks (long runs of
     # each row for the walk down the rows; at most LSC_BMAX columns unless the kernel
     # takes them in bands or in one pass), a multiple of 16 and at least 256 bytes of
-    # each row.  The one pass (log_softmax columns of lsc_onepass_n rows for float,
+    # each row.  The one pass (columns of lsc_onepass_n rows for float,
     # lsc_onepass_n_f64 for double) takes one block a thread: the longest runs of each
     # row
     cdef unsigned int tfpm = 0
     cdef int fteam = 0
     cdef bint banded
-    cdef bint onepass = False
+    cdef bint onepass = _cols_onepass(tag, L.n)
     if floating is float:
         banded = lsc_cols_banded_f32(L.n)
-        onepass = L.op == LSC_OP_LOG_SOFTMAX and lsc_onepass_n(L.n)
     else:
         banded = lsc_cols_banded_f64(L.n)
-        onepass = L.op == LSC_OP_LOG_SOFTMAX and lsc_onepass_n_f64(L.n)
     cdef Py_ssize_t need = ((1 if onepass else 2) * nt + L.outer - 1) // L.outer
     cdef Py_ssize_t bw = (L.inner + need - 1) // need
     cdef Py_ssize_t bw_min = 256 // <Py_ssize_t>sizeof(floating)
@@ -681,8 +688,9 @@ cdef void _run(const floating *tag, const char *xp, char *yp, const Layout *L,
     if narrow and _abs(L.sxi) < _abs(L.sxn):
         _run_narrow(tag, xp, yp, L, nt)
     elif L.inner > 1 and _abs(L.sxi) < _abs(L.sxn):
-        if (L.op == LSC_OP_SOFTMAX and L.stream and L.outer * L.inner * L.n
-                * <Py_ssize_t>sizeof(floating) < SOFTMAX_COLS_STREAM_BYTES):
+        if (L.op == LSC_OP_SOFTMAX and L.stream and not _cols_onepass(tag, L.n)
+                and L.outer * L.inner * L.n * <Py_ssize_t>sizeof(floating)
+                < SOFTMAX_COLS_STREAM_BYTES):
             C = L[0]
             C.stream = 0
             _run_cols(tag, xp, yp, &C, nt)

@@ -30,7 +30,8 @@
  * nothing, NaN makes T NaN, and a column whose max is not finite or whose T is NaN
  * gives NaN (the reference twin's rules).
  *
- * Used for log_softmax of float columns of lsc_onepass_n(n) rows (lsc_cols).
+ * Used for log_softmax, softmax and logsumexp of float columns of lsc_onepass_n(n) rows,
+ * double ones of lsc_onepass_n_f64(n) (lsc_cols).
  */
 #ifndef LSC_COLS_ONEPASS_H
 #define LSC_COLS_ONEPASS_H
@@ -265,28 +266,41 @@ static inline __attribute__((always_inline)) const char *lsc_onepass_strip(
     return g;
 }
 
-/* The write of a one pass, y = (x - m) - c row by row, as the function NAME for the
- * element type T (W of them a vector, the ISA's loads and stores of them): strided
- * columns or outputs element by element; with stream, whole vectors from each row's
- * first 64-byte boundary with non-temporal stores; elsewhere whole vectors, the tail
- * masked. */
-#define LSC_ONEPASS_WRITE(NAME, T, W, LOADN, STOREN, LOADU, STOREU, STREAMV)                 \
+/* The write of a one pass, y = F((x - m) - c) row by row (F: nothing for log_softmax, the
+ * vector exp for softmax), as the function NAME for the element type T (W of them a
+ * vector, the ISA's loads and stores of them): with stream, whole vectors from each
+ * row's first 64-byte boundary with non-temporal stores; elsewhere whole vectors, the
+ * tail masked.  Strided columns (gathered into g first) and outputs that are strided or
+ * not aligned to their elements go through the row buffer rb (bv elements) with the
+ * same vector operations, so that a column's bits do not depend on its layout. */
+#define LSC_ONEPASS_WRITE(NAME, T, W, LOADN, STOREN, LOADU, STOREU, STREAMV, F)              \
     static void NAME(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y, ptrdiff_t syn,   \
-                     ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b, const T *m, const T *c,        \
-                     int gather, int stream)                                                 \
+                     ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b, const T *m, const T *c, T *g,  \
+                     T *rb, int stream)                                                      \
     {                                                                                        \
         const ptrdiff_t es = (ptrdiff_t)sizeof(T);                                           \
         for (ptrdiff_t i = 0; i < n; i++) {                                                  \
             const char *xr = x + i * sxn;                                                    \
             char *yr = y + i * syn;                                                          \
-            if (gather || syi != es || ((uintptr_t)yr) % es != 0) {                          \
+            const T *xf = (const T *)xr;                                                     \
+            if (sxi != es) {                                                                 \
                 for (ptrdiff_t k = 0; k < b; k++) {                                          \
-                    const T d = *(const T *)(xr + k * sxi) - m[k];                           \
-                    *(T *)(yr + k * syi) = d - c[k];                                         \
+                    memcpy(g + k, xr + k * sxi, (size_t)es);                                 \
+                }                                                                            \
+                xf = g;                                                                      \
+            }                                                                                \
+            if (sxi != es || syi != es || ((uintptr_t)yr) % es != 0) {                       \
+                for (ptrdiff_t j = 0; j < b; j += W) {                                       \
+                    STOREN(rb + j,                                                           \
+                           F(LOADN(xf + j, b - j) - LOADN(m + j, b - j) -                    \
+                             LOADN(c + j, b - j)),                                           \
+                           b - j);                                                           \
+                }                                                                            \
+                for (ptrdiff_t k = 0; k < b; k++) {                                          \
+                    memcpy(yr + k * syi, rb + k, (size_t)es);                                \
                 }                                                                            \
                 continue;                                                                    \
             }                                                                                \
-            const T *xf = (const T *)xr;                                                     \
             T *yf = (T *)yr;                                                                 \
             ptrdiff_t j = 0;                                                                 \
             if (stream) {                                                                    \
@@ -294,19 +308,20 @@ static inline __attribute__((always_inline)) const char *lsc_onepass_strip(
                 h = h < b ? h : b;                                                           \
                 for (; j < h; j += W) {                                                      \
                     STOREN(yf + j,                                                           \
-                           LOADN(xf + j, h - j) - LOADN(m + j, h - j) - LOADN(c + j, h - j), \
+                           F(LOADN(xf + j, h - j) - LOADN(m + j, h - j) -                    \
+                             LOADN(c + j, h - j)),                                           \
                            h - j);                                                           \
                 }                                                                            \
                 for (j = h; j + W <= b; j += W) {                                            \
-                    STREAMV(yf + j, LOADU(xf + j) - LOADU(m + j) - LOADU(c + j));            \
+                    STREAMV(yf + j, F(LOADU(xf + j) - LOADU(m + j) - LOADU(c + j)));         \
                 }                                                                            \
             }                                                                                \
             for (; j + W <= b; j += W) {                                                     \
-                STOREU(yf + j, LOADU(xf + j) - LOADU(m + j) - LOADU(c + j));                 \
+                STOREU(yf + j, F(LOADU(xf + j) - LOADU(m + j) - LOADU(c + j)));              \
             }                                                                                \
             if (j < b) {                                                                     \
                 STOREN(yf + j,                                                               \
-                       LOADN(xf + j, b - j) - LOADN(m + j, b - j) - LOADN(c + j, b - j),     \
+                       F(LOADN(xf + j, b - j) - LOADN(m + j, b - j) - LOADN(c + j, b - j)),  \
                        b - j);                                                               \
             }                                                                                \
         }                                                                                    \
@@ -315,24 +330,50 @@ static inline __attribute__((always_inline)) const char *lsc_onepass_strip(
         }                                                                                    \
     }
 
+/* F of the writes: log_softmax's (nothing), softmax's (the vector exp of lsc_simd.h, as
+   the other column kernels') */
+#define LSC_OP_LOG(v) (v)
+#define LSC_OP_EXP(v) ((lsc_opv)lsc_vexp_f32((lsc_vf32)(v)))
+#define LSC_OP_EXPD(v) ((lsc_opvd)lsc_vexp_f64((lsc_vf64)(v)))
 LSC_ONEPASS_WRITE(lsc_onepass_write_f32, float, LSC_OPW, lsc_op_loadn, lsc_op_storen,
-                  LSC_OP_LOADU, LSC_OP_STOREU, LSC_OP_STREAM)
+                  LSC_OP_LOADU, LSC_OP_STOREU, LSC_OP_STREAM, LSC_OP_LOG)
 LSC_ONEPASS_WRITE(lsc_onepass_write_f64, double, LSC_OPW / 2, lsc_op_loadn_d,
-                  lsc_op_storen_d, LSC_OP_LOADUD, LSC_OP_STOREUD, LSC_OP_STREAMD)
+                  lsc_op_storen_d, LSC_OP_LOADUD, LSC_OP_STOREUD, LSC_OP_STREAMD, LSC_OP_LOG)
+LSC_ONEPASS_WRITE(lsc_onepass_softmax_f32, float, LSC_OPW, lsc_op_loadn, lsc_op_storen,
+                  LSC_OP_LOADU, LSC_OP_STOREU, LSC_OP_STREAM, LSC_OP_EXP)
+LSC_ONEPASS_WRITE(lsc_onepass_softmax_f64, double, LSC_OPW / 2, lsc_op_loadn_d,
+                  lsc_op_storen_d, LSC_OP_LOADUD, LSC_OP_STOREUD, LSC_OP_STREAMD, LSC_OP_EXPD)
+
+/* logsumexp of a column whose max m is not finite: NaN if it holds a NaN, else m (the
+   reference twin's rules) */
+static double lsc_onepass_lse_nonfinite(const char *x, ptrdiff_t sxn, ptrdiff_t n, int single,
+                                        double m)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const double v = single ? (double)*(const float *)(x + i * sxn)
+                                : *(const double *)(x + i * sxn);
+        if (v != v) {
+            return NAN;
+        }
+    }
+    return m;
+}
 
 /* A column block of n rows (lsc_onepass_n(n)) by b columns of float x (byte strides sxn
- * between rows, sxi between columns) into y (syn, syi); y may be x.  stream: y's rows
- * written with non-temporal stores from their first 64-byte boundary.  Returns 0, having
- * done nothing, if its scratch cannot be had. */
+ * between rows, sxi between columns) into y (syn, syi), for op: log_softmax and softmax
+ * write y (which may be x), logsumexp one value a column, at y + k syi for column k.
+ * stream: y's rows written with non-temporal stores from their first 64-byte boundary.
+ * Returns 0, having done nothing, if its scratch cannot be had. */
 static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y,
                                 ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
-                                int stream)
+                                int op, int stream)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(float);
     const ptrdiff_t bv = (b + 15) / 16 * 16;
     const int gather = sxi != es;
-    /* m, c (float), T (double), and for strided columns a strip's rows gathered */
-    const size_t need = (size_t)bv * (4 + 4 + 8) + (gather ? (size_t)LSC_COL_FOLD * bv * 4 : 0);
+    /* m, c (float), T (double), the write's row buffer, and for strided columns a
+       strip's rows gathered */
+    const size_t need = (size_t)bv * (4 + 4 + 8 + 4) + (gather ? (size_t)LSC_COL_FOLD * bv * 4 : 0);
     char *scratch = (char *)lsc_scratch_get(need);
     if (scratch == NULL) {
         return 0;
@@ -340,7 +381,8 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     float *m = (float *)scratch;
     float *c = m + bv;
     double *T = (double *)(c + bv);
-    float *g = gather ? (float *)(T + bv) : NULL;
+    float *rb = (float *)(T + bv);
+    float *g = gather ? rb + bv : NULL;
     /* row 0: the maxes */
     if (gather) {
         for (ptrdiff_t k = 0; k < b; k++) {
@@ -378,10 +420,17 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
         }
     }
     /* each column's log1p(s); NaN for the max where it is not finite or T is NaN (the
-       whole column NaN) */
+       whole column NaN); logsumexp: m + log1p(s) in double, into T first (y may
+       overlap x) */
+    const int lse = op == LSC_OP_LOGSUMEXP;
     for (ptrdiff_t k = 0; k < b; k++) {
         const double t = T[k];
-        if (!isfinite(m[k]) || t != t) {
+        if (lse) {
+            T[k] = !isfinite(m[k]) ? lsc_onepass_lse_nonfinite(x + k * sxi, sxn, n, 1, m[k])
+                   : t != t        ? NAN
+                                   : (double)m[k] + lsc_log1p_sum(t * (1.0 / LSC_VEXP_S), 1);
+        }
+        else if (!isfinite(m[k]) || t != t) {
             m[k] = NAN;
             c[k] = 0.0f;
         }
@@ -389,7 +438,17 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
             c[k] = (float)lsc_log1p_sum(t * (1.0 / LSC_VEXP_S), 1);
         }
     }
-    lsc_onepass_write_f32(x, sxn, sxi, y, syn, syi, n, b, m, c, gather, stream);
+    if (lse) {
+        for (ptrdiff_t k = 0; k < b; k++) {
+            *(float *)(y + k * syi) = (float)T[k];
+        }
+    }
+    else if (op == LSC_OP_SOFTMAX) {
+        lsc_onepass_softmax_f32(x, sxn, sxi, y, syn, syi, n, b, m, c, g, rb, stream);
+    }
+    else {
+        lsc_onepass_write_f32(x, sxn, sxi, y, syn, syi, n, b, m, c, g, rb, stream);
+    }
     lsc_scratch_put(scratch);
     return 1;
 }
@@ -477,16 +536,16 @@ static __attribute__((noinline)) void lsc_onepass_rebase_f64(double *b, const do
 /* As lsc_cols_onepass_f32, for double */
 static int lsc_cols_onepass_f64(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y,
                                 ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
-                                int stream)
+                                int op, int stream)
 {
     typedef lsc_vf64 V;
     enum { W = LSC_OPW / 2 };
     const ptrdiff_t es = (ptrdiff_t)sizeof(double);
     const ptrdiff_t bv = (b + W - 1) / W * W;
     const int gather = sxi != es;
-    /* base, max, the max's term, T, its compensation, c; for strided columns a strip's
-       rows gathered */
-    const size_t need = (size_t)bv * 6 * 8 + (gather ? (size_t)LSC_COL_FOLD * bv * 8 : 0);
+    /* base, max, the max's term, T, its compensation, c, the write's row buffer; for
+       strided columns a strip's rows gathered */
+    const size_t need = (size_t)bv * 7 * 8 + (gather ? (size_t)LSC_COL_FOLD * bv * 8 : 0);
     char *scratch = (char *)lsc_scratch_get(need);
     if (scratch == NULL) {
         return 0;
@@ -497,7 +556,8 @@ static int lsc_cols_onepass_f64(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     double *T = E + bv;
     double *cT = T + bv;
     double *c = cT + bv;
-    double *g = gather ? c + bv : NULL;
+    double *rb = c + bv;
+    double *g = gather ? rb + bv : NULL;
     /* row 0: the maxes and the bases; the max's term 2**64 exp(0), 0 for -inf */
     for (ptrdiff_t k = 0; k < bv; k++) {
         const double v = k < b ? *(const double *)(x + k * sxi) : 0.0;
@@ -550,10 +610,16 @@ static int lsc_cols_onepass_f64(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
         }
     }
     /* each column's log1p(s), s = T / E; NaN for the max where it is not finite or T
-       is NaN */
+       is NaN; logsumexp's values into c first (y may overlap x) */
+    const int lse = op == LSC_OP_LOGSUMEXP;
     for (ptrdiff_t k = 0; k < b; k++) {
         const double t = T[k] - cT[k];
-        if (!isfinite(m[k]) || t != t) {
+        if (lse) {
+            c[k] = !isfinite(m[k]) ? lsc_onepass_lse_nonfinite(x + k * sxi, sxn, n, 0, m[k])
+                   : t != t        ? NAN
+                                   : m[k] + lsc_log1p_sum(t / E[k], 0);
+        }
+        else if (!isfinite(m[k]) || t != t) {
             m[k] = NAN;
             c[k] = 0.0;
         }
@@ -561,7 +627,17 @@ static int lsc_cols_onepass_f64(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
             c[k] = lsc_log1p_sum(t / E[k], 0);
         }
     }
-    lsc_onepass_write_f64(x, sxn, sxi, y, syn, syi, n, b, m, c, gather, stream);
+    if (lse) {
+        for (ptrdiff_t k = 0; k < b; k++) {
+            *(double *)(y + k * syi) = c[k];
+        }
+    }
+    else if (op == LSC_OP_SOFTMAX) {
+        lsc_onepass_softmax_f64(x, sxn, sxi, y, syn, syi, n, b, m, c, g, rb, stream);
+    }
+    else {
+        lsc_onepass_write_f64(x, sxn, sxi, y, syn, syi, n, b, m, c, g, rb, stream);
+    }
     lsc_scratch_put(scratch);
     return 1;
 }

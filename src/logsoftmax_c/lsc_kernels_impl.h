@@ -3067,13 +3067,13 @@ static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T);
 #if LSC_COLS_ONEPASS
-    /* log_softmax of long columns: one pass along the rows (lsc_cols_onepass.h) */
-    if (sizeof(LSC_T) == sizeof(float) && op == LSC_OP_LOG_SOFTMAX && lsc_onepass_n(n) &&
-        lsc_cols_onepass_f32(x, sxn, sxi, y, syn, syi, n, b, stream)) {
+    /* long columns: one pass along the rows (lsc_cols_onepass.h) */
+    if (sizeof(LSC_T) == sizeof(float) && lsc_onepass_n(n) &&
+        lsc_cols_onepass_f32(x, sxn, sxi, y, syn, syi, n, b, op, stream)) {
         return;
     }
-    if (sizeof(LSC_T) == sizeof(double) && op == LSC_OP_LOG_SOFTMAX && lsc_onepass_n_f64(n) &&
-        lsc_cols_onepass_f64(x, sxn, sxi, y, syn, syi, n, b, stream)) {
+    if (sizeof(LSC_T) == sizeof(double) && lsc_onepass_n_f64(n) &&
+        lsc_cols_onepass_f64(x, sxn, sxi, y, syn, syi, n, b, op, stream)) {
         return;
     }
 #endif
