@@ -22,7 +22,11 @@ def _bench_cli(*args):
 def test_family_cases_cover_every_function_and_shape():
     funcs = {c.func for c in _bench.FAMILY_CASES}
     assert funcs == set(_bench.FAMILY_FUNCS)
-    assert len(_bench.FAMILY_CASES) == len(_bench.FAMILY_FUNCS) * len(_bench.FAMILY_SHAPES)
+    assert len(_bench.FAMILY_CASES) == (
+        len(_bench.FAMILY_FUNCS) * len(_bench.FAMILY_SHAPES)
+        + len(_bench.FAMILY_COLUMN_FUNCS) * len(_bench.FAMILY_COLUMN_SHAPES))
+    assert {(c.func, c.axis) for c in _bench.FAMILY_CASES if c.axis == 0} == {
+        (f, 0) for f in _bench.FAMILY_COLUMN_FUNCS}
     assert _bench.cases_for(["log_softmax"]) == _bench.CASES
     labels = [c.label for c in _bench.ALL_CASES]
     assert len(set(labels)) == len(labels)

@@ -77,7 +77,7 @@ class ColumnsOffGrid:
 
 class LongColumns:
     """Long columns past the caches, which log_softmax takes in one pass down the rows
-    in the AVX-512 and AVX2 builds (float32 from 4096 rows, float64 from 1024): 64 MB
+    in the AVX-512 and AVX2 builds (float32 from 2048 rows, float64 from 1024): 64 MB
     along axis 0, and float64 along the middle axis of a 3-D array."""
 
     params = [[((4096, 4096), 0, "float32"), ((4096, 2048), 0, "float64"),

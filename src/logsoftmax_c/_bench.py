@@ -140,8 +140,14 @@ FAMILY_FUNCS = ("softmax", "logsumexp", "log_softmax_backward", "softmax_backwar
 FUNCS = ("log_softmax",) + FAMILY_FUNCS
 FAMILY_SHAPES = (((1024, 1000), "float32"), ((2048, 32000), "float32"),
                  ((1024, 1000), "float64"))
-FAMILY_CASES = tuple(Case(shape, -1, dtype, func) for func in FAMILY_FUNCS
-                     for shape, dtype in FAMILY_SHAPES)
+# softmax and logsumexp along axis 0 too (the column kernels)
+FAMILY_COLUMN_FUNCS = ("softmax", "logsumexp")
+FAMILY_COLUMN_SHAPES = (((4096, 4096), "float32"), ((4096, 2048), "float64"))
+FAMILY_CASES = tuple(
+    case for func in FAMILY_FUNCS
+    for case in ([Case(shape, -1, dtype, func) for shape, dtype in FAMILY_SHAPES]
+                 + [Case(shape, 0, dtype, func) for shape, dtype in FAMILY_COLUMN_SHAPES
+                    if func in FAMILY_COLUMN_FUNCS]))
 
 
 ALL_CASES = CASES + FAMILY_CASES
@@ -1038,7 +1044,9 @@ def add_arguments(parser):
                         help=f"functions to run: {', '.join(FUNCS)}, or all "
                              "(default: log_softmax).  The others run on "
                              f"{', '.join('x'.join(map(str, s)) + ' ' + d for s, d in FAMILY_SHAPES)}"
-                             " against PyTorch and the NumPy twin")
+                             " (softmax and logsumexp also on "
+                             f"{', '.join('x'.join(map(str, s)) + ' ' + d for s, d in FAMILY_COLUMN_SHAPES)}"
+                             " along axis 0) against PyTorch and the NumPy twin")
     parser.add_argument("--shape", type=_parse_shape, action="append",
                         metavar="DxD...[:AXIS[:DTYPE]]",
                         help="a shape to run instead of the goal list (repeat for more), "
