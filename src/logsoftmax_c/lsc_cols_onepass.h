@@ -344,6 +344,29 @@ LSC_ONEPASS_WRITE(lsc_onepass_softmax_f32, float, LSC_OPW, lsc_op_loadn, lsc_op_
 LSC_ONEPASS_WRITE(lsc_onepass_softmax_f64, double, LSC_OPW / 2, lsc_op_loadn_d,
                   lsc_op_storen_d, LSC_OP_LOADUD, LSC_OP_STOREUD, LSC_OP_STREAMD, LSC_OP_EXPD)
 
+/* The output of a one pass for op, as the function NAME for the element type T:
+   logsumexp's values lse[k] (double) to y + k syi, or the write (WRITE, SOFTMAX) from
+   the maxes m and offsets c */
+#define LSC_ONEPASS_OUT(NAME, T, WRITE, SOFTMAX)                                           \
+    static void NAME(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y, ptrdiff_t syn, \
+                     ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b, int op, const double *lse,   \
+                     const T *m, const T *c, T *g, T *rb, int stream)                      \
+    {                                                                                      \
+        if (op == LSC_OP_LOGSUMEXP) {                                                      \
+            for (ptrdiff_t k = 0; k < b; k++) {                                            \
+                *(T *)(y + k * syi) = (T)lse[k];                                           \
+            }                                                                              \
+        }                                                                                  \
+        else if (op == LSC_OP_SOFTMAX) {                                                   \
+            SOFTMAX(x, sxn, sxi, y, syn, syi, n, b, m, c, g, rb, stream);                  \
+        }                                                                                  \
+        else {                                                                             \
+            WRITE(x, sxn, sxi, y, syn, syi, n, b, m, c, g, rb, stream);                    \
+        }                                                                                  \
+    }
+LSC_ONEPASS_OUT(lsc_onepass_out_f32, float, lsc_onepass_write_f32, lsc_onepass_softmax_f32)
+LSC_ONEPASS_OUT(lsc_onepass_out_f64, double, lsc_onepass_write_f64, lsc_onepass_softmax_f64)
+
 /* logsumexp of a column whose max m is not finite: NaN if it holds a NaN, else m (the
    reference twin's rules) */
 static double lsc_onepass_lse_nonfinite(const char *x, ptrdiff_t sxn, ptrdiff_t n, int single,
@@ -438,17 +461,7 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
             c[k] = (float)lsc_log1p_sum(t * (1.0 / LSC_VEXP_S), 1);
         }
     }
-    if (lse) {
-        for (ptrdiff_t k = 0; k < b; k++) {
-            *(float *)(y + k * syi) = (float)T[k];
-        }
-    }
-    else if (op == LSC_OP_SOFTMAX) {
-        lsc_onepass_softmax_f32(x, sxn, sxi, y, syn, syi, n, b, m, c, g, rb, stream);
-    }
-    else {
-        lsc_onepass_write_f32(x, sxn, sxi, y, syn, syi, n, b, m, c, g, rb, stream);
-    }
+    lsc_onepass_out_f32(x, sxn, sxi, y, syn, syi, n, b, op, T, m, c, g, rb, stream);
     lsc_scratch_put(scratch);
     return 1;
 }
@@ -627,17 +640,7 @@ static int lsc_cols_onepass_f64(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
             c[k] = lsc_log1p_sum(t / E[k], 0);
         }
     }
-    if (lse) {
-        for (ptrdiff_t k = 0; k < b; k++) {
-            *(double *)(y + k * syi) = c[k];
-        }
-    }
-    else if (op == LSC_OP_SOFTMAX) {
-        lsc_onepass_softmax_f64(x, sxn, sxi, y, syn, syi, n, b, m, c, g, rb, stream);
-    }
-    else {
-        lsc_onepass_write_f64(x, sxn, sxi, y, syn, syi, n, b, m, c, g, rb, stream);
-    }
+    lsc_onepass_out_f64(x, sxn, sxi, y, syn, syi, n, b, op, c, m, c, g, rb, stream);
     lsc_scratch_put(scratch);
     return 1;
 }
