@@ -207,7 +207,7 @@ LSC_INLINE void LSC_FN(lsc_vfold_block)(const LSC_V *part, lsc_vf64 *acc, lsc_vf
                                         ptrdiff_t j)
 {
     const LSC_V p = (part[0] + part[1]) + (part[2] + part[3]);
-    if (j > LSC_COL_FOLD * LSC_U * LSC_W) {
+    if (j > LSC_FOLD * LSC_U * LSC_W) {
         LSC_FN(lsc_vfold)(p, acc, comp);
         return;
     }
@@ -322,7 +322,7 @@ LSC_INLINE void LSC_FN(lsc_vdominated_step)(LSC_V v, LSC_V ev, LSC_V vm, LSC_V n
 
 /* The sum S of exp(x_j - m) over a contiguous run x[0..n) against its finite max m,
  * the max's terms included (each exactly 1), and e[j] = exp(x_j - m) (e may be x),
- * in one pass.  Each lane adds up to LSC_COL_FOLD terms (plus a few at the end) in
+ * in one pass.  Each lane adds up to LSC_FOLD terms (plus a few at the end) in
  * LSC_T, then folds them into a double accumulator of its own with Kahan's
  * compensation; the lanes are added in a fixed tree at the end.  No lane adds more
  * than a few terms in LSC_T, so the error of a long sum stays that of a short one
@@ -405,7 +405,7 @@ LSC_INLINE double LSC_FN(lsc_vsums3w_k)(const LSC_T *x, LSC_T *e, ptrdiff_t n, L
         }
         part[0] = LSC_SPLAT(V, (LSC_T)(plain ? 0 : 1));
         cor = LSC_SPLAT(V, 0);
-        for (int f = 0; f < LSC_COL_FOLD && j + LSC_U * LSC_W <= n;
+        for (int f = 0; f < LSC_FOLD && j + LSC_U * LSC_W <= n;
              f++, j += LSC_U * LSC_W) {
             /* all loads before the stores: e may be x */
             V v[LSC_U];
@@ -727,7 +727,7 @@ LSC_INLINE void LSC_FN(lsc_vdominated_pass)(const LSC_T *x, const LSC_T *e, ptrd
         for (int u = 0; u < LSC_U; u++) {
             part[u] = LSC_SPLAT(V, 0);
         }
-        for (int f = 0; f < LSC_COL_FOLD && j + LSC_U * LSC_W <= n;
+        for (int f = 0; f < LSC_FOLD && j + LSC_U * LSC_W <= n;
              f++, j += LSC_U * LSC_W) {
             for (int u = 0; u < LSC_U; u++) {
                 const V v = LSC_VLOAD(x + j + u * LSC_W);
@@ -2182,9 +2182,9 @@ LSC_INLINE void LSC_FN(lsc_cols_body)(const char *x, ptrdiff_t sxn, ptrdiff_t sx
                only -inf (whose exp must come out 0, not exp(-inf + inf)) and NaN */
             ms[k] = mx[k] == -INFINITY ? (LSC_T)0 : mx[k];
         }
-        /* each lane adds LSC_COL_FOLD terms in LSC_T, then folds them into double */
-        for (ptrdiff_t jf = j0; jf < j1; jf += LSC_COL_FOLD) {
-            ptrdiff_t jf1 = j1 - jf < LSC_COL_FOLD ? j1 : jf + LSC_COL_FOLD;
+        /* each lane adds LSC_FOLD terms in LSC_T, then folds them into double */
+        for (ptrdiff_t jf = j0; jf < j1; jf += LSC_FOLD) {
+            ptrdiff_t jf1 = j1 - jf < LSC_FOLD ? j1 : jf + LSC_FOLD;
             for (ptrdiff_t j = jf; j < jf1; j++) {
                 const char *xr = x + j * sxn;
                 if (sxi == (ptrdiff_t)sizeof(LSC_T)) {
@@ -2548,7 +2548,7 @@ LSC_INLINE void LSC_FN(lsc_band_write_row)(LSC_FN(lsc_band) *w, const LSC_FN(lsc
 }
 
 /* The sums of vector columns v .. v + G - 1 of band s against their maxes vm (-inf
- * lanes as 0), per lane: rest[k] the dominated sum (LSC_COL_FOLD rows in LSC_T, then in
+ * lanes as 0), per lane: rest[k] the dominated sum (LSC_FOLD rows in LSC_T, then in
  * double with Kahan's compensation, as lsc_vsums), corr[k] its correction (both 2**64
  * times their value: lsc_cols_step), cnt[k] the count of the max; with light, corr[k]
  * left out (0: the terms of lsc_cols_term alone, the same rest and count bit for bit).
@@ -2585,8 +2585,8 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
         cr[g] = LSC_SPLAT(V, 0);
         ct[g] = LSC_SPLAT(V, 0);
     }
-    for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_COL_FOLD) {
-        const ptrdiff_t j1 = n - j0 < LSC_COL_FOLD ? n : j0 + LSC_COL_FOLD;
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += LSC_FOLD) {
+        const ptrdiff_t j1 = n - j0 < LSC_FOLD ? n : j0 + LSC_FOLD;
         for (int g = 0; g < G; g++) {
             part[g] = LSC_SPLAT(V, 0);
         }
