@@ -3,14 +3,15 @@ the gradients and the losses, against the float64 / long-double twins of referen
 and by their invariants."""
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from logsoftmax_c import (cross_entropy, log_softmax, log_softmax_backward, logsumexp,
                           nll_loss, reference, softmax, softmax_backward)
 
-from test_properties import NARROW, SETTINGS, TIED, WIDE, cases, long_columns
+from test_properties import (LONG_SETTINGS, NARROW, SETTINGS, TIED, WIDE, cases,
+                             long_columns)
 from test_softmax_family import assert_lse_close, assert_softmax_close
 
 STRATEGIES = pytest.mark.parametrize("strategy", [NARROW, WIDE, TIED],
@@ -49,9 +50,7 @@ def test_long_float_columns_follow_the_twins(func, dtype, isa):
     """softmax and logsumexp of long columns of drawn kinds (the one pass in the AVX-512
     and AVX2 builds): against the long-double twins, special values exactly, and each
     column's bits the same with 2 threads and at other offsets among the vectors."""
-    @settings(deadline=None, max_examples=15,
-              suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                     HealthCheck.too_slow])
+    @settings(LONG_SETTINGS, max_examples=15)
     @given(long_columns(dtype))
     def check(x):
         r = func(x, axis=0)

@@ -212,15 +212,19 @@ def long_columns(draw, dtype):
     return x.astype(dtype)
 
 
+# (long draws, checked against long double: fewer examples, no deadline)
+LONG_SETTINGS = settings(deadline=None, max_examples=25,
+                         suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                HealthCheck.too_slow])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 def test_long_float_columns_follow_the_twin(dtype, isa):
     """Long float32 and float64 columns of drawn kinds: within a few ulps of the
     long-double twin (the special-value rules included), at most 0, and each column's
     bits the same at other offsets among the vectors (16 columns or more) and with 2
     threads."""
-    @settings(deadline=None, max_examples=25,
-              suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                     HealthCheck.too_slow])
+    @LONG_SETTINGS
     @given(long_columns(dtype))
     def check(x):
         y = log_softmax(x, axis=0)
