@@ -106,14 +106,15 @@ static inline int lsc_ftz_is_on(void) { return 0; }
    do not cancel) exceed a few ulps. */
 #define LSC_SUM_BLOCK_F32 (16 * LSC_SIMD_BYTES / 4)
 #define LSC_SUM_BLOCK_F64 (16 * LSC_SIMD_BYTES / 8)
-/* terms a lane adds up in its own type before folding into double (the rows of a
-   column lane; the vectors of a row lane in lsc_vsums) */
+/* terms a lane adds up in its own type before folding into double in the gradients'
+   sums; the rows of a strip of the one pass (lsc_cols_onepass.h) */
 #define LSC_COL_FOLD 16
-/* the same for the dominated sums of the row and column kernels, by the type LSC_T
-   where it is used: double folds every 4 (16 equal terms, whose roundings do not
-   cancel, left the dominant log-probability of a double slice up to 5.9 ulps off; 4,
-   1.9), float every LSC_COL_FOLD (3.5 ulps at most, and the cost of folding more often
-   would fall on the float paths that bound the goals) */
+/* the same for the exp-sums of the row and column kernels (the vectors of a row lane
+   in lsc_vsums, the rows of a column lane), by the type LSC_T where it is used: double
+   folds every 4 (16 equal terms, whose roundings do not cancel, left the dominant
+   log-probability of a double slice up to 5.9 ulps off; 4, 1.9), float every
+   LSC_COL_FOLD (3.5 ulps at most, and the cost of folding more often would fall on the
+   float paths that bound the goals) */
 #define LSC_FOLD ((int)(sizeof(LSC_T) == sizeof(double) ? 4 : LSC_COL_FOLD))
 /* widest column block of the column kernels (4 KiB of float32 per row: long runs
    for the walk down the rows), and the bytes of one row chunk of a full-width block */
