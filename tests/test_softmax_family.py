@@ -494,9 +494,9 @@ def test_long_float_columns_of_every_kind(func, dtype, n, isa, no_warnings):
     wide = np.repeat(x, 2, axis=1)[:, ::2]
     assert np.array_equal(func(wide, axis=0, num_threads=2), r, equal_nan=True)
     assert np.array_equal(func(x[:, ::-1], axis=0)[..., ::-1], r, equal_nan=True)
-    out = np.full((r.shape[0] if r.ndim == 2 else 1, 2 * x.shape[1]), 7, dtype=dtype)[:, ::2]
-    func(x, axis=0, out=out if r.ndim == 2 else out[0])
-    assert np.array_equal(out if r.ndim == 2 else out[0], r, equal_nan=True)
+    out = np.full(r.shape[:-1] + (2 * r.shape[-1],), 7, dtype=dtype)[..., ::2]
+    func(x, axis=0, out=out)
+    assert np.array_equal(out, r, equal_nan=True)
     if func is softmax:
         z = x.copy()
         softmax(z, axis=0, out=z)
