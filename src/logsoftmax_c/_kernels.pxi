@@ -27,6 +27,8 @@ cdef extern from "lsc_kernels.h" nogil:
     enum:
         LSC_CHUNK_F32
         LSC_CHUNK_F64
+        LSC_FETCH_IN
+        LSC_FETCH_OUT
         LSC_BMAX
         LSC_COL_CHUNK_BYTES
         LSC_SMALL_N
@@ -486,6 +488,10 @@ cdef void _run_row_blocks(const floating *tag, const char *xp, char *yp, const L
     cdef int pf = nbytes // nt >= PREFETCH_THREAD_BYTES
     if L.op == LSC_OP_SOFTMAX and long_rows:
         pf = nbytes >= LONG_ROWS_PREFETCH_BYTES
+    elif pf and L.op == LSC_OP_LOG_SOFTMAX and floating is float and not ROWS_FETCH_OUT_F32:
+        pf = LSC_FETCH_IN
+    elif pf:
+        pf = LSC_FETCH_IN | LSC_FETCH_OUT
     if nt > 1:
         fteam = lsc_ftz_team_begin()
         with parallel(num_threads=nt):
@@ -1642,19 +1648,23 @@ def cpu_level():
     return lsc_cpu_level()
 
 
-def _l2_bytes():
-    """One core's L2 cache in bytes, as Linux reports it; 0 where it does not."""
+def _cache_bytes(level):
+    """One core's data (or unified) cache of that level in bytes, as Linux reports it; 0
+    where it does not."""
     import glob
     for d in sorted(glob.glob("/sys/devices/system/cpu/cpu0/cache/index*")):
         try:
             with open(d + "/level") as f:
-                level = f.read().strip()
+                lv = f.read().strip()
+            with open(d + "/type") as f:
+                kind = f.read().strip()
             with open(d + "/size") as f:
                 size = f.read().strip()
         except OSError:
             continue
         digits = size[:len(size) - 1]  # (no negative index: wraparound is off here)
-        if level == "2" and digits.isdigit() and size.endswith(("K", "M")):
+        if (lv == str(level) and kind != "Instruction" and digits.isdigit()
+                and size.endswith(("K", "M"))):
             return int(digits) << (10 if size.endswith("K") else 20)
     return 0
 
@@ -1667,8 +1677,17 @@ def _l2_bytes():
 # (rows of 384 floats) 1.07-1.10 of the time, 16 MiB level, 32 MiB about 0.98, 64 MiB
 # and more 0.57-0.89.
 # (read once: also the float16 blocks' size, logsoftmax_c._api)
-L2_BYTES = _l2_bytes()
+L2_BYTES = _cache_bytes(2)
 cdef Py_ssize_t STREAM_BYTES = max(8388608, 8 * L2_BYTES)
+
+# The float rows of log_softmax's row pipeline that fetch their input ahead
+# (PREFETCH_THREAD_BYTES) fetch their output rows for writing too, but where a core's
+# L1 data cache is 32 KiB or less: there the lines fetched ahead for writing crowd the
+# rows being read.  Zen 4 (32 KiB): 1024x1000 floats with 1 thread 0.87-0.88 of the
+# time without the output's fetch, 2048x1000 0.98, 1024x1000 doubles 1.05 (they keep
+# it); the Xeon (48 KiB): 1024x1000 and 16x384x384 floats level or 1.05 without it.
+L1D_BYTES = _cache_bytes(1)
+cdef bint ROWS_FETCH_OUT_F32 = not (0 < L1D_BYTES <= 32768)
 
 
 ISA = (<bytes>LSC_ISA_NAME).decode()

@@ -260,6 +260,11 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
    gained nothing, 200 to 2000 floats 5-20% with one thread) */
 #define LSC_PREFETCH_BYTES 2048
 #define LSC_PREFETCH_MIN_ROW 512
+/* the fetches of lsc_log_softmax_rows (its prefetch, a bit each): the input rows
+   ahead, and with them their output rows for writing (the other row pipelines take
+   any nonzero prefetch for their input's fetch) */
+#define LSC_FETCH_IN 1
+#define LSC_FETCH_OUT 2
 
 /* what the write pass of a slice produces from its (max, log1p(rest)):
    log-probabilities, probabilities exp(log-probability), or one log-sum-exp value */

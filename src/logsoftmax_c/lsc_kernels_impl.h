@@ -1594,8 +1594,8 @@ LSC_INLINE void LSC_FN(lsc_rows_ends)(const LSC_T **pt_x, LSC_T **pt_y, LSC_T *p
  * (lsc_vstats) tests a sum finished a loop earlier, which keeps a misprediction cheap,
  * and a row's write comes a loop after its logarithm, whose latency the loop in between
  * hides.  A row whose max is not finite goes through lsc_row alone.  With prefetch (for
- * rows that come from beyond the caches), the loop also fetches the input and output of
- * rows ahead.  With stream (an output far larger than the caches), where y is not x and
+ * rows that come from beyond the caches), the loop also fetches the input of rows
+ * ahead, and where it holds LSC_FETCH_OUT their output for writing.  With stream (an output far larger than the caches), where y is not x and
  * its rows start on vector boundaries, the writes are non-temporal stores (and the
  * output is not fetched). */
 static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
@@ -1700,12 +1700,18 @@ static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
             pt_m = mq[0];
             pt_c = cq[0];
         }
-        else if (next && hw && r + ahead < nr) {
+        else if (next && hw && r + ahead < nr && (prefetch & LSC_FETCH_OUT)) {
             s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, us, xn, n, mn, xw, yw, mq[0], cq[0],
                                      (const LSC_T *)(x + (r + ahead) * sxr),
                                      (const LSC_T *)(y + (r + ahead - 3) * syr),
                                      LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_PREFETCH |
                                          LSC_C_PREFETCH_W, n, dom, &r1);
+        }
+        else if (next && hw && r + ahead < nr) {
+            s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, us, xn, n, mn, xw, yw, mq[0], cq[0],
+                                     (const LSC_T *)(x + (r + ahead) * sxr), NULL,
+                                     LSC_C_MAX | LSC_C_BOUND | LSC_C_WRITE | LSC_C_PREFETCH, n,
+                                     dom, &r1);
         }
         else if (next && hw) {
             s = LSC_FN(lsc_vsums3wr)(xr, e, n, m, us, xn, n, mn, xw, yw, mq[0], cq[0], NULL,
