@@ -99,6 +99,17 @@ def test_column_outputs_start_where_the_input_does_within_a_line(cache, dtype, s
         assert yf.flags.f_contiguous and _addr(yf) % 64 == _addr(xf) % 64
 
 
+def test_outputs_from_4_mib_come_from_the_cache(cache):
+    """_outbuf.MIN_BYTES: 1024x1000 float64 (7.8 MiB) for the functions and the
+    gradients from the cache, 1000x1000 float32 (3.8 MiB) from NumPy."""
+    assert _outbuf.MIN_BYTES == 4 << 20
+    x = np.random.default_rng(3).standard_normal((1024, 1000))
+    y = softmax(x)
+    assert isinstance(y.base, _outbuf._Block)
+    assert isinstance(logsoftmax_c.softmax_backward(x, y).base, _outbuf._Block)
+    assert log_softmax(x[:1000].astype(np.float32)).base is None
+
+
 def test_small_and_strided_outputs_come_from_numpy(cache):
     x = np.ones(SMALL, np.float32)
     assert log_softmax(x).base is None

@@ -106,7 +106,7 @@ def set_output_cache(nbytes):
     """Keep up to `nbytes` of the memory of dead large outputs for reuse; returns the
     previous limit.
 
-    A new output of 8 MiB or more is built on a block from this cache when one fits,
+    A new output of 4 MiB or more is built on a block from this cache when one fits,
     so that it does not pay the page faults of fresh memory (for a large array they
     cost as much as the log-softmax itself).  Each block is owned by the array's
     ``.base`` and goes back to the cache when the last array using it dies; the

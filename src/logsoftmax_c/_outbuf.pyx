@@ -52,9 +52,13 @@ DEF ALIGN = 2097152
 # a cache line: the most a result is moved within its block
 DEF LINE = 64
 
-# outputs smaller than this come from NumPy's allocator (malloc keeps such blocks
-# mapped between calls by itself)
-MIN_BYTES = 8 * 1024 * 1024
+# outputs smaller than this come from NumPy's allocator.  malloc keeps a block mapped
+# between calls only where its threshold for mmap has been raised past the block's size
+# (by the free of a larger mapped block), which other allocators in the process undo:
+# in the bench, interleaved with PyTorch, softmax_backward of 1024x1000 float64 (a
+# 7.8 MiB output) took 1.28-1.39 times the time of its out= with outputs from malloc,
+# level with the cache (Zen 4; was 8 MiB)
+MIN_BYTES = 4 * 1024 * 1024
 
 cdef size_t _cache_limit = 0          # set at import, see _default_limit in Python
 cdef size_t _cached_bytes = 0
