@@ -1290,9 +1290,9 @@ def test_rows_beyond_the_caches_match_each_row_alone(dtype, n, num_threads, isa,
                                                      no_warnings):
     """Inputs of 3 MiB per thread and more: the row pipelines also fetch rows ahead
     (rows of 512 bytes and more), and their output rows for writing but for float rows
-    where a core's L1 is 32 KiB or less (kernels.L1D_BYTES).  The same bits as each row alone, with rows of no
-    finite max and NaNs every 70 rows, up to the last rows of the matrix and of each
-    block."""
+    where a core's L1 is 32 KiB or less (kernels.L1D_BYTES).  The same bits as each
+    row alone, with rows of no finite max and NaNs every 70 rows, up to the last rows
+    of the matrix and of each block."""
     base = _pipeline_rows(n, dtype)
     x = np.tile(base, (-(-(3 << 20) * num_threads // base.nbytes) + 1, 1))
     x[-1] = -np.inf
