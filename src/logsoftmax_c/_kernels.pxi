@@ -1683,9 +1683,10 @@ cdef Py_ssize_t STREAM_BYTES = max(8388608, 8 * L2_BYTES)
 # The float rows of log_softmax's row pipeline that fetch their input ahead
 # (PREFETCH_THREAD_BYTES) fetch their output rows for writing too, but where a core's
 # L1 data cache is 32 KiB or less: there the lines fetched ahead for writing crowd the
-# rows being read.  Zen 4 (32 KiB): 1024x1000 floats with 1 thread 0.87-0.88 of the
-# time without the output's fetch, 2048x1000 0.98, 1024x1000 doubles 1.05 (they keep
-# it); the Xeon (48 KiB): 1024x1000 and 16x384x384 floats level or 1.05 without it.
+# rows being read.  Zen 4 (32 KiB): 1024x1000 floats with 1 thread 0.88-0.91 of the
+# time without the output's fetch, 2048x1000 0.91-0.98, 1024x1000 doubles 1.05 (they
+# keep it); the Xeon (48 KiB): 1024x1000 and 16x384x384 floats level or 1.05 without
+# it (docs/performance.md, the first round on Zen 4).
 L1D_BYTES = _cache_bytes(1)
 cdef bint ROWS_FETCH_OUT_F32 = not (0 < L1D_BYTES <= 32768)
 

@@ -1595,9 +1595,9 @@ LSC_INLINE void LSC_FN(lsc_rows_ends)(const LSC_T **pt_x, LSC_T **pt_y, LSC_T *p
  * and a row's write comes a loop after its logarithm, whose latency the loop in between
  * hides.  A row whose max is not finite goes through lsc_row alone.  With prefetch (for
  * rows that come from beyond the caches), the loop also fetches the input of rows
- * ahead, and where it holds LSC_FETCH_OUT their output for writing.  With stream (an output far larger than the caches), where y is not x and
- * its rows start on vector boundaries, the writes are non-temporal stores (and the
- * output is not fetched). */
+ * ahead, and where it holds LSC_FETCH_OUT their output for writing.  With stream (an
+ * output far larger than the caches), where y is not x and its rows start on vector
+ * boundaries, the writes are non-temporal stores (and the output is not fetched). */
 static void LSC_FN(lsc_log_softmax_rows)(const char *x, ptrdiff_t sxr, char *y,
                                          ptrdiff_t syr, ptrdiff_t n, ptrdiff_t nr,
                                          int prefetch, int stream)
