@@ -426,13 +426,14 @@ cdef void _run_tiles(const floating *tag, const char *xp, char *yp, const Layout
 
 cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
                                const Layout *L, Py_ssize_t t, Py_ssize_t nb,
-                               Py_ssize_t bs, bint long_rows, int pf) noexcept nogil:
+                               Py_ssize_t bs, bint long_rows, int pf,
+                               bint stream) noexcept nogil:
     """Block t of bs consecutive rows along `inner` of one outer index, through the row
     pipeline (contiguous log_softmax rows, of one chunk or of several; logsumexp rows
     of one chunk) or, softmax rows, one by one with a single fence after their streamed
     writes (rows of several chunks with their exps kept in a buffer of a row); with pf,
     the pipelines of one chunk and the softmax rows of several fetch their rows
-    ahead."""
+    ahead; with stream, the writes that can go with non-temporal stores do."""
     cdef Offsets off = _outer_offsets(L, t // nb)
     cdef Py_ssize_t i0 = (t % nb) * bs
     cdef Py_ssize_t g = L.inner - i0
@@ -446,28 +447,28 @@ cdef inline void _one_row_block(const floating *tag, const char *xp, char *yp,
         if L.op == LSC_OP_LOGSUMEXP:
             lsc_logsumexp_rows_f32(xb, L.sxi, yb, L.syi, L.n, g, pf)
         elif L.op == LSC_OP_SOFTMAX and long_rows:
-            lsc_softmax_long_rows_f32(xb, L.sxi, yb, L.syi, L.n, g, pf, L.stream)
+            lsc_softmax_long_rows_f32(xb, L.sxi, yb, L.syi, L.n, g, pf, stream)
         elif L.op == LSC_OP_SOFTMAX:
-            lsc_softmax_rows_f32(xb, L.sxi, yb, L.syi, L.n, g, L.stream)
+            lsc_softmax_rows_f32(xb, L.sxi, yb, L.syi, L.n, g, stream)
         elif long_rows:
             lsc_log_softmax_long_rows_f32(xb, L.sxi, yb, L.syi, L.n, g,
-                                          L.stream)
+                                          stream)
         else:
             lsc_log_softmax_rows_f32(xb, L.sxi, yb, L.syi, L.n, g, pf,
-                                     L.stream)
+                                     stream)
     else:
         if L.op == LSC_OP_LOGSUMEXP:
             lsc_logsumexp_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, pf)
         elif L.op == LSC_OP_SOFTMAX and long_rows:
-            lsc_softmax_long_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, pf, L.stream)
+            lsc_softmax_long_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, pf, stream)
         elif L.op == LSC_OP_SOFTMAX:
-            lsc_softmax_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, L.stream)
+            lsc_softmax_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, stream)
         elif long_rows:
             lsc_log_softmax_long_rows_f64(xb, L.sxi, yb, L.syi, L.n, g,
-                                          L.stream)
+                                          stream)
         else:
             lsc_log_softmax_rows_f64(xb, L.sxi, yb, L.syi, L.n, g, pf,
-                                     L.stream)
+                                     stream)
 
 
 cdef void _run_row_blocks(const floating *tag, const char *xp, char *yp, const Layout *L,
@@ -492,17 +493,21 @@ cdef void _run_row_blocks(const floating *tag, const char *xp, char *yp, const L
         pf = LSC_FETCH_IN
     elif pf:
         pf = LSC_FETCH_IN | LSC_FETCH_OUT
+    # (ROWS_TEAM_STREAM_BYTES)
+    cdef bint stream = L.stream and not (
+        nt > 1 and L.op == LSC_OP_LOG_SOFTMAX and not long_rows
+        and nbytes < ROWS_TEAM_STREAM_BYTES)
     if nt > 1:
         fteam = lsc_ftz_team_begin()
         with parallel(num_threads=nt):
             tfpm = lsc_ftz_enter()
             for t in prange(ntask, schedule='static'):
-                _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows, pf)
+                _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows, pf, stream)
             lsc_ftz_leave(tfpm)
         lsc_ftz_team_end(fteam)
     else:
         for t in range(ntask):
-            _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows, pf)
+            _one_row_block(tag, xp, yp, L, t, nb, bs, long_rows, pf, stream)
 
 
 cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout *L,
@@ -1679,6 +1684,16 @@ def _cache_bytes(level):
 # (read once: also the float16 blocks' size, logsoftmax_c._api)
 L2_BYTES = _cache_bytes(2)
 cdef Py_ssize_t STREAM_BYTES = max(8388608, 8 * L2_BYTES)
+
+# A team of threads on log_softmax's row pipeline (rows of one chunk) writes with
+# non-temporal stores from a larger size, 5/16 of the L3 (10 MiB of 32): the team's
+# streamed stores share the memory's write bandwidth, while the L3, which then holds
+# the input and the output together, serves each core on its own.  Zen 4 (1 MiB of L2,
+# 32 MiB of L3), 2 threads, plain stores against streamed: 6144x384 floats (9 MiB)
+# 0.83-0.86 of the time (1 thread: 1.05-1.08, which keeps STREAM_BYTES); 12 MiB mixed
+# (4096x768 0.92, 1500x2048 0.90, 12288x256 1.07), 16 MiB 1.13.
+L3_BYTES = _cache_bytes(3)
+cdef Py_ssize_t ROWS_TEAM_STREAM_BYTES = max(STREAM_BYTES, L3_BYTES * 5 // 16)
 
 # The float rows of log_softmax's row pipeline that fetch their input ahead
 # (PREFETCH_THREAD_BYTES) fetch their output rows for writing too, but where a core's

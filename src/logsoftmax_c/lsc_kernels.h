@@ -702,6 +702,7 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
 #define LSC_MASK_T __mmask16
 #define LSC_CMPNEQ_MASK(a, b) _mm512_cmp_ps_mask((__m512)(a), (__m512)(b), _CMP_NEQ_UQ)
+#define LSC_CMPEQ_MASK(a, b) _mm512_cmp_ps_mask((__m512)(a), (__m512)(b), _CMP_EQ_OQ)
 /* the lanes where a < b is false (NaN's too); a * b in the lanes of k, 0 in the others
    (the others' products not formed) */
 #define LSC_CMPNLT_MASK(a, b) _mm512_cmp_ps_mask((__m512)(a), (__m512)(b), _CMP_NLT_UQ)
@@ -750,6 +751,7 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
 #define LSC_MASK_T __mmask8
 #define LSC_CMPNEQ_MASK(a, b) _mm512_cmp_pd_mask((__m512d)(a), (__m512d)(b), _CMP_NEQ_UQ)
+#define LSC_CMPEQ_MASK(a, b) _mm512_cmp_pd_mask((__m512d)(a), (__m512d)(b), _CMP_EQ_OQ)
 #define LSC_CMPNLT_MASK(a, b) _mm512_cmp_pd_mask((__m512d)(a), (__m512d)(b), _CMP_NLT_UQ)
 #define LSC_MASKZ_MUL(k, a, b) ((lsc_vf64)_mm512_maskz_mul_pd((k), (__m512d)(a), (__m512d)(b)))
 #define LSC_MASK_ADD(s, k, a, b) \

@@ -413,6 +413,35 @@ LSC_INLINE lsc_vf64 lsc_vexp_f64_sc(lsc_vf64 x, const int sc)
     memcpy(&hi, (const char *)&(v) + sizeof lo, sizeof hi)
 #endif
 
+/* hi > lo ? hi : lo lane by lane (lo where either is NaN), for the lane max of each width:
+   where the build has it, the max instruction, which is that select (GCC leaves the
+   select as a compare and a blend, one operation more at each step of a chain that
+   every row's max waits for) */
+#define LSC_SELMAX_(VT, IT, hi, lo) \
+    ((VT)(((IT)((hi) > (lo)) & (IT)(hi)) | (~(IT)((hi) > (lo)) & (IT)(lo))))
+#define LSC_SELMAX_float2(hi, lo) LSC_SELMAX_(lsc_float2, lsc_float2i, hi, lo)
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define LSC_SELMAX_float4(hi, lo) ((lsc_float4)_mm_max_ps((__m128)(hi), (__m128)(lo)))
+#define LSC_SELMAX_double2(hi, lo) ((lsc_double2)_mm_max_pd((__m128d)(hi), (__m128d)(lo)))
+#else
+#define LSC_SELMAX_float4(hi, lo) LSC_SELMAX_(lsc_float4, lsc_float4i, hi, lo)
+#define LSC_SELMAX_double2(hi, lo) LSC_SELMAX_(lsc_double2, lsc_double2i, hi, lo)
+#endif
+#if defined(__AVX__)
+#include <immintrin.h>
+#define LSC_SELMAX_float8(hi, lo) ((lsc_float8)_mm256_max_ps((__m256)(hi), (__m256)(lo)))
+#define LSC_SELMAX_double4(hi, lo) ((lsc_double4)_mm256_max_pd((__m256d)(hi), (__m256d)(lo)))
+#else
+#define LSC_SELMAX_float8(hi, lo) LSC_SELMAX_(lsc_float8, lsc_float8i, hi, lo)
+#define LSC_SELMAX_double4(hi, lo) LSC_SELMAX_(lsc_double4, lsc_double4i, hi, lo)
+#endif
+#if defined(__AVX512F__)
+#define LSC_SELMAX_double8(hi, lo) ((lsc_double8)_mm512_max_pd((__m512d)(hi), (__m512d)(lo)))
+#else
+#define LSC_SELMAX_double8(hi, lo) LSC_SELMAX_(lsc_double8, lsc_double8i, hi, lo)
+#endif
+
 /* for each width: the vector types, its lane sum (doubles) and lane max (floating) */
 #define LSC_DEFINE_LANES(T, IT, N, HALF)                                             \
     typedef T lsc_##T##N __attribute__((vector_size(N * sizeof(T))));                \
@@ -425,9 +454,7 @@ LSC_INLINE lsc_vf64 lsc_vexp_f64_sc(lsc_vf64 x, const int sc)
     LSC_INLINE T lsc_hmax_##T##N(lsc_##T##N v)                                       \
     {                                                                                \
         LSC_HALVES(lsc_##T##HALF, N, v, lo, hi);                                     \
-        lsc_##T##HALF##i gt = (lsc_##T##HALF##i)(hi > lo);                           \
-        return lsc_hmax_##T##HALF(                                                   \
-            (lsc_##T##HALF)((gt & (lsc_##T##HALF##i)hi) | (~gt & (lsc_##T##HALF##i)lo))); \
+        return lsc_hmax_##T##HALF(LSC_SELMAX_##T##HALF(hi, lo));                     \
     }
 
 typedef float lsc_float1;
