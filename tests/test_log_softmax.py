@@ -1310,9 +1310,10 @@ def test_rows_beyond_the_caches_match_each_row_alone(dtype, n, num_threads, isa,
 @pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
 @pytest.mark.parametrize("fn", ["log_softmax", "softmax"])
 def test_streamed_rows_match_each_row_alone(fn, dtype, n, num_threads, isa, no_warnings):
-    """Outputs past the streaming threshold (kernels.stream_bytes()) through the row
-    paths (log_softmax's pipelines, softmax's rows; rows of one chunk, and of several,
-    the last shorter or not): where the rows of y start on vector boundaries (a fresh
+    """Outputs past the streaming threshold (kernels.stream_bytes(); with 2 threads that
+    of a team on log_softmax's rows of one chunk) through the row paths (log_softmax's
+    pipelines, softmax's rows; rows of one chunk, and of several, the last shorter or
+    not): where the rows of y start on vector boundaries (a fresh
     output, rows of whole vectors) the writes are non-temporal stores; where they all
     start at one offset within a vector (an out= one element into a buffer, or every
     row of a wider one, with rows of whole vectors), from the first boundary on, the
@@ -1323,7 +1324,7 @@ def test_streamed_rows_match_each_row_alone(fn, dtype, n, num_threads, isa, no_w
     its block and in the matrix varying (71 rows in the pattern)."""
     from logsoftmax_c import _dispatch
     f = getattr(logsoftmax_c, fn)
-    limit = _dispatch.kernels.stream_bytes()
+    limit = _dispatch.kernels.stream_bytes(team=num_threads > 1)
     base = np.concatenate([_pipeline_rows(n, dtype), _pipeline_rows(n, dtype)[:1]])
     reps = -(-limit // base.nbytes) + 1
     x = np.tile(base, (reps, 1))
@@ -1349,6 +1350,17 @@ def test_streamed_rows_match_each_row_alone(fn, dtype, n, num_threads, isa, no_w
     assert np.array_equal(wide, y, equal_nan=True)
     f(x, axis=-1, out=x, num_threads=num_threads)
     assert np.array_equal(x, y, equal_nan=True)
+
+
+def test_team_stream_threshold_is_reported():
+    """A team of threads on log_softmax's rows streams from no less than the general
+    threshold (8 MiB at least), and `python -m logsoftmax_c` reports both."""
+    from logsoftmax_c import _dispatch, _info
+    k = _dispatch.kernels
+    assert k.stream_bytes(team=True) >= k.stream_bytes() >= 8 << 20
+    info = _info.runtime_info()
+    assert info["stream_bytes"] == k.stream_bytes()
+    assert info["stream_team_bytes"] == k.stream_bytes(team=True)
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)

@@ -1638,9 +1638,11 @@ def threads_flush_to_zero(int nthreads):
     return [bool(on[t]) for t in range(nthreads)]
 
 
-def stream_bytes():
-    """Outputs of this many bytes and more are written with non-temporal stores."""
-    return STREAM_BYTES
+def stream_bytes(team=False):
+    """Outputs of this many bytes and more are written with non-temporal stores; with
+    team, those of log_softmax's row pipeline (rows of one chunk) run by more than one
+    thread."""
+    return ROWS_TEAM_STREAM_BYTES if team else STREAM_BYTES
 
 
 def rows_untiled(Py_ssize_t n, int op, bint f64):
