@@ -39,5 +39,5 @@ def show_runtime():
     print(f"  output cache      : {info['output_cache_bytes'] / 2**20:.0f} MiB of dead large "
           f"outputs kept for reuse (set_output_cache, {info['output_cache_env']})")
     print(f"  streamed outputs  : from {info['stream_bytes'] / 2**20:.0f} MiB "
-          f"(written with non-temporal stores, past the caches; log_softmax's rows "
-          f"on more than one thread from {info['stream_team_bytes'] / 2**20:.0f} MiB)")
+          f"(written with non-temporal stores, past the caches; log_softmax's float32 "
+          f"rows on more than one thread from {info['stream_team_bytes'] / 2**20:.0f} MiB)")

@@ -495,7 +495,7 @@ cdef void _run_row_blocks(const floating *tag, const char *xp, char *yp, const L
         pf = LSC_FETCH_IN | LSC_FETCH_OUT
     # (ROWS_TEAM_STREAM_BYTES)
     cdef bint stream = L.stream and not (
-        nt > 1 and L.op == LSC_OP_LOG_SOFTMAX and not long_rows
+        floating is float and nt > 1 and L.op == LSC_OP_LOG_SOFTMAX and not long_rows
         and nbytes < ROWS_TEAM_STREAM_BYTES)
     if nt > 1:
         fteam = lsc_ftz_team_begin()
@@ -1640,8 +1640,8 @@ def threads_flush_to_zero(int nthreads):
 
 def stream_bytes(team=False):
     """Outputs of this many bytes and more are written with non-temporal stores; with
-    team, those of log_softmax's row pipeline (rows of one chunk) run by more than one
-    thread."""
+    team, those of log_softmax's row pipeline of float32 rows (rows of one chunk) run
+    by more than one thread."""
     return ROWS_TEAM_STREAM_BYTES if team else STREAM_BYTES
 
 
@@ -1687,13 +1687,15 @@ def _cache_bytes(level):
 L2_BYTES = _cache_bytes(2)
 cdef Py_ssize_t STREAM_BYTES = max(8388608, 8 * L2_BYTES)
 
-# A team of threads on log_softmax's row pipeline (rows of one chunk) writes with
-# non-temporal stores from a larger size, 5/16 of the L3 (10 MiB of 32): the team's
-# streamed stores share the memory's write bandwidth, while the L3, which then holds
-# the input and the output together, serves each core on its own.  Zen 4 (1 MiB of L2,
-# 32 MiB of L3), 2 threads, plain stores against streamed: 6144x384 floats (9 MiB)
-# 0.83-0.86 of the time (1 thread: 1.05-1.08, which keeps STREAM_BYTES); 12 MiB mixed
-# (4096x768 0.92, 1500x2048 0.90, 12288x256 1.07), 16 MiB 1.13.
+# A team of threads on log_softmax's row pipeline of float rows (rows of one chunk)
+# writes with non-temporal stores from a larger size, 5/16 of the L3 (10 MiB of 32):
+# the team's streamed stores share the memory's write bandwidth, while the L3, which
+# then holds the input and the output together, serves each core on its own.  Zen 4
+# (1 MiB of L2, 32 MiB of L3), 2 threads, plain stores against streamed: 6144x384
+# floats (9 MiB) 0.83-0.86 of the time (1 thread: 1.05-1.08, which keeps
+# STREAM_BYTES), 2048x1024 0.86, 2304x1024 0.82, 4608x512 0.89, 8192x256 0.94; 12 MiB
+# mixed (4096x768 0.92, 1500x2048 0.90, 12288x256 1.07), 16 MiB 1.13.  Double rows,
+# twice the exps' arithmetic a byte, keep STREAM_BYTES (1024x1024 and 1152x1024 1.02).
 L3_BYTES = _cache_bytes(3)
 cdef Py_ssize_t ROWS_TEAM_STREAM_BYTES = max(STREAM_BYTES, L3_BYTES * 5 // 16)
 
