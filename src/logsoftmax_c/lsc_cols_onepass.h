@@ -114,10 +114,13 @@ static inline __attribute__((always_inline)) void lsc_onepass_step(__m512 v, __m
     const __m512 d = _mm512_sub_ps(v, m);
     const __mmask16 up = _mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_GT_OQ);
     /* the lanes whose term counts: x not -inf (whose x - m is NaN against a max of
-       -inf), x - m not below the scaled exp's range (-inf too); NaN's count */
-    const __mmask16 live = _mm512_mask_cmp_ps_mask(
-        _mm512_cmp_ps_mask(v, _mm512_set1_ps(-INFINITY), _CMP_NEQ_UQ), d,
-        _mm512_set1_ps(LSC_ONEPASS_LO), _CMP_NLT_UQ);
+       -inf), x - m not below the scaled exp's range (-inf too); NaN's count.  (The
+       second compare is the exp's own, which gcc then makes once: 0.97-0.98 of the
+       time of 4096x4096 and 8192x2048 along axis 0, where a compare masked by the
+       first was made apart.) */
+    const __mmask16 live = _kand_mask16(
+        _mm512_cmp_ps_mask(v, _mm512_set1_ps(-INFINITY), _CMP_NEQ_UQ),
+        _mm512_cmp_ps_mask(d, _mm512_set1_ps(LSC_ONEPASS_LO), _CMP_NLT_UQ));
     /* err = (x - m) - d, exactly (TwoSum of x and -m), and the exp's own error from its
        one-step argument reduction, d LSC_VEXP_F32_CW (lsc_simd.h) */
     const __m512 bb = _mm512_sub_ps(d, v);
