@@ -513,10 +513,27 @@ static inline __attribute__((always_inline)) int lsc_onepass_step_f64(lsc_vf64 v
     const V d = v - bv;
     const V bb = d - v;
     const V err = (v - (d - bb)) - (bv + bb);
+    V e = lsc_vexp_f64s(d);
+#if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
+    /* the same in mask registers: the live lanes' second compare is the exp's own
+       (which gcc then makes once), the rise's compare made once and tested there */
+    const __mmask8 live =
+        _kand_mask8(_mm512_cmp_pd_mask((__m512d)v, _mm512_set1_pd(-INFINITY), _CMP_NEQ_UQ),
+                    _mm512_cmp_pd_mask((__m512d)d, _mm512_set1_pd(LSC_ONEPASS_LO_D),
+                                       _CMP_NLT_UQ));
+    e = (V)_mm512_maskz_fmadd_pd(live, (__m512d)e, (__m512d)err, (__m512d)e);
+    const __mmask8 up = _mm512_cmp_pd_mask((__m512d)v, (__m512d)m, _CMP_GT_OQ);
+    if (__builtin_expect(up == 0, 1)) {
+        *pv += e;
+        return 0;
+    }
+    *pv += (V)_mm512_mask_mov_pd((__m512d)e, up, (__m512d)*ev);
+    *ev = (V)_mm512_mask_mov_pd((__m512d)*ev, up, (__m512d)e);
+    *mv = (V)_mm512_mask_mov_pd((__m512d)m, up, (__m512d)v);
+#else
     /* x not -inf, x - b not below the scaled exp's range; NaN's count */
     const lsc_vi64 live = (v != LSC_SPLAT(V, -INFINITY)) &
                           ~(d < LSC_SPLAT(V, LSC_ONEPASS_LO_D));
-    V e = lsc_vexp_f64s(d);
     e = lsc_vsel_f64(live, e + e * err, LSC_SPLAT(V, 0.0));
     const lsc_vi64 up = v > m;
     if (__builtin_expect(!LSC_VANY(up), 1)) {
@@ -526,6 +543,7 @@ static inline __attribute__((always_inline)) int lsc_onepass_step_f64(lsc_vf64 v
     *pv += lsc_vsel_f64(up, *ev, e);
     *ev = lsc_vsel_f64(up, e, *ev);
     *mv = lsc_vsel_f64(up, v, m);
+#endif
     return 1;
 }
 
