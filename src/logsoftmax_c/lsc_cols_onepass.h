@@ -514,9 +514,10 @@ static inline __attribute__((always_inline)) int lsc_onepass_step_f64(lsc_vf64 v
     const V bb = d - v;
     const V err = (v - (d - bb)) - (bv + bb);
     V e = lsc_vexp_f64s(d);
-#if defined(__AVX512F__) && LSC_SIMD_BYTES == 64
-    /* the same in mask registers: the live lanes' second compare is the exp's own
-       (which gcc then makes once), the rise's compare made once and tested there */
+#if defined(__AVX512F__) && defined(__AVX512DQ__) && LSC_SIMD_BYTES == 64
+    /* the same in mask registers (kandb is AVX512DQ's, which the x86-64-v4 build
+       has): the live lanes' second compare is the exp's own (which gcc then makes
+       once), the rise's compare made once and tested there */
     const __mmask8 live =
         _kand_mask8(_mm512_cmp_pd_mask((__m512d)v, _mm512_set1_pd(-INFINITY), _CMP_NEQ_UQ),
                     _mm512_cmp_pd_mask((__m512d)d, _mm512_set1_pd(LSC_ONEPASS_LO_D),
