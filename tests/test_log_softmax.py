@@ -1311,9 +1311,9 @@ def test_rows_beyond_the_caches_match_each_row_alone(dtype, n, num_threads, isa,
 @pytest.mark.parametrize("fn", ["log_softmax", "softmax"])
 def test_streamed_rows_match_each_row_alone(fn, dtype, n, num_threads, isa, no_warnings):
     """Outputs past the streaming threshold (kernels.stream_bytes(); with 2 threads and
-    float32 that of a team on log_softmax's rows of one chunk) through the row paths (log_softmax's
-    pipelines, softmax's rows; rows of one chunk, and of several, the last shorter or
-    not): where the rows of y start on vector boundaries (a fresh
+    float32 that of a team on log_softmax's rows of one chunk) through the row paths
+    (log_softmax's pipelines, softmax's rows; rows of one chunk, and of several, the
+    last shorter or not): where the rows of y start on vector boundaries (a fresh
     output, rows of whole vectors) the writes are non-temporal stores; where they all
     start at one offset within a vector (an out= one element into a buffer, or every
     row of a wider one, with rows of whole vectors), from the first boundary on, the

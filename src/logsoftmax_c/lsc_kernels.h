@@ -386,11 +386,12 @@ static inline double lsc_log_row_f32(double u)
    logf((float)(1 + s)) from s >= 1 and lsc_log1p_core below, a call or a division,
    and a branch between them that rows of scores a standard normal times 4 take at
    random: rows of 256 floats 0.96-0.97 of the time, 384 0.98-1.00; it is also more
-   accurate than logf of a sum rounded to float.)  Below, where the dominant element's tiny log-probability needs the
-   relative accuracy of log1p, and for double rows: lsc_log1p_core (about 1 ulp; for a
-   float row its shorter series), not libm's log1p, which saves and restores the
-   floating-point control register (a write to MXCSR holds up every vector operation
-   around it, in the row pipeline the work of three other rows). */
+   accurate than logf of a sum rounded to float.)  Below, where the dominant element's
+   tiny log-probability needs the relative accuracy of log1p, and for double rows:
+   lsc_log1p_core (about 1 ulp; for a float row its shorter series), not libm's log1p,
+   which saves and restores the floating-point control register (a write to MXCSR
+   holds up every vector operation around it, in the row pipeline the work of three
+   other rows). */
 static inline double lsc_log1p_sum(double s, int single)
 {
     if (single && s >= 0.0625 && s < 1e300) {
