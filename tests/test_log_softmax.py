@@ -1012,6 +1012,53 @@ def test_columns_same_bits_whatever_the_threads_bands_and_strides(dtype, n, isa,
                 x[:, 22:86] if n in _LIMIT_ONLY_N else x[:, 22:], 0, k=4)
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 12, 16, 17], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("inner", [40, 1024, 4093], ids=lambda w: f"inner={w}")
+def test_short_columns_same_bits_as_the_bands(dtype, n, inner, isa, no_warnings):
+    """Columns of up to 16 rows along a middle axis, contiguous in x and out, go through
+    their whole vectors one group at a time (lsc_cols_short; up to 8 rows whatever the
+    rows' distance, up to 16 where they are not a multiple of 1 KiB apart or the block is
+    small: inner 1024 floats is 4 KiB a row, 4093 is not a multiple); the last partial
+    vector, strided or reversed columns and logsumexp go through the bands.  The same
+    bits either way, special values in some columns, log_softmax and softmax, 1 and 2
+    threads, in place; against the long-double twin."""
+    rng = np.random.default_rng(100 * n + inner)
+    x = (rng.standard_normal((3, n, inner)) * 4).astype(dtype)
+    x[:, :, 3] = -np.inf                        # no finite max
+    x[1, n // 2, 7] = np.nan
+    x[2, n - 1, 11] = np.inf
+    x[:, : (n + 1) // 2, 13] = -np.inf          # finite values below -inf ones
+    x[0, 0, 17] = 40                            # a dominant element
+    x[:, :, 19] = x[:, :, 20]                   # ties across columns, and within one
+    x[:, n // 3, 21] = x[:, :, 21].max()
+    x[:, :, 23] = 0.0                           # all equal
+    x[:, :, 25] = -90.0 if dtype == np.float32 else -712.0
+    x[0, 0, 25] = 0                             # terms below the exp's normal range
+    for fn in (log_softmax, softmax):
+        y = fn(x, axis=1, num_threads=1)
+        assert _same(fn(x, axis=1, num_threads=2), y)
+        # strided and reversed columns (the bands), the columns one lane on
+        wide = np.repeat(x, 2, axis=2)[:, :, ::2]
+        assert _same(fn(wide, axis=1), y)
+        assert _same(fn(x[:, :, ::-1], axis=1)[:, :, ::-1], y)
+        assert _same(fn(x[:, :, 1:], axis=1), y[:, :, 1:])
+        z = x.copy()
+        fn(z, axis=1, out=z)
+        assert _same(z, y)
+        out = np.full((3, n, 2 * inner), 7, dtype=dtype)[:, :, ::2]
+        fn(x, axis=1, out=out)
+        assert _same(out, y)
+    y = log_softmax(x, axis=1)
+    cols = [3, 7, 11, 13, 17, 19, 20, 21, 23, 25, 0, inner - 1]
+    for i in range(3):
+        _check_special(x[i][:, cols], y[i][:, cols], 0)
+    assert_ulps(y[:, :, 26:], x[:, :, 26:], 1, k=4)
+    g = x[0, :, 17].astype(np.longdouble)
+    true = -np.log1p(np.sum(np.exp(g[1:] - g[0])))
+    assert abs(np.longdouble(y[0, 0, 17]) - true) <= 2 * np.spacing(dtype(abs(true)))
+
+
 def long_columns(dtype, n):
     """Columns of n rows of every kind for the one-pass column kernels: the array (n by
     the kinds, then 9 plain columns), the kinds' names, and the row of the dominant

@@ -3103,6 +3103,114 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     return 1;
 }
 
+/* ---- short columns: each vector of columns through all its passes at once ----------
+ *
+ * Columns of at most LSC_COL_SHORT_N rows (two classes along a middle axis, a few
+ * rows along axis 0), contiguous in x and y: each group of up to LSC_COL_G whole
+ * vectors of columns goes through the bands' three passes before the next, its rows
+ * copied to a buffer in L1 as the max is taken (rows a multiple of 4 KiB apart fall
+ * into one set of L1), then the sums (lsc_cols_vsums, as in a band), the statistics
+ * (lsc_band_stats' arithmetic for columns this short: the correction throughout, the
+ * sums again with the guard where a correction is NaN) and the write, all from the
+ * buffer.  The same bits as the bands for every column (a column's arithmetic is the
+ * bands', in the same order); the bands' set-up, their pipeline and the statistics'
+ * per-band loops cost more than the arithmetic itself in such columns. */
+#define LSC_COL_SHORT_N 16
+/* (and blocks of at most this many bytes, whatever their rows' distance) */
+#define LSC_COL_SHORT_BYTES (64 * 1024)
+static void LSC_FN(lsc_cols_short)(const char *x, ptrdiff_t sxn, char *y, ptrdiff_t syn,
+                                   ptrdiff_t n, ptrdiff_t nvec, int op)
+{
+    typedef LSC_V V;
+    LSC_T buf[LSC_COL_G * LSC_COL_SHORT_N * LSC_W] __attribute__((aligned(64)));
+    /* the band the sums read: vector column g at buf + g n LSC_W, row j LSC_W on */
+    LSC_FN(lsc_band) s;
+    s.src = (const char *)buf;
+    s.sv = n * LSC_SIMD_BYTES;
+    s.sr = LSC_SIMD_BYTES;
+    const LSC_FN(lsc_bands) p = {sxn, syn, n, n, op, 0, 1, 0, 0, NULL, NULL};
+    for (ptrdiff_t v = 0; v < nvec;) {
+        const ptrdiff_t left = nvec - v;
+        const int G = left >= LSC_COL_G ? LSC_COL_G : (left >= 2 ? 2 : 1);
+        const char *xv = x + v * LSC_SIMD_BYTES;
+        char *yv = y + v * LSC_SIMD_BYTES;
+        V vmx[LSC_COL_G], vm[LSC_COL_G], vo[LSC_COL_G];
+        for (int g = 0; g < G; g++) {
+            vmx[g] = LSC_SPLAT(V, -INFINITY);
+        }
+        for (ptrdiff_t j = 0; j < n; j++) {
+            for (int g = 0; g < G; g++) {
+                /* (the group two on, a line a vector: prefetches do not fault past the
+                   end of the rows) */
+                __builtin_prefetch(xv + j * sxn + (2 * LSC_COL_G + g) * LSC_SIMD_BYTES, 0, 3);
+                const V a = LSC_VLOAD(xv + j * sxn + g * LSC_SIMD_BYTES);
+                vmx[g] = LSC_VMAX(a, vmx[g]);
+                LSC_VSTORE(buf + (g * n + j) * LSC_W, a);
+            }
+        }
+        LSC_T mx[LSC_COL_G * LSC_W], off[LSC_COL_G * LSC_W];
+        LSC_T corr[LSC_COL_G * LSC_W], cnt[LSC_COL_G * LSC_W];
+        double rest[LSC_COL_G * LSC_W];
+        for (int g = 0; g < G; g++) {
+            /* (as lsc_band_stats: a column of only -inf and NaN against 0) */
+            vm[g] = (V)((LSC_VI)vmx[g] & ~(LSC_VI)(vmx[g] == LSC_SPLAT(V, -INFINITY)));
+            memcpy(mx + g * LSC_W, &vmx[g], sizeof vmx[g]);
+        }
+        /* (each G a loop of its own) */
+        if (G == LSC_COL_G) {
+            LSC_FN(lsc_cols_vsums)(&s, 0, vm, &p, rest, corr, cnt, NULL, NULL, NULL, LSC_COL_G,
+                                   0, NULL, 0, 0);
+        }
+        else if (G == 2) {
+            LSC_FN(lsc_cols_vsums)(&s, 0, vm, &p, rest, corr, cnt, NULL, NULL, NULL, 2, 0, NULL,
+                                   0, 0);
+        }
+        else {
+            LSC_FN(lsc_cols_vsums)(&s, 0, vm, &p, rest, corr, cnt, NULL, NULL, NULL, 1, 0, NULL,
+                                   0, 0);
+        }
+        /* a NaN correction in a column with a finite max: the sums again with the
+           guard (lsc_band_stats, which also leaves out the columns whose rest is NaN:
+           their result is NaN either way).  (In vectors: the baseline build's gcc made
+           the lanes' loop a reduction through an MMX register, without emms, and the
+           x87 instructions after it, long double among them, faulted.) */
+        int nan = 0;
+        for (int g = 0; g < G; g++) {
+            V cv;
+            memcpy(&cv, corr + g * LSC_W, sizeof cv);
+            nan |= LSC_VANY((LSC_VI)(cv != cv) & (LSC_VI)(vmx[g] > LSC_SPLAT(V, -INFINITY)) &
+                            (LSC_VI)(vmx[g] < LSC_SPLAT(V, INFINITY)));
+        }
+        const ptrdiff_t nl = G * LSC_W;
+        for (int g = 0; nan && g < G; g++) {
+            LSC_T cnt1[LSC_W];
+            double rest1[LSC_W];
+            LSC_FN(lsc_cols_vsums)(&s, g, vm + g, &p, rest1, corr + g * LSC_W, cnt1, NULL, NULL,
+                                   NULL, 1, 1, NULL, 0, 0);
+        }
+#pragma omp simd
+        for (ptrdiff_t k = 0; k < nl; k++) {
+            const double lse = lsc_log1p_core((rest[k] + (double)corr[k]) * (1.0 / LSC_VEXP_S) +
+                                                  ((double)cnt[k] - 1.0),
+                                              sizeof(LSC_T) == sizeof(float));
+            off[k] = mx[k] > -INFINITY && mx[k] < INFINITY ? (LSC_T)lse : (LSC_T)NAN;
+        }
+        for (int g = 0; g < G; g++) {
+            memcpy(&vo[g], off + g * LSC_W, sizeof vo[g]);
+        }
+        for (ptrdiff_t j = 0; j < n; j++) {
+            for (int g = 0; g < G; g++) {
+                V r = (LSC_VLOAD(buf + (g * n + j) * LSC_W) - vmx[g]) - vo[g];
+                if (op == LSC_OP_SOFTMAX) {
+                    r = LSC_VEXP(r);
+                }
+                LSC_VSTORE(yv + j * syn + g * LSC_SIMD_BYTES, r);
+            }
+        }
+        v += G;
+    }
+}
+
 /* whether lsc_cols takes columns of n rows through bands of whole vectors (which
    depends on n alone, so that a column's arithmetic does not depend on the layout) */
 static int LSC_FN(lsc_cols_banded)(ptrdiff_t n)
@@ -3128,6 +3236,23 @@ static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
         return;
     }
 #endif
+    /* short columns (not streamed: outputs in the caches), their whole vectors: up to 8
+       rows, up to LSC_COL_SHORT_N where the rows are not a multiple of 1 KiB apart or
+       the block is small (else the rows of a vector of columns share a set of L1 and
+       of L2 and go before they are read; the bands, whose pipeline fetches them, took
+       0.95-1.0 of the time of 8x12x128x128 along axis 1 from 10 rows on) */
+    if (sxi == es && syi == es && op != LSC_OP_LOGSUMEXP && !stream && b >= LSC_W &&
+        (n <= 8 || (n <= LSC_COL_SHORT_N &&
+                    (sxn % 1024 != 0 || n * b * es <= LSC_COL_SHORT_BYTES)))) {
+        const ptrdiff_t nf = b / LSC_W;
+        LSC_FN(lsc_cols_short)(x, sxn, y, syn, n, nf, op);
+        x += nf * LSC_SIMD_BYTES;
+        y += nf * LSC_SIMD_BYTES;
+        b -= nf * LSC_W;
+        if (b == 0) {
+            return;
+        }
+    }
     if (LSC_FN(lsc_cols_banded)(n) &&
         LSC_FN(lsc_cols_vec)(x, sxn, sxi, y, syn, syi, n, b, op, stream)) {
         return;
