@@ -3114,7 +3114,13 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
  * sums again with the guard where a correction is NaN) and the write, all from the
  * buffer.  The same bits as the bands for every column (a column's arithmetic is the
  * bands', in the same order); the bands' set-up, their pipeline and the statistics'
- * per-band loops cost more than the arithmetic itself in such columns. */
+ * per-band loops cost more than the arithmetic itself in such columns.  The groups are
+ * chosen as lsc_band_stats chooses them, so that the statistics' loop over the lanes
+ * has the same variable count in both: with a constant count (groups of at most 2
+ * vectors) gcc vectorised it otherwise and moved the last bit of some double columns;
+ * a copy of the loop out of line, shared by both, kept the bits but took 1.04 of the
+ * time of 32x81x4366 float64 along axis 1 (test_short_columns_same_bits_as_the_bands
+ * compares the two paths). */
 #define LSC_COL_SHORT_N 16
 /* (and blocks of at most this many bytes, whatever their rows' distance) */
 #define LSC_COL_SHORT_BYTES (64 * 1024)
