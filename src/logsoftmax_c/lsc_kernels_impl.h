@@ -3176,10 +3176,11 @@ static void LSC_FN(lsc_cols_short)(const char *x, ptrdiff_t sxn, char *y, ptrdif
                                    0, 0);
         }
         /* a NaN correction in a column with a finite max: the sums again with the
-           guard (lsc_band_stats, which also leaves out the columns whose rest is NaN:
-           their result is NaN either way).  (In vectors: the baseline build's gcc made
-           the lanes' loop a reduction through an MMX register, without emms, and the
-           x87 instructions after it, long double among them, faulted.) */
+           guard, as in lsc_band_stats (which also asks for a rest that is not NaN: where
+           it is, the result is NaN whatever the correction, so going again here changes
+           nothing).  (In vectors: the baseline build's gcc made the lanes' loop a
+           reduction through an MMX register, without emms, and the x87 instructions
+           after it, long double among them, faulted.) */
         int nan = 0;
         for (int g = 0; g < G; g++) {
             V cv;
