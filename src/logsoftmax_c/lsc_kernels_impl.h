@@ -3355,51 +3355,35 @@ static inline void LSC_FN(lsc_deal_index)(int out, ptrdiff_t b, int32_t ix[][16]
     }
 }
 
-/* (b a constant in each copy: every loop below unrolled) */
-LSC_INLINE void LSC_FN(lsc_deal_in_b)(const LSC_T *xs, LSC_T *buf, ptrdiff_t pitch, ptrdiff_t n,
-                                      const ptrdiff_t b)
+/* The run's columns from src (its dense block) into the rows of dst (pitch elements
+   apart), or with out, the rows of src back into dst's dense block.  (b and out
+   constants in each copy: every loop below unrolled.) */
+LSC_INLINE void LSC_FN(lsc_deal_b)(const LSC_T *src, LSC_T *dst, ptrdiff_t pitch, ptrdiff_t n,
+                                   const ptrdiff_t b, const int out)
 {
     int32_t ix[LSC_DEAL_MAX][16];
     unsigned km[LSC_DEAL_MAX][(LSC_DEAL_MAX + 1) / 2];
-    LSC_FN(lsc_deal_index)(0, b, ix, km);
+    LSC_FN(lsc_deal_index)(out, b, ix, km);
     const ptrdiff_t np = (b + 1) / 2;
+    /* element k of row j: in the block at j b + k, in the rows at k pitch + j */
+    const ptrdiff_t sj = out ? 1 : b, sk = out ? pitch : 1;
+    const ptrdiff_t dj = out ? b : 1, dk = out ? 1 : pitch;
     ptrdiff_t j = 0;
     for (; j + LSC_W <= n; j += LSC_W) {
         LSC_V v[LSC_DEAL_MAX + 1];
         for (ptrdiff_t s = 0; s < 2 * np; s++) {
-            v[s] = LSC_VLOAD(xs + j * b + (s < b ? s : b - 1) * LSC_W);
+            /* the block's vector s, or the rows' column s (out) */
+            const ptrdiff_t k = s < b ? s : b - 1;
+            v[s] = LSC_VLOAD(src + (out ? k * pitch + j : j * b + k * LSC_W));
         }
         for (ptrdiff_t c = 0; c < b; c++) {
-            LSC_VSTORE(buf + c * pitch + j, LSC_FN(lsc_deal_pick)(v, ix[c], km[c], np));
+            LSC_VSTORE(dst + (out ? j * b + c * LSC_W : c * pitch + j),
+                       LSC_FN(lsc_deal_pick)(v, ix[c], km[c], np));
         }
     }
     for (; j < n; j++) {
-        for (ptrdiff_t c = 0; c < b; c++) {
-            buf[c * pitch + j] = xs[j * b + c];
-        }
-    }
-}
-
-LSC_INLINE void LSC_FN(lsc_deal_out_b)(const LSC_T *buf, ptrdiff_t pitch, LSC_T *ys, ptrdiff_t n,
-                                       const ptrdiff_t b)
-{
-    int32_t ix[LSC_DEAL_MAX][16];
-    unsigned km[LSC_DEAL_MAX][(LSC_DEAL_MAX + 1) / 2];
-    LSC_FN(lsc_deal_index)(1, b, ix, km);
-    const ptrdiff_t np = (b + 1) / 2;
-    ptrdiff_t j = 0;
-    for (; j + LSC_W <= n; j += LSC_W) {
-        LSC_V v[LSC_DEAL_MAX + 1];
-        for (ptrdiff_t c = 0; c < 2 * np; c++) {
-            v[c] = LSC_VLOAD(buf + (c < b ? c : b - 1) * pitch + j);
-        }
-        for (ptrdiff_t q = 0; q < b; q++) {
-            LSC_VSTORE(ys + j * b + q * LSC_W, LSC_FN(lsc_deal_pick)(v, ix[q], km[q], np));
-        }
-    }
-    for (; j < n; j++) {
-        for (ptrdiff_t c = 0; c < b; c++) {
-            ys[j * b + c] = buf[c * pitch + j];
+        for (ptrdiff_t k = 0; k < b; k++) {
+            dst[j * dj + k * dk] = src[j * sj + k * sk];
         }
     }
 }
@@ -3430,7 +3414,7 @@ static int LSC_FN(lsc_cols_deal_in)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
     if (b < 2 || b > LSC_DEAL_MAX_T || sxi != es || sxn != b * es) {
         return 0;
     }
-#define LSC_DEAL_IN(k) LSC_FN(lsc_deal_in_b)((const LSC_T *)x, buf, pitch, n, k)
+#define LSC_DEAL_IN(k) LSC_FN(lsc_deal_b)((const LSC_T *)x, buf, pitch, n, k, 0)
     LSC_DEAL_CASES(LSC_DEAL_IN)
 #undef LSC_DEAL_IN
     return 1;
@@ -3443,7 +3427,7 @@ static int LSC_FN(lsc_cols_deal_out)(const LSC_T *buf, ptrdiff_t pitch, char *y,
     if (b < 2 || b > LSC_DEAL_MAX_T || syi != es || syn != b * es) {
         return 0;
     }
-#define LSC_DEAL_OUT(k) LSC_FN(lsc_deal_out_b)(buf, pitch, (LSC_T *)y, n, k)
+#define LSC_DEAL_OUT(k) LSC_FN(lsc_deal_b)(buf, (LSC_T *)y, pitch, n, k, 1)
     LSC_DEAL_CASES(LSC_DEAL_OUT)
 #undef LSC_DEAL_OUT
     return 1;
