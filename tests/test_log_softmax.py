@@ -1652,11 +1652,13 @@ def test_dominant_element_of_long_rows_whatever_its_chunk(dtype, where, nthreads
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("mode", ["row", "rows", "tiles"])
+@pytest.mark.parametrize("mode", ["row", "rows", "tiles", "columns", "strided columns"])
 def test_dominant_element_within_two_ulps_at_every_gap(dtype, mode, isa):
     """The dominant element's log-probability -log1p(s) to 2 ulps over the whole range
     of gaps where s is a normal number: the rounding of the differences and the
-    exp's own argument reduction (one step in the FMA builds) are both put back."""
+    exp's own argument reduction (one step in the FMA builds) are both put back.
+    Columns of 3 rows: contiguous ones (lsc_cols_short) and every other column (the
+    bands), whose float statistics take lsc_log1p_f32."""
     gmax = 85.0 if dtype == np.float32 else 700.0
     worst = 0.0
     for g in np.linspace(0.5, gmax, 150):
@@ -1669,8 +1671,12 @@ def test_dominant_element_within_two_ulps_at_every_gap(dtype, mode, isa):
             elif mode == "rows":
                 y0 = log_softmax(np.tile(np.pad(x, (0, 97), constant_values=-np.inf),
                                          (5, 1)), axis=1)[3, 0]
-            else:
+            elif mode == "tiles":
                 y0 = log_softmax(np.tile(x, (20, 1)), axis=1)[7, 0]
+            elif mode == "columns":
+                y0 = log_softmax(np.tile(x[:, None], (1, 40)), axis=0)[0, 7]
+            else:
+                y0 = log_softmax(np.tile(x[:, None], (1, 80))[:, ::2], axis=0)[0, 7]
             ulp = np.longdouble(np.spacing(dtype(abs(true))))
             worst = max(worst, float(abs(np.longdouble(y0) - true) / ulp))
     assert worst <= 2, f"{worst:.2f} ulps"
