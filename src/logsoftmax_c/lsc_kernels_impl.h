@@ -3183,7 +3183,36 @@ LSC_INLINE void LSC_FN(lsc_cols_short)(const char *x, ptrdiff_t sxn, char *y, pt
             memcpy(mx + g * LSC_W, &vmx[g], sizeof vmx[g]);
         }
         /* (each G a loop of its own) */
-        if (G == LSC_COL_G) {
+        if (n == 2) {
+            /* Two rows: the step on the element that is not the max alone (per lane the
+               other one, or the second where they are equal), the count of the max
+               started at 1.  The max's own step adds nothing to the sum (its term is
+               left out), 1 to the count and ev * 0 to the correction: the sums' bits
+               whatever the order, as lsc_cols_vsums makes them; a lane whose max is not
+               finite comes out NaN either way.  (n is a constant in lsc_cols' copy for
+               two rows.) */
+            for (int g = 0; g < G; g++) {
+                const V a0 = LSC_VLOAD(buf + (g * n) * LSC_W);
+                const V a1 = LSC_VLOAD(buf + (g * n + 1) * LSC_W);
+                const LSC_VI top = (LSC_VI)(a0 == vmx[g]);
+                const V o = (V)((top & (LSC_VI)a1) | (~top & (LSC_VI)a0));
+                V part = LSC_SPLAT(V, 0), cr = LSC_SPLAT(V, 0), ct = LSC_SPLAT(V, 1);
+                LSC_FN(lsc_cols_step)(o, vm[g], -vm[g], &part, &cr, &ct, 0);
+                lsc_vf64 acc[LSC_NVD], comp[LSC_NVD];
+                for (int h = 0; h < LSC_NVD; h++) {
+                    acc[h] = LSC_SPLAT(lsc_vf64, 0.0);
+                    comp[h] = LSC_SPLAT(lsc_vf64, 0.0);
+                }
+                LSC_FN(lsc_vfold)(part, acc, comp);
+                for (int h = 0; h < LSC_NVD; h++) {
+                    const lsc_vf64 r = acc[h] - comp[h];
+                    memcpy(rest + g * LSC_W + h * (LSC_SIMD_BYTES / 8), &r, sizeof r);
+                }
+                memcpy(corr + g * LSC_W, &cr, sizeof cr);
+                memcpy(cnt + g * LSC_W, &ct, sizeof ct);
+            }
+        }
+        else if (G == LSC_COL_G) {
             LSC_FN(lsc_cols_vsums)(&s, 0, vm, &p, rest, corr, cnt, NULL, NULL, NULL, LSC_COL_G,
                                    0, NULL, 0, 0);
         }
