@@ -3159,8 +3159,7 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
  * vectors) gcc vectorised it otherwise and moved the last bit of some double columns;
  * a copy of the loop out of line, shared by both, kept the bits but took 1.04 of the
  * time of 32x81x4366 float64 along axis 1 (test_short_columns_same_bits_as_the_bands
- * compares the two paths).  A float column's offset comes from lsc_col_off_f32 in both,
- * in float arithmetic. */
+ * compares the two paths); both inline lsc_cols_offsets, one source for that loop. */
 #define LSC_COL_SHORT_N 16
 /* (their float sums are never folded into double: lsc_col_off_f32's exact form) */
 _Static_assert(LSC_COL_SHORT_N <= LSC_COL_FOLD, "short columns fold their sums");
