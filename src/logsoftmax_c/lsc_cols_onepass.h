@@ -46,6 +46,13 @@
 /* rows whose terms a lane adds up in float before adding them into double (a divisor
    of LSC_COL_FOLD) */
 #define LSC_ONEPASS_FOLD 4
+/* softmax's columns sum their terms without the correction for the rounding of x - m
+   (and, float, the exp's one-step reduction) that log_softmax's dominant element and
+   logsumexp (whose result is log1p(s) alone where the max is 0) need: softmax's result
+   takes log1p(s) as an absolute quantity, whose error from the terms' is at most
+   s / (1 + s) times their weighted mean |x - m| 2**-24 (2**-53), a few ulps of the
+   exponent at most, as the rows' and the bands' sums */
+#define LSC_ONEPASS_LIGHT 1
 
 /* the terms x - m from which the scaled exp is a normal number (below: 0) */
 #if defined(__AVX512F__)
@@ -106,9 +113,11 @@ static inline void lsc_op_storen_d(double *p, lsc_opvd v, ptrdiff_t cnt)
 #define LSC_OP_STORED _mm512_store_pd
 
 /* One row's step of a vector of columns: x v, max *mv, the lanes' float partial sums
-   *pv, their double sums t[0] (the low half of the lanes) and t[1] */
+   *pv, their double sums t[0] (the low half of the lanes) and t[1]; with light, the
+   terms without their correction (softmax's: LSC_ONEPASS_LIGHT) */
 static inline __attribute__((always_inline)) void lsc_onepass_step(__m512 v, __m512 *mv,
-                                                                   __m512 *pv, __m512d *t)
+                                                                   __m512 *pv, __m512d *t,
+                                                                   const int light)
 {
     const __m512 m = *mv;
     const __m512 d = _mm512_sub_ps(v, m);
@@ -123,12 +132,17 @@ static inline __attribute__((always_inline)) void lsc_onepass_step(__m512 v, __m
         _mm512_cmp_ps_mask(d, _mm512_set1_ps(LSC_ONEPASS_LO), _CMP_NLT_UQ));
     /* err = (x - m) - d, exactly (TwoSum of x and -m), and the exp's own error from its
        one-step argument reduction, d LSC_VEXP_F32_CW (lsc_simd.h) */
-    const __m512 bb = _mm512_sub_ps(d, v);
-    const __m512 err = _mm512_fmadd_ps(
-        d, _mm512_set1_ps(LSC_VEXP_F32_CW),
-        _mm512_sub_ps(_mm512_sub_ps(v, _mm512_sub_ps(d, bb)), _mm512_add_ps(m, bb)));
     __m512 e = (__m512)lsc_vexp_f32s((lsc_vf32)d);
-    e = _mm512_maskz_fmadd_ps(live, e, err, e);
+    if (light) {
+        e = _mm512_maskz_mov_ps(live, e);
+    }
+    else {
+        const __m512 bb = _mm512_sub_ps(d, v);
+        const __m512 err = _mm512_fmadd_ps(
+            d, _mm512_set1_ps(LSC_VEXP_F32_CW),
+            _mm512_sub_ps(_mm512_sub_ps(v, _mm512_sub_ps(d, bb)), _mm512_add_ps(m, bb)));
+        e = _mm512_maskz_fmadd_ps(live, e, err, e);
+    }
     if (__builtin_expect(up == 0, 1)) {
         *pv = _mm512_add_ps(*pv, e);
         return;
@@ -207,7 +221,8 @@ static inline void lsc_op_storen_d(double *p, lsc_opvd v, ptrdiff_t cnt)
 /* the step as above, with the AVX2 exp (which clamps its argument: the lanes below its
    range are left out by the same compare) */
 static inline __attribute__((always_inline)) void lsc_onepass_step(__m256 v, __m256 *mv,
-                                                                   __m256 *pv, __m256d *t)
+                                                                   __m256 *pv, __m256d *t,
+                                                                   const int light)
 {
     const __m256 m = *mv;
     const __m256 d = _mm256_sub_ps(v, m);
@@ -215,12 +230,17 @@ static inline __attribute__((always_inline)) void lsc_onepass_step(__m256 v, __m
     const __m256 live = _mm256_and_ps(
         _mm256_cmp_ps(v, _mm256_set1_ps(-INFINITY), _CMP_NEQ_UQ),
         _mm256_cmp_ps(d, _mm256_set1_ps(LSC_ONEPASS_LO), _CMP_NLT_UQ));
-    const __m256 bb = _mm256_sub_ps(d, v);
-    const __m256 err = _mm256_fmadd_ps(
-        d, _mm256_set1_ps(LSC_VEXP_F32_CW),
-        _mm256_sub_ps(_mm256_sub_ps(v, _mm256_sub_ps(d, bb)), _mm256_add_ps(m, bb)));
     __m256 e = (__m256)lsc_vexp_f32s((lsc_vf32)d);
-    e = _mm256_and_ps(live, _mm256_fmadd_ps(e, err, e));
+    if (light) {
+        e = _mm256_and_ps(live, e);
+    }
+    else {
+        const __m256 bb = _mm256_sub_ps(d, v);
+        const __m256 err = _mm256_fmadd_ps(
+            d, _mm256_set1_ps(LSC_VEXP_F32_CW),
+            _mm256_sub_ps(_mm256_sub_ps(v, _mm256_sub_ps(d, bb)), _mm256_add_ps(m, bb)));
+        e = _mm256_and_ps(live, _mm256_fmadd_ps(e, err, e));
+    }
     if (__builtin_expect(_mm256_testz_ps(up, up), 1)) {
         *pv = _mm256_add_ps(*pv, e);
         return;
@@ -423,28 +443,37 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     }
     memset(T, 0, (size_t)bv * sizeof(double));
     /* strips of LSC_COL_FOLD rows from row 1: each vector of columns down the strip,
-       its partial sums then added into T */
-    for (ptrdiff_t i0 = 1; i0 < n; i0 += LSC_COL_FOLD) {
-        const ptrdiff_t rows = n - i0 < LSC_COL_FOLD ? n - i0 : LSC_COL_FOLD;
-        ptrdiff_t pitch;
-        const char *base = lsc_onepass_strip(x, sxn, sxi, i0, rows, b, (char *)g, bv, es,
-                                             &pitch);
-        for (ptrdiff_t j = 0; j < b; j += LSC_OPW) {
-            lsc_opv mv = LSC_OP_LOAD(m + j), pv = LSC_OP_SPLAT(0.0f);
-            lsc_opvd t[2] = {LSC_OP_LOADD(T + j), LSC_OP_LOADD(T + j + LSC_OPW / 2)};
-            for (ptrdiff_t r = 0; r < rows; r++) {
-                const lsc_opv v = lsc_op_loadn((const float *)(base + r * pitch) + j, b - j);
-                lsc_onepass_step(v, &mv, &pv, t);
-                if ((r + 1) % LSC_ONEPASS_FOLD == 0 || r == rows - 1) {
-                    lsc_op_fold(t, pv);
-                    pv = LSC_OP_SPLAT(0.0f);
-                }
-            }
-            LSC_OP_STORED(T + j, t[0]);
-            LSC_OP_STORED(T + j + LSC_OPW / 2, t[1]);
-            LSC_OP_STORE(m + j, mv);
-        }
+       its partial sums then added into T (light a constant in each copy) */
+#define LSC_ONEPASS_STRIPS(LIGHT)                                                           \
+    for (ptrdiff_t i0 = 1; i0 < n; i0 += LSC_COL_FOLD) {                                    \
+        const ptrdiff_t rows = n - i0 < LSC_COL_FOLD ? n - i0 : LSC_COL_FOLD;               \
+        ptrdiff_t pitch;                                                                    \
+        const char *base = lsc_onepass_strip(x, sxn, sxi, i0, rows, b, (char *)g, bv, es,   \
+                                             &pitch);                                       \
+        for (ptrdiff_t j = 0; j < b; j += LSC_OPW) {                                        \
+            lsc_opv mv = LSC_OP_LOAD(m + j), pv = LSC_OP_SPLAT(0.0f);                       \
+            lsc_opvd t[2] = {LSC_OP_LOADD(T + j), LSC_OP_LOADD(T + j + LSC_OPW / 2)};       \
+            for (ptrdiff_t r = 0; r < rows; r++) {                                          \
+                const lsc_opv v =                                                           \
+                    lsc_op_loadn((const float *)(base + r * pitch) + j, b - j);             \
+                lsc_onepass_step(v, &mv, &pv, t, LIGHT);                                    \
+                if ((r + 1) % LSC_ONEPASS_FOLD == 0 || r == rows - 1) {                     \
+                    lsc_op_fold(t, pv);                                                     \
+                    pv = LSC_OP_SPLAT(0.0f);                                                \
+                }                                                                           \
+            }                                                                               \
+            LSC_OP_STORED(T + j, t[0]);                                                     \
+            LSC_OP_STORED(T + j + LSC_OPW / 2, t[1]);                                       \
+            LSC_OP_STORE(m + j, mv);                                                        \
+        }                                                                                   \
     }
+    if (op == LSC_OP_SOFTMAX && LSC_ONEPASS_LIGHT) {
+        LSC_ONEPASS_STRIPS(1)
+    }
+    else {
+        LSC_ONEPASS_STRIPS(0)
+    }
+#undef LSC_ONEPASS_STRIPS
     /* each column's log1p(s); NaN for the max where it is not finite or T is NaN (the
        whole column NaN); logsumexp: m + log1p(s) in double, into T first (y may
        overlap x) */
@@ -502,7 +531,10 @@ static inline int lsc_onepass_n_f64(ptrdiff_t n)
 }
 
 /* One row's step of a vector of columns of base bv: x v, max *mv, its term *ev, the
-   lanes' partial sums *pv.  Returns whether some lane's max rose. */
+   lanes' partial sums *pv.  Returns whether some lane's max rose.  (The terms keep
+   their correction for softmax too, unlike float's, LSC_ONEPASS_LIGHT: they are taken
+   against the base, which can be far below the max, and the rounding of x - b is a
+   relative error of about |x - b| 2**-53 on terms of any size.) */
 static inline __attribute__((always_inline)) int lsc_onepass_step_f64(lsc_vf64 v, lsc_vf64 bv,
                                                                       lsc_vf64 *mv,
                                                                       lsc_vf64 *ev,
