@@ -195,6 +195,9 @@ static inline void lsc_cols_ahead(ptrdiff_t sxn, ptrdiff_t *ahead, ptrdiff_t *fa
    throughout, 1.04-1.13 times as long */
 #define LSC_COL_LIGHT_MIN_N 256
 #define LSC_COL_LIGHT_SHARE 10
+/* columns of at most this many rows go through lsc_cols_short where they can (and
+   keep its bits in the bands) */
+#define LSC_COL_SHORT_N 16
 /* rows ahead that a column block's write pass fetches */
 #define LSC_COL_AHEAD 4
 /* rows up to this long go through lsc_rows_tile, LSC_TILE rows at a time */

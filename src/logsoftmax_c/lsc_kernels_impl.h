@@ -2764,7 +2764,11 @@ LSC_INLINE void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_ban
     ptrdiff_t debt = 0;
     /* the vectors of columns summed, and those with a lane that took the correction */
     ptrdiff_t nvec = 0, ndom = 0;
-    const int adaptive = p->n >= LSC_COL_LIGHT_MIN_N;
+    /* softmax's columns of more than LSC_COL_SHORT_N rows take no correction at all:
+       its results take log1p(s) as an absolute quantity, which needs none (the float
+       one pass's LSC_ONEPASS_LIGHT); shorter ones keep the bits of lsc_cols_short */
+    const int soft = p->op == LSC_OP_SOFTMAX && p->n > LSC_COL_SHORT_N;
+    const int adaptive = !soft && p->n >= LSC_COL_LIGHT_MIN_N;
     /* ld's whole vectors of contiguous columns */
     const ptrdiff_t nld =
         ld != NULL && ld->sxi == (ptrdiff_t)sizeof(LSC_T) ? ld->b / LSC_W : 0;
@@ -2800,7 +2804,7 @@ LSC_INLINE void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_ban
            the band so far, the sums take it from the start.  Either way a column's
            result depends on its own values and n alone (never on its neighbours, nor
            on the choice). */
-        const int light = adaptive && LSC_COL_LIGHT_SHARE * ndom <= nvec;
+        const int light = soft || (adaptive && LSC_COL_LIGHT_SHARE * ndom <= nvec);
         /* (each form a loop of its own, light a constant in each) */
 #define LSC_COLS_VSUMS(G_, ld_, carry_)                                                   \
     do {                                                                                  \
@@ -2834,7 +2838,8 @@ LSC_INLINE void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_ban
 #undef LSC_COLS_VSUMS
         const ptrdiff_t nl = G * LSC_W;
         nvec += G;
-        /* the lanes that take the correction (all where not adaptive): rest / 2**64 +
+        /* the lanes that take the correction (all where not adaptive; soft's light sums
+           leave every correction 0, none of them NaN): rest / 2**64 +
            (cnt - 1) below LSC_DOM_CORRECT_BELOW with a finite max, that is, one lane
            equal to the max (cnt is at least 1 where the max is finite, 0 where it is
            not: no lane's difference is 0) and the rest below LSC_DOM_CORRECT_BELOW
@@ -3160,7 +3165,7 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
  * a copy of the loop out of line, shared by both, kept the bits but took 1.04 of the
  * time of 32x81x4366 float64 along axis 1 (test_short_columns_same_bits_as_the_bands
  * compares the two paths); both inline lsc_cols_offsets, one source for that loop. */
-#define LSC_COL_SHORT_N 16
+/* (LSC_COL_SHORT_N: lsc_kernels.h) */
 /* (their float sums are never folded into double: lsc_col_off_f32's exact form) */
 _Static_assert(LSC_COL_SHORT_N <= LSC_COL_FOLD, "short columns fold their sums");
 /* (and blocks of at most this many bytes, whatever their rows' distance) */
