@@ -18,8 +18,9 @@
  * - an element not above m adds exp(x - m) 2**64 (lsc_vexp_f32s: normal down to
  *   2**-190 of the max), corrected for the rounding of x - m (its error exactly, by
  *   TwoSum: exp(fl(x - m) + err) = exp(fl(x - m)) (1 + err)) and for the exp's own
- *   one-step argument reduction, into a float partial sum of the lane, which every
- *   LSC_ONEPASS_FOLD rows go into T in double;
+ *   one-step argument reduction (softmax's terms without either: LSC_ONEPASS_LIGHT),
+ *   into a float partial sum of the lane, which every LSC_ONEPASS_FOLD rows go into T
+ *   in double;
  * - an element above m (rare: about ln n times a column of logits) makes the old max
  *   one of the terms, in double: T = (T + partial + 2**64) exp(m - x), the factor's
  *   argument exact in double, and x the new m.
