@@ -2764,10 +2764,10 @@ LSC_INLINE void LSC_FN(lsc_band_stats)(LSC_FN(lsc_band) *s, const LSC_FN(lsc_ban
     ptrdiff_t debt = 0;
     /* the vectors of columns summed, and those with a lane that took the correction */
     ptrdiff_t nvec = 0, ndom = 0;
-    /* softmax's columns of more than LSC_COL_SHORT_N rows take no correction at all:
-       its results take log1p(s) as an absolute quantity, which needs none (the float
-       one pass's LSC_ONEPASS_LIGHT); shorter ones keep the bits of lsc_cols_short */
-    const int soft = p->op == LSC_OP_SOFTMAX && p->n > LSC_COL_SHORT_N;
+    /* softmax's columns take no correction at all: its results take log1p(s) as an
+       absolute quantity, which needs none (the float one pass's LSC_ONEPASS_LIGHT;
+       lsc_cols_short alike) */
+    const int soft = p->op == LSC_OP_SOFTMAX;
     const int adaptive = !soft && p->n >= LSC_COL_LIGHT_MIN_N;
     /* ld's whole vectors of contiguous columns */
     const ptrdiff_t nld =
@@ -3149,21 +3149,21 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
 
 /* ---- short columns: each vector of columns through all its passes at once ----------
  *
- * Columns of at most LSC_COL_SHORT_N rows (two classes along a middle axis, a few
- * rows along axis 0), contiguous in x and y: each group of up to LSC_COL_G whole
- * vectors of columns goes through the bands' three passes before the next, its rows
- * copied to a buffer in L1 as the max is taken (rows a multiple of 4 KiB apart fall
- * into one set of L1), then the sums (lsc_cols_vsums, as in a band), the statistics
- * (lsc_band_stats' arithmetic for columns this short: the correction throughout, the
+ * Columns of at most LSC_COL_SHORT_N rows (two classes along a middle axis, a few rows
+ * along axis 0), contiguous in x and y: each group of up to LSC_COL_G whole vectors of
+ * columns goes through the bands' three passes before the next, its rows copied to a
+ * buffer in L1 as the max is taken (rows a multiple of 4 KiB apart fall into one set of
+ * L1), then the sums (lsc_cols_vsums, as in a band), the statistics (lsc_band_stats'
+ * arithmetic for columns this short: the correction throughout but for softmax, the
  * sums again with the guard where a correction is NaN) and the write, all from the
  * buffer.  The same bits as the bands for every column (a column's arithmetic is the
  * bands', in the same order); the bands' set-up, their pipeline and the statistics'
  * per-band loops cost more than the arithmetic itself in such columns.  The groups are
  * chosen as lsc_band_stats chooses them, so that the statistics' loop over the lanes
  * has the same variable count in both: with a constant count (groups of at most 2
- * vectors) gcc vectorised it otherwise and moved the last bit of some double columns;
- * a copy of the loop out of line, shared by both, kept the bits but took 1.04 of the
- * time of 32x81x4366 float64 along axis 1 (test_short_columns_same_bits_as_the_bands
+ * vectors) gcc vectorised it otherwise and moved the last bit of some double columns; a
+ * copy of the loop out of line, shared by both, kept the bits but took 1.04 of the time
+ * of 32x81x4366 float64 along axis 1 (test_short_columns_same_bits_as_the_bands
  * compares the two paths); both inline lsc_cols_offsets, one source for that loop. */
 /* (LSC_COL_SHORT_N: lsc_kernels.h) */
 /* (their float sums are never folded into double: lsc_col_off_f32's exact form) */
@@ -3171,8 +3171,11 @@ _Static_assert(LSC_COL_SHORT_N <= LSC_COL_FOLD, "short columns fold their sums")
 /* (and blocks of at most this many bytes, whatever their rows' distance) */
 #define LSC_COL_SHORT_BYTES (64 * 1024)
 LSC_INLINE void LSC_FN(lsc_cols_short)(const char *x, ptrdiff_t sxn, char *y, ptrdiff_t syn,
-                                       ptrdiff_t n, ptrdiff_t nvec, int op)
+                                       ptrdiff_t n, ptrdiff_t nvec, int op, const int soft)
 {
+    /* (soft: op is softmax, whose terms go without their correction as in the bands,
+       lsc_band_stats; a constant in each copy: a variable in the sums took
+       log_softmax's short columns 1.03-1.06 times as long) */
     typedef LSC_V V;
     LSC_T buf[LSC_COL_G * LSC_COL_SHORT_N * LSC_W] __attribute__((aligned(64)));
     /* the band the sums read: vector column g at buf + g n LSC_W, row j LSC_W on */
@@ -3223,7 +3226,12 @@ LSC_INLINE void LSC_FN(lsc_cols_short)(const char *x, ptrdiff_t sxn, char *y, pt
                 const LSC_VI top = (LSC_VI)(a0 == vmx[g]);
                 const V o = (V)((top & (LSC_VI)a1) | (~top & (LSC_VI)a0));
                 V part = LSC_SPLAT(V, 0), cr = LSC_SPLAT(V, 0), ct = LSC_SPLAT(V, 1);
-                LSC_FN(lsc_cols_step)(o, vm[g], -vm[g], &part, &cr, &ct, 0);
+                if (soft) {
+                    (void)LSC_FN(lsc_cols_term)(o - vm[g], &part, &ct);
+                }
+                else {
+                    LSC_FN(lsc_cols_step)(o, vm[g], -vm[g], &part, &cr, &ct, 0);
+                }
                 lsc_vf64 acc[LSC_NVD], comp[LSC_NVD];
                 for (int h = 0; h < LSC_NVD; h++) {
                     acc[h] = LSC_SPLAT(lsc_vf64, 0.0);
@@ -3240,15 +3248,15 @@ LSC_INLINE void LSC_FN(lsc_cols_short)(const char *x, ptrdiff_t sxn, char *y, pt
         }
         else if (G == LSC_COL_G) {
             LSC_FN(lsc_cols_vsums)(&s, 0, vm, &p, rest, corr, cnt, NULL, NULL, NULL, LSC_COL_G,
-                                   0, NULL, 0, 0);
+                                   0, NULL, 0, soft);
         }
         else if (G == 2) {
             LSC_FN(lsc_cols_vsums)(&s, 0, vm, &p, rest, corr, cnt, NULL, NULL, NULL, 2, 0, NULL,
-                                   0, 0);
+                                   0, soft);
         }
         else {
             LSC_FN(lsc_cols_vsums)(&s, 0, vm, &p, rest, corr, cnt, NULL, NULL, NULL, 1, 0, NULL,
-                                   0, 0);
+                                   0, soft);
         }
         /* a NaN correction in a column with a finite max: the sums again with the
            guard, as in lsc_band_stats (which also asks for a rest that is not NaN: where
@@ -3279,7 +3287,7 @@ LSC_INLINE void LSC_FN(lsc_cols_short)(const char *x, ptrdiff_t sxn, char *y, pt
         for (ptrdiff_t j = 0; j < n; j++) {
             for (int g = 0; g < G; g++) {
                 V r = (LSC_VLOAD(buf + (g * n + j) * LSC_W) - vmx[g]) - vo[g];
-                if (op == LSC_OP_SOFTMAX) {
+                if (soft || op == LSC_OP_SOFTMAX) {
                     r = LSC_VEXP(r);
                 }
                 LSC_VSTORE(yv + j * syn + g * LSC_SIMD_BYTES, r);
@@ -3287,6 +3295,40 @@ LSC_INLINE void LSC_FN(lsc_cols_short)(const char *x, ptrdiff_t sxn, char *y, pt
         }
         v += G;
     }
+}
+
+/* lsc_cols_short through a copy for each of 2 to 4 rows (the classes of a
+   segmentation map), n a constant in each: its loops down the rows unrolled, 0.88-0.95
+   of the time */
+LSC_INLINE void LSC_FN(lsc_cols_short_n)(const char *x, ptrdiff_t sxn, char *y, ptrdiff_t syn,
+                                         ptrdiff_t n, ptrdiff_t nvec, int op, const int soft)
+{
+    switch (n) {
+    case 2:
+        LSC_FN(lsc_cols_short)(x, sxn, y, syn, 2, nvec, op, soft);
+        break;
+    case 3:
+        LSC_FN(lsc_cols_short)(x, sxn, y, syn, 3, nvec, op, soft);
+        break;
+    case 4:
+        LSC_FN(lsc_cols_short)(x, sxn, y, syn, 4, nvec, op, soft);
+        break;
+    default:
+        LSC_FN(lsc_cols_short)(x, sxn, y, syn, n, nvec, op, soft);
+        break;
+    }
+}
+
+/* softmax's copies, out of line, so that lsc_cols (and log_softmax's copies in it)
+   keeps the code it had (inlined there, log_softmax's short columns measured 1.02-1.03
+   times as long, within this machine's noise) */
+static __attribute__((noinline)) void LSC_FN(lsc_cols_short_softmax)(const char *x,
+                                                                     ptrdiff_t sxn, char *y,
+                                                                     ptrdiff_t syn,
+                                                                     ptrdiff_t n,
+                                                                     ptrdiff_t nvec)
+{
+    LSC_FN(lsc_cols_short_n)(x, sxn, y, syn, n, nvec, LSC_OP_SOFTMAX, 1);
 }
 
 /* whether lsc_cols takes columns of n rows through bands of whole vectors (which
@@ -3323,21 +3365,11 @@ static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
         (n <= 8 || (n <= LSC_COL_SHORT_N &&
                     (sxn % 1024 != 0 || n * b * es <= LSC_COL_SHORT_BYTES)))) {
         const ptrdiff_t nf = b / LSC_W;
-        /* (2 to 4 rows, the classes of a segmentation map, a copy each with n a
-           constant: its loops down the rows unrolled, 0.88-0.95 of the time) */
-        switch (n) {
-        case 2:
-            LSC_FN(lsc_cols_short)(x, sxn, y, syn, 2, nf, op);
-            break;
-        case 3:
-            LSC_FN(lsc_cols_short)(x, sxn, y, syn, 3, nf, op);
-            break;
-        case 4:
-            LSC_FN(lsc_cols_short)(x, sxn, y, syn, 4, nf, op);
-            break;
-        default:
-            LSC_FN(lsc_cols_short)(x, sxn, y, syn, n, nf, op);
-            break;
+        if (op == LSC_OP_SOFTMAX) {
+            LSC_FN(lsc_cols_short_softmax)(x, sxn, y, syn, n, nf);
+        }
+        else {
+            LSC_FN(lsc_cols_short_n)(x, sxn, y, syn, n, nf, op, 0);
         }
         x += nf * LSC_SIMD_BYTES;
         y += nf * LSC_SIMD_BYTES;
