@@ -3174,8 +3174,8 @@ LSC_INLINE void LSC_FN(lsc_cols_short)(const char *x, ptrdiff_t sxn, char *y, pt
                                        ptrdiff_t n, ptrdiff_t nvec, int op, const int soft)
 {
     /* (soft: op is softmax, whose terms go without their correction as in the bands,
-       lsc_band_stats; a constant in each copy: a variable in the sums took
-       log_softmax's short columns 1.03-1.06 times as long) */
+       lsc_band_stats; a constant in each copy, where op is one only in softmax's: a
+       variable in the sums took log_softmax's short columns 1.03-1.06 times as long) */
     typedef LSC_V V;
     LSC_T buf[LSC_COL_G * LSC_COL_SHORT_N * LSC_W] __attribute__((aligned(64)));
     /* the band the sums read: vector column g at buf + g n LSC_W, row j LSC_W on */
@@ -3287,7 +3287,7 @@ LSC_INLINE void LSC_FN(lsc_cols_short)(const char *x, ptrdiff_t sxn, char *y, pt
         for (ptrdiff_t j = 0; j < n; j++) {
             for (int g = 0; g < G; g++) {
                 V r = (LSC_VLOAD(buf + (g * n + j) * LSC_W) - vmx[g]) - vo[g];
-                if (soft || op == LSC_OP_SOFTMAX) {
+                if (op == LSC_OP_SOFTMAX) {
                     r = LSC_VEXP(r);
                 }
                 LSC_VSTORE(yv + j * syn + g * LSC_SIMD_BYTES, r);
