@@ -47,12 +47,12 @@
 /* rows whose terms a lane adds up in float before adding them into double (a divisor
    of LSC_COL_FOLD) */
 #define LSC_ONEPASS_FOLD 4
-/* softmax's columns sum their terms without the correction for the rounding of x - m
-   (and, float, the exp's one-step reduction) that log_softmax's dominant element and
+/* softmax's float columns sum their terms without the correction for the rounding of
+   x - m and for the exp's one-step reduction that log_softmax's dominant element and
    logsumexp (whose result is log1p(s) alone where the max is 0) need: softmax's result
    takes log1p(s) as an absolute quantity, whose error from the terms' is at most
-   s / (1 + s) times their weighted mean |x - m| 2**-24 (2**-53), a few ulps of the
-   exponent at most, as the rows' and the bands' sums */
+   s / (1 + s) times their weighted mean |x - m| 2**-24, a few units of 2**-24 at most,
+   as the rows' and the bands' sums (double columns keep it: lsc_onepass_step_f64) */
 #define LSC_ONEPASS_LIGHT 1
 
 /* the terms x - m from which the scaled exp is a normal number (below: 0) */
@@ -131,13 +131,13 @@ static inline __attribute__((always_inline)) void lsc_onepass_step(__m512 v, __m
     const __mmask16 live = _kand_mask16(
         _mm512_cmp_ps_mask(v, _mm512_set1_ps(-INFINITY), _CMP_NEQ_UQ),
         _mm512_cmp_ps_mask(d, _mm512_set1_ps(LSC_ONEPASS_LO), _CMP_NLT_UQ));
-    /* err = (x - m) - d, exactly (TwoSum of x and -m), and the exp's own error from its
-       one-step argument reduction, d LSC_VEXP_F32_CW (lsc_simd.h) */
     __m512 e = (__m512)lsc_vexp_f32s((lsc_vf32)d);
     if (light) {
         e = _mm512_maskz_mov_ps(live, e);
     }
     else {
+        /* err = (x - m) - d, exactly (TwoSum of x and -m), and the exp's own error from
+           its one-step argument reduction, d LSC_VEXP_F32_CW (lsc_simd.h) */
         const __m512 bb = _mm512_sub_ps(d, v);
         const __m512 err = _mm512_fmadd_ps(
             d, _mm512_set1_ps(LSC_VEXP_F32_CW),
