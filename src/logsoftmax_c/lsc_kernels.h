@@ -806,8 +806,6 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #define LSC_MASK_LOAD(k, p, fill) \
     ((lsc_vf32)_mm512_mask_loadu_ps(_mm512_set1_ps(fill), (k), (p)))
 #define LSC_MASK_STORE(p, k, v) _mm512_mask_storeu_ps((p), (k), (__m512)(v))
-/* the lanes of k from p, the others v's */
-#define LSC_MASK_MERGE(v, k, p) ((lsc_vf32)_mm512_mask_loadu_ps((__m512)(v), (k), (p)))
 /* a * b + c in the lanes of k, c in the others */
 #define LSC_MASK_FMA(a, b, c, k) \
     ((lsc_vf32)_mm512_mask3_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c), (k)))
@@ -854,7 +852,6 @@ static inline void lsc_transpose8_f32(__m256 *r)
 #define LSC_MASK_LOAD(k, p, fill) \
     ((lsc_vf64)_mm512_mask_loadu_pd(_mm512_set1_pd(fill), (k), (p)))
 #define LSC_MASK_STORE(p, k, v) _mm512_mask_storeu_pd((p), (k), (__m512d)(v))
-#define LSC_MASK_MERGE(v, k, p) ((lsc_vf64)_mm512_mask_loadu_pd((__m512d)(v), (k), (p)))
 #define LSC_MASK_FMA(a, b, c, k) \
     ((lsc_vf64)_mm512_mask3_fmadd_pd((__m512d)(a), (__m512d)(b), (__m512d)(c), (k)))
 #define LSC_VABSMAX(a, b) ((lsc_vf64)_mm512_range_pd((__m512d)(a), (__m512d)(b), 0x7))

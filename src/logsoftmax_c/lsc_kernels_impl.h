@@ -2447,6 +2447,10 @@ typedef struct {
        NULL where not streamed */
     LSC_T *stash;
     int16_t *scnt;
+    /* (lsc_band_emit_block) the block's x and the per-column mx and off of all its
+       bands, column c at bmx[c] and boff[c]; bmx NULL elsewhere */
+    const char *x0;
+    LSC_T *bmx, *boff;
 } LSC_FN(lsc_bands);
 
 #if LSC_STREAM
@@ -2517,97 +2521,81 @@ static void LSC_FN(lsc_band_emit_lines)(LSC_FN(lsc_band) *w, const LSC_FN(lsc_ba
     }
 }
 
-#if defined(LSC_MASK_MERGE) && LSC_SIMD_BYTES == 64
-/* Row jj of band w as lsc_band_emit_lines puts it out, for a band read in place (its
- * values at c, x's row): each line of y (a vector with AVX-512) computed at once from
- * x, at any offset, and from the band's per-column mx and off (the lanes of vmx and
- * vo, so the same operations on the same values: the same bits), then streamed; the
- * lines the band shares with its neighbours through the stash as there, the partial
- * ones by masked loads and stores.  Through the row buffer, a row's unaligned loads
- * waited on its stores, which waited behind the streamed stores of the rows before:
- * 32x81x8732 along axis 1 (rows 34928 bytes apart) took 1.4 times as long as
+#if defined(LSC_MASK_STORE) && LSC_SIMD_BYTES == 64
+#define LSC_BAND_EMIT_BLOCK 1
+/* Row jj of band w where the block's x is read in place and its columns are
+ * contiguous (lsc_cols_vec: p->bmx), with AVX-512 (a line a vector): each line of y
+ * computed at once from x, at any offset, and from the block's per-column mx and off
+ * (the lanes of each band's vmx and vo: the same operations on the same values, so
+ * the same bits as lsc_band_write_row), then streamed.  The line a band shares with
+ * the band before is the later band's, whose write comes after the other's and reads
+ * the other's x where it still is (its tail left unwritten); the block's first and
+ * last partial lines by masked stores.  No row buffer, no stash: through them (as
+ * lsc_band_write_lines still goes for the other blocks), the unaligned loads of a row
+ * waited on its stores, which waited behind the streamed stores of the rows before,
+ * and 32x81x8732 along axis 1 (rows 34928 bytes apart) took 1.4 times as long as
  * 32x81x8704, whose rows' vectors go straight to y. */
 LSC_INLINE LSC_V LSC_FN(lsc_band_line)(const LSC_T *x, const LSC_T *mx, const LSC_T *off,
-                                       LSC_MASK_T k, const int soft)
+                                       ptrdiff_t cnt, const int soft)
 {
-    const LSC_V r = (LSC_MASK_LOAD(k, x, 0) - LSC_MASK_LOAD(k, mx, 0)) - LSC_MASK_LOAD(k, off, 0);
+    LSC_V r;
+    if (cnt >= LSC_W) {
+        r = (LSC_VLOAD(x) - LSC_VLOAD(mx)) - LSC_VLOAD(off);
+    }
+    else {
+        const LSC_MASK_T k = (LSC_MASK_T)(((unsigned)1 << cnt) - 1);
+        r = (LSC_MASK_LOAD(k, x, 0) - LSC_MASK_LOAD(k, mx, 0)) - LSC_MASK_LOAD(k, off, 0);
+    }
     return soft ? LSC_VEXP(r) : r;
 }
 
-static void LSC_FN(lsc_band_emit_direct)(LSC_FN(lsc_band) *w, const LSC_FN(lsc_bands) *p,
-                                         ptrdiff_t jj, const char *c)
+static void LSC_FN(lsc_band_emit_block)(LSC_FN(lsc_band) *w, const LSC_FN(lsc_bands) *p,
+                                        ptrdiff_t jj)
 {
-    typedef LSC_V V;
-    typedef LSC_MASK_T K;
     const ptrdiff_t es = (ptrdiff_t)sizeof(LSC_T), lw = LSC_LINE_T, b = w->b;
     const int soft = p->op == LSC_OP_SOFTMAX;
-    const LSC_T *xr = (const LSC_T *)c, *mx = w->mx, *off = w->off;
-    LSC_T *y = (LSC_T *)(w->y + jj * p->syn), *st = p->stash + jj * lw;
-    /* the lanes [lo, hi) */
-#define LSC_LANES(lo, hi) ((K)((((unsigned)1 << (hi)) - 1) & ~(((unsigned)1 << (lo)) - 1)))
+    /* the band's first column within the block */
+    const ptrdiff_t c0 = (w->x - p->x0) / es;
+    const LSC_T *xr = (const LSC_T *)(w->x + jj * p->sxn), *mx = p->bmx + c0,
+                *off = p->boff + c0;
+    LSC_T *y = (LSC_T *)(w->y + jj * p->syn);
     /* the elements before the first line boundary */
     const ptrdiff_t a = (ptrdiff_t)((64 - ((uintptr_t)y) % 64) % 64 / (uintptr_t)es);
-    const ptrdiff_t ns = p->scnt[jj], h = a < b ? a : b;
-    if (ns > 0) {
-        /* the line the band before ended in: its first ns lanes from the stash, the
-           next h this band's first columns (the loads below the band masked off) */
-        const V v = LSC_MASK_MERGE(
-            LSC_FN(lsc_band_line)(xr - ns, mx - ns, off - ns, LSC_LANES(ns, ns + h), soft),
-            LSC_LANES(0, ns), st);
-        if (ns + h < lw) {
-            /* a band narrower than the rest of the line: on to the next band, or out */
-            if (w->last) {
-                LSC_MASK_STORE(y - ns, LSC_LANES(0, ns + h), v);
-                p->scnt[jj] = 0;
-            }
-            else {
-                LSC_VSTORE(st, v);
-                p->scnt[jj] = (int16_t)(ns + h);
-            }
-            return;
+    ptrdiff_t k = 0;
+    if (a > 0) {
+        /* the line the band before ended in (from its first column where there is
+           none), to the band's end if that comes first */
+        const ptrdiff_t lo = c0 > 0 ? a - lw : 0, hi = a < b ? a : b;
+        const LSC_V v = LSC_FN(lsc_band_line)(xr + lo, mx + lo, off + lo, hi - lo, soft);
+        if (hi - lo == lw) {
+            LSC_VSTREAM_A(y + lo, v);
         }
-        LSC_VSTREAM_A(y - ns, v);
+        else {
+            LSC_MASK_STORE(y + lo, (LSC_MASK_T)(((unsigned)1 << (hi - lo)) - 1), v);
+        }
+        k = a;
     }
-    else if (h > 0) {
-        LSC_MASK_STORE(y, LSC_LANES(0, h),
-                       LSC_FN(lsc_band_line)(xr, mx, off, LSC_LANES(0, h), soft));
-    }
-    ptrdiff_t k = h;
     for (; k + lw <= b; k += lw) {
-        V r = (LSC_VLOAD(xr + k) - LSC_VLOAD(mx + k)) - LSC_VLOAD(off + k);
-        if (soft) {
-            r = LSC_VEXP(r);
-        }
-        LSC_VSTREAM_A(y + k, r);
+        LSC_VSTREAM_A(y + k, LSC_FN(lsc_band_line)(xr + k, mx + k, off + k, lw, soft));
     }
-    /* the end of the band's part: to the stash for the next band, or plain at the end
-       of the block */
-    const ptrdiff_t t = b - k;
-    if (t > 0) {
-        const V v = LSC_FN(lsc_band_line)(xr + k, mx + k, off + k, LSC_LANES(0, t), soft);
-        if (!w->last) {
-            LSC_VSTORE(st, v);
-            p->scnt[jj] = (int16_t)t;
-            return;
-        }
-        LSC_MASK_STORE(y + k, LSC_LANES(0, t), v);
+    /* the end of the band's part: the next band's, or plain at the end of the block */
+    if (k < b && w->last) {
+        LSC_MASK_STORE(y + k, (LSC_MASK_T)(((unsigned)1 << (b - k)) - 1),
+                       LSC_FN(lsc_band_line)(xr + k, mx + k, off + k, b - k, soft));
     }
-    p->scnt[jj] = 0;
-#undef LSC_LANES
 }
 #endif
 
 /* Row j of band w (its values at c) into w->lrow[j % 2]; row j - 1 out (stored a call
  * before: read back at once, the unaligned loads of lines would wait on the stores),
- * and row j too if it is the last.  With AVX-512, a band read in place puts row j out
- * at once from x (lsc_band_emit_direct). */
+ * and row j too if it is the last; or row j at once (lsc_band_emit_block). */
 __attribute__((noinline)) static void LSC_FN(lsc_band_write_lines)(
     LSC_FN(lsc_band) *w, const LSC_FN(lsc_bands) *p, ptrdiff_t j, const char *c)
 {
     typedef LSC_V V;
-#if defined(LSC_MASK_MERGE) && LSC_SIMD_BYTES == 64
-    if (!w->packed && w->sxi == (ptrdiff_t)sizeof(LSC_T)) {
-        LSC_FN(lsc_band_emit_direct)(w, p, j, c);
+#if defined(LSC_BAND_EMIT_BLOCK)
+    if (p->bmx != NULL) {
+        LSC_FN(lsc_band_emit_block)(w, p, j);
         return;
     }
 #endif
@@ -2646,7 +2634,7 @@ LSC_INLINE void LSC_FN(lsc_band_write_row)(LSC_FN(lsc_band) *w, const LSC_FN(lsc
     char *yr = w->y + j * p->syn;
     const char *c = w->src + j * w->sr;
 #if LSC_STREAM
-    if (__builtin_expect(p->stash != NULL, 0)) {
+    if (__builtin_expect(p->stash != NULL || p->bmx != NULL, 0)) {
         LSC_FN(lsc_band_write_lines)(w, p, j, c);
         return;
     }
@@ -3154,28 +3142,39 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
        the first band above aligns the others' rows to vectors) */
     const int lines = LSC_STREAM && stream && !lse && syi == es && ((uintptr_t)y) % es == 0 &&
                       syn % LSC_SIMD_BYTES != 0;
-    const size_t nstash = lines ? (size_t)n * 66 : 0;
+#if defined(LSC_BAND_EMIT_BLOCK)
+    /* (with AVX-512, where x is read in place, the lines straight from it instead:
+       the block's per-column mx and off, lsc_band_emit_block) */
+    const int block = lines && direct && sxi == es;
+#else
+    const int block = 0;
+#endif
+    const size_t nstash = lines && !block ? (size_t)n * 66 : 0;
+    const size_t nblock = block ? (size_t)(2 * ((b * es + 63) / 64 * 64)) : 0;
     /* the bands (a whole number of cache lines each), then the copies and stashes, from
        the scratch pool, which keeps them between calls: a block's malloc and free of the
        bands alone (about 30 KiB, above the sizes glibc keeps at hand) took a third of the
        time of 80x16x16 along axis 1 (a block of 16 columns by 16 rows for each of the
        80), which now takes none */
     const size_t nbands = nband * sizeof(Band);
-    char *scratch = (char *)lsc_scratch_get(nbands + nband * nbuf + nstash);
+    char *scratch = (char *)lsc_scratch_get(nbands + nband * nbuf + nstash + nblock);
     if (scratch == NULL) {
         return 0;
     }
     Band *band = (Band *)scratch;
     scratch += nbands;
     LSC_T *bufs = copies ? (LSC_T *)scratch : NULL;
-    int16_t *scnt = lines ? (int16_t *)(scratch + nband * nbuf + (size_t)n * 64) : NULL;
-    if (lines) {
+    int16_t *scnt = nstash ? (int16_t *)(scratch + nband * nbuf + (size_t)n * 64) : NULL;
+    if (nstash) {
         memset(scnt, 0, (size_t)n * sizeof *scnt);
     }
+    LSC_T *bmx = block ? (LSC_T *)(scratch + nband * nbuf + nstash) : NULL;
+    LSC_T *boff = block ? bmx + nblock / 2 / es : NULL;
     ptrdiff_t ahead, far;
     lsc_cols_ahead(sxn, &ahead, &far);
     const LSC_FN(lsc_bands) p = {sxn, syn, n, pn, op, stream, direct, ahead, far,
-                                 lines ? (LSC_T *)(scratch + nband * nbuf) : NULL, scnt};
+                                 nstash ? (LSC_T *)(scratch + nband * nbuf) : NULL, scnt,
+                                 x, bmx, boff};
     for (int h = 0; h < nband; h++) {
         band[h].buf = copies ? (LSC_T *)((char *)bufs + h * nbuf) : NULL;
         band[h].sxi = sxi;
@@ -3196,6 +3195,10 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
         }
         LSC_FN(lsc_band_stats)(cur, &p, sxi == es ? (bn + LSC_W - 1) / LSC_W : 0,
                                lse ? NULL : prev, next);
+        if (block) {
+            memcpy(bmx + (k - cur->b), cur->mx, (size_t)(cur->b * es));
+            memcpy(boff + (k - cur->b), cur->off, (size_t)(cur->b * es));
+        }
         if (lse) {
             for (ptrdiff_t c = 0; c < cur->b; c++) {
                 double mc[2] = {(double)cur->mx[c], cur->lse[c]};
@@ -4174,7 +4177,6 @@ static void LSC_FN(lsc_backward_block)(const char *g, const char *y, char *r, pt
 #undef LSC_MASK_ADD
 #undef LSC_MASK_LOAD
 #undef LSC_MASK_STORE
-#undef LSC_MASK_MERGE
 #undef LSC_MASK_FMA
 #undef LSC_VABSMAX
 #undef LSC_VABSMIN
