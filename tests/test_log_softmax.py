@@ -1420,13 +1420,13 @@ def test_streamed_columns_off_the_vectors(fn, dtype, m, num_threads, isa, no_war
     """Column blocks past the streaming threshold whose rows of y start at offsets
     that vary from row to row within a vector (rows of m elements, m not a multiple
     of 16; a middle axis of 81 rows): the bands write whole cache lines, the line two
-    bands share passed on through a stash (lsc_band_write_lines) or, with AVX-512
-    where x is read in place, written by the later band from x (lsc_band_emit_block,
-    a band's rows 8 at a time: 81 rows end with a partial group).  Every column
-    gets the same bits as in a block of its own below the threshold, fresh, into an
-    out= one element into a buffer, and in place; bands of 128 columns with AVX2
-    (about 1 MiB of rows), blocks and their last band of various widths (m), the
-    threads' blocks meeting within lines."""
+    bands share passed on through a stash (lsc_band_write_lines) or, with AVX-512 and
+    AVX2 where x is read in place, written by the later band from x
+    (lsc_band_emit_block, a band's rows 8 at a time: 81 rows end with a partial
+    group).  Every column gets the same bits as in a block of its own below the
+    threshold, fresh, into an out= one element into a buffer, and in place; bands of
+    128 columns with AVX2 (about 1 MiB of rows), blocks and their last band of various
+    widths (m), the threads' blocks meeting within lines."""
     from logsoftmax_c import _dispatch
     f = getattr(logsoftmax_c, fn)
     limit = _dispatch.kernels.stream_bytes()

@@ -2523,10 +2523,10 @@ static void LSC_FN(lsc_band_emit_lines)(LSC_FN(lsc_band) *w, const LSC_FN(lsc_ba
     }
 }
 
-#if defined(LSC_MASK_STORE) && LSC_SIMD_BYTES == 64
+#if LSC_COLS_ONEPASS
 #define LSC_BAND_EMIT_BLOCK 1
 /* Row jj of band w where the block's x is read in place and its columns are
- * contiguous (lsc_cols_vec: p->bmx), with AVX-512 (a line a vector): each line of y
+ * contiguous (lsc_cols_vec: p->bmx), in the AVX-512 and AVX2 builds: each line of y
  * computed at once from x, at any offset, and from the block's per-column mx and off
  * (the lanes of each band's vmx and vo: the same operations on the same values, so
  * the same bits as lsc_band_write_row), then streamed.  The line a band shares with
@@ -2537,18 +2537,56 @@ static void LSC_FN(lsc_band_emit_lines)(LSC_FN(lsc_band) *w, const LSC_FN(lsc_ba
  * waited on its stores, which waited behind the streamed stores of the rows before,
  * and 32x81x8732 along axis 1 (rows 34928 bytes apart) took 1.4 times as long as
  * 32x81x8704, whose rows' vectors go straight to y. */
-LSC_INLINE LSC_V LSC_FN(lsc_band_line)(const LSC_T *x, const LSC_T *mx, const LSC_T *off,
-                                       ptrdiff_t cnt, const int soft)
+/* the first cnt < LSC_W elements at p (the other lanes 0), and the first cnt lanes of
+   v to p (lsc_cols_onepass.h's masked loads and stores) */
+LSC_INLINE LSC_V LSC_FN(lsc_loadn)(const LSC_T *p, ptrdiff_t cnt)
+{
+    if (sizeof(LSC_T) == sizeof(float)) {
+        return (LSC_V)lsc_op_loadn((const float *)(const void *)p, cnt);
+    }
+    return (LSC_V)lsc_op_loadn_d((const double *)(const void *)p, cnt);
+}
+LSC_INLINE void LSC_FN(lsc_storen)(LSC_T *p, LSC_V v, ptrdiff_t cnt)
+{
+    if (sizeof(LSC_T) == sizeof(float)) {
+        lsc_op_storen((float *)(void *)p, (lsc_opv)v, cnt);
+    }
+    else {
+        lsc_op_storen_d((double *)(void *)p, (lsc_opvd)v, cnt);
+    }
+}
+/* y's vector of the cnt elements from x, mx, off (cnt < LSC_W: the others 0) */
+LSC_INLINE LSC_V LSC_FN(lsc_band_vec)(const LSC_T *x, const LSC_T *mx, const LSC_T *off,
+                                      ptrdiff_t cnt, const int soft)
 {
     LSC_V r;
     if (cnt >= LSC_W) {
         r = (LSC_VLOAD(x) - LSC_VLOAD(mx)) - LSC_VLOAD(off);
     }
     else {
-        const LSC_MASK_T k = (LSC_MASK_T)(((unsigned)1 << cnt) - 1);
-        r = (LSC_MASK_LOAD(k, x, 0) - LSC_MASK_LOAD(k, mx, 0)) - LSC_MASK_LOAD(k, off, 0);
+        r = (LSC_FN(lsc_loadn)(x, cnt) - LSC_FN(lsc_loadn)(mx, cnt)) -
+            LSC_FN(lsc_loadn)(off, cnt);
     }
     return soft ? LSC_VEXP(r) : r;
+}
+/* elements k .. k + cnt - 1 of the row, within one line of y: streamed where they are
+   the whole line, else by masked stores */
+LSC_INLINE void LSC_FN(lsc_band_emit_part)(const LSC_T *xr, const LSC_T *mx,
+                                           const LSC_T *off, LSC_T *y, ptrdiff_t k,
+                                           ptrdiff_t cnt, const int soft)
+{
+    for (ptrdiff_t u = 0; u < LSC_LINE_T; u += LSC_W) {
+        if (cnt == LSC_LINE_T) {
+            LSC_VSTREAM_A(y + k + u,
+                          LSC_FN(lsc_band_vec)(xr + k + u, mx + k + u, off + k + u, LSC_W, soft));
+        }
+        else if (cnt > u) {
+            const ptrdiff_t c = cnt - u < LSC_W ? cnt - u : LSC_W;
+            LSC_FN(lsc_storen)(y + k + u,
+                               LSC_FN(lsc_band_vec)(xr + k + u, mx + k + u, off + k + u, c, soft),
+                               c);
+        }
+    }
 }
 
 static void LSC_FN(lsc_band_emit_block)(LSC_FN(lsc_band) *w, const LSC_FN(lsc_bands) *p,
@@ -2568,22 +2606,15 @@ static void LSC_FN(lsc_band_emit_block)(LSC_FN(lsc_band) *w, const LSC_FN(lsc_ba
         /* the line the band before ended in (from its first column where there is
            none), to the band's end if that comes first */
         const ptrdiff_t lo = c0 > 0 ? a - lw : 0, hi = a < b ? a : b;
-        const LSC_V v = LSC_FN(lsc_band_line)(xr + lo, mx + lo, off + lo, hi - lo, soft);
-        if (hi - lo == lw) {
-            LSC_VSTREAM_A(y + lo, v);
-        }
-        else {
-            LSC_MASK_STORE(y + lo, (LSC_MASK_T)(((unsigned)1 << (hi - lo)) - 1), v);
-        }
+        LSC_FN(lsc_band_emit_part)(xr, mx, off, y, lo, hi - lo, soft);
         k = a;
     }
     for (; k + lw <= b; k += lw) {
-        LSC_VSTREAM_A(y + k, LSC_FN(lsc_band_line)(xr + k, mx + k, off + k, lw, soft));
+        LSC_FN(lsc_band_emit_part)(xr, mx, off, y, k, lw, soft);
     }
     /* the end of the band's part: the next band's, or plain at the end of the block */
     if (k < b && w->last) {
-        LSC_MASK_STORE(y + k, (LSC_MASK_T)(((unsigned)1 << (b - k)) - 1),
-                       LSC_FN(lsc_band_line)(xr + k, mx + k, off + k, b - k, soft));
+        LSC_FN(lsc_band_emit_part)(xr, mx, off, y, k, b - k, soft);
     }
 }
 #endif
@@ -3156,8 +3187,8 @@ static int LSC_FN(lsc_cols_vec)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     const int lines = LSC_STREAM && stream && !lse && syi == es && ((uintptr_t)y) % es == 0 &&
                       syn % LSC_SIMD_BYTES != 0;
 #if defined(LSC_BAND_EMIT_BLOCK)
-    /* (with AVX-512, where x is read in place, the lines straight from it instead:
-       the block's per-column mx and off, lsc_band_emit_block) */
+    /* (with AVX-512 and AVX2, where x is read in place, the lines straight from it
+       instead: the block's per-column mx and off, lsc_band_emit_block) */
     const int block = lines && direct && sxi == es;
 #else
     const int block = 0;
