@@ -2575,16 +2575,16 @@ LSC_INLINE void LSC_FN(lsc_band_emit_part)(const LSC_T *xr, const LSC_T *mx,
                                            const LSC_T *off, LSC_T *y, ptrdiff_t k,
                                            ptrdiff_t cnt, const int soft)
 {
+    const LSC_T *xk = xr + k, *mk = mx + k, *ok = off + k;
+    LSC_T *yk = y + k;
     for (ptrdiff_t u = 0; u < LSC_LINE_T; u += LSC_W) {
         if (cnt == LSC_LINE_T) {
-            LSC_VSTREAM_A(y + k + u,
-                          LSC_FN(lsc_band_vec)(xr + k + u, mx + k + u, off + k + u, LSC_W, soft));
+            LSC_VSTREAM_A(yk + u, LSC_FN(lsc_band_vec)(xk + u, mk + u, ok + u, LSC_W, soft));
         }
         else if (cnt > u) {
             const ptrdiff_t c = cnt - u < LSC_W ? cnt - u : LSC_W;
-            LSC_FN(lsc_storen)(y + k + u,
-                               LSC_FN(lsc_band_vec)(xr + k + u, mx + k + u, off + k + u, c, soft),
-                               c);
+            const LSC_V v = LSC_FN(lsc_band_vec)(xk + u, mk + u, ok + u, c, soft);
+            LSC_FN(lsc_storen)(yk + u, v, c);
         }
     }
 }
