@@ -2525,18 +2525,6 @@ static void LSC_FN(lsc_band_emit_lines)(LSC_FN(lsc_band) *w, const LSC_FN(lsc_ba
 
 #if LSC_COLS_ONEPASS
 #define LSC_BAND_EMIT_BLOCK 1
-/* Row jj of band w where the block's x is read in place and its columns are
- * contiguous (lsc_cols_vec: p->bmx), in the AVX-512 and AVX2 builds: each line of y
- * computed at once from x, at any offset, and from the block's per-column mx and off
- * (the lanes of each band's vmx and vo: the same operations on the same values, so
- * the same bits as lsc_band_write_row), then streamed.  The line a band shares with
- * the band before is the later band's, whose write comes after the other's and reads
- * the other's x where it still is (its tail left unwritten); the block's first and
- * last partial lines by masked stores.  No row buffer, no stash: through them (as
- * lsc_band_write_lines still goes for the other blocks), the unaligned loads of a row
- * waited on its stores, which waited behind the streamed stores of the rows before,
- * and 32x81x8732 along axis 1 (rows 34928 bytes apart) took 1.4 times as long as
- * 32x81x8704, whose rows' vectors go straight to y. */
 /* the first cnt < LSC_W elements at p (the other lanes 0), and the first cnt lanes of
    v to p (lsc_cols_onepass.h's masked loads and stores) */
 LSC_INLINE LSC_V LSC_FN(lsc_loadn)(const LSC_T *p, ptrdiff_t cnt)
@@ -2589,6 +2577,18 @@ LSC_INLINE void LSC_FN(lsc_band_emit_part)(const LSC_T *xr, const LSC_T *mx,
     }
 }
 
+/* Row jj of band w where the block's x is read in place and its columns are
+ * contiguous (lsc_cols_vec: p->bmx), in the AVX-512 and AVX2 builds: each line of y
+ * computed at once from x, at any offset, and from the block's per-column mx and off
+ * (the lanes of each band's vmx and vo: the same operations on the same values, so
+ * the same bits as lsc_band_write_row), then streamed.  The line a band shares with
+ * the band before is the later band's, whose write comes after the other's and reads
+ * the other's x where it still is (its tail left unwritten); the block's first and
+ * last partial lines by masked stores.  No row buffer, no stash: through them (as
+ * lsc_band_write_lines still goes for the other blocks), the unaligned loads of a row
+ * waited on its stores, which waited behind the streamed stores of the rows before,
+ * and 32x81x8732 along axis 1 (rows 34928 bytes apart) took 1.4 times as long as
+ * 32x81x8704, whose rows' vectors go straight to y. */
 static void LSC_FN(lsc_band_emit_block)(LSC_FN(lsc_band) *w, const LSC_FN(lsc_bands) *p,
                                         ptrdiff_t jj)
 {
