@@ -2725,7 +2725,7 @@ LSC_INLINE void LSC_FN(lsc_band_write_row)(LSC_FN(lsc_band) *w, const LSC_FN(lsc
  * Columns side by side give the processor independent chains of exps to overlap.  The
  * loop carries the write pass of band w (if not NULL): a row of it each time *debt,
  * counting the vectors summed, reaches the row's vectors; and fetches row j of the G
- * vector columns at xp (if not NULL; a cache line each) in row j. */
+ * vector columns at xp (if not NULL; the line of each vector's end) in row j. */
 LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, const LSC_V *vm,
                                        const LSC_FN(lsc_bands) *p, double *rest,
                                        LSC_T *corr, LSC_T *cnt, const char *xp,
@@ -2780,7 +2780,14 @@ LSC_INLINE void LSC_FN(lsc_cols_vsums)(const LSC_FN(lsc_band) *s, ptrdiff_t v, c
                     LSC_VSTORE(lb + (g * p->pn + j) * LSC_W, a);
                 }
                 else if (xp != NULL) {
-                    __builtin_prefetch(xp + j * p->sxn + g * LSC_SIMD_BYTES, 0, 3);
+                    /* the line of the vector's last byte: where the rows are not on
+                       cache lines, the vectors' first bytes left each row's last line
+                       of the band unfetched, and its first pass waited on them (a
+                       fifth of the kernel's samples in 32x81x4366 double along axis
+                       1, 1 thread); the band's first line is the last of the band
+                       before, in the caches already */
+                    __builtin_prefetch(xp + j * p->sxn + g * LSC_SIMD_BYTES + LSC_SIMD_BYTES - 1,
+                                       0, 3);
                 }
                 if (light) {
                     (void)LSC_FN(lsc_cols_term)(LSC_VLOAD(c + g * sv + j * sr) - vm[g], &part[g],
