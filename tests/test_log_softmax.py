@@ -1458,6 +1458,49 @@ def test_streamed_columns_off_the_vectors(fn, dtype, m, num_threads, isa, no_war
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("kind", ["wide", "streamed", "cached"])
+@pytest.mark.parametrize("fn", ["log_softmax", "softmax"])
+def test_long_columns_written_by_pairs_of_rows(fn, kind, dtype, isa, no_warnings):
+    """Long columns (the one pass of the AVX-512 and AVX2 builds: float32 from 2048
+    rows, float64 from 1024) are written two rows at a time where y's rows are a
+    multiple of 64 bytes apart and the block's max, offset and row do not fit in L1
+    together (rows of 16 KiB: "wide", even with 1 thread) or the block is part of the
+    rows (the threads' blocks of 1 KiB or 2 KiB rows, streamed past the threshold or
+    not), row by row otherwise.  An odd number of rows leaves one row alone; three
+    threads' blocks start and end within vectors; an out= whose rows start 3 elements
+    into a line has a head before each row's first line.  Every way gives the bits of
+    the row by row write (an out= whose rows are not a multiple of 64 bytes apart), in
+    place too, and log_softmax is within a few ulps of a long-double reference."""
+    from logsoftmax_c import _dispatch
+    f = getattr(logsoftmax_c, fn)
+    isz = np.dtype(dtype).itemsize
+    limit = _dispatch.kernels.stream_bytes()
+    n = 2049 if dtype == np.float32 else 1025
+    m = 16384 // isz if kind == "wide" else 256
+    if kind == "streamed":
+        n = max(n, -(-limit // (m * isz))) | 1
+    rng = np.random.default_rng(n + m)
+    x = (rng.standard_normal((n, m)) * 4).astype(dtype)
+    x[:, 5] = -np.inf
+    x[n // 2, 9] = np.nan
+    x[0, 17] = 60                       # a dominant element
+    assert (x.nbytes >= limit) == (kind != "cached")
+    # rows (m + 1) elements apart: row by row
+    want = np.empty((n, m + 1), dtype)[:, :m]
+    f(x, axis=0, out=want, num_threads=1)
+    if fn == "log_softmax":
+        assert_ulps(want[:, 20:84], x[:, 20:84], 0, k=4)
+    for nt in (1, 2, 3):
+        assert np.array_equal(f(x, axis=0, num_threads=nt), want, equal_nan=True), nt
+        out = np.empty((n, m + 64 // isz), dtype)[:, 3:m + 3]
+        assert f(x, axis=0, out=out, num_threads=nt) is out
+        assert np.array_equal(out, want, equal_nan=True), nt
+    xc = x.copy()
+    f(xc, axis=0, out=xc, num_threads=2)
+    assert np.array_equal(xc, want, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("n", [7, 8, 9, 10, 15, 16, 17, 24, 39, 64], ids=lambda n: f"n={n}")
 def test_short_rows_in_tiles(dtype, n, isa, no_warnings):
     """Rows of up to 64 elements go through tiles of 16 rows (transposed in and out,
