@@ -294,13 +294,14 @@ static inline __attribute__((always_inline)) const char *lsc_onepass_strip(
    loaded once for them, where the block's m, c and part of a row of x do not fit in L1
    together (3 b sizeof(T) above LSC_ONEPASS_ROWS_BYTES) or its rows are parts of x's
    rows (the threads' blocks).  Row by row, x's stream evicted m and c, which then came
-   from L2 for every row: a C loop that streams y = (x - m) - c over 4096 rows of 4096
-   floats took 1.75 times as long as y = x - 1, one that takes 4 rows a vector of m
-   and c 1.4.  In the kernel, new / old with 1 / 2 threads: 4096x4096 along axis 0
-   0.92 / 0.94, 8192x4096 0.93 / 0.92, 2048x8192 double 0.91 / 0.91, 16384x1024 2
-   threads 0.87; 4 rows at a time 0.97 / 0.92 on 4096x4096, and whole rows that fit in
-   L1 lost 4-12% in pairs (8192x2048 and 16384x1024 with 1 thread), so they go row by
-   row. */
+   from L2 for every row: streamed over 4096 rows of 4096 floats, y = (x - m) - c took
+   1.77 times as long as y = x - 1, two rows a vector of m and c 1.43, four 1.3
+   (tools/experiments/onepass_write.c).  In the kernel, new / old with 1 / 2 threads:
+   4096x4096 along axis 0 0.92 / 0.90-0.94, 8192x4096 0.93 / 0.92, 2048x8192 double
+   0.91 / 0.91-1.01, 16384x1024 with 2 threads 0.87; 4 rows at a time 0.97 / 0.92 on
+   4096x4096; whole rows that fit in L1 with their m and c lost 4-10% in pairs
+   (8192x2048 and 16384x1024 with 1 thread: two streams of x and y for one), so they
+   go row by row. */
 #define LSC_ONEPASS_ROWS 2
 #define LSC_ONEPASS_ROWS_BYTES 24576
 
