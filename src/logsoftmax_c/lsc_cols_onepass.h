@@ -340,19 +340,16 @@ static inline __attribute__((always_inline)) const char *lsc_onepass_strip(
                     }                                                                        \
                 }                                                                            \
                 ptrdiff_t j = h;                                                             \
-                if (stream) {                                                                \
-                    for (; j + W <= b; j += W) {                                             \
-                        const __typeof__(LOADU(m)) mv = LOADU(m + j), cv = LOADU(c + j);     \
-                        for (int k = 0; k < LSC_ONEPASS_ROWS; k++) {                         \
-                            STREAMV(yg[k] + j, F(LOADU(xg[k] + j) - mv - cv));               \
+                /* (stream is the same throughout: gcc makes a loop of each) */              \
+                for (; j + W <= b; j += W) {                                                 \
+                    const __typeof__(LOADU(m)) mv = LOADU(m + j), cv = LOADU(c + j);         \
+                    for (int k = 0; k < LSC_ONEPASS_ROWS; k++) {                             \
+                        const __typeof__(LOADU(m)) r = F(LOADU(xg[k] + j) - mv - cv);        \
+                        if (stream) {                                                        \
+                            STREAMV(yg[k] + j, r);                                           \
                         }                                                                    \
-                    }                                                                        \
-                }                                                                            \
-                else {                                                                       \
-                    for (; j + W <= b; j += W) {                                             \
-                        const __typeof__(LOADU(m)) mv = LOADU(m + j), cv = LOADU(c + j);     \
-                        for (int k = 0; k < LSC_ONEPASS_ROWS; k++) {                         \
-                            STOREU(yg[k] + j, F(LOADU(xg[k] + j) - mv - cv));                \
+                        else {                                                               \
+                            STOREU(yg[k] + j, r);                                            \
                         }                                                                    \
                     }                                                                        \
                 }                                                                            \
