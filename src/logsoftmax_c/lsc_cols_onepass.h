@@ -305,13 +305,53 @@ static inline __attribute__((always_inline)) const char *lsc_onepass_strip(
 #define LSC_ONEPASS_ROWS 2
 #define LSC_ONEPASS_ROWS_BYTES 24576
 
+/* G rows of a one pass's write (xg[0 .. G), yg[0 .. G): their x and y), the first h
+ * elements of each row by masked stores, then each vector of m and c loaded once for the
+ * G rows (streamed or stored as the caller's `stream`), the tail masked: the
+ * statement that LSC_ONEPASS_WRITE uses for a single row and for LSC_ONEPASS_ROWS of
+ * them (b, m, c and stream its own; gcc makes a loop of each value of stream). */
+#define LSC_ONEPASS_GROUP(W, LOADN, STOREN, LOADU, STOREU, STREAMV, F, G, xg, yg, h)         \
+    do {                                                                                     \
+        for (int k = 0; k < (G); k++) {                                                      \
+            for (ptrdiff_t j = 0; j < (h); j += W) {                                         \
+                STOREN((yg)[k] + j,                                                          \
+                       F(LOADN((xg)[k] + j, (h) - j) - LOADN(m + j, (h) - j) -               \
+                         LOADN(c + j, (h) - j)),                                             \
+                       (h) - j);                                                             \
+            }                                                                                \
+        }                                                                                    \
+        ptrdiff_t j = (h);                                                                   \
+        for (; j + W <= b; j += W) {                                                         \
+            const __typeof__(LOADU(m)) mv = LOADU(m + j), cv = LOADU(c + j);                 \
+            for (int k = 0; k < (G); k++) {                                                  \
+                const __typeof__(LOADU(m)) r = F(LOADU((xg)[k] + j) - mv - cv);              \
+                if (stream) {                                                                \
+                    STREAMV((yg)[k] + j, r);                                                 \
+                }                                                                            \
+                else {                                                                       \
+                    STOREU((yg)[k] + j, r);                                                  \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+        if (j < b) {                                                                         \
+            for (int k = 0; k < (G); k++) {                                                  \
+                STOREN((yg)[k] + j,                                                          \
+                       F(LOADN((xg)[k] + j, b - j) - LOADN(m + j, b - j) -                   \
+                         LOADN(c + j, b - j)),                                               \
+                       b - j);                                                               \
+            }                                                                                \
+        }                                                                                    \
+    } while (0)
+
 /* The write of a one pass, y = F((x - m) - c) row by row (F: nothing for log_softmax, the
  * vector exp for softmax), as the function NAME for the element type T (W of them a
  * vector, the ISA's loads and stores of them): with stream, whole vectors from each
  * row's first 64-byte boundary with non-temporal stores; elsewhere whole vectors, the
- * tail masked.  Strided columns (gathered into g first) and outputs that are strided or
- * not aligned to their elements go through the row buffer rb (bv elements) with the
- * same vector operations, so that a column's bits do not depend on its layout. */
+ * tail masked; rows LSC_ONEPASS_ROWS at a time (above) where x and y are contiguous
+ * along the columns and y's rows all start at one offset within a line.  Strided columns
+ * (gathered into g first) and outputs that are strided or not aligned to their elements
+ * go through the row buffer rb (bv elements) with the same vector operations, so that a
+ * column's bits do not depend on its layout. */
 #define LSC_ONEPASS_WRITE(NAME, T, W, LOADN, STOREN, LOADU, STOREU, STREAMV, F)              \
     static void NAME(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y, ptrdiff_t syn,    \
                      ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b, const T *m, const T *c, T *g,  \
@@ -319,9 +359,6 @@ static inline __attribute__((always_inline)) const char *lsc_onepass_strip(
     {                                                                                        \
         const ptrdiff_t es = (ptrdiff_t)sizeof(T);                                           \
         ptrdiff_t i = 0;                                                                     \
-        /* rows LSC_ONEPASS_ROWS at a time (above) where x and y are contiguous along        \
-           the columns and y's rows all start at one offset within a line; the same          \
-           operations on each element as row by row */                                       \
         if (sxi == es && syi == es && ((uintptr_t)y) % es == 0 && syn % 64 == 0 &&           \
             (sxn != b * es || 3 * b * es > LSC_ONEPASS_ROWS_BYTES)) {                        \
             ptrdiff_t h = stream ? (ptrdiff_t)((64 - ((uintptr_t)y) % 64) % 64) / es : 0;    \
@@ -332,35 +369,9 @@ static inline __attribute__((always_inline)) const char *lsc_onepass_strip(
                 for (int k = 0; k < LSC_ONEPASS_ROWS; k++) {                                 \
                     xg[k] = (const T *)(x + (i + k) * sxn);                                  \
                     yg[k] = (T *)(y + (i + k) * syn);                                        \
-                    for (ptrdiff_t j = 0; j < h; j += W) {                                   \
-                        STOREN(yg[k] + j,                                                    \
-                               F(LOADN(xg[k] + j, h - j) - LOADN(m + j, h - j) -             \
-                                 LOADN(c + j, h - j)),                                       \
-                               h - j);                                                       \
-                    }                                                                        \
                 }                                                                            \
-                ptrdiff_t j = h;                                                             \
-                /* (stream is the same throughout: gcc makes a loop of each) */              \
-                for (; j + W <= b; j += W) {                                                 \
-                    const __typeof__(LOADU(m)) mv = LOADU(m + j), cv = LOADU(c + j);         \
-                    for (int k = 0; k < LSC_ONEPASS_ROWS; k++) {                             \
-                        const __typeof__(LOADU(m)) r = F(LOADU(xg[k] + j) - mv - cv);        \
-                        if (stream) {                                                        \
-                            STREAMV(yg[k] + j, r);                                           \
-                        }                                                                    \
-                        else {                                                               \
-                            STOREU(yg[k] + j, r);                                            \
-                        }                                                                    \
-                    }                                                                        \
-                }                                                                            \
-                if (j < b) {                                                                 \
-                    for (int k = 0; k < LSC_ONEPASS_ROWS; k++) {                             \
-                        STOREN(yg[k] + j,                                                    \
-                               F(LOADN(xg[k] + j, b - j) - LOADN(m + j, b - j) -             \
-                                 LOADN(c + j, b - j)),                                       \
-                               b - j);                                                       \
-                    }                                                                        \
-                }                                                                            \
+                LSC_ONEPASS_GROUP(W, LOADN, STOREN, LOADU, STOREU, STREAMV, F,               \
+                                  LSC_ONEPASS_ROWS, xg, yg, h);                              \
             }                                                                                \
         }                                                                                    \
         for (; i < n; i++) {                                                                 \
@@ -385,29 +396,10 @@ static inline __attribute__((always_inline)) const char *lsc_onepass_strip(
                 }                                                                            \
                 continue;                                                                    \
             }                                                                                \
-            T *yf = (T *)yr;                                                                 \
-            ptrdiff_t j = 0;                                                                 \
-            if (stream) {                                                                    \
-                ptrdiff_t h = (ptrdiff_t)((64 - ((uintptr_t)yf) % 64) % 64) / es;            \
-                h = h < b ? h : b;                                                           \
-                for (; j < h; j += W) {                                                      \
-                    STOREN(yf + j,                                                           \
-                           F(LOADN(xf + j, h - j) - LOADN(m + j, h - j) -                    \
-                             LOADN(c + j, h - j)),                                           \
-                           h - j);                                                           \
-                }                                                                            \
-                for (j = h; j + W <= b; j += W) {                                            \
-                    STREAMV(yf + j, F(LOADU(xf + j) - LOADU(m + j) - LOADU(c + j)));         \
-                }                                                                            \
-            }                                                                                \
-            for (; j + W <= b; j += W) {                                                     \
-                STOREU(yf + j, F(LOADU(xf + j) - LOADU(m + j) - LOADU(c + j)));              \
-            }                                                                                \
-            if (j < b) {                                                                     \
-                STOREN(yf + j,                                                               \
-                       F(LOADN(xf + j, b - j) - LOADN(m + j, b - j) - LOADN(c + j, b - j)),  \
-                       b - j);                                                               \
-            }                                                                                \
+            T *yf[1] = {(T *)yr};                                                            \
+            ptrdiff_t h = stream ? (ptrdiff_t)((64 - ((uintptr_t)yr) % 64) % 64) / es : 0;   \
+            h = h < b ? h : b;                                                               \
+            LSC_ONEPASS_GROUP(W, LOADN, STOREN, LOADU, STOREU, STREAMV, F, 1, &xf, yf, h);   \
         }                                                                                    \
         if (stream) {                                                                        \
             LSC_SFENCE();                                                                    \
