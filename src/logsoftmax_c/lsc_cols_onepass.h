@@ -137,7 +137,8 @@ static inline __attribute__((always_inline)) void lsc_onepass_step(__m512 v, __m
        where a compare masked by the other was made apart.) */
     __mmask16 live = _mm512_cmp_ps_mask(d, _mm512_set1_ps(LSC_ONEPASS_LO), _CMP_NLT_UQ);
     if (ninf) {
-        live = _kand_mask16(live, _mm512_cmp_ps_mask(v, _mm512_set1_ps(-INFINITY), _CMP_NEQ_UQ));
+        live = _kand_mask16(
+            live, _mm512_cmp_ps_mask(v, _mm512_set1_ps(-INFINITY), _CMP_NEQ_UQ));
     }
     __m512 e = (__m512)lsc_vexp_f32s((lsc_vf32)d);
     if (light) {
@@ -244,7 +245,8 @@ static inline __attribute__((always_inline)) void lsc_onepass_step(__m256 v, __m
     const __m256 up = _mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_GT_OQ);
     __m256 live = _mm256_cmp_ps(d, _mm256_set1_ps(LSC_ONEPASS_LO), _CMP_NLT_UQ);
     if (ninf) {
-        live = _mm256_and_ps(live, _mm256_cmp_ps(v, _mm256_set1_ps(-INFINITY), _CMP_NEQ_UQ));
+        live = _mm256_and_ps(live,
+                             _mm256_cmp_ps(v, _mm256_set1_ps(-INFINITY), _CMP_NEQ_UQ));
     }
     __m256 e = (__m256)lsc_vexp_f32s((lsc_vf32)d);
     if (light) {
@@ -510,15 +512,13 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
         m[k] = 0.0f;
     }
     memset(T, 0, (size_t)bv * sizeof(double));
-    /* strips of LSC_COL_FOLD rows from row 1: each vector of columns down the strip,
-       its partial sums then added into T (light a constant in each copy) */
     /* a vector of columns down a strip; NINF: a lane's max is -inf.  (Else no lane's max
        is, nor becomes -inf, and -inf's x - m is below the exp's range: its term left out
-       by the exp's own compare, without one of its own, the same bits where the max
-       ends finite; a max that ends NaN or +inf makes the column NaN whatever T: 0.96-0.98
-       of the time of 4096x4096, 8192x2048 and 2048x8192 along axis 0, 1 and 2 threads.
-       Double's one pass, its base in place of the max, measured 0.99-1.02: it keeps
-       its compare.) */
+       by the exp's own compare, without one of its own; the same bits where the max
+       ends finite, and a max that ends NaN or +inf makes the column NaN whatever T.
+       0.96-0.98 of the time of 4096x4096, 8192x2048 and 2048x8192 along axis 0, 1 and 2
+       threads; softmax 0.90-0.94 with 2.  Double's one pass, its base in place of the
+       max, measured 0.99-1.02: it keeps its compare.) */
 #define LSC_ONEPASS_ROWS_OF(LIGHT, NINF)                                                    \
     for (ptrdiff_t r = 0; r < rows; r++) {                                                  \
         const lsc_opv v = lsc_op_loadn((const float *)(base + r * pitch) + j, b - j);       \
@@ -528,6 +528,8 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
             pv = LSC_OP_SPLAT(0.0f);                                                        \
         }                                                                                   \
     }
+    /* strips of LSC_COL_FOLD rows from row 1: each vector of columns down the strip,
+       its partial sums then added into T (light a constant in each copy) */
 #define LSC_ONEPASS_STRIPS(LIGHT)                                                           \
     for (ptrdiff_t i0 = 1; i0 < n; i0 += LSC_COL_FOLD) {                                    \
         const ptrdiff_t rows = n - i0 < LSC_COL_FOLD ? n - i0 : LSC_COL_FOLD;               \
