@@ -1501,6 +1501,54 @@ def test_long_columns_written_by_pairs_of_rows(fn, kind, dtype, isa, no_warnings
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("fn", ["log_softmax", "softmax", "logsumexp"])
+def test_long_columns_in_sub_blocks(fn, dtype, isa, no_warnings):
+    """Long columns wider than a sub-block (the one pass cuts each thread's columns
+    into blocks of 8 MiB of rows, about 1000 columns of 2049 float32 or 1025 float64
+    rows, the second thread's first block half as wide, all cut at y's lines): the
+    same bits as each stretch of columns alone, whatever the threads (1, 2, 3) and an
+    out= whose rows start 3 elements into a line; in place too.  Special values and a
+    dominant element in the columns at and around the sub-blocks' and threads' edges,
+    log_softmax within a few ulps of a long-double reference there."""
+    f = getattr(logsoftmax_c, fn)
+    n = 2049 if dtype == np.float32 else 1025
+    m = 2608                            # rows a multiple of 64 bytes
+    rng = np.random.default_rng(m)
+    x = (rng.standard_normal((n, m)) * 4).astype(dtype)
+    # sub-blocks of 1008 columns; threads' shares of 1312 (2) and 880 (3)
+    edges = [0, 500, 880, 1008, 1312, 1760, 1824, 2016, 2320, m - 1]
+    cols = sorted({c + d for c in edges for d in (-1, 0, 1) if 0 <= c + d < m})
+    for k, c in enumerate(cols):
+        kind = k % 4
+        if kind == 0:
+            x[:, c] = -np.inf
+        elif kind == 1:
+            x[n // 2, c] = np.nan
+        elif kind == 2:
+            x[rng.integers(n), c] = 60          # a dominant element
+        else:
+            x[: n // 2, c] = -np.inf
+    # each stretch of 163 columns alone: one block, no sub-blocks
+    want = np.concatenate([f(x[:, k:k + 163], axis=0, num_threads=1)
+                           for k in range(0, m, 163)], axis=-1)
+    for nt in (1, 2, 3):
+        assert np.array_equal(f(x, axis=0, num_threads=nt), want, equal_nan=True), nt
+    if fn == "logsumexp":
+        return
+    for nt in (1, 2):
+        out = np.empty((n, m + 64 // x.itemsize), dtype)[:, 3:m + 3]
+        assert f(x, axis=0, out=out, num_threads=nt) is out
+        assert np.array_equal(out, want, equal_nan=True), nt
+    xc = x.copy()
+    f(xc, axis=0, out=xc, num_threads=2)
+    assert np.array_equal(xc, want, equal_nan=True)
+    if fn == "log_softmax":
+        fin = [c for c in cols if np.isfinite(x[:, c]).all()]
+        assert_ulps(want[:, fin], x[:, fin], 0, k=4)
+        _check_special(x[:, cols], want[:, cols], 0)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("n", [7, 8, 9, 10, 15, 16, 17, 24, 39, 64], ids=lambda n: f"n={n}")
 def test_short_rows_in_tiles(dtype, n, isa, no_warnings):
     """Rows of up to 64 elements go through tiles of 16 rows (transposed in and out,

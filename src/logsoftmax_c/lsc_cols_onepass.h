@@ -67,6 +67,45 @@ static inline int lsc_onepass_n(ptrdiff_t n)
     return n >= LSC_ONEPASS_MIN_N;
 }
 
+/* Sub-blocks.  A block of columns whose rows fit in LSC_ONEPASS_SUB_BYTES goes to its
+ * write while its rows are still in the last-level cache, where x's second read costs
+ * no traffic to memory: the caller (_run_cols) cuts a thread's columns into blocks of
+ * lsc_onepass_sub_width(n, es) columns, where those hold at least LSC_ONEPASS_SUB_RUN
+ * bytes of each row (shorter runs of each row lost more in the statistics than the
+ * write gained).  New / one block a thread, 1 thread: 4096x4096 along axis 0
+ * 0.86-0.91 (the write about 3.3 ms where it took 4.4, the statistics the same),
+ * 2048x8192 0.90-0.93, 4096x2048 double 0.91-0.92; with 2 threads, whose writes
+ * together stay at the machine's rate of streamed stores whatever they read, 0.88-1.02,
+ * 0.89-0.93 and 0.87-0.98.  8192x2048 in sub-blocks of runs of 1 KiB: 1.00 / 1.22;
+ * of 2 KiB (16 MiB blocks): 1.04 / 1.06; so its columns stay whole (docs/performance.md,
+ * the tenth round on Zen 4).  Columns no wider than a sub-block: 0, one block a thread
+ * as before. */
+#define LSC_ONEPASS_SUB_BYTES (8 << 20)
+#define LSC_ONEPASS_SUB_RUN 2048
+static inline ptrdiff_t lsc_onepass_sub_width(ptrdiff_t n, ptrdiff_t es)
+{
+    ptrdiff_t w = n > 0 ? LSC_ONEPASS_SUB_BYTES / (n * es) / 16 * 16 : 0;
+    return w * es >= LSC_ONEPASS_SUB_RUN ? w : 0;
+}
+
+/* The statistics fetch the next strip's rows while they take a strip's (one prefetch
+ * a vector of each row, into L2: locality 2, which was as fast as the stream
+ * prefetcher's alone on whole rows, and kept the sub-blocks' runs of 2 KiB of each
+ * row as fast, where without it their statistics took 1.28 times as long: 16 new
+ * streams a strip, each too short for the prefetcher to learn); not for strided
+ * columns, whose strip is a gathered copy, nor for runs of each row longer than
+ * LSC_ONEPASS_PF_RUN bytes, which the stream prefetcher follows (8192x2048 in blocks
+ * of 8 KiB runs took 1.10 times as long with it).  The rows of the strip from row i0
+ * whose row LSC_COL_FOLD below is still in the column, for runs of run bytes. */
+#define LSC_ONEPASS_PREFETCH(p) __builtin_prefetch((p), 0, 2)
+#define LSC_ONEPASS_PF_RUN 4096
+static inline ptrdiff_t lsc_onepass_pf_rows(ptrdiff_t n, ptrdiff_t i0, ptrdiff_t rows,
+                                            ptrdiff_t run, int gathered)
+{
+    const ptrdiff_t r = gathered || run > LSC_ONEPASS_PF_RUN ? 0 : n - i0 - LSC_COL_FOLD;
+    return r < 0 ? 0 : r < rows ? r : rows;
+}
+
 #if defined(__AVX512F__)
 /* the vectors of the one pass: LSC_OPW floats, a double vector of half as many */
 #define LSC_OPW 16
@@ -521,6 +560,9 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
        max, measured 0.99-1.02: it keeps its compare.) */
 #define LSC_ONEPASS_ROWS_OF(LIGHT, NINF)                                                    \
     for (ptrdiff_t r = 0; r < rows; r++) {                                                  \
+        if (r < pfr) {                                                                      \
+            LSC_ONEPASS_PREFETCH(base + (r + LSC_COL_FOLD) * pitch + j * es);              \
+        }                                                                                   \
         const lsc_opv v = lsc_op_loadn((const float *)(base + r * pitch) + j, b - j);       \
         lsc_onepass_step(v, &mv, &pv, t, LIGHT, NINF);                                      \
         if ((r + 1) % LSC_ONEPASS_FOLD == 0 || r == rows - 1) {                             \
@@ -536,6 +578,7 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
         ptrdiff_t pitch;                                                                    \
         const char *base = lsc_onepass_strip(x, sxn, sxi, i0, rows, b, (char *)g, bv, es,   \
                                              &pitch);                                       \
+        const ptrdiff_t pfr = lsc_onepass_pf_rows(n, i0, rows, b * es, g != NULL);                  \
         for (ptrdiff_t j = 0; j < b; j += LSC_OPW) {                                        \
             lsc_opv mv = LSC_OP_LOAD(m + j), pv = LSC_OP_SPLAT(0.0f);                       \
             lsc_opvd t[2] = {LSC_OP_LOADD(T + j), LSC_OP_LOADD(T + j + LSC_OPW / 2)};       \
@@ -723,11 +766,15 @@ static int lsc_cols_onepass_f64(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
         ptrdiff_t pitch;
         const char *base = lsc_onepass_strip(x, sxn, sxi, i0, rows, b, (char *)g, bv, es,
                                              &pitch);
+        const ptrdiff_t pfr = lsc_onepass_pf_rows(n, i0, rows, b * es, g != NULL);
         for (ptrdiff_t j = 0; j < b; j += W) {
             V bj = *(const V *)(B + j), mv = *(const V *)(m + j), ev = *(const V *)(E + j);
             V tv = *(const V *)(T + j), cv = *(const V *)(cT + j);
             V pv = LSC_SPLAT(V, 0.0);
             for (ptrdiff_t r = 0; r < rows; r++) {
+                if (r < pfr) {
+                    LSC_ONEPASS_PREFETCH(base + (r + LSC_COL_FOLD) * pitch + j * es);
+                }
                 const V v =
                     (V)lsc_op_loadn_d((const double *)(base + r * pitch) + j, b - j);
                 if (lsc_onepass_step_f64(v, bj, &mv, &ev, &pv) &&
@@ -787,6 +834,12 @@ static int lsc_cols_onepass_f64(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
 static inline int lsc_onepass_n(ptrdiff_t n)
 {
     (void)n;
+    return 0;
+}
+static inline ptrdiff_t lsc_onepass_sub_width(ptrdiff_t n, ptrdiff_t es)
+{
+    (void)n;
+    (void)es;
     return 0;
 }
 static inline int lsc_onepass_n_f64(ptrdiff_t n)
