@@ -72,14 +72,15 @@ static inline int lsc_onepass_n(ptrdiff_t n)
  * no traffic to memory: the caller (_run_cols) cuts a thread's columns into blocks of
  * lsc_onepass_sub_width(n, es) columns, where those hold at least LSC_ONEPASS_SUB_RUN
  * bytes of each row (shorter runs of each row lost more in the statistics than the
- * write gained).  New / one block a thread, 1 thread: 4096x4096 along axis 0
- * 0.86-0.91 (the write about 3.3 ms where it took 4.4, the statistics the same),
- * 2048x8192 0.90-0.93, 4096x2048 double 0.91-0.92; with 2 threads, whose writes
- * together stay at the machine's rate of streamed stores whatever they read, 0.88-1.02,
- * 0.89-0.93 and 0.87-0.98.  8192x2048 in sub-blocks of runs of 1 KiB: 1.00 / 1.22;
- * of 2 KiB (16 MiB blocks): 1.04 / 1.06; so its columns stay whole (docs/performance.md,
- * the tenth round on Zen 4).  Columns no wider than a sub-block: 0, one block a thread
- * as before. */
+ * write gained).  New (with the prefetches below) / one block a thread, fastest of 3-4
+ * processes of 11 calls, 1 / 2 threads: 4096x4096 along axis 0 0.82-0.88 / 0.90-0.95,
+ * 2048x8192 0.86-0.87 / 0.88-0.89, 4096x2048 double 0.90 / 0.90, 2048x4096 0.91 /
+ * 0.91 (perf, 4096x4096: the write's samples 0.61 / 0.73 of the statistics', 0.75 /
+ * 0.89 before; two threads' streamed stores together stay at the machine's rate
+ * whatever they read).  8192x2048 in sub-blocks of runs of 1 KiB: 1.01 / 1.12; of 2
+ * KiB (16 MiB): 1.08 / 0.98; so its columns stay whole (docs/performance.md, the
+ * tenth round on Zen 4).  Columns no wider than a sub-block: 0, one block a thread as
+ * before. */
 #define LSC_ONEPASS_SUB_BYTES (8 << 20)
 #define LSC_ONEPASS_SUB_RUN 2048
 static inline ptrdiff_t lsc_onepass_sub_width(ptrdiff_t n, ptrdiff_t es)
