@@ -628,6 +628,8 @@ cdef void _onepass_thread(const floating *tag, const char *xp, char *yp, const L
         c1 = L.inner
     w = sbw * (nt - t) // nt
     w += (16 - w % 16) % 16
+    if w < 16:
+        w = 16
     if t == 0:
         w += h
     k = c0
