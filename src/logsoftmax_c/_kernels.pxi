@@ -555,6 +555,30 @@ cdef void _run_rows(const floating *tag, const char *xp, char *yp, const Layout 
 
 # ---- column mode: another axis is more contiguous than the reduced one ---------------
 
+cdef inline Py_ssize_t _head_cols(const floating *tag, const char *y) noexcept nogil:
+    """The columns before a row of y at y reaches a 64-byte boundary (0 where y is not
+    aligned to its elements)."""
+    cdef Py_ssize_t es = <Py_ssize_t>sizeof(floating)
+    cdef Py_ssize_t h = <Py_ssize_t>((64 - <uintptr_t>y % 64) % 64)
+    return h // es if h % es == 0 else 0
+
+
+cdef inline void _cols_span(const floating *tag, const char *xp, char *yp, const Layout *L,
+                            Offsets off, Py_ssize_t k0, Py_ssize_t width) noexcept nogil:
+    """Columns k0 .. k0 + width - 1 of the outer index at off through the column kernel."""
+    # rows per L1 chunk: fixed by the dtype, so that a column's arithmetic does not
+    # depend on the block width (which depends on the threads)
+    cdef Py_ssize_t rows = LSC_COL_CHUNK_BYTES // (LSC_BMAX * <Py_ssize_t>sizeof(floating))
+    if floating is float:
+        lsc_cols_f32(xp + off.x + k0 * L.sxi, L.sxn, L.sxi,
+                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, rows, L.op,
+                     L.stream)
+    else:
+        lsc_cols_f64(xp + off.x + k0 * L.sxi, L.sxn, L.sxi,
+                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, rows, L.op,
+                     L.stream)
+
+
 cdef inline void _one_block(const floating *tag, const char *xp, char *yp, const Layout *L,
                             Py_ssize_t t, Py_ssize_t nb, Py_ssize_t bw, bint cut) noexcept nogil:
     """Block t % nb of the columns of outer index t // nb: bw columns from (t % nb) * bw,
@@ -567,14 +591,9 @@ cdef inline void _one_block(const floating *tag, const char *xp, char *yp, const
     cdef Py_ssize_t i = t % nb
     cdef Py_ssize_t k0 = i * bw
     cdef Py_ssize_t k1 = k0 + bw
-    cdef Py_ssize_t h = 0
-    cdef Py_ssize_t width
-    # rows per L1 chunk: fixed by the dtype, so that a column's arithmetic does not
-    # depend on the block width (which depends on the threads)
-    cdef Py_ssize_t rows = LSC_COL_CHUNK_BYTES // (LSC_BMAX * <Py_ssize_t>sizeof(floating))
+    cdef Py_ssize_t h
     if cut:
-        h = <Py_ssize_t>((64 - <uintptr_t>(yp + off.y) % 64) % 64)
-        h = h // <Py_ssize_t>sizeof(floating) if h % <Py_ssize_t>sizeof(floating) == 0 else 0
+        h = _head_cols(tag, yp + off.y)
         if i > 0:
             k0 += h
         k1 += h
@@ -582,15 +601,7 @@ cdef inline void _one_block(const floating *tag, const char *xp, char *yp, const
         k1 = L.inner
     if k0 >= k1:
         return
-    width = k1 - k0
-    if floating is float:
-        lsc_cols_f32(xp + off.x + k0 * L.sxi, L.sxn, L.sxi,
-                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, rows, L.op,
-                     L.stream)
-    else:
-        lsc_cols_f64(xp + off.x + k0 * L.sxi, L.sxn, L.sxi,
-                     yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, rows, L.op,
-                     L.stream)
+    _cols_span(tag, xp, yp, L, off, k0, k1 - k0)
 
 
 cdef inline bint _cols_onepass(const floating *tag, Py_ssize_t n) noexcept nogil:
@@ -610,16 +621,13 @@ cdef void _onepass_thread(const floating *tag, const char *xp, char *yp, const L
     statistics (arithmetic) rather than all at once: 0.99 / 0.96 / 0.94 of the time
     of sub-blocks in step (4096x4096 / 2048x8192 / 2048x4096 along axis 0, 2
     threads)."""
-    cdef Py_ssize_t es = <Py_ssize_t>sizeof(floating)
     cdef Py_ssize_t per = (L.inner + nt - 1) // nt
-    cdef Py_ssize_t rows = LSC_COL_CHUNK_BYTES // (LSC_BMAX * es)
     cdef Offsets off = _outer_offsets(L, 0)
     cdef Py_ssize_t h = 0
     cdef Py_ssize_t c0, c1, w, k
     per += (16 - per % 16) % 16
-    if L.syi == es and L.syn % 64 == 0:
-        h = <Py_ssize_t>((64 - <uintptr_t>(yp + off.y) % 64) % 64)
-        h = h // es if h % es == 0 else 0
+    if L.syi == <Py_ssize_t>sizeof(floating) and L.syn % 64 == 0:
+        h = _head_cols(tag, yp + off.y)
     c0 = t * per
     c1 = c0 + per + h
     if t > 0:
@@ -636,14 +644,7 @@ cdef void _onepass_thread(const floating *tag, const char *xp, char *yp, const L
     while k < c1:
         if w > c1 - k:
             w = c1 - k
-        if floating is float:
-            lsc_cols_f32(xp + off.x + k * L.sxi, L.sxn, L.sxi,
-                         yp + off.y + k * L.syi, L.syn, L.syi, L.n, w, rows, L.op,
-                         L.stream)
-        else:
-            lsc_cols_f64(xp + off.x + k * L.sxi, L.sxn, L.sxi,
-                         yp + off.y + k * L.syi, L.syn, L.syi, L.n, w, rows, L.op,
-                         L.stream)
+        _cols_span(tag, xp, yp, L, off, k, w)
         k += w
         w = sbw
 
