@@ -1507,7 +1507,8 @@ def test_long_columns_in_sub_blocks(fn, dtype, isa, no_warnings):
     into blocks of 8 MiB of rows, about 1000 columns of 2049 float32 or 1025 float64
     rows, the second thread's first block half as wide, all cut at y's lines): the
     same bits as each stretch of columns alone, whatever the threads (1, 2, 3) and an
-    out= whose rows start 3 elements into a line; in place too.  Special values and a
+    out= whose rows start 3 elements into a line; in place, strided and reversed too
+    (each block's write goes on during the next block's statistics).  Special values and a
     dominant element in the columns at and around the sub-blocks' and threads' edges,
     log_softmax within a few ulps of a long-double reference there."""
     f = getattr(logsoftmax_c, fn)
@@ -1542,6 +1543,15 @@ def test_long_columns_in_sub_blocks(fn, dtype, isa, no_warnings):
     xc = x.copy()
     f(xc, axis=0, out=xc, num_threads=2)
     assert np.array_equal(xc, want, equal_nan=True)
+    # strided and reversed columns (gathered a strip at a time), into a strided out=
+    xs = np.empty((n, 2 * m), dtype)
+    xs[:, ::2] = x
+    outs = np.empty((n, 2 * m), dtype)[:, 1::2]
+    for nt in (1, 2):
+        assert np.array_equal(f(xs[:, ::2], axis=0, out=outs, num_threads=nt), want,
+                              equal_nan=True), nt
+        assert np.array_equal(f(x[:, ::-1], axis=0, num_threads=nt), want[:, ::-1],
+                              equal_nan=True), nt
     if fn == "log_softmax":
         fin = [c for c in cols if np.isfinite(x[:, c]).all()]
         assert_ulps(want[:, fin], x[:, fin], 0, k=4)

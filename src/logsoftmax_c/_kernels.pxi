@@ -83,6 +83,12 @@ cdef extern from "lsc_kernels.h" nogil:
     void lsc_cols_f64(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
                       Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b,
                       Py_ssize_t rows, int op, int stream)
+    void lsc_cols_seq_f32(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
+                          Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b,
+                          Py_ssize_t w0, Py_ssize_t w, Py_ssize_t rows, int op, int stream)
+    void lsc_cols_seq_f64(const char *x, Py_ssize_t sxn, Py_ssize_t sxi, char *y,
+                          Py_ssize_t syn, Py_ssize_t syi, Py_ssize_t n, Py_ssize_t b,
+                          Py_ssize_t w0, Py_ssize_t w, Py_ssize_t rows, int op, int stream)
     void lsc_f16_to_f32(const uint16_t *s, float *d, Py_ssize_t n)
     void lsc_f32_to_f16(const float *s, uint16_t *d, Py_ssize_t n)
     int lsc_cols_banded_f32(Py_ssize_t n)
@@ -563,12 +569,16 @@ cdef inline Py_ssize_t _head_cols(const floating *tag, const char *y) noexcept n
     return h // es if h % es == 0 else 0
 
 
+cdef inline Py_ssize_t _col_rows(const floating *tag) noexcept nogil:
+    """The column kernel's rows per L1 chunk: fixed by the dtype, so that a column's
+    arithmetic does not depend on the block width (which depends on the threads)."""
+    return LSC_COL_CHUNK_BYTES // (LSC_BMAX * <Py_ssize_t>sizeof(floating))
+
+
 cdef inline void _cols_span(const floating *tag, const char *xp, char *yp, const Layout *L,
                             Offsets off, Py_ssize_t k0, Py_ssize_t width) noexcept nogil:
     """Columns k0 .. k0 + width - 1 of the outer index at off through the column kernel."""
-    # rows per L1 chunk: fixed by the dtype, so that a column's arithmetic does not
-    # depend on the block width (which depends on the threads)
-    cdef Py_ssize_t rows = LSC_COL_CHUNK_BYTES // (LSC_BMAX * <Py_ssize_t>sizeof(floating))
+    cdef Py_ssize_t rows = _col_rows(tag)
     if floating is float:
         lsc_cols_f32(xp + off.x + k0 * L.sxi, L.sxn, L.sxi,
                      yp + off.y + k0 * L.syi, L.syn, L.syi, L.n, width, rows, L.op,
@@ -616,7 +626,8 @@ cdef void _onepass_thread(const floating *tag, const char *xp, char *yp, const L
                           Py_ssize_t t, int nt, Py_ssize_t sbw) noexcept nogil:
     """Thread t's share of the one pass's columns (of outer index 0; nt threads, as
     _run_cols's blocks), in sub-blocks of sbw columns (lsc_onepass_sub_width), all
-    cut where _one_block cuts its blocks.  Thread t's first sub-block is t / nt of
+    cut where _one_block cuts its blocks, each block's write during the next one's
+    statistics (lsc_cols_seq).  Thread t's first sub-block is t / nt of
     one shorter, so that the threads' writes (memory-bound) fall in the others'
     statistics (arithmetic) rather than all at once: 0.99 / 0.96 / 0.94 of the time
     of sub-blocks in step (4096x4096 / 2048x8192 / 2048x4096 along axis 0, 2
@@ -624,7 +635,8 @@ cdef void _onepass_thread(const floating *tag, const char *xp, char *yp, const L
     cdef Py_ssize_t per = (L.inner + nt - 1) // nt
     cdef Offsets off = _outer_offsets(L, 0)
     cdef Py_ssize_t h = 0
-    cdef Py_ssize_t c0, c1, w, k
+    cdef Py_ssize_t c0, c1, w
+    cdef Py_ssize_t rows = _col_rows(tag)
     per += (16 - per % 16) % 16
     if L.syi == <Py_ssize_t>sizeof(floating) and L.syn % 64 == 0:
         h = _head_cols(tag, yp + off.y)
@@ -640,13 +652,14 @@ cdef void _onepass_thread(const floating *tag, const char *xp, char *yp, const L
         w = 16
     if t == 0:
         w += h
-    k = c0
-    while k < c1:
-        if w > c1 - k:
-            w = c1 - k
-        _cols_span(tag, xp, yp, L, off, k, w)
-        k += w
-        w = sbw
+    if c0 >= c1:
+        return
+    if floating is float:
+        lsc_cols_seq_f32(xp + off.x + c0 * L.sxi, L.sxn, L.sxi, yp + off.y + c0 * L.syi,
+                         L.syn, L.syi, L.n, c1 - c0, w, sbw, rows, L.op, L.stream)
+    else:
+        lsc_cols_seq_f64(xp + off.x + c0 * L.sxi, L.sxn, L.sxi, yp + off.y + c0 * L.syi,
+                         L.syn, L.syi, L.n, c1 - c0, w, sbw, rows, L.op, L.stream)
 
 
 cdef void _run_cols(const floating *tag, const char *xp, char *yp, const Layout *L,

@@ -80,7 +80,8 @@ static inline int lsc_onepass_n(ptrdiff_t n)
  * whatever they read).  8192x2048 in sub-blocks of runs of 1 KiB: 1.01 / 1.12; of 2
  * KiB (16 MiB): 1.08 / 0.98; so its columns stay whole (docs/performance.md, the
  * tenth round on Zen 4).  Columns no wider than a sub-block: 0, one block a thread as
- * before. */
+ * before.  Each sub-block's write goes on during the next one's statistics
+ * (lsc_onepass_pend, lsc_cols_seq). */
 #define LSC_ONEPASS_SUB_BYTES (8 << 20)
 #define LSC_ONEPASS_SUB_RUN 2048
 static inline ptrdiff_t lsc_onepass_sub_width(ptrdiff_t n, ptrdiff_t es)
@@ -422,16 +423,16 @@ static inline __attribute__((always_inline)) const char *lsc_onepass_strip(
 #define LSC_ONEPASS_WRITE(NAME, T, W, LOADN, STOREN, LOADU, STOREU, STREAMV, F)              \
     static void NAME(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y, ptrdiff_t syn,    \
                      ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b, const T *m, const T *c, T *g,  \
-                     T *rb, int stream)                                                      \
+                     T *rb, int stream, ptrdiff_t i0, ptrdiff_t i1, int fence)               \
     {                                                                                        \
         const ptrdiff_t es = (ptrdiff_t)sizeof(T);                                           \
         const int pfok = b * es <= LSC_ONEPASS_PF_RUN;                                       \
-        ptrdiff_t i = 0;                                                                     \
+        ptrdiff_t i = i0;                                                                    \
         if (sxi == es && syi == es && ((uintptr_t)y) % es == 0 && syn % 64 == 0 &&           \
             (sxn != b * es || 3 * b * es > LSC_ONEPASS_ROWS_BYTES)) {                        \
             ptrdiff_t h = stream ? (ptrdiff_t)((64 - ((uintptr_t)y) % 64) % 64) / es : 0;    \
             h = h < b ? h : b;                                                               \
-            for (; i + LSC_ONEPASS_ROWS <= n; i += LSC_ONEPASS_ROWS) {                       \
+            for (; i + LSC_ONEPASS_ROWS <= i1; i += LSC_ONEPASS_ROWS) {                      \
                 const T *xg[LSC_ONEPASS_ROWS];                                               \
                 T *yg[LSC_ONEPASS_ROWS];                                                     \
                 for (int k = 0; k < LSC_ONEPASS_ROWS; k++) {                                 \
@@ -444,7 +445,7 @@ static inline __attribute__((always_inline)) const char *lsc_onepass_strip(
                                   LSC_ONEPASS_ROWS, xg, yg, h, pf);                          \
             }                                                                                \
         }                                                                                    \
-        for (; i < n; i++) {                                                                 \
+        for (; i < i1; i++) {                                                                \
             const char *xr = x + i * sxn;                                                    \
             char *yr = y + i * syn;                                                          \
             const T *xf = (const T *)xr;                                                     \
@@ -473,7 +474,7 @@ static inline __attribute__((always_inline)) const char *lsc_onepass_strip(
             LSC_ONEPASS_GROUP(W, LOADN, STOREN, LOADU, STOREU, STREAMV, F, 1, &xf, yf, h,    \
                               pf);                                                           \
         }                                                                                    \
-        if (stream) {                                                                        \
+        if (stream && fence) {                                                               \
             LSC_SFENCE();                                                                    \
         }                                                                                    \
     }
@@ -498,7 +499,8 @@ LSC_ONEPASS_WRITE(lsc_onepass_softmax_f64, double, LSC_OPW / 2, lsc_op_loadn_d,
 #define LSC_ONEPASS_OUT(NAME, T, WRITE, SOFTMAX)                                           \
     static void NAME(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y, ptrdiff_t syn, \
                      ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b, int op, const double *lse,   \
-                     const T *m, const T *c, T *g, T *rb, int stream)                      \
+                     const T *m, const T *c, T *g, T *rb, int stream, ptrdiff_t i0,        \
+                     ptrdiff_t i1, int fence)                                              \
     {                                                                                      \
         if (op == LSC_OP_LOGSUMEXP) {                                                      \
             for (ptrdiff_t k = 0; k < b; k++) {                                            \
@@ -506,14 +508,91 @@ LSC_ONEPASS_WRITE(lsc_onepass_softmax_f64, double, LSC_OPW / 2, lsc_op_loadn_d,
             }                                                                              \
         }                                                                                  \
         else if (op == LSC_OP_SOFTMAX) {                                                   \
-            SOFTMAX(x, sxn, sxi, y, syn, syi, n, b, m, c, g, rb, stream);                  \
+            SOFTMAX(x, sxn, sxi, y, syn, syi, n, b, m, c, g, rb, stream, i0, i1, fence);   \
         }                                                                                  \
         else {                                                                             \
-            WRITE(x, sxn, sxi, y, syn, syi, n, b, m, c, g, rb, stream);                    \
+            WRITE(x, sxn, sxi, y, syn, syi, n, b, m, c, g, rb, stream, i0, i1, fence);     \
         }                                                                                  \
     }
 LSC_ONEPASS_OUT(lsc_onepass_out_f32, float, lsc_onepass_write_f32, lsc_onepass_softmax_f32)
 LSC_ONEPASS_OUT(lsc_onepass_out_f64, double, lsc_onepass_write_f64, lsc_onepass_softmax_f64)
+
+/* A block's write left to the next block's statistics (lsc_cols_seq): the sub-blocks of
+ * a thread's columns take turns, the write of one in runs of LSC_ONEPASS_PEND_ROWS rows
+ * between the vectors of columns of the next one's statistics, so that the core's
+ * streamed stores (bound by memory) go on beside the statistics' arithmetic instead of
+ * after it; the block's streamed stores fenced once, after its last row.  Held: the
+ * block's arguments, its scratch (m, c, rb, g), the rows written (done), and the
+ * schedule: every step of the statistics (a vector of columns down a strip) adds the
+ * block's n to acc, each S of it makes one row due (S: the statistics' steps), so that
+ * the last rows are due at the statistics' last step.  Each element's arithmetic is the
+ * write's own, whatever the runs: the same bits as the write after the statistics. */
+#define LSC_ONEPASS_PEND_ROWS 16
+typedef struct {
+    const char *x;
+    char *y;
+    ptrdiff_t sxn, sxi, syn, syi, n, b;
+    int op, stream, dbl, active;
+    const void *m, *c;
+    void *g, *rb, *scratch;
+    ptrdiff_t done, due, acc, S, thr;
+} lsc_onepass_pend;
+
+/* rows done .. i1 - 1 of the block left in p, then the streamed stores fenced if fence */
+static void lsc_onepass_pend_rows(lsc_onepass_pend *p, ptrdiff_t i1, int fence)
+{
+    if (p->dbl) {
+        lsc_onepass_out_f64(p->x, p->sxn, p->sxi, p->y, p->syn, p->syi, p->n, p->b, p->op,
+                            NULL, (const double *)p->m, (const double *)p->c,
+                            (double *)p->g, (double *)p->rb, p->stream, p->done, i1, fence);
+    }
+    else {
+        lsc_onepass_out_f32(p->x, p->sxn, p->sxi, p->y, p->syn, p->syi, p->n, p->b, p->op,
+                            NULL, (const float *)p->m, (const float *)p->c,
+                            (float *)p->g, (float *)p->rb, p->stream, p->done, i1, fence);
+    }
+    p->done = i1;
+}
+
+/* the rows due of the block left in p, LSC_ONEPASS_PEND_ROWS at a time */
+static __attribute__((noinline)) void lsc_onepass_pend_due(lsc_onepass_pend *p)
+{
+    const ptrdiff_t k = p->acc / p->S;
+    p->acc -= k * p->S;
+    p->due += k;
+    ptrdiff_t i1 = p->due / LSC_ONEPASS_PEND_ROWS * LSC_ONEPASS_PEND_ROWS;
+    i1 = i1 < p->n ? i1 : p->n;
+    if (i1 > p->done) {
+        lsc_onepass_pend_rows(p, i1, 0);
+    }
+}
+
+/* the schedule of p's write over S steps of statistics */
+static inline void lsc_onepass_pend_start(lsc_onepass_pend *p, ptrdiff_t S)
+{
+    p->S = S > 0 ? S : 1;
+    p->acc = 0;
+    p->due = p->done;
+    p->thr = p->S * LSC_ONEPASS_PEND_ROWS;
+}
+
+/* a step of statistics: p's rows due, if any */
+#define LSC_ONEPASS_TICK(p)                                     \
+    do {                                                        \
+        if ((p) != NULL && ((p)->acc += (p)->n) >= (p)->thr) { \
+            lsc_onepass_pend_due(p);                            \
+        }                                                       \
+    } while (0)
+
+/* the rest of p's write, fenced, and its scratch back */
+static void lsc_onepass_pend_finish(lsc_onepass_pend *p)
+{
+    if (p->active) {
+        lsc_onepass_pend_rows(p, p->n, 1);
+        lsc_scratch_put(p->scratch);
+        p->active = 0;
+    }
+}
 
 /* logsumexp of a column whose max m is not finite: NaN if it holds a NaN, else m (the
    reference twin's rules) */
@@ -537,7 +616,8 @@ static double lsc_onepass_lse_nonfinite(const char *x, ptrdiff_t sxn, ptrdiff_t 
  * Returns 0, having done nothing, if its scratch cannot be had. */
 static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y,
                                 ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
-                                int op, int stream)
+                                int op, int stream, lsc_onepass_pend *prev,
+                                lsc_onepass_pend *self)
 {
     const ptrdiff_t es = (ptrdiff_t)sizeof(float);
     const ptrdiff_t bv = (b + 15) / 16 * 16;
@@ -567,6 +647,10 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
         m[k] = 0.0f;
     }
     memset(T, 0, (size_t)bv * sizeof(double));
+    if (prev != NULL) {
+        lsc_onepass_pend_start(prev, (n - 1 + LSC_COL_FOLD - 1) / LSC_COL_FOLD *
+                                         ((b + LSC_OPW - 1) / LSC_OPW));
+    }
     /* a vector of columns down a strip; NINF: a lane's max is -inf.  (Else no lane's max
        is, nor becomes -inf, and -inf's x - m is below the exp's range: its term left out
        by the exp's own compare, without one of its own; the same bits where the max
@@ -607,6 +691,7 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
             LSC_OP_STORED(T + j, t[0]);                                                     \
             LSC_OP_STORED(T + j + LSC_OPW / 2, t[1]);                                       \
             LSC_OP_STORE(m + j, mv);                                                        \
+            LSC_ONEPASS_TICK(prev);                                                         \
         }                                                                                   \
     }
     if (op == LSC_OP_SOFTMAX && LSC_ONEPASS_LIGHT) {
@@ -617,6 +702,9 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
     }
 #undef LSC_ONEPASS_STRIPS
 #undef LSC_ONEPASS_ROWS_OF
+    if (prev != NULL) {
+        lsc_onepass_pend_finish(prev);
+    }
     /* each column's log1p(s); NaN for the max where it is not finite or T is NaN (the
        whole column NaN); logsumexp: m + log1p(s) in double, into T first (y may
        overlap x) */
@@ -636,7 +724,13 @@ static int lsc_cols_onepass_f32(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
             c[k] = (float)lsc_log1p_sum(t * (1.0 / LSC_VEXP_S), 1);
         }
     }
-    lsc_onepass_out_f32(x, sxn, sxi, y, syn, syi, n, b, op, T, m, c, g, rb, stream);
+    if (self != NULL && !lse) {
+        /* the write left to the next block's statistics */
+        *self = (lsc_onepass_pend){x, y, sxn, sxi, syn, syi, n, b, op, stream, 0, 1,
+                                   m, c, g, rb, scratch, 0, 0, 0, 1, 1};
+        return 1;
+    }
+    lsc_onepass_out_f32(x, sxn, sxi, y, syn, syi, n, b, op, T, m, c, g, rb, stream, 0, n, 1);
     lsc_scratch_put(scratch);
     return 1;
 }
@@ -746,7 +840,8 @@ static __attribute__((noinline)) void lsc_onepass_rebase_f64(double *b, const do
 /* As lsc_cols_onepass_f32, for double */
 static int lsc_cols_onepass_f64(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y,
                                 ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
-                                int op, int stream)
+                                int op, int stream, lsc_onepass_pend *prev,
+                                lsc_onepass_pend *self)
 {
     typedef lsc_vf64 V;
     enum { W = LSC_OPW / 2 };
@@ -776,6 +871,9 @@ static int lsc_cols_onepass_f64(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
         E[k] = v == -INFINITY ? 0.0 : LSC_VEXP_S;
         T[k] = 0.0;
         cT[k] = 0.0;
+    }
+    if (prev != NULL) {
+        lsc_onepass_pend_start(prev, (n - 1 + LSC_COL_FOLD - 1) / LSC_COL_FOLD * (bv / W));
     }
     for (ptrdiff_t i0 = 1; i0 < n; i0 += LSC_COL_FOLD) {
         const ptrdiff_t rows = n - i0 < LSC_COL_FOLD ? n - i0 : LSC_COL_FOLD;
@@ -821,7 +919,11 @@ static int lsc_cols_onepass_f64(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
             *(V *)(cT + j) = cv;
             *(V *)(m + j) = mv;
             *(V *)(E + j) = ev;
+            LSC_ONEPASS_TICK(prev);
         }
+    }
+    if (prev != NULL) {
+        lsc_onepass_pend_finish(prev);
     }
     /* each column's log1p(s), s = T / E; NaN for the max where it is not finite or T
        is NaN; logsumexp's values into c first (y may overlap x) */
@@ -841,7 +943,12 @@ static int lsc_cols_onepass_f64(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, cha
             c[k] = lsc_log1p_sum(t / E[k], 0);
         }
     }
-    lsc_onepass_out_f64(x, sxn, sxi, y, syn, syi, n, b, op, c, m, c, g, rb, stream);
+    if (self != NULL && !lse) {
+        *self = (lsc_onepass_pend){x, y, sxn, sxi, syn, syi, n, b, op, stream, 1, 1,
+                                   m, c, g, rb, scratch, 0, 0, 0, 1, 1};
+        return 1;
+    }
+    lsc_onepass_out_f64(x, sxn, sxi, y, syn, syi, n, b, op, c, m, c, g, rb, stream, 0, n, 1);
     lsc_scratch_put(scratch);
     return 1;
 }

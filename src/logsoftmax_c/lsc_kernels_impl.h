@@ -3489,11 +3489,11 @@ static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
 #if LSC_COLS_ONEPASS
     /* long columns: one pass along the rows (lsc_cols_onepass.h) */
     if (sizeof(LSC_T) == sizeof(float) && lsc_onepass_n(n) &&
-        lsc_cols_onepass_f32(x, sxn, sxi, y, syn, syi, n, b, op, stream)) {
+        lsc_cols_onepass_f32(x, sxn, sxi, y, syn, syi, n, b, op, stream, NULL, NULL)) {
         return;
     }
     if (sizeof(LSC_T) == sizeof(double) && lsc_onepass_n_f64(n) &&
-        lsc_cols_onepass_f64(x, sxn, sxi, y, syn, syi, n, b, op, stream)) {
+        lsc_cols_onepass_f64(x, sxn, sxi, y, syn, syi, n, b, op, stream, NULL, NULL)) {
         return;
     }
 #endif
@@ -3536,6 +3536,62 @@ static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
                                   0);
         }
     }
+}
+
+/* A thread's b columns (of one outer index) as lsc_cols in sub-blocks, the first w0
+ * columns wide, then w each (the last to the end; _onepass_thread's cuts).  Where they
+ * go in one pass, the write of each block is left to the next one's statistics
+ * (lsc_onepass_pend), the last block's written after its own.  On the Xeon (whose
+ * guests' share of L3 did not keep a sub-block's rows for their write: a loop over 4 MiB
+ * read it at memory's rate), new / each block written after its statistics, fastest of
+ * 3 processes of 9 calls, 1 / 2 threads: 4096x4096 along axis 0 0.92 / 0.91, 4096x2048
+ * double 0.92 / 0.94, 2048x4096 0.96 / 0.94, 2048x8192 1.05 / 1.00 (8192x2048, whose
+ * columns stay whole, the same code: 0.98 / 1.01); in 2 KiB runs of 16 rows at a time,
+ * where 2 rows at a time measured 0.95-1.06 of that (docs/performance.md, the thirteenth
+ * round on the Xeon).  The same bits: each element's arithmetic is the write's own. */
+static void LSC_FN(lsc_cols_seq)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y,
+                                 ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,
+                                 ptrdiff_t w0, ptrdiff_t w, ptrdiff_t rows, int op,
+                                 int stream)
+{
+#if LSC_COLS_ONEPASS
+    const int single = sizeof(LSC_T) == sizeof(float);
+    const int onepass = single ? lsc_onepass_n(n) : lsc_onepass_n_f64(n);
+    lsc_onepass_pend pend[2];
+    pend[0].active = 0;
+    pend[1].active = 0;
+    int cur = 0;
+#endif
+    ptrdiff_t wk = w0;
+    for (ptrdiff_t k = 0; k < b; k += wk) {
+        wk = k == 0 ? w0 : w;
+        wk = wk < b - k ? wk : b - k;
+        const char *xk = x + k * sxi;
+        char *yk = y + k * syi;
+#if LSC_COLS_ONEPASS
+        if (onepass) {
+            lsc_onepass_pend *prev = pend[cur ^ 1].active ? &pend[cur ^ 1] : NULL;
+            const int done =
+                single
+                    ? lsc_cols_onepass_f32(xk, sxn, sxi, yk, syn, syi, n, wk, op, stream, prev,
+                                           &pend[cur])
+                    : lsc_cols_onepass_f64(xk, sxn, sxi, yk, syn, syi, n, wk, op, stream, prev,
+                                           &pend[cur]);
+            if (done) {
+                cur ^= 1;
+                continue;
+            }
+            if (prev != NULL) {
+                lsc_onepass_pend_finish(prev);
+            }
+        }
+#endif
+        LSC_FN(lsc_cols)(xk, sxn, sxi, yk, syn, syi, n, wk, rows, op, stream);
+    }
+#if LSC_COLS_ONEPASS
+    lsc_onepass_pend_finish(&pend[0]);
+    lsc_onepass_pend_finish(&pend[1]);
+#endif
 }
 
 /* ---- narrow column blocks through the row kernels ----------------------------------
