@@ -1775,8 +1775,17 @@ cdef Py_ssize_t STREAM_BYTES = max(8388608, 8 * L2_BYTES)
 # STREAM_BYTES), 2048x1024 0.86, 2304x1024 0.82, 4608x512 0.89, 8192x256 0.94; 12 MiB
 # mixed (4096x768 0.92, 1500x2048 0.90, 12288x256 1.07), 16 MiB 1.13.  Double rows,
 # twice the exps' arithmetic a byte, keep STREAM_BYTES (1024x1024 and 1152x1024 1.02).
+# The L3 counts here for at most L3_TEAM_MAX_BYTES: a virtual machine may report the
+# host's whole L3, most of it other guests' (the Xeon's reports 480 MiB, of which a
+# buffer of 4 MiB read over and over came at memory's rate); there, with 2 threads,
+# streamed from STREAM_BYTES (16 MiB) rather than 150 MiB: 4096x4096 0.63, 12288x1024
+# 0.64-0.70, 32x512x1024 0.60, 2048x4096 0.69-0.86 of the time (rows of 1000 floats,
+# not a whole number of vectors, are not streamed either way: 20000x1000 0.97-0.99;
+# docs/performance.md, the thirteenth round on the Xeon).
 L3_BYTES = _cache_bytes(3)
-cdef Py_ssize_t ROWS_TEAM_STREAM_BYTES = max(STREAM_BYTES, L3_BYTES * 5 // 16)
+cdef Py_ssize_t L3_TEAM_MAX_BYTES = 32 << 20
+cdef Py_ssize_t ROWS_TEAM_STREAM_BYTES = max(STREAM_BYTES,
+                                             min(L3_BYTES, L3_TEAM_MAX_BYTES) * 5 // 16)
 
 # The float rows of log_softmax's row pipeline that fetch their input ahead
 # (PREFETCH_THREAD_BYTES) fetch their output rows for writing too, but where a core's
