@@ -8,12 +8,12 @@
  *
  *   copy       a load and a non-temporal store a vector, the input fetched 32 KB ahead
  *   memcpy     glibc's
- *   fused3     chunks of 4096 floats in a pipeline, one loop a chunk carrying the max
- *              of chunk c + 1 (from memory, fetched two chunks ahead into L2), the sum
- *              of chunk c (read by the loop before) and the write of the row before,
- *              last chunk first (from L2): the kernel's three reads
+ *   fused3     chunks of 4096 floats in row order in a pipeline, the loop of chunk k
+ *              carrying the max of chunk k + 1 (from memory, fetched a chunk ahead
+ *              into L2), the sum of chunk k (read by the loop before) and the write of
+ *              the row before, last chunk first (from L2): the kernel's three reads
  *   fused2     the same with the statistics in one read (the max and the sum of chunk
- *              c + 1 together): two reads
+ *              k + 1 from one load): two reads
  *   rowwise    each row's statistics, then its write, in two loops (two reads, not
  *              interleaved)
  *
@@ -42,6 +42,18 @@ static float *X, *Y;
 static volatile float sink;
 
 enum { COPY, MEMCPY, FUSED3, FUSED2, ROWWISE };
+
+/* chunk k of the rows in row order (NULL and 0 past the last), its length */
+static const float *chunk(long k)
+{
+    return k < (long)NR * NCH ? X + (size_t)(k / NCH) * N + (k % NCH) * CH : NULL;
+}
+
+static int chunk_len(long k)
+{
+    const int c = (int)(k % NCH);
+    return k < (long)NR * NCH ? (c == NCH - 1 ? N - c * CH : CH) : 0;
+}
 static const char *names[] = {"copy", "memcpy", "fused3", "fused2", "rowwise"};
 
 static void pass(int mode)
@@ -76,31 +88,62 @@ static void pass(int mode)
         }
     }
     else {
-        for (int r = 0; r < NR; r++) {
-            for (int c = 0; c < NCH; c++) {
-                const int len = N - c * CH < CH ? N - c * CH : CH;
-                const float *xc = X + (size_t)r * N + c * CH;
-                const float *xn = xc + CH, *xf = xc + 2 * CH;
-                const int wc = NCH - 1 - c;
-                const float *xw = r ? X + (size_t)(r - 1) * N + wc * CH : NULL;
-                float *yw = r ? Y + (size_t)(r - 1) * N + wc * CH : NULL;
-                const int lw = N - wc * CH < CH ? N - wc * CH : CH;
-                for (int j = 0; j + 16 <= len; j += 16) {
+        /* the chunks in row order, chunk k of row k / NCH; the loop of chunk k reads
+           chunk k + 1 for its statistics (and, FUSED3, chunk k for its sum), fetches
+           chunk k + 2 and writes the matching chunk of the row before, last chunk
+           first */
+        const long nk = (long)NR * NCH;
+        for (int j = 0; j < CH; j += 16) {
+            mx = _mm512_max_ps(mx, _mm512_load_ps(X + j));
+        }
+        for (long k = 0; k < nk; k++) {
+            const int r = (int)(k / NCH), c = (int)(k % NCH);
+            const float *xc = chunk(k), *xn = chunk(k + 1), *xf = chunk(k + 2);
+            const int len = chunk_len(k), ln = chunk_len(k + 1), lf = chunk_len(k + 2);
+            const int wc = NCH - 1 - c;
+            const float *xw = r > 0 ? X + (size_t)(r - 1) * N + wc * CH : NULL;
+            float *yw = r > 0 ? Y + (size_t)(r - 1) * N + wc * CH : NULL;
+            const int lw = r > 0 ? chunk_len(wc) : 0;
+            const int jn = len > ln ? len : ln, jm = jn > lw ? jn : lw;
+            /* where all four runs go on (most of each chunk): a loop without tests */
+            int j0 = len < ln ? len : ln;
+            j0 = j0 < lw ? j0 : lw;
+            j0 = j0 < lf ? j0 : lf;
+            int j = 0;
+            for (; j < j0; j += 16) {
+                __builtin_prefetch(xf + j, 0, 2);
+                if (mode == FUSED3) {
+                    mx = _mm512_max_ps(mx, _mm512_load_ps(xn + j));
+                    acc = _mm512_add_ps(acc, _mm512_sub_ps(_mm512_load_ps(xc + j), mx));
+                }
+                else {
+                    const __m512 a = _mm512_load_ps(xn + j);
+                    mx = _mm512_max_ps(mx, a);
+                    acc = _mm512_add_ps(acc, _mm512_sub_ps(a, mx));
+                }
+                _mm512_stream_ps(yw + j,
+                                 _mm512_sub_ps(_mm512_sub_ps(_mm512_load_ps(xw + j), mx), acc));
+            }
+            for (; j < jm; j += 16) {
+                if (j < lf) {
                     __builtin_prefetch(xf + j, 0, 2);
-                    __m512 a;
-                    if (mode == FUSED3) {
-                        a = _mm512_load_ps(xc + j);
+                }
+                if (mode == FUSED3) {
+                    if (j < ln) {
                         mx = _mm512_max_ps(mx, _mm512_load_ps(xn + j));
                     }
-                    else {
-                        a = _mm512_load_ps(xn + j);
-                        mx = _mm512_max_ps(mx, a);
+                    if (j < len) {
+                        acc = _mm512_add_ps(acc, _mm512_sub_ps(_mm512_load_ps(xc + j), mx));
                     }
+                }
+                else if (j < ln) {
+                    const __m512 a = _mm512_load_ps(xn + j);
+                    mx = _mm512_max_ps(mx, a);
                     acc = _mm512_add_ps(acc, _mm512_sub_ps(a, mx));
-                    if (xw != NULL && j < lw) {
-                        _mm512_stream_ps(
-                            yw + j, _mm512_sub_ps(_mm512_sub_ps(_mm512_load_ps(xw + j), mx), acc));
-                    }
+                }
+                if (j < lw) {
+                    _mm512_stream_ps(
+                        yw + j, _mm512_sub_ps(_mm512_sub_ps(_mm512_load_ps(xw + j), mx), acc));
                 }
             }
         }
