@@ -54,6 +54,7 @@ static int chunk_len(long k)
     const int c = (int)(k % NCH);
     return k < (long)NR * NCH ? (c == NCH - 1 ? N - c * CH : CH) : 0;
 }
+
 static const char *names[] = {"copy", "memcpy", "fused3", "fused2", "rowwise"};
 
 static void pass(int mode)
