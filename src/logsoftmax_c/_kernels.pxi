@@ -1781,7 +1781,7 @@ cdef Py_ssize_t STREAM_BYTES = max(8388608, 8 * L2_BYTES)
 # streamed from STREAM_BYTES (16 MiB) rather than 150 MiB: 4096x4096 0.63, 12288x1024
 # 0.64-0.70, 32x512x1024 0.60, 2048x4096 0.69-0.86 of the time (rows of 1000 floats,
 # not a whole number of vectors, are not streamed either way: 20000x1000 0.97-0.99;
-# docs/performance.md, the thirteenth round on the Xeon).
+# docs/history/rounds.md, the thirteenth round on the Xeon).
 L3_BYTES = _cache_bytes(3)
 cdef Py_ssize_t L3_TEAM_MAX_BYTES = 32 << 20
 cdef Py_ssize_t ROWS_TEAM_STREAM_BYTES = max(STREAM_BYTES,
@@ -1793,7 +1793,7 @@ cdef Py_ssize_t ROWS_TEAM_STREAM_BYTES = max(STREAM_BYTES,
 # rows being read.  Zen 4 (32 KiB): 1024x1000 floats with 1 thread 0.88-0.91 of the
 # time without the output's fetch, 2048x1000 0.91-0.98, 1024x1000 doubles 1.05 (they
 # keep it); the Xeon (48 KiB): 1024x1000 and 16x384x384 floats level or 1.05 without
-# it (docs/performance.md, the first round on Zen 4).
+# it (docs/history/rounds.md, the first round on Zen 4).
 L1D_BYTES = _cache_bytes(1)
 cdef bint ROWS_FETCH_OUT_F32 = not (0 < L1D_BYTES <= 32768)
 

@@ -9,7 +9,7 @@
  * and once for its write, each row's part of the block read whole (8 KiB of each row of
  * 4096x4096 with 2 threads).  Float columns from 2048 rows: in shorter ones the max
  * rises at too many of the rows, each rise a double exp, and the bands' lighter
- * arithmetic wins where the blocks stay in the caches (docs/performance.md, the tenth
+ * arithmetic wins where the blocks stay in the caches (docs/history/rounds.md, the tenth
  * and eleventh Xeon rounds); double columns from 1024 (below).
  *
  * Each float column carries a running max m and the sum T, times 2**64, of exp(x - m) over
@@ -78,7 +78,7 @@ static inline int lsc_onepass_n(ptrdiff_t n)
  * 0.91 (perf, 4096x4096: the write's samples 0.61 / 0.73 of the statistics', 0.75 /
  * 0.89 before; two threads' streamed stores together stay at the machine's rate
  * whatever they read).  8192x2048 in sub-blocks of runs of 1 KiB: 1.01 / 1.12; of 2
- * KiB (16 MiB): 1.08 / 0.98; so its columns stay whole (docs/performance.md, the
+ * KiB (16 MiB): 1.08 / 0.98; so its columns stay whole (docs/history/rounds.md, the
  * tenth round on Zen 4).  Columns no wider than a sub-block: 0, one block a thread as
  * before.  Each sub-block's write goes on during the next one's statistics
  * (lsc_onepass_pend, lsc_cols_seq). */

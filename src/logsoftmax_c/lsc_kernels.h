@@ -136,7 +136,7 @@ static inline int lsc_ftz_is_on(void) { return 0; }
      row): 32x81x8732 axis 1 0.88-0.96, 1000x1000 axis 0 0.80-0.90, 300x5000 double
      axis 0 0.83-0.87, 4096x4096 axis 0 level (bands of 512 KiB there: 1.17; of 8
      vectors at most, 16x256x4096 axis 1: 1.3).  On Zen 3, 16 to 32 vectors had
-     measured level with 64 (docs/performance.md).
+     measured level with 64 (docs/history/rounds.md).
    A first band fetches its rows LSC_COL_AHEAD_PACK rows ahead in its first pass, and
    so does every packed double band (lsc_cols_vec). */
 #define LSC_COL_PACK_BYTES (512 * 1024)

@@ -3547,7 +3547,7 @@ static void LSC_FN(lsc_cols)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi,
  * 3 processes of 9 calls, 1 / 2 threads: 4096x4096 along axis 0 0.92 / 0.91, 4096x2048
  * double 0.92 / 0.94, 2048x4096 0.96 / 0.94, 2048x8192 1.05 / 1.00 (8192x2048, whose
  * columns stay whole, the same code: 0.98 / 1.01); 16 rows at a time, where 2 rows at a
- * time took 1.03-1.06 times as long (docs/performance.md, the thirteenth round on the
+ * time took 1.03-1.06 times as long (docs/history/rounds.md, the thirteenth round on the
  * Xeon).  The same bits: each element's arithmetic is the write's own. */
 static void LSC_FN(lsc_cols_seq)(const char *x, ptrdiff_t sxn, ptrdiff_t sxi, char *y,
                                  ptrdiff_t syn, ptrdiff_t syi, ptrdiff_t n, ptrdiff_t b,

@@ -13,7 +13,7 @@
  * output not streamed.
  *
  * On a shared host whose load comes and goes in phases of seconds (the Zen 3 of
- * docs/performance.md: everything 30-45% slower in the slow phases), the fastest
+ * docs/history/rounds.md: everything 30-45% slower in the slow phases), the fastest
  * rounds of a hundred and more are the steadier comparison: a build against itself
  * came out within 1.5% that way, while its per-round ratios spread over +-5% (their
  * quartiles), and ten rounds can miss the fast phases altogether.

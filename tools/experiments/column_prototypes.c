@@ -1,5 +1,5 @@
 /* Three ways of a log-softmax along axis 0 of a 4096x4096 float32 array that read x
- * along its rows (docs/performance.md, the ninth round on the Xeon).  Prototypes for
+ * along its rows (docs/history/rounds.md, the ninth round on the Xeon).  Prototypes for
  * timing only: float sums, a plain exp, no correction of x - m's rounding, no special
  * values, so neither the accuracy nor the bits of the library's column kernels.
  * Each thread takes a block of columns, then writes its rows of y with non-temporal

@@ -1,5 +1,5 @@
 /* How fast a strip of whole columns of a 4096x4096 float32 array moves between memory
- * and one core (docs/performance.md, the seventh round on Zen 4): the access pattern of
+ * and one core (docs/history/rounds.md, the seventh round on Zen 4): the access pattern of
  * a column kernel that holds whole columns in cache between its passes.
  *   read: a strip of W vectors (16 floats each) of every row, down all 4096 rows, strip
  *     after strip: each vector loaded, maxed and stored to a packed buffer (the bands'

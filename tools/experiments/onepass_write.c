@@ -1,5 +1,5 @@
 /* The memory side of the columns' one pass on a 4096x4096 float32 array
- * (docs/performance.md, the eighth round on Zen 4):
+ * (docs/history/rounds.md, the eighth round on Zen 4):
  *   read T: the 64 MiB read in order (a sum of vectors), by T threads, each its half;
  *   copy T: y = x - 1 streamed (non-temporal stores) by T threads, and a memcpy of the
  *     64 MiB on one thread (what np.copyto does);

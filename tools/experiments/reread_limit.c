@@ -3,7 +3,7 @@
  * statistics and once from L2 for its write (a row of 128 KB stays in L2 between the
  * two), the output streamed, as lsc_log_softmax_long_rows does; the arithmetic left
  * out (a max, a subtraction and an add a vector), so that what remains is the traffic.
- * Against a copy of the same array.  Fastest of 7 passes each (docs/performance.md,
+ * Against a copy of the same array.  Fastest of 7 passes each (docs/history/rounds.md,
  * the fifteenth round on the Xeon):
  *
  *   copy       a load and a non-temporal store a vector, the input fetched 32 KB ahead

@@ -1,5 +1,5 @@
 /* The time of reading a 16x384x384 float32 array (9.4 MB) and writing another of the
- * same size, the floor under log_softmax's time on it (docs/performance.md, the ninth
+ * same size, the floor under log_softmax's time on it (docs/history/rounds.md, the ninth
  * round on the Xeon): a plain loop (read, add, store), the same with non-temporal
  * stores, and rows computed into an L1 buffer then moved 1-16 rows at a time with
  * `rep movsb` or memcpy; with 1 and 2 threads, fastest of 200 passes each.
