@@ -986,6 +986,100 @@ def test_cross_entropy_label_smoothing_bounds_and_num_threads_checks():
                                   return_grad=return_grad)
 
 
+def _long_rows_for_the_gradient(n, dtype, rng, rows=9):
+    """Rows of n scores (a standard normal times 4) with a dominant class in the last
+    chunk and in the first, a chunk of -inf, only -inf, a +inf, a NaN, scores times 40
+    (terms far below e**-87), and a dominant class of score 0 (the target)."""
+    chunk = 4096 if dtype == np.float32 else 2048
+    x = (rng.standard_normal((rows, n)) * 4).astype(dtype)
+    x[1, n - 1] = 45
+    x[2, 0] = 50
+    x[3, chunk:2 * chunk] = -np.inf
+    x[4] = -np.inf
+    x[5, n // 2] = np.inf
+    x[6, n // 3] = np.nan
+    x[7] *= 10
+    x[8] -= 40  # a dominant class at 0: the loss is its dominated sum's log1p
+    x[8, n // 2] = 0
+    t = rng.integers(0, n, rows)
+    t[1], t[2], t[8] = n - 1, 1, n // 2
+    return x, t
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("chunks,extra", [(1, 1), (3, -5), (5, 1000), (64, 3)],
+                         ids=lambda v: str(v))
+def test_cross_entropy_grad_of_long_rows(dtype, chunks, extra, isa, no_warnings):
+    """Rows of several chunks (4096 float32 / 2048 float64 elements): the gradient's
+    softmax and the loss's logsumexp from one set of statistics, each chunk's exps kept
+    for the write (up to 64 chunks; longer rows the general road).  The loss has the
+    bits it has without the gradient; the gradient the same bits with 1 to 3 threads
+    and for each row alone, and within a few ulps of a long-double twin: relative for
+    the other classes' entries (as a log-probability's), against the sample's share for
+    the target's."""
+    chunk = 4096 if dtype == np.float32 else 2048
+    n = chunks * chunk + extra
+    rng = np.random.default_rng(n)
+    x, t = _long_rows_for_the_gradient(n, dtype, rng)
+    eps, tiny = np.finfo(dtype).eps, np.finfo(dtype).tiny
+    ok = [0, 1, 2, 3, 7, 8]
+    other = np.ones((len(ok), n), bool)  # the entries of the classes not the target
+    other[np.arange(len(ok)), t[ok]] = False
+    # the gradient of the summed losses: softmax(x) less 1 at the target
+    loss, grad = cross_entropy(x, t, return_grad=True, reduction="none")
+    np.testing.assert_array_equal(loss, cross_entropy(x, t, reduction="none"))
+    for kw in ({}, {"reduction": "sum", "label_smoothing": 0.1}):
+        l1, g1 = cross_entropy(x, t, return_grad=True, num_threads=1, **kw)
+        np.testing.assert_array_equal(l1, cross_entropy(x, t, num_threads=1, **kw))
+        for nt in (2, 3):
+            ln, gn = cross_entropy(x, t, return_grad=True, num_threads=nt, **kw)
+            np.testing.assert_array_equal(ln, l1, err_msg=f"threads={nt}")
+            np.testing.assert_array_equal(gn, g1, err_msg=f"threads={nt}")
+        if not kw:  # the mean's: each sample's share of it (at the target: absolute)
+            want = grad[ok] / len(x)
+            np.testing.assert_allclose(g1[ok][other], want[other], rtol=4 * eps, atol=4 * tiny)
+            np.testing.assert_allclose(g1[ok][~other], want[~other], rtol=0,
+                                       atol=2 * eps / len(x))
+    for r in range(len(x)):
+        lr, gr = cross_entropy(x[r:r + 1], t[r:r + 1], return_grad=True, reduction="none")
+        np.testing.assert_array_equal(lr, loss[r:r + 1], err_msg=f"row {r}")
+        np.testing.assert_array_equal(gr[0], grad[r], err_msg=f"row {r}")
+    # rows 4-6 (only -inf, a +inf, a NaN): a NaN gradient; the losses NaN, +inf
+    # (the logsumexp's +inf less a finite score), NaN
+    assert np.isnan(grad[4:7]).all()
+    assert np.isnan(loss[[4, 6]]).all() and loss[5] == np.inf
+    xl = x[ok].astype(np.longdouble)
+    e = np.exp(xl - xl.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    # (a probability's relative accuracy: that of its logarithm, x - max - log(sum))
+    scale = 2 + np.abs(np.where(np.isneginf(xl), 0, xl - xl.max(axis=1, keepdims=True)))
+    err = np.abs(grad[ok] - p)
+    bound = 4 * eps * scale * p + 4 * tiny
+    assert np.all(err[other] <= bound[other]), np.max(err[other] / bound[other])
+    want_t = p[np.arange(len(ok)), t[ok]] - 1
+    got_t = grad[ok][np.arange(len(ok)), t[ok]]
+    assert np.all(np.abs(got_t - want_t) <= 2 * eps), (got_t, want_t)
+
+
+@pytest.mark.parametrize("num_threads", [1, 2], ids=lambda t: f"threads={t}")
+def test_cross_entropy_grad_of_long_streamed_rows(num_threads, isa):
+    """An output past the streaming threshold (kernels.stream_bytes()): the long rows'
+    gradient goes out with non-temporal stores; the same bits as each row alone."""
+    from logsoftmax_c import _dispatch
+    n = 3 * 4096 + 5
+    rows = -(-_dispatch.kernels.stream_bytes() // (n * 4)) + 3
+    rng = np.random.default_rng(12)
+    x = (rng.standard_normal((rows, n)) * 4).astype(np.float32)
+    t = rng.integers(0, n, rows)
+    loss, grad = cross_entropy(x, t, return_grad=True, reduction="none",
+                               num_threads=num_threads)
+    assert grad.nbytes >= _dispatch.kernels.stream_bytes()
+    for r in (0, 1, rows // 2, rows - 2, rows - 1):
+        lr, gr = cross_entropy(x[r:r + 1], t[r:r + 1], return_grad=True, reduction="none")
+        assert lr[0] == loss[r], r
+        np.testing.assert_array_equal(gr[0], grad[r], err_msg=f"row {r}")
+
+
 @pytest.mark.parametrize("probs", [False, True], ids=["indices", "probs"])
 def test_cross_entropy_threads_bit_identical(probs, isa):
     """The loss and the gradient do not depend on the thread count (class indices on

@@ -251,6 +251,13 @@ def test_rows_from_memory_have_the_bits_of_the_same_rows_alone(nt):
         alone = x[r:r + 1].copy()
         assert lse[r] == logsumexp(alone, axis=-1)[0], r
         assert ce[r] == logsoftmax_c.cross_entropy(alone, t[:1], reduction="none")[0], r
+    _, grad = logsoftmax_c.cross_entropy(x, t, reduction="none", return_grad=True,
+                                         num_threads=nt)
+    for r in picks:
+        _, alone = logsoftmax_c.cross_entropy(x[r:r + 1].copy(), t[:1], reduction="none",
+                                              return_grad=True)
+        assert np.array_equal(grad[r], alone[0]), ("cross_entropy's gradient", r)
+    del grad
     for f in (log_softmax, logsoftmax_c.softmax):
         y = f(x, axis=-1, num_threads=nt)
         for r in picks:

@@ -118,10 +118,12 @@ cdef extern from "lsc_kernels.h" nogil:
                                Py_ssize_t n, int softmax, int stream, int prefetch)
     void lsc_backward_rows_f64(const double *g, const double *y, double *r, Py_ssize_t nr,
                                Py_ssize_t n, int softmax, int stream, int prefetch)
-    void lsc_softmax_scaled_row_f32(const float *x, float *y, Py_ssize_t n, float scale,
-                                    float *lse)
-    void lsc_softmax_scaled_row_f64(const double *x, double *y, Py_ssize_t n, double scale,
-                                    double *lse)
+    void lsc_softmax_scaled_rows_f32(const float *x, float *y, Py_ssize_t n, Py_ssize_t nr,
+                                     const float *scale, float *lse, int prefetch,
+                                     int stream)
+    void lsc_softmax_scaled_rows_f64(const double *x, double *y, Py_ssize_t n, Py_ssize_t nr,
+                                     const double *scale, double *lse, int prefetch,
+                                     int stream)
     void lsc_backward_block_f32(const char *g, const char *y, char *r, Py_ssize_t sn,
                                 Py_ssize_t si, Py_ssize_t rn, Py_ssize_t ri, Py_ssize_t n,
                                 Py_ssize_t b, int softmax)
@@ -1319,31 +1321,48 @@ cdef object _backward_call(object grad_output, object output, object axis, objec
     return r
 
 
+cdef inline void _softmax_scaled_block(const floating *x, floating *y, const floating *scale,
+                                       floating *lse, Py_ssize_t n, Py_ssize_t r0,
+                                       Py_ssize_t g, int pf, int stream) noexcept nogil:
+    if floating is float:
+        lsc_softmax_scaled_rows_f32(x + r0 * n, y + r0 * n, n, g, scale + r0, lse + r0, pf,
+                                    stream)
+    else:
+        lsc_softmax_scaled_rows_f64(x + r0 * n, y + r0 * n, n, g, scale + r0, lse + r0, pf,
+                                    stream)
+
+
 cdef void _softmax_scaled(const floating *x, floating *y, const floating *scale,
                           floating *lse, Py_ssize_t rows, Py_ssize_t n,
                           int nt) noexcept nogil:
+    """The rows in blocks of up to ROW_BLOCK, at least one block per thread (each row's
+    arithmetic is the same whatever block it is in)."""
     cdef unsigned int tfpm = 0
     cdef int fteam = 0
-    cdef Py_ssize_t i
+    cdef Py_ssize_t nbytes = rows * n * <Py_ssize_t>sizeof(floating)
+    # as softmax's rows of several chunks (lsc_softmax_long_rows)
+    cdef int pf = nbytes >= LONG_ROWS_PREFETCH_BYTES
+    cdef int stream = nbytes >= STREAM_BYTES
+    cdef Py_ssize_t bs, nb, t, g
     if nt > rows:
         nt = <int>rows
-    if nt > 1:
-        fteam = lsc_ftz_team_begin()
-        with parallel(num_threads=nt):
-            tfpm = lsc_ftz_enter()
-            for i in prange(rows, schedule='static'):
-                if floating is float:
-                    lsc_softmax_scaled_row_f32(x + i * n, y + i * n, n, scale[i], lse + i)
-                else:
-                    lsc_softmax_scaled_row_f64(x + i * n, y + i * n, n, scale[i], lse + i)
-            lsc_ftz_leave(tfpm)
-        lsc_ftz_team_end(fteam)
-    else:
-        for i in range(rows):
-            if floating is float:
-                lsc_softmax_scaled_row_f32(x + i * n, y + i * n, n, scale[i], lse + i)
-            else:
-                lsc_softmax_scaled_row_f64(x + i * n, y + i * n, n, scale[i], lse + i)
+    if nt <= 1:
+        _softmax_scaled_block(x, y, scale, lse, n, 0, rows, pf, stream)
+        return
+    bs = (rows + nt - 1) // nt
+    if bs > ROW_BLOCK:
+        bs = ROW_BLOCK
+    nb = (rows + bs - 1) // bs
+    fteam = lsc_ftz_team_begin()
+    with parallel(num_threads=nt):
+        tfpm = lsc_ftz_enter()
+        for t in prange(nb, schedule='static'):
+            g = rows - t * bs
+            if g > bs:
+                g = bs
+            _softmax_scaled_block(x, y, scale, lse, n, t * bs, g, pf, stream)
+        lsc_ftz_leave(tfpm)
+    lsc_ftz_team_end(fteam)
 
 
 def softmax_scaled_rows(cnp.ndarray x, cnp.ndarray y, cnp.ndarray scale, cnp.ndarray lse,
