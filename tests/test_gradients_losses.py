@@ -718,11 +718,11 @@ def test_cross_entropy_loss_same_bits_with_and_without_grad(shape, dtype, isa):
 def test_compiled_loss_calls_match_the_general_road(dtype, isa, no_warnings):
     """The public losses are compiled: rows of scores in C order with class indices
     each in range and none ignore_index, class weights (an array) or none, no
-    smoothing or gradient, any reduction, go straight to the kernels; everything else
-    to the argument layer (_losses).  Both roads give the same loss, bit for bit and of
-    the same type, for every thread count, integer type of the targets and type of the
-    weights; each call takes the road it should, and the argument layer's errors
-    stay."""
+    smoothing, any reduction, go straight to the kernels, and so does cross_entropy's
+    gradient without weights; everything else to the argument layer (_losses).  Both
+    roads give the same loss and gradient, bit for bit and of the same type, for every
+    thread count, integer type of the targets and type of the weights; each call takes
+    the road it should, and the argument layer's errors stay."""
     from logsoftmax_c import _entry, _losses
     taken = []
 
@@ -767,6 +767,20 @@ def test_compiled_loss_calls_match_the_general_road(dtype, isa, no_warnings):
                         assert np.shape(a) == np.shape(b)
                         assert np.asarray(a).tobytes() == np.asarray(b).tobytes(), (
                             x.shape, t.dtype, reduction, a, b)
+                    # the gradient: compiled where every loss is finite
+                    taken.clear()
+                    got = cross_entropy(x, t, reduction=reduction, num_threads=nt,
+                                        return_grad=True)
+                    assert taken == ([] if finite else ["_cross_entropy"]), taken
+                    with np.errstate(invalid="ignore"):
+                        want = _losses._cross_entropy(x, t, reduction=reduction,
+                                                      num_threads=nt, return_grad=True)
+                    assert type(got) is tuple and len(got) == 2
+                    for a, b in zip(got, want):
+                        assert type(a) is type(b) and a.dtype == b.dtype == dtype
+                        assert np.shape(a) == np.shape(b)
+                        assert np.asarray(a).tobytes() == np.asarray(b).tobytes(), (
+                            x.shape, t.dtype, reduction, nt)
                 C = x.shape[1]
                 for w in (rng.random(C).astype(dtype), rng.random(C),
                           rng.integers(0, 3, C), rng.random(C) < 0.5,
@@ -805,7 +819,9 @@ def test_compiled_loss_calls_match_the_general_road(dtype, isa, no_warnings):
             taken.clear()
             nll_loss(log_softmax(xx, axis=kw.get("axis", -1)), tt, **kw)
             assert taken == ["_nll_loss"], (kw, taken)
-        for kw in ({"label_smoothing": 0.1}, {"return_grad": True},
+        for kw in ({"label_smoothing": 0.1}, {"return_grad": 1},
+                   {"return_grad": True, "weight": np.ones(5)},
+                   {"return_grad": True, "label_smoothing": 0.1},
                    {"num_threads": np.int64(2)}, {"reduction": "none", "num_threads": 2.0}):
             taken.clear()
             try:

@@ -6,8 +6,8 @@
 # argument layer, _api._family.  log_softmax_backward and softmax_backward likewise:
 # C-contiguous gradients along the last axis to the kernels, the rest to _losses;
 # cross_entropy and nll_loss too: rows of scores and in-range class indices, with or
-# without class weights, no smoothing or gradient, to the kernels' loss call, the rest
-# to _losses.
+# without class weights, no smoothing, to the kernels' loss call (cross_entropy's
+# gradient without weights), the rest to _losses.
 #
 # Compiled once: the kernel build in use (_dispatch) hands over its C functions with
 # use_kernels; _api hands over the argument layer with set_fallback, _losses the
@@ -27,7 +27,7 @@ ctypedef object (*backward_call_t)(object grad_output, object output, object axi
 # the kernels' _loss_call (_kernels.pxi): likewise, for the losses
 ctypedef object (*loss_call_t)(object x, object target, object axis, object weight,
                                object ignore_index, object reduction, object num_threads,
-                               bint nll, Py_ssize_t max_size)
+                               bint nll, Py_ssize_t max_size, bint grad)
 
 cdef direct_call_t _direct_call = NULL
 cdef backward_call_t _backward_call = NULL
@@ -147,7 +147,7 @@ def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100,
              reduction="mean"):
     if _loss_call != NULL:
         r = _loss_call(log_probs, target, axis, weight, ignore_index, reduction, None, True,
-                       _max_small)
+                       _max_small, False)
         if r is not None:
             return r
     return _loss_fallback[0](log_probs, target, axis=axis, weight=weight,
@@ -157,11 +157,11 @@ def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100,
 def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
                   reduction="mean", label_smoothing=0.0, return_grad=False,
                   num_threads=None):
-    if (_loss_call != NULL and return_grad is False
+    if (_loss_call != NULL and (return_grad is False or return_grad is True)
             and (type(label_smoothing) is float or type(label_smoothing) is int)
             and label_smoothing == 0 and _threads_ok(num_threads)):
         r = _loss_call(logits, target, axis, weight, ignore_index, reduction, num_threads,
-                       False, _max_small)
+                       False, _max_small, return_grad is True)
         if r is not None:
             return r
     return _loss_fallback[1](logits, target, axis=axis, weight=weight,

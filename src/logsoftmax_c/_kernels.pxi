@@ -1083,20 +1083,23 @@ _add_reduce = numpy.add.reduce
 
 cdef object _loss_call(object x, object target, object axis, object weight,
                        object ignore_index, object reduction, object num_threads, bint nll,
-                       Py_ssize_t max_size):
+                       Py_ssize_t max_size, bint grad):
     """cross_entropy's common call (or nll_loss's, nll), done in C: 2-d aligned native
     C-ordered float32/float64 scores x (log-probabilities for nll) with the classes
     along axis -1 or 1, at least one row and one class; a 1-d ndarray of integer class
     indices, one a row, each a class and none ignore_index (an int); no weights, or
     an ndarray of one a class (booleans, integers or floats); reduction 'mean', 'sum'
-    or 'none'; no smoothing or gradient (the caller's part); num_threads None or an int
-    >= 1 (for the logsumexp, as _direct_call takes it, with max_size).  Returns the
-    loss as the argument layer's general road gives it (_losses: the same bits and
-    type), or None for any other call, which the caller then hands to it (with its
-    checks and errors); also None for a sum of losses (or weights) that are not all
-    finite or could overflow, which the argument layer takes with NumPy's warnings
-    silenced.  (The argument layer's checks took 20-40 us of a 64x10 float call, 2-9
-    times PyTorch's; 85 us with weights.)"""
+    or 'none'; no smoothing (the caller's part); num_threads None or an int >= 1 (for
+    the logsumexp, as _direct_call takes it, with max_size).  Returns the loss as the
+    argument layer's general road gives it (_losses: the same bits and type), or None
+    for any other call, which the caller then hands to it (with its checks and
+    errors); also None for a sum of losses (or weights) that are not all finite or
+    could overflow, which the argument layer takes with NumPy's warnings silenced.
+    (The argument layer's checks took 20-40 us of a 64x10 float call, 2-9 times
+    PyTorch's; 85 us with weights.)  With grad (cross_entropy's return_grad, without
+    weights, fewer than 2**24 rows), (loss, gradient) as _losses gives them, bit for
+    bit: _ce_grad.  (The argument layer took about 40 us of a 64x1000 float call,
+    four times its softmax.)"""
     if (type(x) is not cnp.ndarray or type(target) is not cnp.ndarray
             or type(axis) is not int or type(ignore_index) is not int
             or type(reduction) is not str
@@ -1126,6 +1129,8 @@ cdef object _loss_call(object x, object target, object axis, object weight,
         return None
     cdef cnp.ndarray wa = None, wv = None
     cdef cnp.npy_intp dims[1]
+    if grad and (nll or weight is not None or n >= 16777216):
+        return None
     if weight is not None:
         wa = <cnp.ndarray>weight
         if (cnp.PyArray_NDIM(wa) != 1 or cnp.PyArray_DIMS(wa)[0] != nclass
@@ -1148,10 +1153,20 @@ cdef object _loss_call(object x, object target, object axis, object weight,
         hi = ip[i] if ip[i] > hi else hi
     if lo < 0 or hi >= nclass or lo <= ignore_index <= hi:
         return None
-    cdef cnp.ndarray v
+    cdef cnp.ndarray v, g = None
+    # the gradient's scale: each sample's share of the reduction, 1 / n in x's type
+    # for the mean (as _losses' _grad_scale and reduce), else 1
+    cdef double s = 1.0
+    if grad and red == 0:
+        s = <double>(<float>1 / <float>n) if typenum == cnp.NPY_FLOAT32 else 1.0 / <double>n
     if nll:
         dims[0] = n
         v = cnp.PyArray_EMPTY(1, dims, typenum, 0)
+    elif grad:
+        pair = _ce_grad(a, max_size, num_threads, s)
+        if pair is None:
+            return None
+        g, v = pair
     else:
         lse = _direct_call(x, 1, max_size, LSC_OP_LOGSUMEXP, None, False, num_threads)
         if lse is None:
@@ -1171,22 +1186,86 @@ cdef object _loss_call(object x, object target, object axis, object weight,
                               <const double *>(NULL if wa is None else cnp.PyArray_DATA(wa)),
                               <double *>(NULL if wv is None else cnp.PyArray_DATA(wv)),
                               n, nclass, nll, &amax)
+    if grad:
+        if not finite:
+            return None
+        _ce_grad_targets(g, ip, n, nclass, s)
     if red == 2:
-        return v
+        return (v, g) if grad else v
     # no partial sum reaches the largest finite value: NumPy's sums raise no flag
     if not finite or amax * <double>n >= (1e38 if typenum == cnp.NPY_FLOAT32 else 1e307):
         return None
     dtype = (<object>a).dtype
     total = _add_reduce(v, None, dtype)
     if red == 1:
-        return total
+        return (total, g) if grad else total
     # the mean in the scores' type, as NumPy's scalars divide: over the rows, or over
     # their weights' sum (a 0 gives NaN or an inf, as the argument layer's, unwarned)
     if typenum == cnp.NPY_FLOAT32:
-        return dtype.type(<float>(<double>total) / (
+        loss = dtype.type(<float>(<double>total) / (
             <float>n if wv is None else <float>(<double>_add_reduce(wv, None, dtype))))
-    return dtype.type(<double>total / (
-        <double>n if wv is None else <double>_add_reduce(wv, None, dtype)))
+    else:
+        loss = dtype.type(<double>total / (
+            <double>n if wv is None else <double>_add_reduce(wv, None, dtype)))
+    return (loss, g) if grad else loss
+
+
+cdef object _ce_grad(cnp.ndarray a, Py_ssize_t max_size, object num_threads, double s):
+    """cross_entropy's gradient before its targets' terms, softmax(a) * s along the
+    rows of a (_loss_call's 2-d scores), and the rows' logsumexp: (grad, lse), as
+    _losses computes them (the same bits), or None.  Rows longer than the short-row
+    tiles (SMALL_N) take the kernels' fused pass (softmax_scaled_rows: the logsumexp
+    with the bits of logsumexp's own); shorter ones softmax and logsumexp apart, the
+    softmax then times s as NumPy multiplies (no flush to zero)."""
+    cdef Py_ssize_t n = cnp.PyArray_DIMS(a)[0], nclass = cnp.PyArray_DIMS(a)[1], i
+    cdef Py_ssize_t size = n * nclass
+    cdef int typenum = cnp.PyArray_TYPE(a), nt = 1
+    cdef cnp.ndarray g, lse, sc
+    cdef cnp.npy_intp dims[1]
+    cdef float *gf
+    cdef double *gd
+    if nclass <= LSC_SMALL_N:
+        lse_o = _direct_call(a, 1, max_size, LSC_OP_LOGSUMEXP, None, False, num_threads)
+        g_o = _direct_call(a, 1, max_size, LSC_OP_SOFTMAX, None, False, num_threads)
+        if lse_o is None or g_o is None:
+            return None
+        g = <cnp.ndarray>g_o
+        if s != 1.0:
+            if typenum == cnp.NPY_FLOAT32:
+                gf = <float *>cnp.PyArray_DATA(g)
+                for i in range(size):
+                    gf[i] = gf[i] * <float>s
+            else:
+                gd = <double *>cnp.PyArray_DATA(g)
+                for i in range(size):
+                    gd[i] = gd[i] * s
+        return g, lse_o
+    if size > max_size:
+        if _threads_for is None:
+            return None
+        nt = _threads_for(num_threads, size)
+    g = _new_output(a, 1) if size > max_size else _new_like_array(a, cnp.NPY_KEEPORDER,
+                                                                    NULL, 0)
+    dims[0] = n
+    lse = cnp.PyArray_EMPTY(1, dims, typenum, 0)
+    sc = cnp.PyArray_EMPTY(1, dims, typenum, 0)
+    (<object>sc).fill(s)
+    softmax_scaled_rows(a, g, sc, lse, nt)
+    return g, lse
+
+
+cdef void _ce_grad_targets(cnp.ndarray g, const Py_ssize_t *ip, Py_ssize_t n,
+                           Py_ssize_t nclass, double s):
+    """g[i, ip[i]] += -s for the n rows of g, with flush-to-zero as pick's add."""
+    cdef Py_ssize_t i
+    cdef unsigned int fpm = lsc_ftz_enter()
+    if cnp.PyArray_TYPE(g) == cnp.NPY_FLOAT32:
+        for i in range(n):
+            (<float *>cnp.PyArray_DATA(g))[i * nclass + ip[i]] += <float>(-s)
+    else:
+        for i in range(n):
+            (<double *>cnp.PyArray_DATA(g))[i * nclass + ip[i]] += -s
+    lsc_ftz_leave(fpm)
 
 
 cdef void _backward(const floating *g, const floating *y, floating *r, Py_ssize_t rows,

@@ -429,8 +429,9 @@ def _cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
 
 
 # The public losses are compiled (_entry.pyx): rows of float32/float64 scores in C order
-# with in-range class indices, class weights or none, no smoothing or gradient, reach
-# the kernels (their logsumexp and gather) without a Python frame; the rest comes here.
+# with in-range class indices, class weights or none, no smoothing, reach the kernels
+# (their logsumexp and gather; cross_entropy's gradient without weights, the fused
+# pass) without a Python frame, with the bits of this road; the rest comes here.
 _entry.set_loss_fallback(_nll_loss, _cross_entropy)
 nll_loss = _entry.nll_loss
 nll_loss.__doc__ = _nll_loss.__doc__
