@@ -1490,6 +1490,30 @@ static void LSC_FN(lsc_softmax_rows)(const char *x, ptrdiff_t sxr, char *y, ptrd
     }
 }
 
+/* The write of a contiguous softmax row of n elements in chunks whose exps are in buf
+ * (lsc_softmax_long_rows, lsc_softmax_scaled_long_row): chunk c's y = its exps times
+ * st[c].f (lsc_softmax_scales) times scale, the factor rounded once to the element
+ * type (scale 1: st[c].f's rounding alone); a chunk with no finite max (no exps in
+ * buf) from x.  stream: non-temporal stores (the caller fences); pf, if not NULL: a
+ * row fetched into L2 meanwhile, chunk by chunk. */
+LSC_INLINE void LSC_FN(lsc_softmax_write_chunks)(const LSC_T *x, LSC_T *y, ptrdiff_t n,
+                                                 const lsc_stats *st, const LSC_T *buf,
+                                                 double scale, int stream, const LSC_T *pf)
+{
+    const ptrdiff_t nc = LSC_FN(lsc_nchunks)(n);
+    for (ptrdiff_t c = 0; c < nc; c++) {
+        const ptrdiff_t len = c == nc - 1 ? n - c * LSC_CHUNK : LSC_CHUNK;
+        const LSC_T f = (LSC_T)(st[c].f * scale);
+        if (!(st[c].m > -INFINITY && st[c].m < INFINITY)) {
+            LSC_FN(lsc_scale_exp)(x + c * LSC_CHUNK, y + c * LSC_CHUNK, len, (LSC_T)st[c].m, f);
+        }
+        else {
+            LSC_FN(lsc_scaled_to)(buf + c * LSC_CHUNK, y + c * LSC_CHUNK, len, f, stream,
+                                  pf != NULL ? pf + c * LSC_CHUNK : NULL);
+        }
+    }
+}
+
 /* softmax of nr rows of n > LSC_CHUNK contiguous elements, row
  * r at byte offset r * sxr in x and r * syr in y (y may be x; otherwise the rows of y
  * overlap no row of x), with lsc_row's arithmetic (lsc_softmax_scales: the same
@@ -1541,19 +1565,8 @@ static void LSC_FN(lsc_softmax_long_rows)(const char *x, ptrdiff_t sxr, char *y,
             }
         }
         lsc_softmax_scales(st, nc);
-        for (ptrdiff_t c = 0; c < nc; c++) {
-            const ptrdiff_t len = c == nc - 1 ? n - c * LSC_CHUNK : LSC_CHUNK;
-            const LSC_T f = (LSC_T)st[c].f;
-            if (!(st[c].m > -INFINITY && st[c].m < INFINITY)) {
-                /* (no exps in the buffer) */
-                LSC_FN(lsc_scale_exp)(xr + c * LSC_CHUNK, yr + c * LSC_CHUNK, len,
-                                      (LSC_T)st[c].m, f);
-            }
-            else {
-                LSC_FN(lsc_scaled_to)(buf + c * LSC_CHUNK, yr + c * LSC_CHUNK, len, f, stream,
-                                      prefetch && r + 1 < nr ? xn + c * LSC_CHUNK : NULL);
-            }
-        }
+        LSC_FN(lsc_softmax_write_chunks)(xr, yr, n, st, buf, 1.0, stream,
+                                         prefetch && r + 1 < nr ? xn : NULL);
     }
     if (stream) {
         LSC_SFENCE();
@@ -2174,18 +2187,7 @@ static void LSC_FN(lsc_softmax_scaled_long_row)(const LSC_T *x, LSC_T *y, ptrdif
     lsc_combine(st, nc, mc, sizeof(LSC_T) == sizeof(float));
     *lse = LSC_FN(lsc_lse_value)((const char *)x, (ptrdiff_t)sizeof(LSC_T), n, mc);
     lsc_softmax_scales(st, nc);
-    for (ptrdiff_t c = 0; c < nc; c++) {
-        const ptrdiff_t len = c == nc - 1 ? n - c * LSC_CHUNK : LSC_CHUNK;
-        const LSC_T f = (LSC_T)(st[c].f * (double)scale);
-        if (!(st[c].m > -INFINITY && st[c].m < INFINITY)) {
-            /* (no exps in the buffer) */
-            LSC_FN(lsc_scale_exp)(x + c * LSC_CHUNK, y + c * LSC_CHUNK, len, (LSC_T)st[c].m, f);
-        }
-        else {
-            LSC_FN(lsc_scaled_to)(buf + c * LSC_CHUNK, y + c * LSC_CHUNK, len, f, stream,
-                                  pf != NULL ? pf + c * LSC_CHUNK : NULL);
-        }
-    }
+    LSC_FN(lsc_softmax_write_chunks)(x, y, n, st, buf, (double)scale, stream, pf);
 }
 
 /* lsc_softmax_scaled_row for nr contiguous rows of n elements one after the other (row r
