@@ -719,7 +719,8 @@ def test_compiled_loss_calls_match_the_general_road(dtype, isa, no_warnings):
     """The public losses are compiled: rows of scores in C order with class indices
     each in range and none ignore_index, class weights (an array) or none, no
     smoothing, any reduction, go straight to the kernels, and so does cross_entropy's
-    gradient without weights; everything else to the argument layer (_losses).  Both
+    gradient, with weights that are finite and not negative (for the mean, not all 0
+    at the targets); everything else to the argument layer (_losses).  Both
     roads give the same loss and gradient, bit for bit and of the same type, for every
     thread count, integer type of the targets and type of the weights; each call takes
     the road it should, and the argument layer's errors stay."""
@@ -797,6 +798,24 @@ def test_compiled_loss_calls_match_the_general_road(dtype, isa, no_warnings):
                         assert type(a) is type(b) and a.dtype == b.dtype == dtype
                         assert np.asarray(a).tobytes() == np.asarray(b).tobytes(), (
                             x.shape, w.dtype, reduction, a, b)
+                    # the gradient with weights: compiled where every loss is finite,
+                    # and for the mean where the targets' weights do not sum to 0
+                    zero = reduction == "mean" and not np.any(w[t])
+                    for nt in (None, 2):
+                        taken.clear()
+                        got = cross_entropy(x, t, weight=w, reduction=reduction,
+                                            num_threads=nt, return_grad=True)
+                        assert taken == ([] if finite and not zero
+                                         else ["_cross_entropy"]), (taken, w.dtype)
+                        with np.errstate(invalid="ignore", divide="ignore"):
+                            want = _losses._cross_entropy(x, t, weight=w,
+                                                          reduction=reduction,
+                                                          num_threads=nt, return_grad=True)
+                        for a, b in zip(got, want):
+                            assert type(a) is type(b) and a.dtype == b.dtype == dtype
+                            assert np.shape(a) == np.shape(b)
+                            assert np.asarray(a).tobytes() == np.asarray(b).tobytes(), (
+                                x.shape, w.dtype, reduction, nt)
         # the argument layer's: an ignored or out-of-range target, an ignore_index
         # between the targets, weights, smoothing, the gradient, a Fortran-ordered or
         # 3-d input, another axis, targets as a list, a thread count it checks
@@ -819,8 +838,13 @@ def test_compiled_loss_calls_match_the_general_road(dtype, isa, no_warnings):
             taken.clear()
             nll_loss(log_softmax(xx, axis=kw.get("axis", -1)), tt, **kw)
             assert taken == ["_nll_loss"], (kw, taken)
+        big = np.finfo(dtype).max / 4
         for kw in ({"label_smoothing": 0.1}, {"return_grad": 1},
-                   {"return_grad": True, "weight": np.ones(5)},
+                   {"return_grad": True, "weight": -np.ones(5)},
+                   {"return_grad": True, "weight": np.array([1, -0.0, 1, 1, 1], dtype)},
+                   {"return_grad": True, "weight": np.array([1, np.inf, 1, 1, 1])},
+                   {"return_grad": True, "weight": np.array([1, np.nan, 1, 1, 1])},
+                   {"return_grad": True, "weight": np.full(5, big, dtype)},
                    {"return_grad": True, "label_smoothing": 0.1},
                    {"num_threads": np.int64(2)}, {"reduction": "none", "num_threads": 2.0}):
             taken.clear()

@@ -7,7 +7,7 @@
 # C-contiguous gradients along the last axis to the kernels, the rest to _losses;
 # cross_entropy and nll_loss too: rows of scores and in-range class indices, with or
 # without class weights, no smoothing, to the kernels' loss call (cross_entropy's
-# gradient without weights), the rest to _losses.
+# gradient too, with finite weights that are not negative), the rest to _losses.
 #
 # Compiled once: the kernel build in use (_dispatch) hands over its C functions with
 # use_kernels; _api hands over the argument layer with set_fallback, _losses the

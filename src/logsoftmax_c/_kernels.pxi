@@ -9,7 +9,7 @@ cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_New
 from cython cimport floating
 from cython.parallel cimport parallel, prange
-from libc.math cimport fabs, isfinite
+from libc.math cimport fabs, isfinite, signbit
 from libc.stdint cimport uint16_t, uintptr_t
 from libc.stdlib cimport free, malloc
 
@@ -1096,10 +1096,12 @@ cdef object _loss_call(object x, object target, object axis, object weight,
     errors); also None for a sum of losses (or weights) that are not all finite or
     could overflow, which the argument layer takes with NumPy's warnings silenced.
     (The argument layer's checks took 20-40 us of a 64x10 float call, 2-9 times
-    PyTorch's; 85 us with weights.)  With grad (cross_entropy's return_grad, without
-    weights, fewer than 2**24 rows), (loss, gradient) as _losses gives them, bit for
-    bit: _ce_grad.  (The argument layer took about 40 us of a 64x1000 float call,
-    four times its softmax.)"""
+    PyTorch's; 85 us with weights.)  With grad (cross_entropy's return_grad, fewer
+    than 2**24 rows; class weights all finite and not negative, nor -0, their sum
+    below the largest finite value, and for the mean a sum of the targets' weights
+    that is not 0), (loss, gradient) as _losses gives them, bit for bit: _ce_grad.
+    (The argument layer took about 40 us of a 64x1000 float call, four times its
+    softmax.)"""
     if (type(x) is not cnp.ndarray or type(target) is not cnp.ndarray
             or type(axis) is not int or type(ignore_index) is not int
             or type(reduction) is not str
@@ -1127,9 +1129,9 @@ cdef object _loss_call(object x, object target, object axis, object weight,
             or not (cnp.PyArray_ISSIGNED(t)
                     or (cnp.PyArray_ISUNSIGNED(t) and cnp.PyArray_ITEMSIZE(t) < 8))):
         return None
-    cdef cnp.ndarray wa = None, wv = None
+    cdef cnp.ndarray wa = None, wv = None, ga = None
     cdef cnp.npy_intp dims[1]
-    if grad and (nll or weight is not None or n >= 16777216):
+    if grad and (nll or n >= 16777216):
         return None
     if weight is not None:
         wa = <cnp.ndarray>weight
@@ -1155,15 +1157,20 @@ cdef object _loss_call(object x, object target, object axis, object weight,
         return None
     cdef cnp.ndarray v, g = None
     # the gradient's scale: each sample's share of the reduction, 1 / n in x's type
-    # for the mean (as _losses' _grad_scale and reduce), else 1
+    # for the mean (as _losses' _grad_scale and reduce), else 1; with class weights
+    # each row's own, ga (_ce_grad_factors)
     cdef double s = 1.0
-    if grad and red == 0:
+    if grad and wa is not None:
+        ga = _ce_grad_factors(wa, ip, n, red == 0)
+        if ga is None:
+            return None
+    elif grad and red == 0:
         s = <double>(<float>1 / <float>n) if typenum == cnp.NPY_FLOAT32 else 1.0 / <double>n
     if nll:
         dims[0] = n
         v = cnp.PyArray_EMPTY(1, dims, typenum, 0)
     elif grad:
-        pair = _ce_grad(a, max_size, num_threads, s)
+        pair = _ce_grad(a, max_size, num_threads, s, ga)
         if pair is None:
             return None
         g, v = pair
@@ -1189,7 +1196,7 @@ cdef object _loss_call(object x, object target, object axis, object weight,
     if grad:
         if not finite:
             return None
-        _ce_grad_targets(g, ip, n, nclass, s)
+        _ce_grad_targets(g, ip, n, nclass, s, ga)
     if red == 2:
         return (v, g) if grad else v
     # no partial sum reaches the largest finite value: NumPy's sums raise no flag
@@ -1210,27 +1217,91 @@ cdef object _loss_call(object x, object target, object axis, object weight,
     return (loss, g) if grad else loss
 
 
-cdef object _ce_grad(cnp.ndarray a, Py_ssize_t max_size, object num_threads, double s):
+cdef object _ce_grad_factors(cnp.ndarray wa, const Py_ssize_t *ip, Py_ssize_t n, bint mean):
+    """cross_entropy's gradient with class weights wa (in the scores' type, one a
+    class): each row's factor a_i, in that type, the factor of its softmax and the
+    term taken off at its target, as _losses' _softmax_factor gives it without
+    smoothing: w[t_i] times the reduction's share s (for the mean s = 1 / the sum of
+    the w[t_i], NumPy's sum, rounded to the type; else 1).  There a_i is
+    s * (w[t_i] + 0 * sum(w)), which is s * w[t_i] where the weights are finite and
+    none is negative or -0 and their sum cannot overflow; None otherwise, and for a
+    mean whose sum is 0 (NaN gradients: the argument layer's road)."""
+    cdef Py_ssize_t C = cnp.PyArray_DIMS(wa)[0], i
+    cdef int typenum = cnp.PyArray_TYPE(wa)
+    cdef bint single = typenum == cnp.NPY_FLOAT32
+    cdef const float *wf = <const float *>cnp.PyArray_DATA(wa)
+    cdef const double *wd = <const double *>cnp.PyArray_DATA(wa)
+    cdef double q, big = 0
+    for i in range(C):
+        q = <double>wf[i] if single else wd[i]
+        if not (isfinite(q) and not signbit(q)):
+            return None
+        big = q if q > big else big
+    if big * <double>C >= (1e38 if single else 1e307):
+        return None
+    cdef cnp.npy_intp dims[1]
+    dims[0] = n
+    cdef cnp.ndarray ga = cnp.PyArray_EMPTY(1, dims, typenum, 0)
+    cdef float *gf = <float *>cnp.PyArray_DATA(ga)
+    cdef double *gd = <double *>cnp.PyArray_DATA(ga)
+    for i in range(n):
+        if single:
+            gf[i] = wf[ip[i]]
+        else:
+            gd[i] = wd[ip[i]]
+    if not mean:
+        return ga
+    cdef double den = <double>_add_reduce(ga, None, (<object>ga).dtype)
+    if den == 0:
+        return None
+    cdef float sf = <float>1 / <float>den
+    cdef double sd = 1.0 / den
+    for i in range(n):
+        if single:
+            gf[i] = sf * gf[i]
+        else:
+            gd[i] = sd * gd[i]
+    return ga
+
+
+cdef object _ce_grad(cnp.ndarray a, Py_ssize_t max_size, object num_threads, double s,
+                     cnp.ndarray ga):
     """cross_entropy's gradient before its targets' terms, softmax(a) * s along the
-    rows of a (_loss_call's 2-d scores), and the rows' logsumexp: (grad, lse), as
-    _losses computes them (the same bits), or None.  Rows longer than the short-row
-    tiles (SMALL_N) take the kernels' fused pass (softmax_scaled_rows: the logsumexp
-    with the bits of logsumexp's own); shorter ones softmax and logsumexp apart, the
-    softmax then times s as NumPy multiplies (no flush to zero)."""
-    cdef Py_ssize_t n = cnp.PyArray_DIMS(a)[0], nclass = cnp.PyArray_DIMS(a)[1], i
+    rows of a (_loss_call's 2-d scores), or with ga (_ce_grad_factors) row i's softmax
+    times ga[i], and the rows' logsumexp: (grad, lse), as _losses computes them (the
+    same bits), or None.  Rows longer than the short-row tiles (SMALL_N) take the
+    kernels' fused pass (softmax_scaled_rows: the logsumexp with the bits of
+    logsumexp's own); shorter ones softmax and logsumexp apart, the softmax then times
+    its factor as NumPy multiplies (no flush to zero)."""
+    cdef Py_ssize_t n = cnp.PyArray_DIMS(a)[0], nclass = cnp.PyArray_DIMS(a)[1], i, j
     cdef Py_ssize_t size = n * nclass
     cdef int typenum = cnp.PyArray_TYPE(a), nt = 1
     cdef cnp.ndarray g, lse, sc
     cdef cnp.npy_intp dims[1]
     cdef float *gf
     cdef double *gd
+    cdef const float *af
+    cdef const double *ad
     if nclass <= LSC_SMALL_N:
         lse_o = _direct_call(a, 1, max_size, LSC_OP_LOGSUMEXP, None, False, num_threads)
         g_o = _direct_call(a, 1, max_size, LSC_OP_SOFTMAX, None, False, num_threads)
         if lse_o is None or g_o is None:
             return None
         g = <cnp.ndarray>g_o
-        if s != 1.0:
+        if ga is not None:
+            if typenum == cnp.NPY_FLOAT32:
+                gf = <float *>cnp.PyArray_DATA(g)
+                af = <const float *>cnp.PyArray_DATA(ga)
+                for i in range(n):
+                    for j in range(nclass):
+                        gf[i * nclass + j] = gf[i * nclass + j] * af[i]
+            else:
+                gd = <double *>cnp.PyArray_DATA(g)
+                ad = <const double *>cnp.PyArray_DATA(ga)
+                for i in range(n):
+                    for j in range(nclass):
+                        gd[i * nclass + j] = gd[i * nclass + j] * ad[i]
+        elif s != 1.0:
             if typenum == cnp.NPY_FLOAT32:
                 gf = <float *>cnp.PyArray_DATA(g)
                 for i in range(size):
@@ -1248,23 +1319,35 @@ cdef object _ce_grad(cnp.ndarray a, Py_ssize_t max_size, object num_threads, dou
                                                                     NULL, 0)
     dims[0] = n
     lse = cnp.PyArray_EMPTY(1, dims, typenum, 0)
-    sc = cnp.PyArray_EMPTY(1, dims, typenum, 0)
-    (<object>sc).fill(s)
+    if ga is not None:
+        sc = ga
+    else:
+        sc = cnp.PyArray_EMPTY(1, dims, typenum, 0)
+        (<object>sc).fill(s)
     softmax_scaled_rows(a, g, sc, lse, nt)
     return g, lse
 
 
 cdef void _ce_grad_targets(cnp.ndarray g, const Py_ssize_t *ip, Py_ssize_t n,
-                           Py_ssize_t nclass, double s):
-    """g[i, ip[i]] += -s for the n rows of g, with flush-to-zero as pick's add."""
+                           Py_ssize_t nclass, double s, cnp.ndarray ga):
+    """g[i, ip[i]] += -s for the n rows of g (with ga, -ga[i]: _ce_grad_factors), with
+    flush-to-zero as pick's add."""
     cdef Py_ssize_t i
+    cdef bint single = cnp.PyArray_TYPE(g) == cnp.NPY_FLOAT32
+    cdef const float *af = NULL
+    cdef const double *ad = NULL
+    if ga is not None:
+        af = <const float *>cnp.PyArray_DATA(ga)
+        ad = <const double *>cnp.PyArray_DATA(ga)
     cdef unsigned int fpm = lsc_ftz_enter()
-    if cnp.PyArray_TYPE(g) == cnp.NPY_FLOAT32:
+    if single:
         for i in range(n):
-            (<float *>cnp.PyArray_DATA(g))[i * nclass + ip[i]] += <float>(-s)
+            (<float *>cnp.PyArray_DATA(g))[i * nclass + ip[i]] += (
+                -af[i] if af != NULL else <float>(-s))
     else:
         for i in range(n):
-            (<double *>cnp.PyArray_DATA(g))[i * nclass + ip[i]] += -s
+            (<double *>cnp.PyArray_DATA(g))[i * nclass + ip[i]] += (
+                -ad[i] if ad != NULL else -s)
     lsc_ftz_leave(fpm)
 
 

@@ -430,8 +430,9 @@ def _cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
 
 # The public losses are compiled (_entry.pyx): rows of float32/float64 scores in C order
 # with in-range class indices, class weights or none, no smoothing, reach the kernels
-# (their logsumexp and gather; cross_entropy's gradient without weights, the fused
-# pass) without a Python frame, with the bits of this road; the rest comes here.
+# (their logsumexp and gather; cross_entropy's gradient, the fused pass, where the
+# weights are finite and not negative) without a Python frame, with the bits of this
+# road; the rest comes here.
 _entry.set_loss_fallback(_nll_loss, _cross_entropy)
 nll_loss = _entry.nll_loss
 nll_loss.__doc__ = _nll_loss.__doc__
@@ -472,8 +473,10 @@ def _softmax_factor(tg, ct, eps, scale):
     """a_i: the factor of sample i's softmax in the gradient (class-index targets)."""
     C = tg.nclass
     live = np.where(tg.ignored, 0, scale).astype(ct)
-    wsum = C if tg.weight is None else np.sum(tg.weight, dtype=ct)
-    a = live * ((1 - eps) * tg.sample_weights(ct) + _per_class(eps, C) * wsum)
+    # (an inf scale, where the weights sum to 0, times a 0 weight: NaN, unwarned)
+    with np.errstate(invalid="ignore", over="ignore"):
+        wsum = C if tg.weight is None else np.sum(tg.weight, dtype=ct)
+        a = live * ((1 - eps) * tg.sample_weights(ct) + _per_class(eps, C) * wsum)
     return live, a.astype(ct)
 
 
