@@ -1156,21 +1156,16 @@ cdef object _loss_call(object x, object target, object axis, object weight,
     if lo < 0 or hi >= nclass or lo <= ignore_index <= hi:
         return None
     cdef cnp.ndarray v, g = None
-    # the gradient's scale: each sample's share of the reduction, 1 / n in x's type
-    # for the mean (as _losses' _grad_scale and reduce), else 1; with class weights
-    # each row's own, ga (_ce_grad_factors)
-    cdef double s = 1.0
-    if grad and wa is not None:
-        ga = _ce_grad_factors(wa, ip, n, red == 0)
+    # the gradient's factor a row (_ce_grad_factors)
+    if grad:
+        ga = _ce_grad_factors(wa, ip, n, red == 0, typenum)
         if ga is None:
             return None
-    elif grad and red == 0:
-        s = <double>(<float>1 / <float>n) if typenum == cnp.NPY_FLOAT32 else 1.0 / <double>n
     if nll:
         dims[0] = n
         v = cnp.PyArray_EMPTY(1, dims, typenum, 0)
     elif grad:
-        pair = _ce_grad(a, max_size, num_threads, s, ga)
+        pair = _ce_grad(a, max_size, num_threads, ga)
         if pair is None:
             return None
         g, v = pair
@@ -1196,7 +1191,7 @@ cdef object _loss_call(object x, object target, object axis, object weight,
     if grad:
         if not finite:
             return None
-        _ce_grad_targets(g, ip, n, nclass, s, ga)
+        _ce_grad_targets(g, ip, n, nclass, ga)
     if red == 2:
         return (v, g) if grad else v
     # no partial sum reaches the largest finite value: NumPy's sums raise no flag
@@ -1217,33 +1212,45 @@ cdef object _loss_call(object x, object target, object axis, object weight,
     return (loss, g) if grad else loss
 
 
-cdef object _ce_grad_factors(cnp.ndarray wa, const Py_ssize_t *ip, Py_ssize_t n, bint mean):
-    """cross_entropy's gradient with class weights wa (in the scores' type, one a
-    class): each row's factor a_i, in that type, the factor of its softmax and the
-    term taken off at its target, as _losses' _softmax_factor gives it without
-    smoothing: w[t_i] times the reduction's share s (for the mean s = 1 / the sum of
-    the w[t_i], NumPy's sum, rounded to the type; else 1).  There a_i is
-    s * (w[t_i] + 0 * sum(w)), which is s * w[t_i] where the weights are finite and
-    none is negative or -0 and their sum cannot overflow; None otherwise, and for a
-    mean whose sum is 0 (NaN gradients: the argument layer's road)."""
-    cdef Py_ssize_t C = cnp.PyArray_DIMS(wa)[0], i
-    cdef int typenum = cnp.PyArray_TYPE(wa)
+cdef object _ce_grad_factors(cnp.ndarray wa, const Py_ssize_t *ip, Py_ssize_t n, bint mean,
+                             int typenum):
+    """cross_entropy's gradient: each row's factor a_i in the scores' type (typenum),
+    the factor of its softmax and the term taken off at its target, as _losses'
+    _softmax_factor gives it without smoothing, or None.  Without class weights (wa
+    None) every a_i is the reduction's share s: 1 / n in the type for the mean (as
+    _losses' _grad_scale and reduce), else 1.  With wa (in the scores' type, one a
+    class), there a_i is s (w[t_i] + 0 sum(w)), s = 1 / the sum of the w[t_i] for the
+    mean (NumPy's sum, rounded to the type): s w[t_i] rounded once, where the weights
+    are finite and none is negative or -0 and their sum cannot overflow; None
+    otherwise, and for a mean whose sum is 0 (NaN gradients: the argument layer's
+    road)."""
     cdef bint single = typenum == cnp.NPY_FLOAT32
-    cdef const float *wf = <const float *>cnp.PyArray_DATA(wa)
-    cdef const double *wd = <const double *>cnp.PyArray_DATA(wa)
+    cdef Py_ssize_t C = 0 if wa is None else cnp.PyArray_DIMS(wa)[0], i
+    cdef const float *wf = NULL
+    cdef const double *wd = NULL
     cdef double q, big = 0
-    for i in range(C):
-        q = <double>wf[i] if single else wd[i]
-        if not (isfinite(q) and not signbit(q)):
+    if wa is not None:
+        wf = <const float *>cnp.PyArray_DATA(wa)
+        wd = <const double *>cnp.PyArray_DATA(wa)
+        for i in range(C):
+            q = <double>wf[i] if single else wd[i]
+            if not (isfinite(q) and not signbit(q)):
+                return None
+            big = q if q > big else big
+        if big * <double>C >= (1e38 if single else 1e307):
             return None
-        big = q if q > big else big
-    if big * <double>C >= (1e38 if single else 1e307):
-        return None
     cdef cnp.npy_intp dims[1]
     dims[0] = n
     cdef cnp.ndarray ga = cnp.PyArray_EMPTY(1, dims, typenum, 0)
     cdef float *gf = <float *>cnp.PyArray_DATA(ga)
     cdef double *gd = <double *>cnp.PyArray_DATA(ga)
+    if wa is None:
+        for i in range(n):
+            if single:
+                gf[i] = <float>1 / <float>n if mean else <float>1
+            else:
+                gd[i] = 1.0 / <double>n if mean else 1.0
+        return ga
     for i in range(n):
         if single:
             gf[i] = wf[ip[i]]
@@ -1264,19 +1271,18 @@ cdef object _ce_grad_factors(cnp.ndarray wa, const Py_ssize_t *ip, Py_ssize_t n,
     return ga
 
 
-cdef object _ce_grad(cnp.ndarray a, Py_ssize_t max_size, object num_threads, double s,
-                     cnp.ndarray ga):
-    """cross_entropy's gradient before its targets' terms, softmax(a) * s along the
-    rows of a (_loss_call's 2-d scores), or with ga (_ce_grad_factors) row i's softmax
-    times ga[i], and the rows' logsumexp: (grad, lse), as _losses computes them (the
-    same bits), or None.  Rows longer than the short-row tiles (SMALL_N) take the
-    kernels' fused pass (softmax_scaled_rows: the logsumexp with the bits of
-    logsumexp's own); shorter ones softmax and logsumexp apart, the softmax then times
-    its factor as NumPy multiplies (no flush to zero)."""
+cdef object _ce_grad(cnp.ndarray a, Py_ssize_t max_size, object num_threads, cnp.ndarray ga):
+    """cross_entropy's gradient before its targets' terms, row i's softmax(a) times
+    ga[i] (_ce_grad_factors) along the rows of a (_loss_call's 2-d scores), and the
+    rows' logsumexp: (grad, lse), as _losses computes them (the same bits), or None.
+    Rows longer than the short-row tiles (SMALL_N) take the kernels' fused pass
+    (softmax_scaled_rows: the logsumexp with the bits of logsumexp's own); shorter
+    ones softmax and logsumexp apart, the softmax then times its factor as NumPy
+    multiplies (no flush to zero)."""
     cdef Py_ssize_t n = cnp.PyArray_DIMS(a)[0], nclass = cnp.PyArray_DIMS(a)[1], i, j
     cdef Py_ssize_t size = n * nclass
     cdef int typenum = cnp.PyArray_TYPE(a), nt = 1
-    cdef cnp.ndarray g, lse, sc
+    cdef cnp.ndarray g, lse
     cdef cnp.npy_intp dims[1]
     cdef float *gf
     cdef double *gd
@@ -1288,28 +1294,18 @@ cdef object _ce_grad(cnp.ndarray a, Py_ssize_t max_size, object num_threads, dou
         if lse_o is None or g_o is None:
             return None
         g = <cnp.ndarray>g_o
-        if ga is not None:
-            if typenum == cnp.NPY_FLOAT32:
-                gf = <float *>cnp.PyArray_DATA(g)
-                af = <const float *>cnp.PyArray_DATA(ga)
-                for i in range(n):
-                    for j in range(nclass):
-                        gf[i * nclass + j] = gf[i * nclass + j] * af[i]
-            else:
-                gd = <double *>cnp.PyArray_DATA(g)
-                ad = <const double *>cnp.PyArray_DATA(ga)
-                for i in range(n):
-                    for j in range(nclass):
-                        gd[i * nclass + j] = gd[i * nclass + j] * ad[i]
-        elif s != 1.0:
-            if typenum == cnp.NPY_FLOAT32:
-                gf = <float *>cnp.PyArray_DATA(g)
-                for i in range(size):
-                    gf[i] = gf[i] * <float>s
-            else:
-                gd = <double *>cnp.PyArray_DATA(g)
-                for i in range(size):
-                    gd[i] = gd[i] * s
+        if typenum == cnp.NPY_FLOAT32:
+            gf = <float *>cnp.PyArray_DATA(g)
+            af = <const float *>cnp.PyArray_DATA(ga)
+            for i in range(n):
+                for j in range(nclass):
+                    gf[i * nclass + j] = gf[i * nclass + j] * af[i]
+        else:
+            gd = <double *>cnp.PyArray_DATA(g)
+            ad = <const double *>cnp.PyArray_DATA(ga)
+            for i in range(n):
+                for j in range(nclass):
+                    gd[i * nclass + j] = gd[i * nclass + j] * ad[i]
         return g, lse_o
     if size > max_size:
         if _threads_for is None:
@@ -1319,35 +1315,24 @@ cdef object _ce_grad(cnp.ndarray a, Py_ssize_t max_size, object num_threads, dou
                                                                     NULL, 0)
     dims[0] = n
     lse = cnp.PyArray_EMPTY(1, dims, typenum, 0)
-    if ga is not None:
-        sc = ga
-    else:
-        sc = cnp.PyArray_EMPTY(1, dims, typenum, 0)
-        (<object>sc).fill(s)
-    softmax_scaled_rows(a, g, sc, lse, nt)
+    softmax_scaled_rows(a, g, ga, lse, nt)
     return g, lse
 
 
 cdef void _ce_grad_targets(cnp.ndarray g, const Py_ssize_t *ip, Py_ssize_t n,
-                           Py_ssize_t nclass, double s, cnp.ndarray ga):
-    """g[i, ip[i]] += -s for the n rows of g (with ga, -ga[i]: _ce_grad_factors), with
-    flush-to-zero as pick's add."""
+                           Py_ssize_t nclass, cnp.ndarray ga):
+    """g[i, ip[i]] += -ga[i] for the n rows of g (_ce_grad_factors), with flush-to-zero
+    as pick's add."""
     cdef Py_ssize_t i
-    cdef bint single = cnp.PyArray_TYPE(g) == cnp.NPY_FLOAT32
-    cdef const float *af = NULL
-    cdef const double *ad = NULL
-    if ga is not None:
-        af = <const float *>cnp.PyArray_DATA(ga)
-        ad = <const double *>cnp.PyArray_DATA(ga)
     cdef unsigned int fpm = lsc_ftz_enter()
-    if single:
+    if cnp.PyArray_TYPE(g) == cnp.NPY_FLOAT32:
         for i in range(n):
-            (<float *>cnp.PyArray_DATA(g))[i * nclass + ip[i]] += (
-                -af[i] if af != NULL else <float>(-s))
+            (<float *>cnp.PyArray_DATA(g))[i * nclass + ip[i]] += -(
+                <const float *>cnp.PyArray_DATA(ga))[i]
     else:
         for i in range(n):
-            (<double *>cnp.PyArray_DATA(g))[i * nclass + ip[i]] += (
-                -ad[i] if ad != NULL else -s)
+            (<double *>cnp.PyArray_DATA(g))[i * nclass + ip[i]] += -(
+                <const double *>cnp.PyArray_DATA(ga))[i]
     lsc_ftz_leave(fpm)
 
 
