@@ -1165,7 +1165,7 @@ cdef object _loss_call(object x, object target, object axis, object weight,
         dims[0] = n
         v = cnp.PyArray_EMPTY(1, dims, typenum, 0)
     elif grad:
-        pair = _ce_grad(a, max_size, num_threads, ga)
+        pair = _ce_grad(a, max_size, num_threads, ga, wa is None and red != 0)
         if pair is None:
             return None
         g, v = pair
@@ -1271,14 +1271,15 @@ cdef object _ce_grad_factors(cnp.ndarray wa, const Py_ssize_t *ip, Py_ssize_t n,
     return ga
 
 
-cdef object _ce_grad(cnp.ndarray a, Py_ssize_t max_size, object num_threads, cnp.ndarray ga):
+cdef object _ce_grad(cnp.ndarray a, Py_ssize_t max_size, object num_threads, cnp.ndarray ga,
+                     bint unit):
     """cross_entropy's gradient before its targets' terms, row i's softmax(a) times
     ga[i] (_ce_grad_factors) along the rows of a (_loss_call's 2-d scores), and the
     rows' logsumexp: (grad, lse), as _losses computes them (the same bits), or None.
     Rows longer than the short-row tiles (SMALL_N) take the kernels' fused pass
     (softmax_scaled_rows: the logsumexp with the bits of logsumexp's own); shorter
     ones softmax and logsumexp apart, the softmax then times its factor as NumPy
-    multiplies (no flush to zero)."""
+    multiplies (no flush to zero), unless every factor is 1 (unit: no pass)."""
     cdef Py_ssize_t n = cnp.PyArray_DIMS(a)[0], nclass = cnp.PyArray_DIMS(a)[1], i, j
     cdef Py_ssize_t size = n * nclass
     cdef int typenum = cnp.PyArray_TYPE(a), nt = 1
@@ -1294,7 +1295,9 @@ cdef object _ce_grad(cnp.ndarray a, Py_ssize_t max_size, object num_threads, cnp
         if lse_o is None or g_o is None:
             return None
         g = <cnp.ndarray>g_o
-        if typenum == cnp.NPY_FLOAT32:
+        if unit:
+            pass
+        elif typenum == cnp.NPY_FLOAT32:
             gf = <float *>cnp.PyArray_DATA(g)
             af = <const float *>cnp.PyArray_DATA(ga)
             for i in range(n):
